@@ -1,0 +1,82 @@
+# Entry points for dev and CI. Recipes are plain /bin/sh; the real work lives
+# in infra/*.sh. `make` alone prints the list of targets.
+
+VENV  := .venv
+PY    := $(VENV)/bin/python
+PIP   := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help venv infra-up infra-down lint unit test demo down bench clean
+
+help:
+	@echo "Targets:"
+	@echo "  venv        create .venv and install the project with dev extras (only when pyproject.toml changed)"
+	@echo "  infra-up    install/start RabbitMQ + PostgreSQL, create users/databases, migrate, declare topology"
+	@echo "  infra-down  stop RabbitMQ and PostgreSQL (data kept)"
+	@echo "  lint        ruff check ."
+	@echo "  unit        pytest tests/unit (no infrastructure needed)"
+	@echo "  test        venv + infra-up + lint + the whole pytest suite (what CI runs)"
+	@echo "  demo        infra-up, start the four services, run the demo if there is one"
+	@echo "  down        stop the services started by demo / infra/services.sh"
+	@echo "  bench       run the benchmarks (python -m bench)"
+	@echo "  clean       stop the services and remove .run (pids, logs)"
+
+venv: $(STAMP)
+
+# Reinstall only when pyproject.toml is newer than the stamp. The stamp is
+# touched last, so a failed install is retried on the next run.
+# python3 -m venv needs the python3-venv package on Debian (ensurepip).
+$(STAMP): pyproject.toml
+	@if [ ! -x $(PY) ]; then \
+		python3 -c 'import ensurepip, venv' 2>/dev/null \
+			|| bash -c 'source infra/lib/common.sh && ensure_packages python3 python3-venv'; \
+		rm -rf $(VENV); \
+		echo "[make] creating $(VENV)"; \
+		python3 -m venv $(VENV); \
+	fi
+	@echo "[make] installing the project into $(VENV)"
+	$(PIP) install -q -e '.[dev]'
+	@touch $@
+
+infra-up: venv
+	bash infra/up.sh
+
+infra-down:
+	bash infra/down.sh
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+unit: venv
+	$(VENV)/bin/pytest tests/unit
+
+# No `-` prefix and no `|| true`: any pytest failure, including exit code 5
+# (no tests collected), must fail the target.
+test: venv infra-up lint
+	$(VENV)/bin/pytest
+
+demo: infra-up
+	bash infra/services.sh start
+	@if [ -f services/gateway/demo.py ]; then \
+		$(PY) -m services.gateway.demo; \
+	else \
+		bash infra/services.sh status; \
+		echo "[make] no demo script yet (services/gateway/demo.py); logs in .run/logs/"; \
+	fi
+
+down:
+	bash infra/services.sh stop
+
+bench: venv
+	@if [ -f bench/__main__.py ]; then \
+		$(PY) -m bench; \
+	else \
+		echo "no benchmarks yet"; exit 1; \
+	fi
+
+clean:
+	@if [ -d .run/pids ]; then bash infra/services.sh stop; fi
+	rm -rf .run
