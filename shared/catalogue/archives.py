@@ -1,0 +1,20 @@
+"""Events published by the archives service: the books of record."""
+
+from marshmallow import Schema, fields, validate
+
+from shared.catalogue.registry import CATALOGUE
+
+SOURCE = "archives"
+
+
+class TermClosed(Schema):
+    """A term was closed and its report frozen."""
+
+    term = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^\d{4}-(spring|autumn)$", error="e.g. 2026-autumn"),
+    )
+    closed_on = fields.Date(required=True)
+
+
+CATALOGUE.register(SOURCE, "TermClosed", TermClosed)

@@ -1,0 +1,48 @@
+"""Configuration: the nameko YAML file with ``${VAR:default}`` substitution.
+
+Services get their config from ``nameko run --config``; command-line tools and
+tests load the same file through ``load_config`` so all agree on one source.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_PATH = REPO_ROOT / "infra" / "config.yml"
+SERVICES = ("catalog", "circulation", "activities", "archives")
+
+Config = dict[str, Any]
+
+
+class ConfigError(KeyError):
+    """Raised when a setting a component needs is missing from the config."""
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read the YAML config, substituting environment variables as nameko does."""
+    from nameko.cli.main import setup_yaml_parser
+
+    setup_yaml_parser()
+    path = path or os.environ.get("LIBRARY_CONFIG") or DEFAULT_CONFIG_PATH
+    with open(path) as handle:
+        return yaml.safe_load(handle)
+
+
+def database_url(config: Config, service: str) -> str:
+    """The DSN of ``service``'s own database."""
+    try:
+        return config["DATABASES"][service]
+    except KeyError:
+        raise ConfigError(f"no DATABASES.{service} in the config") from None
+
+
+def amqp_uri(config: Config) -> str:
+    try:
+        return config["AMQP_URI"]
+    except KeyError:
+        raise ConfigError("no AMQP_URI in the config") from None

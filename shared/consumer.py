@@ -1,0 +1,240 @@
+"""The consumer protocol: how a read model follows other services' events.
+
+A ``Projection`` names itself, lists the sources it follows and applies one
+event inside a transaction it is handed. ``ProjectionRunner`` gives every
+projection the same guarantees over at-least-once, possibly reordered delivery:
+
+* a checkpoint per (projection, source) is locked and moved in the same
+  transaction as the projection's own tables, so an event is applied once;
+* an event at or below the checkpoint is a duplicate and is dropped;
+* an event beyond checkpoint + 1 reveals a gap, which is filled by pulling the
+  missing range from the source's feed (``events_since``) and applying it first;
+* an event the projection keeps failing on (a bug, not an outage) is parked:
+  recorded with its error and dead-lettered, and the projection goes on. When
+  the dead letter is retried, the parked event is applied out of turn.
+
+Outages (database or broker down) are not the event's fault: they raise, and
+the message is redelivered later.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from logging import getLogger
+from typing import ClassVar
+
+import psycopg2
+import psycopg2.extensions
+
+from shared.db import ConnectionPool
+from shared.envelope import Envelope
+
+_log = getLogger(__name__)
+
+Cursor = psycopg2.extensions.cursor
+FeedReader = Callable[[str, int, int], Sequence[Envelope]]
+"""Reads a source's feed: ``(source, after_position, limit) -> envelopes``."""
+
+MAX_ATTEMPTS = 3
+FILL_PAGE = 500
+
+ENSURE_CHECKPOINT = """
+    INSERT INTO projection_checkpoints (projection, source) VALUES (%s, %s)
+    ON CONFLICT DO NOTHING
+"""
+LOCK_CHECKPOINT = """
+    SELECT position FROM projection_checkpoints
+    WHERE projection = %s AND source = %s FOR UPDATE
+"""
+MOVE_CHECKPOINT = """
+    UPDATE projection_checkpoints SET position = %s, updated_at = now()
+    WHERE projection = %s AND source = %s
+"""
+PARK = """
+    INSERT INTO parked_events (projection, source, position, event_id, envelope, error)
+    VALUES (%s, %s, %s, %s, %s, %s)
+    ON CONFLICT (projection, source, position) DO UPDATE SET error = EXCLUDED.error,
+        parked_at = now()
+"""
+UNPARK = "DELETE FROM parked_events WHERE projection = %s AND source = %s AND position = %s"
+IS_PARKED = "SELECT 1 FROM parked_events WHERE projection = %s AND source = %s AND position = %s"
+
+
+class TransientError(ConnectionError):
+    """Raised when a dependency (database, broker, a source's feed) is out for now."""
+
+
+class Projection:
+    """A read model built from events alone.
+
+    Subclasses set ``name`` and ``sources`` and implement ``apply``. ``tables``
+    lists the tables a rebuild empties before replaying.
+    """
+
+    name: ClassVar[str]
+    sources: ClassVar[tuple[str, ...]]
+    tables: ClassVar[tuple[str, ...]] = ()
+
+    def apply(self, cursor: Cursor, event: Envelope) -> None:
+        """Update the read model for one event, in the caller's transaction."""
+        raise NotImplementedError
+
+    def reset(self, cursor: Cursor) -> None:
+        """Empty the read model's tables (before a rebuild)."""
+        if self.tables:
+            cursor.execute(f"TRUNCATE {', '.join(self.tables)}")
+
+    def follows(self, source: str) -> bool:
+        return source in self.sources
+
+
+@dataclass(frozen=True)
+class Parked:
+    projection: str
+    event: Envelope
+    error: str
+
+
+@dataclass
+class Outcome:
+    """What handling one delivered event did, for logs, metrics and dead-lettering."""
+
+    applied: int = 0
+    duplicates: int = 0
+    filled: int = 0
+    parked: list[Parked] = field(default_factory=list)
+
+    def merge(self, other: Outcome) -> None:
+        self.applied += other.applied
+        self.duplicates += other.duplicates
+        self.filled += other.filled
+        self.parked.extend(other.parked)
+
+
+class ProjectionRunner:
+    """Applies delivered events to projections with the guarantees above."""
+
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        projections: Iterable[Projection],
+        read_feed: FeedReader,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.pool = pool
+        self.projections = list(projections)
+        self.read_feed = read_feed
+        self.max_attempts = max_attempts
+
+    def handle(self, event: Envelope) -> Outcome:
+        """Apply one delivered event to every projection that follows its source."""
+        outcome = Outcome()
+        for projection in self.projections:
+            if projection.follows(event.source):
+                outcome.merge(self.handle_for(projection, event))
+        return outcome
+
+    def handle_for(self, projection: Projection, event: Envelope) -> Outcome:
+        outcome = Outcome()
+        while True:
+            with self.pool.transaction() as cursor:
+                checkpoint = lock_checkpoint(cursor, projection.name, event.source)
+                if event.position <= checkpoint:
+                    self._redeliver(cursor, projection, event, outcome)
+                    return outcome
+                missing = event.position - checkpoint - 1
+                batch: list[Envelope] = []
+                if missing:
+                    batch = self._fetch(event.source, checkpoint, min(missing, FILL_PAGE))
+                    outcome.filled += len(batch)
+                if len(batch) == missing:
+                    batch.append(event)
+                for item in batch:
+                    self._apply(cursor, projection, item, outcome)
+                cursor.execute(MOVE_CHECKPOINT, (batch[-1].position, projection.name, event.source))
+                if batch[-1] is event:
+                    return outcome
+
+    def _fetch(self, source: str, after: int, limit: int) -> list[Envelope]:
+        try:
+            batch = list(self.read_feed(source, after, limit))
+        except (ConnectionError, TimeoutError) as error:
+            raise TransientError(f"cannot read {source}'s feed: {error}") from error
+        expected = list(range(after + 1, after + 1 + limit))
+        if [item.position for item in batch] != expected:
+            # The feed is gapless by construction; anything else is an outage
+            # (a source not yet committed) rather than a fact to project.
+            raise TransientError(
+                f"{source}'s feed returned positions {[i.position for i in batch][:5]}..., "
+                f"expected {after + 1}..{after + limit}"
+            )
+        return batch
+
+    def _apply(
+        self, cursor: Cursor, projection: Projection, event: Envelope, outcome: Outcome
+    ) -> bool:
+        """Apply with retries inside a savepoint; park the event when it keeps failing."""
+        error = ""
+        for attempt in range(1, self.max_attempts + 1):
+            cursor.execute("SAVEPOINT apply_event")
+            try:
+                projection.apply(cursor, event)
+            except (psycopg2.OperationalError, psycopg2.InterfaceError, ConnectionError):
+                raise  # an outage: let the whole transaction fail and be retried
+            except Exception as exc:  # a bug or bad data: this event's fault
+                cursor.execute("ROLLBACK TO SAVEPOINT apply_event")
+                error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                _log.warning(
+                    "projection %s failed on %s #%d (attempt %d/%d): %s",
+                    projection.name,
+                    event.source,
+                    event.position,
+                    attempt,
+                    self.max_attempts,
+                    error,
+                    extra={"correlation_id": event.correlation_id},
+                )
+                continue
+            cursor.execute("RELEASE SAVEPOINT apply_event")
+            outcome.applied += 1
+            return True
+        cursor.execute(
+            PARK,
+            (
+                projection.name,
+                event.source,
+                event.position,
+                event.event_id,
+                json.dumps(event.to_dict()),
+                error,
+            ),
+        )
+        outcome.parked.append(Parked(projection.name, event, error))
+        return False
+
+    def _redeliver(
+        self, cursor: Cursor, projection: Projection, event: Envelope, outcome: Outcome
+    ) -> None:
+        """An event at or below the checkpoint: a duplicate, unless it was parked."""
+        cursor.execute(IS_PARKED, (projection.name, event.source, event.position))
+        if cursor.fetchone() is None:
+            outcome.duplicates += 1
+            return
+        if self._apply(cursor, projection, event, outcome):
+            cursor.execute(UNPARK, (projection.name, event.source, event.position))
+
+
+def lock_checkpoint(cursor: Cursor, projection: str, source: str) -> int:
+    """Lock and return a projection's checkpoint for one source (0 when new)."""
+    cursor.execute(ENSURE_CHECKPOINT, (projection, source))
+    cursor.execute(LOCK_CHECKPOINT, (projection, source))
+    return cursor.fetchone()[0]
+
+
+def checkpoints(cursor: Cursor) -> dict[tuple[str, str], int]:
+    """Every (projection, source) checkpoint in this database."""
+    cursor.execute("SELECT projection, source, position FROM projection_checkpoints")
+    return {(projection, source): position for projection, source, position in cursor.fetchall()}

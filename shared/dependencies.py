@@ -1,0 +1,295 @@
+"""nameko DependencyProviders wiring the core into services.
+
+* ``DatabasePool`` (shared by a container): the service's connection pool.
+* ``EventStoreProvider``: gives a worker a ``UnitOfWork`` over its service's
+  event store, stamped with the worker's correlation and causation ids.
+* ``EventRelay``: runs the relay in the background of every instance; only the
+  leader publishes.
+* ``Projections``: applies delivered events to the service's projections, with
+  gaps filled from the source's ``events_since`` RPC and parked events dead-lettered.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from logging import getLogger
+from typing import Any
+
+import eventlet
+from nameko.extensions import DependencyProvider, SharedExtension
+from nameko.rpc import ReplyListener, ServiceProxy
+
+from shared.config import amqp_uri, database_url
+from shared.consumer import Outcome, Projection, ProjectionRunner, TransientError
+from shared.db import ConnectionPool
+from shared.domain import Event
+from shared.envelope import Envelope, NewEvent, derived_id, new_id
+from shared.relay import DEFAULT_BATCH_SIZE, DEFAULT_POLL_INTERVAL, Relay, to_message
+from shared.store import Cursor, EventStore
+
+_log = getLogger(__name__)
+
+
+class DatabasePool(SharedExtension):
+    """One connection pool per container, to the service's own database."""
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.pool = ConnectionPool(
+            database_url(config, self.container.service_name),
+            size=int(config.get("DB_POOL_SIZE", 8)),
+        )
+
+    def stop(self) -> None:
+        self.pool.close()
+
+    kill = stop
+
+
+def correlation_of(worker_ctx: Any) -> tuple[str, str]:
+    """(correlation id, causation id) of a worker: propagated, or started here."""
+    data = worker_ctx.context_data
+    call_id = worker_ctx.call_id.rsplit(".", 1)[-1]
+    correlation_id = data.get("correlation_id") or call_id
+    return correlation_id, data.get("causation_id") or data.get("command_id") or call_id
+
+
+class UnitOfWork:
+    """One transaction on the event store: load streams, append decided events.
+
+    New events take the worker's correlation id; when the command carried a
+    ``command_id``, event ids are derived from it, so a retried command appends
+    nothing new.
+    """
+
+    def __init__(
+        self,
+        store: EventStore,
+        cursor: Cursor,
+        correlation_id: str,
+        causation_id: str,
+        command_id: str | None,
+    ) -> None:
+        self.store = store
+        self.cursor = cursor
+        self.correlation_id = correlation_id
+        self.causation_id = causation_id
+        self.command_id = command_id
+        self._counter = 0
+        self.recorded: list[Envelope] = []
+
+    def load(self, stream_id: str) -> list[Envelope]:
+        return self.store.load(self.cursor, stream_id)
+
+    def version(self, stream_id: str) -> int:
+        return self.store.stream_version(self.cursor, stream_id)
+
+    def append(
+        self,
+        stream_id: str,
+        expected_version: int | None,
+        events: Sequence[Event],
+        campus: str | None = None,
+    ) -> list[Envelope]:
+        """Record decided events on one stream (optimistic: ``expected_version``)."""
+        stamped = [self._stamp(stream_id, event, campus) for event in events]
+        stored = self.store.append(self.cursor, stream_id, expected_version, stamped)
+        self.recorded.extend(stored)
+        return stored
+
+    def _stamp(self, stream_id: str, event: Event, campus: str | None) -> NewEvent:
+        index, self._counter = self._counter, self._counter + 1
+        event_id = derived_id(self.command_id, index) if self.command_id else new_id()
+        return NewEvent(
+            type=event.type,
+            stream_id=stream_id,
+            data=dict(event.data),
+            event_id=event_id,
+            campus=campus or event.data.get("campus"),
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+        )
+
+
+class StoreAccess:
+    """What a worker gets from ``EventStoreProvider``."""
+
+    def __init__(self, pool: ConnectionPool, store: EventStore, worker_ctx: Any) -> None:
+        self.pool = pool
+        self.store = store
+        self.correlation_id, self.causation_id = correlation_of(worker_ctx)
+
+    @contextmanager
+    def unit_of_work(self, command_id: str | None = None) -> Iterator[UnitOfWork]:
+        """A transaction: committed when the block ends, rolled back if it raises."""
+        with self.pool.transaction() as cursor:
+            yield UnitOfWork(self.store, cursor, self.correlation_id, self.causation_id, command_id)
+
+    def read(self, after: int, limit: int) -> list[Envelope]:
+        with self.pool.transaction() as cursor:
+            return self.store.read(cursor, after, limit)
+
+    def head(self) -> int:
+        with self.pool.transaction() as cursor:
+            return self.store.head(cursor)
+
+    @contextmanager
+    def cursor(self) -> Iterator[Cursor]:
+        """A plain transaction for the service's read models."""
+        with self.pool.transaction() as cursor:
+            yield cursor
+
+
+class EventStoreProvider(DependencyProvider):
+    """Gives workers access to their service's event store and database."""
+
+    database = DatabasePool()
+
+    def setup(self) -> None:
+        self.store = EventStore(self.container.service_name)
+
+    def get_dependency(self, worker_ctx: Any) -> StoreAccess:
+        return StoreAccess(self.database.pool, self.store, worker_ctx)
+
+
+class EventRelay(DependencyProvider):
+    """Runs the service's relay in the background; one instance leads at a time."""
+
+    def setup(self) -> None:
+        config = self.container.config
+        service = self.container.service_name
+        self.relay = Relay(
+            service,
+            database_url(config, service),
+            amqp_uri(config),
+            batch_size=int(config.get("RELAY_BATCH_SIZE", DEFAULT_BATCH_SIZE)),
+            poll_interval=float(config.get("RELAY_POLL_INTERVAL", DEFAULT_POLL_INTERVAL)),
+        )
+        self._stopping = threading.Event()
+        self._thread: eventlet.greenthread.GreenThread | None = None
+
+    def start(self) -> None:
+        self._thread = self.container.spawn_managed_thread(
+            lambda: self.relay.run(self._stopping.is_set), identifier="relay"
+        )
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.wait()
+
+    def kill(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.kill()
+        self.relay.close()
+
+    def get_dependency(self, worker_ctx: Any) -> Relay:
+        return self.relay
+
+
+class DeadLetters(SharedExtension):
+    """Publishes messages a service could not process to their dead-letter queues."""
+
+    def setup(self) -> None:
+        from shared.publisher import ConfirmingPublisher
+
+        self.publisher = ConfirmingPublisher(amqp_uri(self.container.config))
+        self._lock = threading.Lock()
+
+    def publish(
+        self, queue_name: str, body: bytes, headers: dict[str, Any], message_id: str
+    ) -> None:
+        from shared.dead_letters import dead_letter
+
+        with self._lock:
+            dead_letter(self.publisher, queue_name, body, headers, message_id)
+
+    def stop(self) -> None:
+        self.publisher.close()
+
+    kill = stop
+
+
+class FeedReaders:
+    """Reads a source's feed: from the local store for the service's own events,
+    over the source's ``events_since`` RPC for everyone else's."""
+
+    def __init__(
+        self, service: str, pool: ConnectionPool, reply_listener: Any, worker_ctx: Any
+    ) -> None:
+        self.service = service
+        self.pool = pool
+        self.reply_listener = reply_listener
+        self.worker_ctx = worker_ctx
+
+    def __call__(self, source: str, after: int, limit: int) -> list[Envelope]:
+        if source == self.service:
+            with self.pool.transaction() as cursor:
+                return EventStore(source).read(cursor, after, limit)
+        proxy = ServiceProxy(self.worker_ctx, source, self.reply_listener)
+        try:
+            raw = proxy.events_since(after, limit)
+        except Exception as error:  # UnknownService, RemoteError...: the feed is not there now
+            raise TransientError(f"{source}.events_since failed: {error}") from error
+        return [Envelope.from_dict(item) for item in raw]
+
+
+class ProjectionsHandle:
+    """What a worker gets from ``Projections``: apply one delivered event."""
+
+    def __init__(
+        self, runner: ProjectionRunner, dead_letters: DeadLetters, queue_name: str
+    ) -> None:
+        self.runner = runner
+        self.dead_letters = dead_letters
+        self.queue_name = queue_name
+
+    def apply(self, event: Envelope) -> Outcome:
+        outcome = self.runner.handle(event)
+        for parked in outcome.parked:
+            message = to_message(parked.event)
+            self.dead_letters.publish(
+                self.queue_name.format(source=parked.event.source),
+                message.body,
+                {
+                    **message.headers,
+                    "x-error": parked.error[:2000],
+                    "x-projection": parked.projection,
+                },
+                message.message_id,
+            )
+        if outcome.applied or outcome.parked or outcome.filled:
+            _log.debug(
+                "event %s #%d: applied %d, filled %d, duplicates %d, parked %d",
+                event.type,
+                event.position,
+                outcome.applied,
+                outcome.filled,
+                outcome.duplicates,
+                len(outcome.parked),
+                extra={"correlation_id": event.correlation_id},
+            )
+        return outcome
+
+
+class Projections(DependencyProvider):
+    """The service's projections, fed by the ``@subscribe`` entrypoint."""
+
+    database = DatabasePool()
+    dead_letters = DeadLetters()
+    rpc_reply_listener = ReplyListener()
+
+    def __init__(self, *projections: Projection) -> None:
+        self.projections = projections
+
+    def get_dependency(self, worker_ctx: Any) -> ProjectionsHandle:
+        from shared.messaging import SUBSCRIBER_QUEUE_TEMPLATE
+
+        service = self.container.service_name
+        read_feed = FeedReaders(service, self.database.pool, self.rpc_reply_listener, worker_ctx)
+        runner = ProjectionRunner(self.database.pool, self.projections, read_feed)
+        queue_template = SUBSCRIBER_QUEUE_TEMPLATE.format(service, "{source}")
+        return ProjectionsHandle(runner, self.dead_letters, queue_template)

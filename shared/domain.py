@@ -1,0 +1,45 @@
+"""The shape every aggregate follows (the Decider): pure functions, no I/O.
+
+``decide(state, command) -> list[Event]`` says what happens, or raises a
+``Refused`` with a reason a librarian can read; ``evolve(state, event) -> state``
+folds one event into the state. Services load a stream, fold it, decide, and
+append what was decided; nothing in a domain module touches a server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True)
+class Event:
+    """A decided event: its type in the catalogue and its JSON-ready payload."""
+
+    type: str
+    data: Mapping[str, Any]
+
+
+class Refused(Exception):
+    """Raised by ``decide`` when a command is not allowed in the current state.
+
+    ``code`` is stable for programs (``copy_not_damaged``); the message is for people.
+    """
+
+    code = "refused"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+
+def fold(evolve: Callable[[S, Any], S], initial: S, events: Iterable[Any]) -> S:
+    """The state after applying ``events`` in order to ``initial``."""
+    state = initial
+    for event in events:
+        state = evolve(state, event)
+    return state

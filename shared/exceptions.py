@@ -1,0 +1,37 @@
+"""Errors a service answers RPC callers with, shared so the gateway maps them once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import Schema, ValidationError
+
+
+class BadRequest(ValueError):
+    """Raised when a command or query fails validation; ``errors`` names each bad field."""
+
+    def __init__(self, message: str, errors: Mapping[str, Any] | None = None) -> None:
+        self.errors = dict(errors or {})
+        super().__init__(message, self.errors)
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class NotFound(LookupError):
+    """Raised when the thing asked for (a copy, a card, a loan) does not exist."""
+
+
+def load(schema: Schema, payload: Any) -> dict[str, Any]:
+    """Validate ``payload`` with ``schema``; raise ``BadRequest`` naming every bad field."""
+    if not isinstance(payload, Mapping):
+        raise BadRequest("expected an object", {"_schema": ["Expected an object."]})
+    try:
+        return schema.load(payload)
+    except ValidationError as error:
+        messages = (
+            error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+        )
+        fields = ", ".join(sorted(map(str, messages)))
+        raise BadRequest(f"invalid request: {fields}", messages) from None

@@ -1,0 +1,192 @@
+"""The event store: an append-only log per service in PostgreSQL.
+
+Appends are serialised by a transaction-scoped advisory lock, so positions are
+handed out gapless and become visible in position order: the lock is released
+only after the commit is visible, so a reader tailing ``read(after)`` can never
+see position N+1 while N is still in flight. The lock is taken as the last step
+before the insert, so it is held only for the insert and the commit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from logging import getLogger
+from typing import Any
+
+import psycopg2.errors
+import psycopg2.extensions
+import psycopg2.extras
+
+from shared.envelope import Envelope, NewEvent
+
+_log = getLogger(__name__)
+
+Cursor = psycopg2.extensions.cursor
+
+# (namespace, key) pairs for pg_advisory locks; namespace 7400 is "library".
+LOCK_NAMESPACE = 7400
+APPEND_LOCK = 1
+RELAY_LOCK = 2
+NOTIFY_CHANNEL = "events_appended"
+
+ANY_VERSION = None
+NO_STREAM = 0
+
+COLUMNS = (
+    "event_id, type, schema_version, position, stream_id, stream_version, "
+    "occurred_at, recorded_at, campus, correlation_id, causation_id, data"
+)
+SELECT_EXISTING = f"SELECT {COLUMNS} FROM events WHERE event_id = ANY(%s::uuid[]) ORDER BY position"
+SELECT_STREAM_VERSION = "SELECT max(stream_version) FROM events WHERE stream_id = %s"
+SELECT_HEAD = "SELECT coalesce(max(position), 0) FROM events"
+SELECT_STREAM = f"SELECT {COLUMNS} FROM events WHERE stream_id = %s ORDER BY stream_version"
+SELECT_AFTER = f"SELECT {COLUMNS} FROM events WHERE position > %s ORDER BY position LIMIT %s"
+INSERT_EVENTS = f"""
+    INSERT INTO events (position, event_id, stream_id, stream_version, type, schema_version,
+                        campus, correlation_id, causation_id, occurred_at, data)
+    VALUES %s
+    RETURNING {COLUMNS}
+"""
+
+
+class ConcurrencyError(Exception):
+    """Raised when a stream moved since the caller read it (``expected_version`` is stale)."""
+
+    def __init__(self, stream_id: str, expected: int | None, actual: int) -> None:
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"stream {stream_id!r} is at version {actual}, expected {expected}: "
+            "it changed meanwhile, reload and try again"
+        )
+
+
+class EventStore:
+    """The log of one service (``source``); every method works in the caller's transaction."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def append(
+        self,
+        cursor: Cursor,
+        stream_id: str,
+        expected_version: int | None,
+        events: Sequence[NewEvent],
+    ) -> list[Envelope]:
+        """Append ``events`` to ``stream_id`` if it is still at ``expected_version``.
+
+        Events whose ``event_id`` is already stored are not stored again: when the
+        whole batch is stored, the stored envelopes are returned (a retried
+        command is a no-op). Raises ``ConcurrencyError`` when the stream moved.
+        The caller commits; the advisory lock is held until then.
+        """
+        if not events:
+            return []
+        for event in events:
+            if event.stream_id != stream_id:
+                raise ValueError(
+                    f"event {event.type} belongs to {event.stream_id}, not {stream_id}"
+                )
+            event.validated()
+        ids = [event.event_id for event in events]
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, APPEND_LOCK))
+        cursor.execute(SELECT_EXISTING, (ids,))
+        existing = [self._envelope(row) for row in cursor.fetchall()]
+        if len(existing) == len(events):
+            return existing
+        stored = {envelope.event_id for envelope in existing}
+        fresh = [event for event in events if event.event_id not in stored]
+        cursor.execute(SELECT_STREAM_VERSION, (stream_id,))
+        version = cursor.fetchone()[0] or 0
+        if expected_version is not ANY_VERSION and version != expected_version:
+            raise ConcurrencyError(stream_id, expected_version, version)
+        cursor.execute(SELECT_HEAD)
+        position = cursor.fetchone()[0]
+        rows = [
+            (
+                position + offset,
+                event.event_id,
+                stream_id,
+                version + offset,
+                event.type,
+                _latest_version(event.type),
+                event.campus,
+                event.correlation_id,
+                event.causation_id,
+                event.occurred_at,
+                psycopg2.extras.Json(event.data),
+            )
+            for offset, event in enumerate(fresh, start=1)
+        ]
+        try:
+            stored_rows = psycopg2.extras.execute_values(
+                cursor, INSERT_EVENTS, rows, page_size=len(rows), fetch=True
+            )
+        except psycopg2.errors.UniqueViolation as error:  # only if the lock was bypassed
+            raise ConcurrencyError(stream_id, expected_version, -1) from error
+        cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+        return [self._envelope(row) for row in sorted(stored_rows, key=lambda row: row[3])]
+
+    def load(self, cursor: Cursor, stream_id: str) -> list[Envelope]:
+        """Every event of one stream, oldest first."""
+        cursor.execute(SELECT_STREAM, (stream_id,))
+        return [self._envelope(row) for row in cursor.fetchall()]
+
+    def stream_version(self, cursor: Cursor, stream_id: str) -> int:
+        cursor.execute(SELECT_STREAM_VERSION, (stream_id,))
+        return cursor.fetchone()[0] or 0
+
+    def read(self, cursor: Cursor, after_position: int, limit: int = 1000) -> list[Envelope]:
+        """The feed: up to ``limit`` events after ``after_position``, in position order."""
+        cursor.execute(SELECT_AFTER, (after_position, limit))
+        return [self._envelope(row) for row in cursor.fetchall()]
+
+    def head(self, cursor: Cursor) -> int:
+        """The newest committed position (0 when the log is empty)."""
+        cursor.execute(SELECT_HEAD)
+        return cursor.fetchone()[0]
+
+    def _envelope(self, row: tuple[Any, ...]) -> Envelope:
+        (
+            event_id,
+            type_,
+            schema_version,
+            position,
+            stream_id,
+            stream_version,
+            occurred_at,
+            recorded_at,
+            campus,
+            correlation_id,
+            causation_id,
+            data,
+        ) = row
+        return Envelope(
+            event_id=str(event_id),
+            type=type_,
+            schema_version=schema_version,
+            source=self.source,
+            position=position,
+            stream_id=stream_id,
+            stream_version=stream_version,
+            occurred_at=_iso(occurred_at),
+            recorded_at=_iso(recorded_at),
+            campus=campus,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            data=data if isinstance(data, dict) else json.loads(data),
+        ).upcast()
+
+
+def _iso(value: datetime | str) -> str:
+    return value if isinstance(value, str) else value.isoformat(timespec="microseconds")
+
+
+def _latest_version(event_type: str) -> int:
+    from shared.catalogue import CATALOGUE
+
+    return CATALOGUE.latest_version(event_type)
