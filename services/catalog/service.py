@@ -27,10 +27,13 @@ class CatalogService(feed.EventFeed):
         details = {**command, "price": str(command["price"])}
         with self.store.unit_of_work(str(command_id) if command_id else None) as uow:
             uow.cursor.execute(NEXT_BARCODES, (count,))
-            barcodes = [f"C{number:08d}" for (number,) in uow.cursor.fetchall()]
-            for barcode in barcodes:
+            numbers = [number for (number,) in uow.cursor.fetchall()]
+            barcodes = []
+            for number in numbers:
+                barcode = f"C{number:08d}"
                 events = domain.decide(domain.INITIAL, domain.AddCopy(barcode, details))
-                uow.append(domain.stream_id(barcode), NO_STREAM, events)
+                stored = uow.append(domain.stream_id(barcode), NO_STREAM, events)
+                barcodes.append(stored[0].data["barcode"])  # the original ones, if retried
         return {"barcodes": barcodes}
 
     @rpc

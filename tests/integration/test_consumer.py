@@ -1,0 +1,174 @@
+"""The consumer protocol on a real PostgreSQL: duplicates, reordering, gaps, poison."""
+
+import random
+
+import pytest
+
+from services.circulation.projections import CopyAvailability
+from shared.consumer import Projection, ProjectionRunner, TransientError
+from shared.envelope import NewEvent
+from shared.store import ANY_VERSION, EventStore
+from tests.factories import added_event
+
+COPIES = 12
+
+
+class AppliedLog(Projection):
+    """Records the order events were applied in, to prove once-and-in-order."""
+
+    name = "applied_log"
+    sources = ("catalog",)
+    tables = ("applied_log",)
+    poison_position: int | None = None
+
+    def apply(self, cursor, event):
+        if event.position == self.poison_position:
+            raise ValueError(f"cannot digest event {event.position}")
+        cursor.execute("INSERT INTO applied_log (position) VALUES (%s)", (event.position,))
+
+
+@pytest.fixture
+def catalog_history(pool_for):
+    """A realistic catalog history: copies added, damaged, repaired, moved, weeded."""
+    store = EventStore("catalog")
+    history = []
+    with pool_for("catalog").transaction() as cursor:
+        for number in range(1, COPIES + 1):
+            barcode = f"C{number:08d}"
+            events = [added_event(barcode)]
+            stream = events[0].stream_id
+            if number % 3 == 0:
+                events.append(NewEvent("CopyDamaged", stream, {"barcode": barcode}))
+            if number % 6 == 0:
+                events.append(NewEvent("Repaired", stream, {"barcode": barcode}))
+            if number % 4 == 0:
+                events.append(
+                    NewEvent(
+                        "Transferred",
+                        stream,
+                        {
+                            "barcode": barcode,
+                            "from_campus": "north",
+                            "to_campus": "south",
+                            "shelf": "S-1",
+                        },
+                    )
+                )
+            if number % 5 == 0:
+                events.append(
+                    NewEvent(
+                        "Weeded",
+                        stream,
+                        {
+                            "barcode": barcode,
+                            "reason": "outdated",
+                            "value": "59.70",
+                            "classification": "I242.4",
+                        },
+                    )
+                )
+            history += EventStore.append(store, cursor, stream, ANY_VERSION, events)
+    return sorted(history, key=lambda event: event.position)
+
+
+@pytest.fixture
+def circulation_pool(pool_for):
+    pool = pool_for("circulation")
+    with pool.transaction() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS applied_log (position bigint NOT NULL)")
+        cursor.execute("TRUNCATE applied_log")
+    return pool
+
+
+def feed_from(pool_for):
+    def read(source, after, limit):
+        with pool_for(source).transaction() as cursor:
+            return EventStore(source).read(cursor, after, limit)
+
+    return read
+
+
+def snapshot(pool):
+    with pool.transaction() as cursor:
+        cursor.execute("SELECT * FROM copy_availability ORDER BY barcode")
+        copies = cursor.fetchall()
+        cursor.execute("SELECT position FROM applied_log")
+        applied = [row[0] for row in cursor.fetchall()]
+    return copies, applied
+
+
+def reset(pool, projections):
+    with pool.transaction() as cursor:
+        for projection in projections:
+            projection.reset(cursor)
+        cursor.execute("TRUNCATE projection_checkpoints, parked_events")
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_duplicated_and_shuffled_delivery_equals_applying_once_in_order(
+    seed, catalog_history, circulation_pool, pool_for
+):
+    projections = [CopyAvailability(), AppliedLog()]
+    runner = ProjectionRunner(circulation_pool, projections, feed_from(pool_for))
+    for event in catalog_history:
+        runner.handle(event)
+    in_order = snapshot(circulation_pool)
+    assert in_order[1] == [event.position for event in catalog_history]
+
+    reset(circulation_pool, projections)
+    deliveries = catalog_history * 3
+    random.Random(seed).shuffle(deliveries)
+    totals = {"applied": 0, "duplicates": 0, "filled": 0}
+    for event in deliveries:
+        outcome = runner.handle(event)
+        totals = {key: totals[key] + getattr(outcome, key) for key in totals}
+
+    assert snapshot(circulation_pool) == in_order
+    events = len(catalog_history)
+    assert totals["applied"] == 2 * events  # each event once, in each of two projections
+    assert totals["duplicates"] + totals["applied"] - totals["filled"] == 2 * 3 * events
+
+
+def test_a_gap_is_filled_from_the_source_feed(catalog_history, circulation_pool, pool_for):
+    runner = ProjectionRunner(circulation_pool, [AppliedLog()], feed_from(pool_for))
+    outcome = runner.handle(catalog_history[-1])
+    assert outcome.filled == len(catalog_history) - 1
+    assert snapshot(circulation_pool)[1] == [event.position for event in catalog_history]
+
+
+def test_an_unreachable_feed_is_an_outage_and_changes_nothing(catalog_history, circulation_pool):
+    def down(source, after, limit):
+        raise ConnectionError("catalog is not answering")
+
+    runner = ProjectionRunner(circulation_pool, [AppliedLog()], down)
+    with pytest.raises(TransientError, match="catalog"):
+        runner.handle(catalog_history[3])
+    assert snapshot(circulation_pool)[1] == []
+
+
+def test_a_poison_event_is_parked_and_the_projection_goes_on(
+    catalog_history, circulation_pool, pool_for
+):
+    poisoned = AppliedLog()
+    poisoned.poison_position = 3
+    runner = ProjectionRunner(circulation_pool, [poisoned], feed_from(pool_for))
+    parked = []
+    for event in catalog_history:
+        parked += runner.handle(event).parked
+    assert [(p.projection, p.event.position) for p in parked] == [("applied_log", 3)]
+    assert "cannot digest event 3" in parked[0].error
+    applied = snapshot(circulation_pool)[1]
+    assert applied == [e.position for e in catalog_history if e.position != 3]
+    with circulation_pool.transaction() as cursor:
+        cursor.execute("SELECT position, error FROM parked_events")
+        assert [(row[0], "cannot digest" in row[1]) for row in cursor.fetchall()] == [(3, True)]
+
+    # Once fixed, redelivering the dead letter applies the parked event out of turn.
+    poisoned.poison_position = None
+    outcome = runner.handle(catalog_history[2])
+    assert outcome.applied == 1 and outcome.duplicates == 0
+    assert sorted(snapshot(circulation_pool)[1]) == [e.position for e in catalog_history]
+    assert runner.handle(catalog_history[2]).duplicates == 1
+    with circulation_pool.transaction() as cursor:
+        cursor.execute("SELECT count(*) FROM parked_events")
+        assert cursor.fetchone()[0] == 0
