@@ -49,6 +49,7 @@ infra-down:
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 unit: venv
 	$(VENV)/bin/pytest tests/unit
