@@ -13,7 +13,7 @@ _barcodes = itertools.count(1)
 def book_added(barcode: str | None = None, **overrides: Any) -> dict[str, Any]:
     data = {
         "barcode": barcode or f"T{next(_barcodes):08d}",
-        "isbn": "9787020002207",
+        "isbn": "978-7-02-000220-7",
         "title": "红楼梦",
         "author": "曹雪芹",
         "classification": "I242.4",

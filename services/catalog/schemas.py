@@ -1,23 +1,17 @@
 """Commands and queries the catalog accepts, validated at the RPC edge."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from shared.catalogue import fields as f
+from shared.catalogue.catalog import CopyDetails
 
 MAX_COPIES_PER_COMMAND = 500
 
 
-class AddCopies(Schema):
+class AddCopies(CopyDetails):
     """Catalogue ``copies`` copies of one title (one command, however many copies)."""
 
     command_id = fields.UUID(load_default=None)
-    isbn = f.isbn()
-    title = f.text(300)
-    author = f.text(200)
-    classification = f.classification()
-    campus = f.campus()
-    shelf = f.text(40)
-    price = f.money()
     acquisition = f.choice(f.ACQUISITION_SOURCES, load_default="purchase", required=False)
     reference_only = fields.Boolean(load_default=False)
     copies = fields.Integer(

@@ -8,10 +8,12 @@ from shared.catalogue.registry import CATALOGUE
 SOURCE = "catalog"
 
 
-class BookAdded(Schema):
-    """A copy was catalogued, shelved and entered in the books."""
+class CopyDetails(Schema):
+    """What the catalogue records about a copy: its title data and where it is kept.
 
-    barcode = f.barcode()
+    Shared by the ``BookAdded`` event and the catalog's add-copies command.
+    """
+
     isbn = f.isbn()
     title = f.text(300)
     author = f.text(200)
@@ -21,6 +23,12 @@ class BookAdded(Schema):
     price = f.money()
     acquisition = f.choice(f.ACQUISITION_SOURCES)
     reference_only = fields.Boolean(required=True)
+
+
+class BookAdded(CopyDetails):
+    """A copy was catalogued, shelved and entered in the books."""
+
+    barcode = f.barcode()
 
 
 class CopyDamaged(Schema):

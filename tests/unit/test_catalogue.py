@@ -5,19 +5,9 @@ from marshmallow import Schema, fields
 
 from shared.catalogue import CATALOGUE, EventCatalogue, InvalidEvent, UnknownEventType
 from shared.catalogue.fields import isbn_is_valid
+from tests.factories import book_added
 
-BOOK_ADDED = {
-    "barcode": "C00000001",
-    "isbn": "978-7-02-000220-7",
-    "title": "红楼梦",
-    "author": "曹雪芹",
-    "classification": "I242.4",
-    "campus": "north",
-    "shelf": "N-I-03",
-    "price": "59.70",
-    "acquisition": "purchase",
-    "reference_only": False,
-}
+BOOK_ADDED = book_added("C00000001")
 
 
 def test_the_contract_names_exist():
