@@ -31,12 +31,15 @@ import psycopg2.extensions
 
 from shared.db import ConnectionPool
 from shared.envelope import Envelope
+from shared.unit_of_work import UnitOfWork
 
 _log = getLogger(__name__)
 
 Cursor = psycopg2.extensions.cursor
 FeedReader = Callable[[str, int, int], Sequence[Envelope]]
 """Reads a source's feed: ``(source, after_position, limit) -> envelopes``."""
+UnitOfWorkFactory = Callable[[Cursor, Envelope], UnitOfWork]
+"""Makes a unit of work in a consumer's transaction, caused by an event."""
 
 MAX_ATTEMPTS = 3
 FILL_PAGE = 500
@@ -91,6 +94,22 @@ class Projection:
         return source in self.sources
 
 
+class Reaction(Projection):
+    """A policy: answers another service's events with events of this service.
+
+    It runs in the consumer's transaction, so what it records commits together
+    with the checkpoint: each event is reacted to exactly once, and the events
+    it records get ids derived from the cause, so even a replay records nothing
+    twice. Subclasses implement ``react``; ``tables`` is usually empty.
+    """
+
+    def react(self, uow: UnitOfWork, event: Envelope) -> None:
+        raise NotImplementedError
+
+    def apply(self, cursor: Cursor, event: Envelope) -> None:
+        raise TypeError("a Reaction is run by ProjectionRunner.react, not applied")
+
+
 @dataclass(frozen=True)
 class Parked:
     projection: str
@@ -123,11 +142,13 @@ class ProjectionRunner:
         projections: Iterable[Projection],
         read_feed: FeedReader,
         max_attempts: int = MAX_ATTEMPTS,
+        unit_of_work: UnitOfWorkFactory | None = None,
     ) -> None:
         self.pool = pool
         self.projections = list(projections)
         self.read_feed = read_feed
         self.max_attempts = max_attempts
+        self.unit_of_work = unit_of_work
 
     def handle(self, event: Envelope) -> Outcome:
         """Apply one delivered event to every projection that follows its source."""
@@ -181,7 +202,7 @@ class ProjectionRunner:
         for attempt in range(1, self.max_attempts + 1):
             cursor.execute("SAVEPOINT apply_event")
             try:
-                projection.apply(cursor, event)
+                self.run(cursor, projection, event)
             except (psycopg2.OperationalError, psycopg2.InterfaceError, ConnectionError):
                 raise  # an outage: let the whole transaction fail and be retried
             except Exception as exc:  # a bug or bad data: this event's fault
@@ -214,6 +235,15 @@ class ProjectionRunner:
         )
         outcome.parked.append(Parked(projection.name, event, error))
         return False
+
+    def run(self, cursor: Cursor, projection: Projection, event: Envelope) -> None:
+        """Apply a read model, or let a reaction record its events."""
+        if isinstance(projection, Reaction):
+            if self.unit_of_work is None:
+                raise TypeError(f"{projection.name} reacts, but no unit of work was given")
+            projection.react(self.unit_of_work(cursor, event), event)
+        else:
+            projection.apply(cursor, event)
 
     def _redeliver(
         self, cursor: Cursor, projection: Projection, event: Envelope, outcome: Outcome

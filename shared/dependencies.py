@@ -17,17 +17,16 @@ from contextlib import contextmanager
 from logging import getLogger
 from typing import Any
 
-import eventlet
 from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.rpc import ReplyListener, ServiceProxy
 
 from shared.config import amqp_uri, database_url
 from shared.consumer import Outcome, Projection, ProjectionRunner, TransientError
 from shared.db import ConnectionPool
-from shared.domain import Event
-from shared.envelope import Envelope, NewEvent, derived_id, new_id
+from shared.envelope import Envelope
 from shared.relay import DEFAULT_BATCH_SIZE, DEFAULT_POLL_INTERVAL, Relay, to_message
 from shared.store import Cursor, EventStore
+from shared.unit_of_work import UnitOfWork
 
 _log = getLogger(__name__)
 
@@ -56,76 +55,28 @@ def correlation_of(worker_ctx: Any) -> tuple[str, str]:
     return correlation_id, data.get("causation_id") or data.get("command_id") or call_id
 
 
-class UnitOfWork:
-    """One transaction on the event store: load streams, append decided events.
-
-    New events take the worker's correlation id; when the command carried a
-    ``command_id``, event ids are derived from it, so a retried command appends
-    nothing new.
-    """
-
-    def __init__(
-        self,
-        store: EventStore,
-        cursor: Cursor,
-        correlation_id: str,
-        causation_id: str,
-        command_id: str | None,
-    ) -> None:
-        self.store = store
-        self.cursor = cursor
-        self.correlation_id = correlation_id
-        self.causation_id = causation_id
-        self.command_id = command_id
-        self._counter = 0
-        self.recorded: list[Envelope] = []
-
-    def load(self, stream_id: str) -> list[Envelope]:
-        return self.store.load(self.cursor, stream_id)
-
-    def version(self, stream_id: str) -> int:
-        return self.store.stream_version(self.cursor, stream_id)
-
-    def append(
-        self,
-        stream_id: str,
-        expected_version: int | None,
-        events: Sequence[Event],
-        campus: str | None = None,
-    ) -> list[Envelope]:
-        """Record decided events on one stream (optimistic: ``expected_version``)."""
-        stamped = [self._stamp(stream_id, event, campus) for event in events]
-        stored = self.store.append(self.cursor, stream_id, expected_version, stamped)
-        self.recorded.extend(stored)
-        return stored
-
-    def _stamp(self, stream_id: str, event: Event, campus: str | None) -> NewEvent:
-        index, self._counter = self._counter, self._counter + 1
-        event_id = derived_id(self.command_id, index) if self.command_id else new_id()
-        return NewEvent(
-            type=event.type,
-            stream_id=stream_id,
-            data=dict(event.data),
-            event_id=event_id,
-            campus=campus or event.data.get("campus"),
-            correlation_id=self.correlation_id,
-            causation_id=self.causation_id,
-        )
-
-
 class StoreAccess:
     """What a worker gets from ``EventStoreProvider``."""
 
-    def __init__(self, pool: ConnectionPool, store: EventStore, worker_ctx: Any) -> None:
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        store: EventStore,
+        worker_ctx: Any,
+        inline: Sequence[Projection] = (),
+    ) -> None:
         self.pool = pool
         self.store = store
+        self.inline = inline
         self.correlation_id, self.causation_id = correlation_of(worker_ctx)
 
     @contextmanager
     def unit_of_work(self, command_id: str | None = None) -> Iterator[UnitOfWork]:
         """A transaction: committed when the block ends, rolled back if it raises."""
         with self.pool.transaction() as cursor:
-            yield UnitOfWork(self.store, cursor, self.correlation_id, self.causation_id, command_id)
+            yield UnitOfWork(
+                self.store, cursor, self.correlation_id, self.causation_id, command_id, self.inline
+            )
 
     def read(self, after: int, limit: int) -> list[Envelope]:
         with self.pool.transaction() as cursor:
@@ -143,15 +94,28 @@ class StoreAccess:
 
 
 class EventStoreProvider(DependencyProvider):
-    """Gives workers access to their service's event store and database."""
+    """Gives workers access to their service's event store and database.
+
+    ``inline`` projections follow the service's own events inside the
+    transaction that records them (see ``shared.unit_of_work``).
+    """
 
     database = DatabasePool()
+
+    def __init__(self, *inline: Projection) -> None:
+        self.inline = inline
 
     def setup(self) -> None:
         self.store = EventStore(self.container.service_name)
 
     def get_dependency(self, worker_ctx: Any) -> StoreAccess:
-        return StoreAccess(self.database.pool, self.store, worker_ctx)
+        return StoreAccess(self.database.pool, self.store, worker_ctx, self.inline)
+
+    def unit_of_work(self, cursor: Cursor, cause: Envelope) -> UnitOfWork:
+        """A unit of work for reacting to ``cause`` inside a consumer's transaction."""
+        return UnitOfWork(
+            self.store, cursor, cause.correlation_id, cause.event_id, cause.event_id, self.inline
+        )
 
 
 class EventRelay(DependencyProvider):
@@ -168,7 +132,7 @@ class EventRelay(DependencyProvider):
             poll_interval=float(config.get("RELAY_POLL_INTERVAL", DEFAULT_POLL_INTERVAL)),
         )
         self._stopping = threading.Event()
-        self._thread: eventlet.greenthread.GreenThread | None = None
+        self._thread: Any = None
 
     def start(self) -> None:
         self._thread = self.container.spawn_managed_thread(
@@ -285,11 +249,17 @@ class Projections(DependencyProvider):
     def __init__(self, *projections: Projection) -> None:
         self.projections = projections
 
+    def setup(self) -> None:
+        stores = [d for d in self.container.dependencies if isinstance(d, EventStoreProvider)]
+        self._unit_of_work = stores[0].unit_of_work if stores else None
+
     def get_dependency(self, worker_ctx: Any) -> ProjectionsHandle:
         from shared.messaging import SUBSCRIBER_QUEUE_TEMPLATE
 
         service = self.container.service_name
         read_feed = FeedReaders(service, self.database.pool, self.rpc_reply_listener, worker_ctx)
-        runner = ProjectionRunner(self.database.pool, self.projections, read_feed)
+        runner = ProjectionRunner(
+            self.database.pool, self.projections, read_feed, unit_of_work=self._unit_of_work
+        )
         queue_template = SUBSCRIBER_QUEUE_TEMPLATE.format(service, "{source}")
         return ProjectionsHandle(runner, self.dead_letters, queue_template)

@@ -51,6 +51,17 @@ INSERT_EVENTS = f"""
 """
 
 
+class Appended(list):
+    """The envelopes of an append, in position order.
+
+    ``replayed`` is true when every event had been stored by an earlier call
+    (a retried command): nothing new was recorded, and nothing should be
+    projected or reacted to again.
+    """
+
+    replayed: bool = False
+
+
 class ConcurrencyError(Exception):
     """Raised when a stream moved since the caller read it (``expected_version`` is stale)."""
 
@@ -76,7 +87,7 @@ class EventStore:
         stream_id: str,
         expected_version: int | None,
         events: Sequence[NewEvent],
-    ) -> list[Envelope]:
+    ) -> Appended:
         """Append ``events`` to ``stream_id`` if it is still at ``expected_version``.
 
         Events whose ``event_id`` is already stored are not stored again: when the
@@ -85,7 +96,7 @@ class EventStore:
         The caller commits; the advisory lock is held until then.
         """
         if not events:
-            return []
+            return Appended()
         for event in events:
             if event.stream_id != stream_id:
                 raise ValueError(
@@ -97,7 +108,9 @@ class EventStore:
         cursor.execute(SELECT_EXISTING, (ids,))
         existing = [self._envelope(row) for row in cursor.fetchall()]
         if len(existing) == len(events):
-            return existing
+            replay = Appended(existing)
+            replay.replayed = True
+            return replay
         stored = {envelope.event_id for envelope in existing}
         fresh = [event for event in events if event.event_id not in stored]
         cursor.execute(SELECT_STREAM_VERSION, (stream_id,))
@@ -129,7 +142,7 @@ class EventStore:
         except psycopg2.errors.UniqueViolation as error:  # only if the lock was bypassed
             raise ConcurrencyError(stream_id, expected_version, -1) from error
         cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
-        return [self._envelope(row) for row in sorted(stored_rows, key=lambda row: row[3])]
+        return Appended(self._envelope(row) for row in sorted(stored_rows, key=lambda row: row[3]))
 
     def load(self, cursor: Cursor, stream_id: str) -> list[Envelope]:
         """Every event of one stream, oldest first."""

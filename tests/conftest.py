@@ -46,23 +46,45 @@ def _with_database(dsn: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @pytest.fixture(scope="session")
 def databases():
-    """One fresh, migrated database per service for this test session."""
+    """Fresh, migrated databases for this test session, one per service.
+
+    Named after this process (``libtest_<pid>_<service>``) so that test runs
+    side by side do not share data; those left by runs that died are dropped.
+    """
     base = load_config()["DATABASES"]
     admin = connect(_with_database(base["catalog"], "postgres"), autocommit=True)
+    prefix = f"{TEST_DB_PREFIX}{os.getpid()}_"
     dsns = {}
     try:
         with admin.cursor() as cursor:
+            cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE 'libtest_%%'")
+            for (name,) in cursor.fetchall():
+                owner = name.split("_")[1]
+                if not owner.isdigit() or not _alive(int(owner)) or name.startswith(prefix):
+                    cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             for service in SERVICES:
-                name = f"{TEST_DB_PREFIX}{service}"
-                cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                name = f"{prefix}{service}"
                 cursor.execute(f"CREATE DATABASE {name}")
                 dsns[service] = _with_database(base[service], name)
                 migrate(dsns[service], service)
+        yield dsns
+        with admin.cursor() as cursor:
+            for service in SERVICES:
+                cursor.execute(f"DROP DATABASE IF EXISTS {prefix}{service} WITH (FORCE)")
     finally:
         admin.close()
-    return dsns
 
 
 def empty_database(dsn: str) -> None:

@@ -1,0 +1,97 @@
+"""The unit of work: one transaction in which a service loads, decides and records.
+
+Events appended through it are stamped with the correlation and causation ids
+of what caused them, and get ids derived from the command's id when it has one,
+so a retried command (or a redelivered event a service reacts to) records
+nothing twice. The service's *inline* projections, read models of its own
+events that must be current the moment a command returns (a copy that was just
+lent must not be lent again), are applied in the same transaction, in position
+order, with their checkpoints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from shared.domain import Event
+from shared.envelope import Envelope, NewEvent, derived_id, new_id
+from shared.store import Appended, Cursor, EventStore
+
+if TYPE_CHECKING:
+    from shared.consumer import Projection
+
+MOVE_INLINE_CHECKPOINT = """
+    INSERT INTO projection_checkpoints (projection, source, position, updated_at)
+    VALUES (%s, %s, %s, now())
+    ON CONFLICT (projection, source) DO UPDATE
+        SET position = GREATEST(projection_checkpoints.position, EXCLUDED.position),
+            updated_at = now()
+"""
+
+
+class UnitOfWork:
+    """Loads streams and appends decided events inside the caller's transaction."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        cursor: Cursor,
+        correlation_id: str | None,
+        causation_id: str | None,
+        command_id: str | None = None,
+        inline: Sequence[Projection] = (),
+    ) -> None:
+        self.store = store
+        self.cursor = cursor
+        self.correlation_id = correlation_id
+        self.causation_id = causation_id
+        self.command_id = command_id
+        self.inline = inline
+        self._counter = 0
+        self.recorded: list[Envelope] = []
+
+    def load(self, stream_id: str) -> list[Envelope]:
+        return self.store.load(self.cursor, stream_id)
+
+    def version(self, stream_id: str) -> int:
+        return self.store.stream_version(self.cursor, stream_id)
+
+    def append(
+        self,
+        stream_id: str,
+        expected_version: int | None,
+        events: Sequence[Event],
+        campus: str | None = None,
+    ) -> Appended:
+        """Record decided events on one stream (optimistic: ``expected_version``)."""
+        stamped = [self._stamp(stream_id, event, campus) for event in events]
+        stored = self.store.append(self.cursor, stream_id, expected_version, stamped)
+        if not stored.replayed:
+            self._project(stored)
+            self.recorded.extend(stored)
+        return stored
+
+    def _project(self, stored: Sequence[Envelope]) -> None:
+        """Apply newly stored events to the inline projections, moving their checkpoints."""
+        for projection in self.inline:
+            for envelope in stored:
+                projection.apply(self.cursor, envelope)
+            if stored:
+                self.cursor.execute(
+                    MOVE_INLINE_CHECKPOINT,
+                    (projection.name, self.store.source, stored[-1].position),
+                )
+
+    def _stamp(self, stream_id: str, event: Event, campus: str | None) -> NewEvent:
+        index, self._counter = self._counter, self._counter + 1
+        event_id = derived_id(self.command_id, index) if self.command_id else new_id()
+        return NewEvent(
+            type=event.type,
+            stream_id=stream_id,
+            data=dict(event.data),
+            event_id=event_id,
+            campus=campus or event.data.get("campus"),
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+        )
