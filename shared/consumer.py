@@ -241,7 +241,9 @@ class ProjectionRunner:
         if isinstance(projection, Reaction):
             if self.unit_of_work is None:
                 raise TypeError(f"{projection.name} reacts, but no unit of work was given")
-            projection.react(self.unit_of_work(cursor, event), event)
+            uow = self.unit_of_work(cursor, event)
+            projection.react(uow, event)
+            uow.finish()
         else:
             projection.apply(cursor, event)
 

@@ -74,9 +74,11 @@ class StoreAccess:
     def unit_of_work(self, command_id: str | None = None) -> Iterator[UnitOfWork]:
         """A transaction: committed when the block ends, rolled back if it raises."""
         with self.pool.transaction() as cursor:
-            yield UnitOfWork(
+            uow = UnitOfWork(
                 self.store, cursor, self.correlation_id, self.causation_id, command_id, self.inline
             )
+            yield uow
+            uow.finish()
 
     def read(self, after: int, limit: int) -> list[Envelope]:
         with self.pool.transaction() as cursor:

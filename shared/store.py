@@ -42,6 +42,7 @@ SELECT_EXISTING = f"SELECT {COLUMNS} FROM events WHERE event_id = ANY(%s::uuid[]
 SELECT_STREAM_VERSION = "SELECT max(stream_version) FROM events WHERE stream_id = %s"
 SELECT_HEAD = "SELECT coalesce(max(position), 0) FROM events"
 SELECT_STREAM = f"SELECT {COLUMNS} FROM events WHERE stream_id = %s ORDER BY stream_version"
+SELECT_CAUSED_BY = f"SELECT {COLUMNS} FROM events WHERE causation_id = %s ORDER BY position"
 SELECT_AFTER = f"SELECT {COLUMNS} FROM events WHERE position > %s ORDER BY position LIMIT %s"
 INSERT_EVENTS = f"""
     INSERT INTO events (position, event_id, stream_id, stream_version, type, schema_version,
@@ -147,6 +148,11 @@ class EventStore:
     def load(self, cursor: Cursor, stream_id: str) -> list[Envelope]:
         """Every event of one stream, oldest first."""
         cursor.execute(SELECT_STREAM, (stream_id,))
+        return [self._envelope(row) for row in cursor.fetchall()]
+
+    def caused_by(self, cursor: Cursor, causation_id: str) -> list[Envelope]:
+        """Every event recorded because of one command or event, in position order."""
+        cursor.execute(SELECT_CAUSED_BY, (causation_id,))
         return [self._envelope(row) for row in cursor.fetchall()]
 
     def stream_version(self, cursor: Cursor, stream_id: str) -> int:

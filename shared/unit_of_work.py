@@ -11,15 +11,25 @@ order, with their checkpoints.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+import psycopg2.errors
 
 from shared.domain import Event
 from shared.envelope import Envelope, NewEvent, derived_id, new_id
-from shared.store import Appended, Cursor, EventStore
+from shared.store import Appended, ConcurrencyError, Cursor, EventStore
 
 if TYPE_CHECKING:
     from shared.consumer import Projection
+
+T = TypeVar("T")
+RETRIES = 5
+CONFLICTS = (
+    ConcurrencyError,
+    psycopg2.errors.DeadlockDetected,
+    psycopg2.errors.SerializationFailure,
+)
 
 MOVE_INLINE_CHECKPOINT = """
     INSERT INTO projection_checkpoints (projection, source, position, updated_at)
@@ -45,11 +55,17 @@ class UnitOfWork:
         self.store = store
         self.cursor = cursor
         self.correlation_id = correlation_id
-        self.causation_id = causation_id
+        self.causation_id = command_id or causation_id
         self.command_id = command_id
         self.inline = inline
         self._counter = 0
         self.recorded: list[Envelope] = []
+
+    def earlier(self) -> list[Envelope]:
+        """What this command recorded when it ran before (it is a retry), else nothing."""
+        if self.command_id is None:
+            return []
+        return self.store.caused_by(self.cursor, self.command_id)
 
     def load(self, stream_id: str) -> list[Envelope]:
         return self.store.load(self.cursor, stream_id)
@@ -73,15 +89,20 @@ class UnitOfWork:
         return stored
 
     def _project(self, stored: Sequence[Envelope]) -> None:
-        """Apply newly stored events to the inline projections, moving their checkpoints."""
+        """Apply newly stored events to the inline projections."""
         for projection in self.inline:
             for envelope in stored:
                 projection.apply(self.cursor, envelope)
-            if stored:
-                self.cursor.execute(
-                    MOVE_INLINE_CHECKPOINT,
-                    (projection.name, self.store.source, stored[-1].position),
-                )
+
+    def finish(self) -> None:
+        """Move the inline projections' checkpoints; call once, before the commit."""
+        if not self.recorded or not self.inline:
+            return
+        position = max(envelope.position for envelope in self.recorded)
+        for projection in self.inline:
+            self.cursor.execute(
+                MOVE_INLINE_CHECKPOINT, (projection.name, self.store.source, position)
+            )
 
     def _stamp(self, stream_id: str, event: Event, campus: str | None) -> NewEvent:
         index, self._counter = self._counter, self._counter + 1
@@ -95,3 +116,18 @@ class UnitOfWork:
             correlation_id=self.correlation_id,
             causation_id=self.causation_id,
         )
+
+
+def retrying(attempt: Callable[[], T], attempts: int = RETRIES) -> T:
+    """Run a whole load-decide-append ``attempt`` again when a stream moved under it.
+
+    Optimistic concurrency in one line for services: the loser of a race decides
+    again on the new state (and is then refused, or succeeds).
+    """
+    for remaining in range(attempts - 1, -1, -1):
+        try:
+            return attempt()
+        except CONFLICTS:
+            if not remaining:
+                raise
+    raise AssertionError("unreachable")

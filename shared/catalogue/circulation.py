@@ -51,6 +51,7 @@ class Lent(Schema):
     due_on = fields.Date(required=True)
     title = f.text(300, required=False)
     classification = f.classification(required=False)
+    isbn = f.isbn(required=False)
 
 
 class Returned(Schema):

@@ -1,0 +1,586 @@
+"""Library cards and what their holders borrow, as a pure Decider (no I/O).
+
+One stream per card, ``card-<patron_id>``: the card's life (issued, blocked,
+retired) and its holder's loans, reservations and debts. Keeping the loans on
+the patron's stream makes the borrowing limit safe under concurrency: two desks
+lending to the same student race on one stream version, and the loser decides
+again on the new state. A copy is never lent twice because the service locks
+its row in the copy model before deciding.
+
+Everything a rule needs that does not come from the card's own history (the
+copy at the desk, the policy, today's date) comes in with the command.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, NoReturn
+
+from shared.domain import Event, Refused
+
+PATRON_KINDS = ("student", "teacher", "class_corner")
+MAX_OPEN_RESERVATIONS = 5
+
+
+def stream_id(patron_id: str) -> str:
+    return f"card-{patron_id}"
+
+
+def money(amount: Decimal) -> str:
+    return f"{amount:.2f}"
+
+
+# ---------------------------------------------------------------- state
+
+
+@dataclass(frozen=True)
+class Loan:
+    loan_id: str
+    barcode: str
+    lent_on: date
+    due_on: date
+    isbn: str | None = None
+    title: str | None = None
+    renewed: bool = False
+
+    def days_overdue(self, today: date) -> int:
+        return max(0, (today - self.due_on).days)
+
+
+@dataclass(frozen=True)
+class Patron:
+    patron_id: str | None = None
+    name: str = ""
+    kind: str = "student"
+    class_name: str | None = None
+    campus: str | None = None
+    status: str = "none"  # none -> active <-> blocked; active/blocked -> retired
+    block_reason: str | None = None
+    loans: dict[str, Loan] = field(default_factory=dict)
+    owed: dict[str, Decimal] = field(default_factory=dict)  # loan_id -> replacement cost
+    reservations: dict[str, str] = field(default_factory=dict)  # reservation_id -> isbn
+
+    @property
+    def exists(self) -> bool:
+        return self.status != "none"
+
+    def overdue_loans(self, today: date) -> list[Loan]:
+        return sorted(
+            (loan for loan in self.loans.values() if loan.due_on < today),
+            key=lambda loan: loan.due_on,
+        )
+
+    def total_owed(self) -> Decimal:
+        return sum(self.owed.values(), Decimal("0"))
+
+    def loan_of(self, barcode: str) -> Loan | None:
+        return next((loan for loan in self.loans.values() if loan.barcode == barcode), None)
+
+
+INITIAL = Patron()
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How much and how long a kind of card may borrow."""
+
+    max_loans: int
+    loan_days: int
+    until_term_end: bool = False
+
+    def due_on(self, lent_on: date, term_end: date | None) -> date:
+        if self.until_term_end and term_end is not None and term_end >= lent_on:
+            return term_end
+        return lent_on + timedelta(days=self.loan_days)
+
+
+@dataclass(frozen=True)
+class CopyAtDesk:
+    """What circulation knows of a copy when a patron brings it to the desk."""
+
+    barcode: str
+    isbn: str
+    title: str
+    classification: str
+    campus: str
+    status: str  # catalog's: on_shelf, damaged, weeded
+    reference_only: bool
+    on_loan: bool
+    price: Decimal
+    held_for_others: bool = False  # the last shelf copies are held for other readers' reservations
+
+
+# ---------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True)
+class IssueCard:
+    patron_id: str
+    name: str
+    kind: str
+    class_name: str | None
+    campus: str
+
+
+@dataclass(frozen=True)
+class BlockCard:
+    reason: str
+
+
+@dataclass(frozen=True)
+class UnblockCard:
+    pass
+
+
+@dataclass(frozen=True)
+class RetireCard:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Lend:
+    loan_id: str
+    copy: CopyAtDesk
+    desk_campus: str
+    today: date
+    policy: Policy
+    term_end: date | None = None
+
+
+@dataclass(frozen=True)
+class ReturnCopy:
+    barcode: str
+    desk_campus: str
+    today: date
+    condition: str = "ok"
+
+
+@dataclass(frozen=True)
+class Renew:
+    loan_id: str
+    today: date
+    policy: Policy
+    reserved_by_others: bool = False
+
+
+@dataclass(frozen=True)
+class Reserve:
+    reservation_id: str
+    isbn: str
+    campus: str
+
+
+@dataclass(frozen=True)
+class CancelReservation:
+    reservation_id: str
+
+
+@dataclass(frozen=True)
+class DeclareLost:
+    loan_id: str
+    replacement_cost: Decimal
+
+
+@dataclass(frozen=True)
+class PayCompensation:
+    loan_id: str
+    amount: Decimal
+
+
+Command = (
+    IssueCard
+    | BlockCard
+    | UnblockCard
+    | RetireCard
+    | Lend
+    | ReturnCopy
+    | Renew
+    | Reserve
+    | CancelReservation
+    | DeclareLost
+    | PayCompensation
+)
+
+
+# ---------------------------------------------------------------- decide
+
+
+def decide(patron: Patron, command: Command) -> list[Event]:
+    """The events a command leads to, or ``Refused`` with the reason."""
+    match command:
+        case IssueCard():
+            return _issue(patron, command)
+        case BlockCard(reason=reason):
+            _require_card(patron)
+            _refuse_if_retired(patron, "blocked")
+            if patron.status == "blocked":
+                raise Refused(f"card {patron.patron_id} is already blocked", "already_blocked")
+            return [Event("CardBlocked", {"patron_id": patron.patron_id, "reason": reason})]
+        case UnblockCard():
+            _require_card(patron)
+            _refuse_if_retired(patron, "unblocked")
+            if patron.status != "blocked":
+                raise Refused(f"card {patron.patron_id} is not blocked", "not_blocked")
+            return [Event("CardUnblocked", {"patron_id": patron.patron_id})]
+        case RetireCard(reason=reason):
+            return _retire(patron, reason)
+        case Lend():
+            return _lend(patron, command)
+        case ReturnCopy():
+            return _return(patron, command)
+        case Renew():
+            return _renew(patron, command)
+        case Reserve():
+            return _reserve(patron, command)
+        case CancelReservation(reservation_id=reservation_id):
+            _require_card(patron)
+            if reservation_id not in patron.reservations:
+                raise Refused(
+                    f"{patron.patron_id} has no open reservation {reservation_id}",
+                    "no_such_reservation",
+                )
+            return [
+                Event(
+                    "ReservationCancelled",
+                    {"reservation_id": reservation_id, "patron_id": patron.patron_id},
+                )
+            ]
+        case DeclareLost():
+            return _declare_lost(patron, command)
+        case PayCompensation():
+            return _pay(patron, command)
+    _unknown(command)
+
+
+def _unknown(command: Any) -> NoReturn:
+    raise TypeError(f"circulation cannot decide {type(command).__name__}")
+
+
+def _require_card(patron: Patron) -> None:
+    if not patron.exists:
+        raise Refused("no such library card", "no_card")
+
+
+def _refuse_if_retired(patron: Patron, verb: str) -> None:
+    if patron.status == "retired":
+        raise Refused(f"card {patron.patron_id} is retired and cannot be {verb}", "card_retired")
+
+
+def _issue(patron: Patron, command: IssueCard) -> list[Event]:
+    if patron.exists:
+        raise Refused(f"{command.patron_id} already has a library card", "card_exists")
+    if command.kind == "class_corner" and not command.class_name:
+        raise Refused("a class book corner card needs its class (e.g. G7-3)", "class_required")
+    if command.kind == "student" and not command.class_name:
+        raise Refused("a student card needs the student's class (e.g. G7-3)", "class_required")
+    return [
+        Event(
+            "CardIssued",
+            {
+                "patron_id": command.patron_id,
+                "name": command.name,
+                "kind": command.kind,
+                "class_name": command.class_name,
+                "campus": command.campus,
+            },
+        )
+    ]
+
+
+def _retire(patron: Patron, reason: str) -> list[Event]:
+    _require_card(patron)
+    if patron.status == "retired":
+        raise Refused(f"card {patron.patron_id} is already retired", "card_retired")
+    if patron.loans or patron.owed:
+        raise Refused(
+            f"{patron.name} must first return {len(patron.loans)} book(s)"
+            + (f" and pay ¥{money(patron.total_owed())}" if patron.owed else "")
+            + " before the card is retired",
+            "not_cleared",
+        )
+    return [Event("CardRetired", {"patron_id": patron.patron_id, "reason": reason})]
+
+
+def _refuse_to_borrow(patron: Patron, today: date) -> None:
+    """The reasons a card may not take out anything at all today."""
+    _require_card(patron)
+    if patron.status == "retired":
+        raise Refused(f"card {patron.patron_id} is retired and cannot borrow", "card_retired")
+    if patron.status == "blocked":
+        raise Refused(
+            f"card {patron.patron_id} is blocked ({patron.block_reason}) and cannot borrow",
+            "card_blocked",
+        )
+    overdue = patron.overdue_loans(today)
+    if overdue:
+        oldest = overdue[0]
+        raise Refused(
+            f"{patron.name} has {len(overdue)} overdue book(s) (oldest: {oldest.barcode}, "
+            f"due {oldest.due_on.isoformat()}) and cannot borrow until they are returned",
+            "overdue",
+        )
+    if patron.owed:
+        raise Refused(
+            f"{patron.name} owes ¥{money(patron.total_owed())} for lost book(s) and cannot "
+            "borrow until it is paid",
+            "unpaid_loss",
+        )
+
+
+def _refuse_copy(copy: CopyAtDesk, desk_campus: str) -> None:
+    """The reasons this copy cannot leave the desk, whoever asks."""
+    if copy.reference_only:
+        raise Refused(
+            f"{copy.barcode} ({copy.title}) is a reference book and is never lent",
+            "reference_only",
+        )
+    if copy.status == "weeded":
+        raise Refused(f"{copy.barcode} has been written off", "copy_weeded")
+    if copy.on_loan:
+        raise Refused(f"{copy.barcode} is already on loan", "copy_on_loan")
+    if copy.status == "damaged":
+        raise Refused(f"{copy.barcode} is damaged and waiting for repair", "copy_damaged")
+    if copy.campus != desk_campus:
+        raise Refused(
+            f"{copy.barcode} is shelved at the {copy.campus} campus; it cannot be lent at "
+            f"the {desk_campus} desk",
+            "wrong_campus",
+        )
+
+
+def _lend(patron: Patron, command: Lend) -> list[Event]:
+    copy = command.copy
+    _refuse_to_borrow(patron, command.today)
+    _refuse_copy(copy, command.desk_campus)
+    if len(patron.loans) >= command.policy.max_loans:
+        raise Refused(
+            f"{patron.name} already has {len(patron.loans)} book(s), the limit for a "
+            f"{patron.kind.replace('_', ' ')} card is {command.policy.max_loans}",
+            "loan_limit",
+        )
+    own_reservation = next(
+        (rid for rid, isbn in sorted(patron.reservations.items()) if isbn == copy.isbn), None
+    )
+    if copy.held_for_others and own_reservation is None:
+        raise Refused(
+            f"the last copies of {copy.title} are held for readers who reserved it",
+            "held_for_reservation",
+        )
+    due_on = command.policy.due_on(command.today, command.term_end)
+    events = [
+        Event(
+            "Lent",
+            {
+                "loan_id": command.loan_id,
+                "barcode": copy.barcode,
+                "patron_id": patron.patron_id,
+                "patron_kind": patron.kind,
+                "class_name": patron.class_name,
+                "campus": command.desk_campus,
+                "lent_on": command.today.isoformat(),
+                "due_on": due_on.isoformat(),
+                "title": copy.title,
+                "classification": copy.classification,
+                "isbn": copy.isbn,
+            },
+        )
+    ]
+    if own_reservation is not None:
+        events.append(
+            Event(
+                "ReservationFulfilled",
+                {
+                    "reservation_id": own_reservation,
+                    "patron_id": patron.patron_id,
+                    "loan_id": command.loan_id,
+                },
+            )
+        )
+    return events
+
+
+def _return(patron: Patron, command: ReturnCopy) -> list[Event]:
+    _require_card(patron)
+    loan = patron.loan_of(command.barcode)
+    if loan is None:
+        raise Refused(f"{command.barcode} is not on loan to {patron.patron_id}", "not_on_loan")
+    return [
+        Event(
+            "Returned",
+            {
+                "loan_id": loan.loan_id,
+                "barcode": loan.barcode,
+                "patron_id": patron.patron_id,
+                "campus": command.desk_campus,
+                "returned_on": command.today.isoformat(),
+                "overdue_days": loan.days_overdue(command.today),
+                "condition": command.condition,
+            },
+        )
+    ]
+
+
+def _open_loan(patron: Patron, loan_id: str) -> Loan:
+    _require_card(patron)
+    try:
+        return patron.loans[loan_id]
+    except KeyError:
+        raise Refused(f"{patron.patron_id} has no open loan {loan_id}", "no_such_loan") from None
+
+
+def _renew(patron: Patron, command: Renew) -> list[Event]:
+    loan = _open_loan(patron, command.loan_id)
+    if patron.kind == "class_corner":
+        raise Refused("class book corner loans run for the whole term", "no_renewal")
+    if loan.renewed:
+        raise Refused(f"{loan.barcode} has already been renewed once", "already_renewed")
+    if loan.due_on < command.today:
+        raise Refused(
+            f"{loan.barcode} is {loan.days_overdue(command.today)} day(s) overdue: "
+            "it must be returned, not renewed",
+            "overdue",
+        )
+    if command.reserved_by_others:
+        raise Refused(
+            f"another reader has reserved {loan.title or loan.barcode}; it cannot be renewed",
+            "reserved_by_others",
+        )
+    due_on = max(loan.due_on, command.today) + timedelta(days=command.policy.loan_days)
+    return [
+        Event(
+            "Renewed",
+            {
+                "loan_id": loan.loan_id,
+                "barcode": loan.barcode,
+                "patron_id": patron.patron_id,
+                "due_on": due_on.isoformat(),
+            },
+        )
+    ]
+
+
+def _reserve(patron: Patron, command: Reserve) -> list[Event]:
+    _require_card(patron)
+    if patron.status != "active":
+        raise Refused(
+            f"card {patron.patron_id} is {patron.status} and cannot reserve",
+            "card_" + patron.status,
+        )
+    if command.isbn in patron.reservations.values():
+        raise Refused(f"{patron.name} has already reserved this title", "already_reserved")
+    if len(patron.reservations) >= MAX_OPEN_RESERVATIONS:
+        raise Refused(
+            f"{patron.name} already has {MAX_OPEN_RESERVATIONS} open reservations",
+            "reservation_limit",
+        )
+    return [
+        Event(
+            "Reserved",
+            {
+                "reservation_id": command.reservation_id,
+                "patron_id": patron.patron_id,
+                "isbn": command.isbn,
+                "campus": command.campus,
+            },
+        )
+    ]
+
+
+def _declare_lost(patron: Patron, command: DeclareLost) -> list[Event]:
+    loan = _open_loan(patron, command.loan_id)
+    return [
+        Event(
+            "DeclaredLost",
+            {
+                "loan_id": loan.loan_id,
+                "barcode": loan.barcode,
+                "patron_id": patron.patron_id,
+                "replacement_cost": money(command.replacement_cost),
+            },
+        )
+    ]
+
+
+def _pay(patron: Patron, command: PayCompensation) -> list[Event]:
+    _require_card(patron)
+    owed = patron.owed.get(command.loan_id)
+    if owed is None:
+        raise Refused(f"{patron.patron_id} owes nothing for loan {command.loan_id}", "nothing_owed")
+    if command.amount != owed:
+        raise Refused(
+            f"the replacement cost is ¥{money(owed)}; ¥{money(command.amount)} was offered",
+            "wrong_amount",
+        )
+    return [
+        Event(
+            "CompensationPaid",
+            {"loan_id": command.loan_id, "patron_id": patron.patron_id, "amount": money(owed)},
+        )
+    ]
+
+
+# ---------------------------------------------------------------- evolve
+
+
+def evolve(patron: Patron, event: Any) -> Patron:
+    """The card after one more of its events."""
+    data = event.data
+    match event.type:
+        case "CardIssued":
+            return replace(
+                patron,
+                patron_id=data["patron_id"],
+                name=data["name"],
+                kind=data["kind"],
+                class_name=data.get("class_name"),
+                campus=data["campus"],
+                status="active",
+            )
+        case "CardBlocked":
+            return replace(patron, status="blocked", block_reason=data["reason"])
+        case "CardUnblocked":
+            return replace(patron, status="active", block_reason=None)
+        case "CardRetired":
+            return replace(patron, status="retired")
+        case "Lent":
+            loan = Loan(
+                loan_id=data["loan_id"],
+                barcode=data["barcode"],
+                lent_on=date.fromisoformat(data["lent_on"]),
+                due_on=date.fromisoformat(data["due_on"]),
+                isbn=data.get("isbn"),
+                title=data.get("title"),
+            )
+            return replace(patron, loans={**patron.loans, loan.loan_id: loan})
+        case "Renewed":
+            loan = replace(
+                patron.loans[data["loan_id"]],
+                due_on=date.fromisoformat(data["due_on"]),
+                renewed=True,
+            )
+            return replace(patron, loans={**patron.loans, loan.loan_id: loan})
+        case "Returned":
+            return replace(patron, loans=_without(patron.loans, data["loan_id"]))
+        case "DeclaredLost":
+            return replace(
+                patron,
+                loans=_without(patron.loans, data["loan_id"]),
+                owed={**patron.owed, data["loan_id"]: Decimal(data["replacement_cost"])},
+            )
+        case "CompensationPaid":
+            return replace(patron, owed=_without(patron.owed, data["loan_id"]))
+        case "Reserved":
+            return replace(
+                patron, reservations={**patron.reservations, data["reservation_id"]: data["isbn"]}
+            )
+        case "ReservationFulfilled" | "ReservationCancelled":
+            return replace(
+                patron, reservations=_without(patron.reservations, data["reservation_id"])
+            )
+    return patron
+
+
+def _without(mapping: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if k != key}

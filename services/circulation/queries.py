@@ -1,0 +1,233 @@
+"""Reading circulation's read models: for deciding at the desk and for answering queries."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from services.circulation.domain import CopyAtDesk
+from shared.consumer import Cursor
+
+COPY_COLUMNS = """
+    barcode, isbn, title, classification, campus, price, reference_only, status,
+    loan_id IS NOT NULL
+"""
+LOCK_COPIES = f"""
+    SELECT {COPY_COLUMNS} FROM copy_availability
+    WHERE barcode = ANY(%s) ORDER BY barcode FOR UPDATE
+"""
+SELECT_COPY = """
+    SELECT barcode, isbn, title, classification, campus, price::text, reference_only, status,
+           loan_id, patron_id, due_on
+    FROM copy_availability WHERE barcode = %s
+"""
+SHELF_COPIES = """
+    SELECT count(*) FROM copy_availability
+    WHERE isbn = %s AND campus = %s AND status = 'on_shelf' AND loan_id IS NULL
+      AND NOT reference_only
+"""
+WAITING_RESERVATIONS = """
+    SELECT count(*) FROM reservations
+    WHERE isbn = %s AND campus = %s AND status = 'open' AND patron_id <> %s
+"""
+RESERVED_BY_OTHERS = """
+    SELECT EXISTS (SELECT 1 FROM reservations
+                   WHERE isbn = %s AND status = 'open' AND patron_id <> %s)
+"""
+ISBN_KNOWN = "SELECT EXISTS (SELECT 1 FROM copy_availability WHERE isbn = %s)"
+LOAN_HOLDER = "SELECT patron_id, barcode, isbn FROM loans WHERE loan_id = %s"
+LOAN_OF_COPY = "SELECT loan_id, patron_id FROM copy_availability WHERE barcode = %s FOR UPDATE"
+PATRON = """
+    SELECT patron_id, name, kind, class_name, campus, status, owed::text
+    FROM patrons WHERE patron_id = %s
+"""
+PATRON_FIELDS = ("patron_id", "name", "kind", "class_name", "campus", "status", "owed")
+OPEN_LOANS = """
+    SELECT l.loan_id, l.barcode, l.title, l.isbn, l.campus, l.lent_on, l.due_on, l.renewed,
+           l.patron_id, p.name, p.class_name
+    FROM loans l JOIN patrons p USING (patron_id)
+    WHERE l.status = 'open' AND {where}
+    ORDER BY p.class_name NULLS LAST, p.name, l.due_on, l.barcode
+"""
+UNPAID_LOSSES = """
+    SELECT l.loan_id, l.barcode, l.title, l.replacement_cost::text, l.patron_id
+    FROM loans l JOIN patrons p USING (patron_id)
+    WHERE l.status = 'lost' AND NOT l.paid AND {where}
+    ORDER BY l.loan_id
+"""
+PATRONS_OF = """
+    SELECT patron_id, name, kind, class_name, campus, status, owed::text
+    FROM patrons WHERE {where} AND status <> 'retired'
+    ORDER BY class_name, name, patron_id
+"""
+
+
+def lock_copies(cursor: Cursor, barcodes: list[str]) -> dict[str, CopyAtDesk]:
+    """The copies at the desk, locked until the transaction ends (no two desks lend one copy)."""
+    cursor.execute(LOCK_COPIES, (sorted(set(barcodes)),))
+    return {
+        row[0]: CopyAtDesk(
+            barcode=row[0],
+            isbn=row[1],
+            title=row[2],
+            classification=row[3],
+            campus=row[4],
+            price=Decimal(row[5]),
+            reference_only=row[6],
+            status=row[7],
+            on_loan=row[8],
+        )
+        for row in cursor.fetchall()
+    }
+
+
+def held_for_others(cursor: Cursor, copy: CopyAtDesk, patron_id: str) -> bool:
+    """True when every shelf copy of this title at this campus is waited for by others."""
+    cursor.execute(WAITING_RESERVATIONS, (copy.isbn, copy.campus, patron_id))
+    waiting = cursor.fetchone()[0]
+    if not waiting:
+        return False
+    cursor.execute(SHELF_COPIES, (copy.isbn, copy.campus))
+    return waiting >= cursor.fetchone()[0]
+
+
+def reserved_by_others(cursor: Cursor, isbn: str | None, patron_id: str) -> bool:
+    if isbn is None:
+        return False
+    cursor.execute(RESERVED_BY_OTHERS, (isbn, patron_id))
+    return cursor.fetchone()[0]
+
+
+def isbn_known(cursor: Cursor, isbn: str) -> bool:
+    cursor.execute(ISBN_KNOWN, (isbn,))
+    return cursor.fetchone()[0]
+
+
+def loan_holder(cursor: Cursor, loan_id: str) -> tuple[str, str, str | None] | None:
+    """(patron_id, barcode, isbn) of a loan, or None."""
+    cursor.execute(LOAN_HOLDER, (loan_id,))
+    return cursor.fetchone()
+
+
+def lock_loan_of_copy(cursor: Cursor, barcode: str) -> tuple[str | None, str | None] | None:
+    """(loan_id, patron_id) of a copy, locked; None when circulation knows no such copy."""
+    cursor.execute(LOAN_OF_COPY, (barcode,))
+    return cursor.fetchone()
+
+
+def copy(cursor: Cursor, barcode: str) -> dict[str, Any] | None:
+    cursor.execute(SELECT_COPY, (barcode,))
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    names = (
+        "barcode",
+        "isbn",
+        "title",
+        "classification",
+        "campus",
+        "price",
+        "reference_only",
+        "status",
+        "loan_id",
+        "patron_id",
+        "due_on",
+    )
+    found = dict(zip(names, row, strict=True))
+    found["due_on"] = found["due_on"].isoformat() if found["due_on"] else None
+    found["available"] = found["status"] == "on_shelf" and found["loan_id"] is None
+    return found
+
+
+def patron(cursor: Cursor, patron_id: str) -> dict[str, Any] | None:
+    cursor.execute(PATRON, (patron_id,))
+    row = cursor.fetchone()
+    return dict(zip(PATRON_FIELDS, row, strict=True)) if row else None
+
+
+def _loan(row: tuple[Any, ...], today: date) -> dict[str, Any]:
+    (
+        loan_id,
+        barcode,
+        title,
+        isbn,
+        campus,
+        lent_on,
+        due_on,
+        renewed,
+        patron_id,
+        name,
+        class_name,
+    ) = row
+    return {
+        "loan_id": loan_id,
+        "barcode": barcode,
+        "title": title,
+        "isbn": isbn,
+        "campus": campus,
+        "lent_on": lent_on.isoformat(),
+        "due_on": due_on.isoformat(),
+        "renewed": renewed,
+        "patron_id": patron_id,
+        "name": name,
+        "class_name": class_name,
+        "days_overdue": max(0, (today - due_on).days),
+    }
+
+
+def open_loans(cursor: Cursor, where: str, params: tuple[Any, ...], today: date) -> list[dict]:
+    cursor.execute(OPEN_LOANS.format(where=where), params)
+    return [_loan(row, today) for row in cursor.fetchall()]
+
+
+def unpaid_losses(cursor: Cursor, where: str, params: tuple[Any, ...]) -> list[dict]:
+    cursor.execute(UNPAID_LOSSES.format(where=where), params)
+    names = ("loan_id", "barcode", "title", "replacement_cost", "patron_id")
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def patrons_of(cursor: Cursor, where: str, params: tuple[Any, ...]) -> list[dict]:
+    cursor.execute(PATRONS_OF.format(where=where), params)
+    return [dict(zip(PATRON_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+
+
+def overdue_by_class(
+    cursor: Cursor, today: date, class_name: str | None, campus: str | None
+) -> list[dict[str, Any]]:
+    """Overdue loans grouped by class, for each class teacher to chase."""
+    where, params = ["l.due_on < %s"], [today]
+    if class_name:
+        where.append("p.class_name = %s")
+        params.append(class_name)
+    if campus:
+        where.append("p.campus = %s")
+        params.append(campus)
+    classes: dict[str, list[dict[str, Any]]] = {}
+    for loan in open_loans(cursor, " AND ".join(where), tuple(params), today):
+        classes.setdefault(loan["class_name"] or "(staff)", []).append(loan)
+    return [{"class_name": name, "loans": loans} for name, loans in classes.items()]
+
+
+def clearance(cursor: Cursor, column: str, value: str, today: date) -> dict[str, Any]:
+    """Who in a class or grade still holds books or owes for lost ones."""
+    assert column in ("class_name", "grade")
+    people = patrons_of(cursor, f"{column} = %s", (value,))
+    loans = open_loans(cursor, f"p.{column} = %s", (value,), today)
+    losses = unpaid_losses(cursor, f"p.{column} = %s", (value,))
+    by_patron: dict[str, dict[str, Any]] = {
+        person["patron_id"]: {**person, "loans": [], "unpaid": []} for person in people
+    }
+    for loan in loans:
+        if loan["patron_id"] in by_patron:
+            by_patron[loan["patron_id"]]["loans"].append(loan)
+    for loss in losses:
+        if loss["patron_id"] in by_patron:
+            by_patron[loss["patron_id"]]["unpaid"].append(loss)
+    outstanding = [p for p in by_patron.values() if p["loans"] or p["unpaid"]]
+    return {
+        column: value,
+        "patrons": len(by_patron),
+        "cleared": len(by_patron) - len(outstanding),
+        "outstanding": outstanding,
+    }
