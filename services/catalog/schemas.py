@@ -1,11 +1,24 @@
-"""Commands and queries the catalog accepts, validated at the RPC edge."""
+"""Commands and queries the catalog accepts, validated at the RPC edge.
 
-from marshmallow import fields, validate
+Every command may carry a ``command_id`` (a UUID the caller picks): sent again
+with the same id, it records nothing new, so a caller that timed out can retry.
+"""
+
+from typing import Any
+
+from marshmallow import Schema, fields, pre_load, validate
 
 from shared.catalogue import fields as f
 from shared.catalogue.catalog import CopyDetails
 
 MAX_COPIES_PER_COMMAND = 500
+DEFAULT_PAGE = 50
+MAX_PAGE = 500
+STATUSES = ("on_shelf", "damaged", "on_loan", "weeded")
+
+
+def note() -> fields.String:
+    return fields.String(load_default="", validate=validate.Length(max=500))
 
 
 class AddCopies(CopyDetails):
@@ -17,3 +30,56 @@ class AddCopies(CopyDetails):
     copies = fields.Integer(
         load_default=1, validate=validate.Range(min=1, max=MAX_COPIES_PER_COMMAND)
     )
+
+
+class CopyCommand(Schema):
+    """A command about one copy, named by its barcode."""
+
+    command_id = fields.UUID(load_default=None)
+    barcode = f.barcode()
+
+
+class MarkDamaged(CopyCommand):
+    note = note()
+
+
+class Repair(CopyCommand):
+    note = note()
+
+
+class Weed(CopyCommand):
+    reason = f.choice(f.WEED_REASONS)
+    note = note()
+
+
+class Transfer(CopyCommand):
+    to_campus = f.campus()
+    shelf = f.text(40)
+
+
+class SetReferenceOnly(CopyCommand):
+    reference_only = fields.Boolean(required=True)
+
+
+class Search(Schema):
+    """Filters a librarian combines; every one given must match."""
+
+    q = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    isbn = f.isbn(load_default=None, required=False)
+    classification = f.classification(load_default=None, required=False)
+    campus = f.campus(load_default=None, required=False)
+    status = f.choice(STATUSES, load_default=None, required=False)
+    limit = fields.Integer(load_default=DEFAULT_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+    @pre_load
+    def tidy(self, data: Any, **kwargs: Any) -> Any:
+        """Blank search text means no filter; classification codes are capitals."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if isinstance(data.get("q"), str):
+            data["q"] = data["q"].strip() or None
+        if isinstance(data.get("classification"), str):
+            data["classification"] = data["classification"].strip().upper()
+        return data

@@ -1,27 +1,48 @@
-"""The catalog service: nameko entrypoints over the copy Decider."""
+"""The catalog service: nameko entrypoints over the copy Decider.
+
+Each command is validated at the edge (``schemas``), carried out on the copy's
+stream (``commands``) and answered with the copy as it now is (``queries``). The
+copies read model is kept inline, in the transaction that records the events;
+circulation's news arrives through the ``catalog.from.circulation`` queue.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from services.catalog import domain
-from services.catalog.schemas import AddCopies
+from marshmallow import Schema
+
+from services.catalog import commands, domain, queries, schemas
+from services.catalog.projections import CopiesOnLoan, CopyIndex
+from services.catalog.reactions import ReturnsAndLosses
 from shared import feed
-from shared.domain import fold
+from shared.dependencies import EventStoreProvider, Projections
+from shared.envelope import Envelope
 from shared.exceptions import NotFound, load
 from shared.rpc import rpc
 from shared.store import NO_STREAM
+from shared.subscriber import subscribe
 
 NEXT_BARCODES = "SELECT nextval('barcode_seq') FROM generate_series(1, %s)"
+
+# The commands whose rules depend on whether circulation has the copy out on loan.
+LOAN_SENSITIVE = (domain.Weed, domain.Transfer)
 
 
 class CatalogService(feed.EventFeed):
     name = "catalog"
+    store = EventStoreProvider(CopyIndex())
+    projections = Projections(CopiesOnLoan(), ReturnsAndLosses())
+
+    @subscribe("circulation")
+    def on_circulation_event(self, event: Envelope) -> Any:
+        return self.projections.apply(event)
 
     @rpc
     def add_copies(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Catalogue N copies of a title in one transaction; answer their barcodes."""
-        command = load(AddCopies(), payload)
+        command = load(schemas.AddCopies(), payload)
         count = command.pop("copies")
         command_id = command.pop("command_id")
         details = {**command, "price": str(command["price"])}
@@ -37,10 +58,63 @@ class CatalogService(feed.EventFeed):
         return {"barcodes": barcodes}
 
     @rpc
+    def mark_damaged(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Take a copy off the shelf as damaged: ``{barcode, note?}``."""
+        return self._carry_out(domain.MarkDamaged, schemas.MarkDamaged(), payload)
+
+    @rpc
+    def repair(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Put a repaired copy back on the shelf: ``{barcode, note?}``."""
+        return self._carry_out(domain.Repair, schemas.Repair(), payload)
+
+    @rpc
+    def weed(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Write a copy off: ``{barcode, reason, note?}``."""
+        return self._carry_out(domain.Weed, schemas.Weed(), payload)
+
+    @rpc
+    def transfer(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Move a copy to the other campus: ``{barcode, to_campus, shelf}``."""
+        return self._carry_out(domain.Transfer, schemas.Transfer(), payload)
+
+    @rpc
+    def set_reference_only(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Make a copy reference-only (never lent) or lendable: ``{barcode, reference_only}``."""
+        return self._carry_out(domain.SetReferenceOnly, schemas.SetReferenceOnly(), payload)
+
+    @rpc
     def get_copy(self, barcode: str) -> dict[str, Any]:
-        with self.store.unit_of_work() as uow:
-            history = uow.load(domain.stream_id(barcode))
-        if not history:
-            raise NotFound(f"no copy with barcode {barcode!r}")
-        copy = fold(domain.evolve, domain.INITIAL, history)
-        return {**(copy.details or {}), "status": copy.status, "campus": copy.campus}
+        with self.store.cursor() as cursor:
+            copy = queries.find_copy(cursor, barcode)
+        if copy is None:
+            raise NotFound(f"No copy has barcode {barcode}.")
+        return copy
+
+    @rpc
+    def search(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``{q?, isbn?, classification?, campus?, status?, limit?, offset?}`` ->
+        ``{"total": N, "items": [copy, ...]}``, in shelf order."""
+        query = load(schemas.Search(), payload if payload is not None else {})
+        with self.store.cursor() as cursor:
+            return queries.search(cursor, query)
+
+    def _carry_out(
+        self, command_type: type[domain.Command], schema: Schema, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Validate, carry out on the copy (again if another change raced it), answer the copy."""
+        request = load(schema, payload)
+        command_id = request.pop("command_id")
+
+        def attempt() -> dict[str, Any]:
+            with self.store.unit_of_work(str(command_id) if command_id else None) as uow:
+                command = command_type(**request)
+                if isinstance(command, LOAN_SENSITIVE):
+                    command = replace(
+                        command, on_loan=queries.is_on_loan(uow.cursor, command.barcode)
+                    )
+                commands.carry_out(uow, command)
+                copy = queries.find_copy(uow.cursor, command.barcode)
+            assert copy is not None, "a copy that was just changed is in the index"
+            return copy
+
+        return commands.retrying(attempt)

@@ -1,0 +1,78 @@
+"""The catalog's read models: the searchable copies, and which of them are out on loan.
+
+``CopyIndex`` follows the catalog's own events *inline* (in the transaction that
+records them), so a copy can be found the moment it was added. ``CopiesOnLoan``
+follows circulation's events through the catalog's subscriber queue: lending is
+circulation's business, but the catalog needs to know it to refuse moving or
+weeding a copy a pupil has at home. Both are built from events alone, so either
+can be emptied and replayed.
+"""
+
+from __future__ import annotations
+
+from shared.catalogue.fields import normalise_isbn
+from shared.consumer import Cursor, Projection
+from shared.envelope import Envelope
+
+ADD_COPY = """
+    INSERT INTO copies (barcode, isbn, isbn_key, title, author, classification, campus, shelf,
+                        price, acquisition, reference_only, status)
+    VALUES (%(barcode)s, %(isbn)s, %(isbn_key)s, %(title)s, %(author)s, %(classification)s,
+            %(campus)s, %(shelf)s, %(price)s, %(acquisition)s, %(reference_only)s, 'on_shelf')
+    ON CONFLICT (barcode) DO NOTHING
+"""
+SET_STATUS = "UPDATE copies SET status = %s WHERE barcode = %s"
+WEED = "UPDATE copies SET status = 'weeded', weed_reason = %s WHERE barcode = %s"
+MOVE = "UPDATE copies SET campus = %s, shelf = %s WHERE barcode = %s"
+SET_REFERENCE = "UPDATE copies SET reference_only = %s WHERE barcode = %s"
+
+LEND = """
+    INSERT INTO copies_on_loan (barcode, loan_id, patron_id, lent_on, due_on)
+    VALUES (%(barcode)s, %(loan_id)s, %(patron_id)s, %(lent_on)s, %(due_on)s)
+    ON CONFLICT (barcode) DO UPDATE SET loan_id = EXCLUDED.loan_id,
+        patron_id = EXCLUDED.patron_id, lent_on = EXCLUDED.lent_on, due_on = EXCLUDED.due_on
+"""
+RENEW = "UPDATE copies_on_loan SET due_on = %(due_on)s WHERE loan_id = %(loan_id)s"
+END_LOAN = "DELETE FROM copies_on_loan WHERE barcode = %(barcode)s AND loan_id = %(loan_id)s"
+
+
+class CopyIndex(Projection):
+    """Every copy ever catalogued, with where it is and what state it is in."""
+
+    name = "copy_index"
+    sources = ("catalog",)
+    tables = ("copies",)
+
+    def apply(self, cursor: Cursor, event: Envelope) -> None:
+        data = event.data
+        match event.type:
+            case "BookAdded":
+                cursor.execute(ADD_COPY, {**data, "isbn_key": normalise_isbn(data["isbn"])})
+            case "CopyDamaged":
+                cursor.execute(SET_STATUS, ("damaged", data["barcode"]))
+            case "Repaired":
+                cursor.execute(SET_STATUS, ("on_shelf", data["barcode"]))
+            case "Weeded":
+                cursor.execute(WEED, (data["reason"], data["barcode"]))
+            case "Transferred":
+                cursor.execute(MOVE, (data["to_campus"], data["shelf"], data["barcode"]))
+            case "ReferenceStatusChanged":
+                cursor.execute(SET_REFERENCE, (data["reference_only"], data["barcode"]))
+
+
+class CopiesOnLoan(Projection):
+    """The copies circulation has lent and not yet seen back (or written off as lost)."""
+
+    name = "copies_on_loan"
+    sources = ("circulation",)
+    tables = ("copies_on_loan",)
+
+    def apply(self, cursor: Cursor, event: Envelope) -> None:
+        match event.type:
+            case "Lent":
+                cursor.execute(LEND, event.data)
+            case "Renewed":
+                cursor.execute(RENEW, event.data)
+            case "Returned" | "DeclaredLost":
+                # Only the loan that ends: an older loan's late news never frees a newer one.
+                cursor.execute(END_LOAN, event.data)

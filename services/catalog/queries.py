@@ -1,0 +1,97 @@
+"""Reading the catalogue: one copy, or a page of the copies a librarian searched for.
+
+Every answer about a copy (a command's result, ``get_copy``, a search hit) has
+the same shape, built here from the read models alone. A copy's status is the
+catalog's own (on_shelf, damaged, weeded) unless circulation has it out on
+loan, which shows as on_loan; a weeded copy stays weeded whatever loan news
+comes late.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.catalogue.fields import normalise_isbn
+from shared.consumer import Cursor
+
+STATUS = """
+    CASE WHEN c.status = 'weeded' THEN 'weeded'
+         WHEN l.barcode IS NOT NULL THEN 'on_loan'
+         ELSE c.status END
+"""
+FIELDS = (
+    "barcode",
+    "isbn",
+    "title",
+    "author",
+    "classification",
+    "campus",
+    "shelf",
+    "price",
+    "acquisition",
+    "reference_only",
+    "status",
+    "weed_reason",
+    "due_on",
+)
+SELECT_COPIES = f"""
+    SELECT c.barcode, c.isbn, c.title, c.author, c.classification, c.campus, c.shelf,
+           c.price::text, c.acquisition, c.reference_only, {STATUS} AS status, c.weed_reason,
+           to_char(l.due_on, 'YYYY-MM-DD')
+    FROM copies c LEFT JOIN copies_on_loan l ON l.barcode = c.barcode
+"""
+SELECT_COPY = SELECT_COPIES + " WHERE c.barcode = %(barcode)s"
+IS_ON_LOAN = "SELECT 1 FROM copies_on_loan WHERE barcode = %s"
+COUNT_COPIES = "SELECT count(*) FROM copies c LEFT JOIN copies_on_loan l ON l.barcode = c.barcode"
+# Shelf order: by classification, then barcode, so paging is stable.
+ORDER_AND_PAGE = " ORDER BY c.classification, c.barcode LIMIT %(limit)s OFFSET %(offset)s"
+
+FILTERS = {
+    "q": "(lower(c.title) LIKE lower(%(q_like)s) OR lower(c.author) LIKE lower(%(q_like)s)"
+    " OR c.isbn_key = %(q_isbn)s)",
+    "isbn": "c.isbn_key = %(isbn_key)s",
+    "classification": "c.classification LIKE %(classification_prefix)s",
+    "campus": "c.campus = %(campus)s",
+    "status": f"({STATUS}) = %(status)s",
+}
+
+
+def find_copy(cursor: Cursor, barcode: str) -> dict[str, Any] | None:
+    """One copy as a dict, or None when no copy has that barcode."""
+    cursor.execute(SELECT_COPY, {"barcode": barcode})
+    row = cursor.fetchone()
+    return None if row is None else dict(zip(FIELDS, row, strict=True))
+
+
+def is_on_loan(cursor: Cursor, barcode: str) -> bool:
+    cursor.execute(IS_ON_LOAN, (barcode,))
+    return cursor.fetchone() is not None
+
+
+def search(cursor: Cursor, query: dict[str, Any]) -> dict[str, Any]:
+    """``{"total": N, "items": [...]}``: the copies matching every filter given, a page of them.
+
+    ``q`` matches a title or author by case-insensitive substring, or an ISBN
+    exactly (hyphens ignored); ``classification`` matches a code by prefix.
+    """
+    params = {
+        **query,
+        "q_like": f"%{_escape_like(query['q'])}%" if query.get("q") else None,
+        "q_isbn": normalise_isbn(query["q"]) if query.get("q") else None,
+        "isbn_key": normalise_isbn(query["isbn"]) if query.get("isbn") else None,
+        "classification_prefix": (
+            f"{_escape_like(query['classification'])}%" if query.get("classification") else None
+        ),
+    }
+    chosen = [sql for name, sql in FILTERS.items() if query.get(name) is not None]
+    where = f" WHERE {' AND '.join(chosen)}" if chosen else ""
+    cursor.execute(COUNT_COPIES + where, params)
+    total = cursor.fetchone()[0]
+    cursor.execute(SELECT_COPIES + where + ORDER_AND_PAGE, params)
+    items = [dict(zip(FIELDS, row, strict=True)) for row in cursor.fetchall()]
+    return {"total": total, "items": items}
+
+
+def _escape_like(text: str) -> str:
+    """``text`` matched literally by LIKE (whose default escape character is backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,65 @@
+"""What the catalog does when circulation reports on a copy it had lent.
+
+A copy that came back damaged is taken off the shelf for repair; a copy
+declared lost is written off with reason ``lost``. Both are ordinary catalog
+commands, decided by the same rules as a librarian's, recorded in the
+consumer's transaction with ids derived from circulation's event, so a
+redelivered event changes nothing twice.
+"""
+
+from __future__ import annotations
+
+from logging import getLogger
+
+from services.catalog import commands, domain
+from shared.consumer import Reaction
+from shared.domain import Refused
+from shared.envelope import Envelope
+from shared.unit_of_work import UnitOfWork
+
+_log = getLogger(__name__)
+
+
+class ReturnsAndLosses(Reaction):
+    """Damaged returns go for repair; lost copies are weeded."""
+
+    name = "returns_and_losses"
+    sources = ("circulation",)
+
+    def react(self, uow: UnitOfWork, event: Envelope) -> None:
+        command = command_for(event)
+        if command is None:
+            return
+        try:
+            commands.carry_out(uow, command)
+        except Refused as refusal:
+            # Already so (damaged earlier, weeded meanwhile): nothing left to record.
+            _log.info(
+                "%s #%d needs no change to copy %s: %s",
+                event.type,
+                event.position,
+                command.barcode,
+                refusal,
+                extra={"correlation_id": event.correlation_id},
+            )
+
+
+def command_for(event: Envelope) -> domain.Command | None:
+    """The catalog command a circulation event calls for, if any."""
+    data = event.data
+    match event.type:
+        case "Returned" if data["condition"] == "damaged":
+            return domain.MarkDamaged(
+                data["barcode"],
+                note=f"Returned damaged at the {data['campus']} desk on {data['returned_on']} "
+                f"(loan {data['loan_id']}).",
+                loan_id=data["loan_id"],
+            )
+        case "DeclaredLost":
+            return domain.Weed(
+                data["barcode"],
+                reason=domain.LOST,
+                note=f"Declared lost on loan {data['loan_id']}.",
+                on_loan=True,
+            )
+    return None
