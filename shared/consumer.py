@@ -85,6 +85,11 @@ class Projection:
         """Update the read model for one event, in the caller's transaction."""
         raise NotImplementedError
 
+    def apply_many(self, cursor: Cursor, events: Sequence[Envelope]) -> None:
+        """Apply a batch in position order (a rebuild); override to do it in fewer statements."""
+        for event in events:
+            self.apply(cursor, event)
+
     def reset(self, cursor: Cursor) -> None:
         """Empty the read model's tables (before a rebuild)."""
         if self.tables:

@@ -195,20 +195,37 @@ class FeedReaders:
         if source == self.service:
             with self.pool.transaction() as cursor:
                 return EventStore(source).read(cursor, after, limit)
-        proxy = ServiceProxy(self.worker_ctx, source, self.reply_listener)
         try:
-            raw = proxy.events_since(after, limit)
+            raw = self._proxy(source).events_since(after, limit)
         except Exception as error:  # UnknownService, RemoteError...: the feed is not there now
             raise TransientError(f"{source}.events_since failed: {error}") from error
         return [Envelope.from_dict(item) for item in raw]
+
+    def head(self, source: str) -> int:
+        """The newest position of ``source``'s log."""
+        if source == self.service:
+            with self.pool.transaction() as cursor:
+                return EventStore(source).head(cursor)
+        try:
+            return self._proxy(source).health()["head"]
+        except Exception as error:  # the source is down: its head is unknown for now
+            raise TransientError(f"{source}.health failed: {error}") from error
+
+    def _proxy(self, source: str) -> ServiceProxy:
+        return ServiceProxy(self.worker_ctx, source, self.reply_listener)
 
 
 class ProjectionsHandle:
     """What a worker gets from ``Projections``: apply one delivered event."""
 
     def __init__(
-        self, runner: ProjectionRunner, dead_letters: DeadLetters, queue_name: str
+        self,
+        runner: ProjectionRunner,
+        dead_letters: DeadLetters,
+        queue_name: str,
+        feeds: FeedReaders,
     ) -> None:
+        self.feeds = feeds
         self.runner = runner
         self.dead_letters = dead_letters
         self.queue_name = queue_name
@@ -264,4 +281,4 @@ class Projections(DependencyProvider):
             self.database.pool, self.projections, read_feed, unit_of_work=self._unit_of_work
         )
         queue_template = SUBSCRIBER_QUEUE_TEMPLATE.format(service, "{source}")
-        return ProjectionsHandle(runner, self.dead_letters, queue_template)
+        return ProjectionsHandle(runner, self.dead_letters, queue_template, read_feed)

@@ -10,8 +10,10 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from shared.consumer import TransientError, checkpoints
 from shared.dependencies import EventRelay, EventStoreProvider
 from shared.exceptions import load
+from shared.rebuild import lag
 from shared.rpc import rpc
 
 MAX_FEED_PAGE = 5000
@@ -34,6 +36,21 @@ class EventFeed:
         """Up to ``limit`` events after position ``after``, in position order."""
         query = load(FeedQuery(), {"after": after, "limit": limit})
         return [event.to_dict() for event in self.store.read(query["after"], query["limit"])]
+
+    @rpc
+    def projection_lag(self) -> list[dict[str, Any]]:
+        """How far each of this service's projections is behind each of its sources."""
+        with self.store.cursor() as cursor:
+            positions = checkpoints(cursor)
+        projections = getattr(self, "projections", None)
+        heads: dict[str, int | None] = {self.name: self.store.head()}
+        for _, source in positions:
+            if source not in heads and projections is not None:
+                try:
+                    heads[source] = projections.feeds.head(source)
+                except TransientError:
+                    heads[source] = None
+        return lag(positions, heads)
 
     @rpc
     def health(self) -> dict[str, Any]:

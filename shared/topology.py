@@ -39,6 +39,19 @@ def subscriptions(service: str) -> list[str]:
     return sources
 
 
+def service_projections(service: str) -> list:
+    """Every projection ``service`` keeps: fed by ``@subscribe`` and kept inline."""
+    from shared.dependencies import EventStoreProvider, Projections
+
+    found: list = []
+    for _, attribute in inspect.getmembers(service_class(service)):
+        if isinstance(attribute, Projections):
+            found.extend(attribute.projections)
+        elif isinstance(attribute, EventStoreProvider):
+            found.extend(attribute.inline)
+    return found
+
+
 def declare_all(uri: str) -> dict[str, list[str]]:
     """Declare everything; return each service's subscribed sources."""
     declared: dict[str, list[str]] = {}
