@@ -46,6 +46,11 @@ class SchoolCalendar:
         return next((term for term in self.terms if term.name == name), None)
 
 
+def local_date(timestamp: str, timezone: str = DEFAULT_TIMEZONE) -> date:
+    """The school's calendar date of an ISO-8601 timestamp (e.g. an event's occurred_at)."""
+    return datetime.fromisoformat(timestamp).astimezone(ZoneInfo(timezone)).date()
+
+
 def week_of(day: date) -> tuple[date, date]:
     """Monday and Sunday of the week ``day`` is in."""
     monday = day - timedelta(days=day.weekday())

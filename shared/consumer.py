@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import json
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from logging import getLogger
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import psycopg2
 import psycopg2.extensions
@@ -84,6 +84,9 @@ class Projection:
     def apply(self, cursor: Cursor, event: Envelope) -> None:
         """Update the read model for one event, in the caller's transaction."""
         raise NotImplementedError
+
+    def configure(self, config: Mapping[str, Any]) -> None:
+        """Take settings from the service's config (e.g. the school's timezone); optional."""
 
     def apply_many(self, cursor: Cursor, events: Sequence[Envelope]) -> None:
         """Apply a batch in position order (a rebuild); override to do it in fewer statements."""

@@ -109,6 +109,8 @@ class EventStoreProvider(DependencyProvider):
 
     def setup(self) -> None:
         self.store = EventStore(self.container.service_name)
+        for projection in self.inline:
+            projection.configure(self.container.config)
 
     def get_dependency(self, worker_ctx: Any) -> StoreAccess:
         return StoreAccess(self.database.pool, self.store, worker_ctx, self.inline)
@@ -269,6 +271,8 @@ class Projections(DependencyProvider):
         self.projections = projections
 
     def setup(self) -> None:
+        for projection in self.projections:
+            projection.configure(self.container.config)
         stores = [d for d in self.container.dependencies if isinstance(d, EventStoreProvider)]
         self._unit_of_work = stores[0].unit_of_work if stores else None
 

@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.service} has no projection {args.projection!r} (it has: {known})")
         return 2
     projection = projections[args.projection]
+    projection.configure(config)
     pool = ConnectionPool(database_url(config, args.service), size=2)
     with ClusterRpcProxy(config, timeout=60) as cluster:
         heads = {source: getattr(cluster, source).health()["head"] for source in projection.sources}
