@@ -20,6 +20,7 @@ from typing import Any
 from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.rpc import ReplyListener, ServiceProxy
 
+from shared.calendar import SchoolCalendar, calendar_from_config
 from shared.config import amqp_uri, database_url
 from shared.consumer import Outcome, Projection, ProjectionRunner, TransientError
 from shared.db import ConnectionPool
@@ -286,3 +287,13 @@ class Projections(DependencyProvider):
         )
         queue_template = SUBSCRIBER_QUEUE_TEMPLATE.format(service, "{source}")
         return ProjectionsHandle(runner, self.dead_letters, queue_template, read_feed)
+
+
+class Calendar(DependencyProvider):
+    """Gives workers the school calendar (terms, today) read once from the config."""
+
+    def setup(self) -> None:
+        self.calendar = calendar_from_config(self.container.config)
+
+    def get_dependency(self, worker_ctx: Any) -> SchoolCalendar:
+        return self.calendar

@@ -1,43 +1,142 @@
-"""The archives service: the books of record (entrypoints only)."""
+"""The archives service: the event archive, ledgers, registers and term reports."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
-
-from services.archives.projections import EventArchive
+from services.archives import domain, queries, reports
+from services.archives import schemas as s
+from services.archives.projections import FOLLOWED, INLINE, SOURCES
 from shared import feed
-from shared.dependencies import Projections
+from shared.dependencies import Calendar, EventStoreProvider, Projections
+from shared.domain import fold
 from shared.envelope import Envelope
-from shared.exceptions import load
+from shared.exceptions import NotFound, load
 from shared.rpc import rpc
 from shared.subscriber import subscribe
+from shared.unit_of_work import retrying
 
 SELECT_ARCHIVED = """
     SELECT envelope FROM archived_events WHERE source = %s AND position > %s
     ORDER BY position LIMIT %s
 """
-
-
-class ArchiveQuery(Schema):
-    source = fields.String(required=True, validate=validate.OneOf(EventArchive.sources))
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
-    limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=feed.MAX_FEED_PAGE))
+SELECT_REPORT = "SELECT report FROM term_reports WHERE term = %s"
+EPOCH = "1970-01-01T00:00:00+00:00"
 
 
 class ArchivesService(feed.EventFeed):
     name = "archives"
-    projections = Projections(EventArchive())
+    store = EventStoreProvider(*INLINE)
+    projections = Projections(*FOLLOWED)
+    calendar = Calendar()
 
-    @subscribe(*EventArchive.sources)
+    @subscribe(*SOURCES)
     def on_event(self, event: Envelope) -> Any:
         return self.projections.apply(event)
+
+    # ------------------------------------------------------------ the replay feed
 
     @rpc
     def events(self, source: str, after: int = 0, limit: int = 500) -> list[dict[str, Any]]:
         """The archived replay feed of one source, in position order."""
-        query = load(ArchiveQuery(), {"source": source, "after": after, "limit": limit})
+        query = load(s.ArchiveQuery(), {"source": source, "after": after, "limit": limit})
         with self.store.cursor() as cursor:
             cursor.execute(SELECT_ARCHIVED, (query["source"], query["after"], query["limit"]))
             return [row[0] for row in cursor.fetchall()]
+
+    @rpc
+    def timeline(self, payload: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every source's events in the order they were recorded, a page at a time."""
+        query = load(s.TimelineQuery(), payload or {})
+        after = (
+            query["after_recorded_at"].isoformat() if query["after_recorded_at"] else EPOCH,
+            query["after_source"],
+            query["after_position"],
+        )
+        with self.store.cursor() as cursor:
+            return queries.timeline(cursor, after, query["limit"])
+
+    # ------------------------------------------------------------ ledgers
+
+    @rpc
+    def general_ledger(self, payload: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Copies held, added, weeded and their value, per campus and overall (总括帐)."""
+        return self._ledger("campus", payload)
+
+    @rpc
+    def classification_ledger(self, payload: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The same by top-level Chinese Library Classification letter (分类帐)."""
+        return self._ledger("class_letter", payload)
+
+    def _ledger(self, group: str, payload: dict[str, Any] | None) -> list[dict[str, Any]]:
+        query = load(s.Period(), payload or {})
+        with self.store.cursor() as cursor:
+            return queries.ledger(cursor, group, queries.period(**query))
+
+    @rpc
+    def writeoff_ledger(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Every weeded copy with its reason and value, and totals by reason (注销帐)."""
+        query = load(s.Period(), payload or {})
+        with self.store.cursor() as cursor:
+            return queries.write_offs(cursor, queries.period(**query))
+
+    # ------------------------------------------------------------ registers
+
+    @rpc
+    def register(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """One of the five registers, as a table or as CSV text."""
+        query = load(s.RegisterQuery(), payload)
+        name, fmt = query.pop("name"), query.pop("format")
+        with self.store.cursor() as cursor:
+            table = queries.register(cursor, name, queries.period(**query))
+        if fmt == "csv":
+            return {"name": name, "csv": queries.to_csv(table["columns"], table["rows"])}
+        return {"name": name, **table}
+
+    @rpc
+    def registers(self) -> list[str]:
+        return sorted(queries.REGISTERS)
+
+    # ------------------------------------------------------------ terms
+
+    @rpc
+    def close_term(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Freeze a term's report in a ``TermClosed`` event; a term is closed once."""
+        command = load(s.CloseTerm(), payload)
+        term = self.calendar.term_named(command["term"])
+        if term is None:
+            raise NotFound(f"no term {command['term']!r} in the school calendar")
+        on = command["on"] or self.calendar.today()
+        command_id = str(command["command_id"]) if command["command_id"] else None
+
+        def attempt() -> dict[str, Any]:
+            with self.store.unit_of_work(command_id) as uow:
+                if earlier := uow.earlier():
+                    return earlier[0].data["report"]
+                history = uow.load(domain.stream_id(term.name))
+                state = fold(domain.evolve, domain.INITIAL, history)
+                report = reports.term_report(uow.cursor, term)
+                events = domain.decide(state, domain.CloseTerm(term.name, term.starts, on, report))
+                uow.append(domain.stream_id(term.name), len(history), events)
+                return report
+
+        return retrying(attempt)
+
+    @rpc
+    def term_report(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A closed term's frozen report (JSON), or it as CSV; an open term's as of now."""
+        query = load(s.TermReportQuery(), payload)
+        term = self.calendar.term_named(query["term"])
+        if term is None:
+            raise NotFound(f"no term {query['term']!r} in the school calendar")
+        with self.store.cursor() as cursor:
+            cursor.execute(SELECT_REPORT, (term.name,))
+            row = cursor.fetchone()
+            report = (
+                {**row[0], "closed": True}
+                if row
+                else {**reports.term_report(cursor, term), "closed": False}
+            )
+        if query["format"] == "csv":
+            return {"term": term.name, "csv": reports.report_csv(report)}
+        return report
