@@ -23,6 +23,7 @@ from shared.exceptions import NotFound, load
 from shared.rpc import rpc
 from shared.store import NO_STREAM
 from shared.subscriber import subscribe
+from shared.unit_of_work import retrying
 
 NEXT_BARCODES = "SELECT nextval('barcode_seq') FROM generate_series(1, %s)"
 
@@ -117,4 +118,4 @@ class CatalogService(feed.EventFeed):
             assert copy is not None, "a copy that was just changed is in the index"
             return copy
 
-        return commands.retrying(attempt)
+        return retrying(attempt)
