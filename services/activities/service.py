@@ -1,28 +1,329 @@
-"""The activities service: the reading programme (entrypoints only)."""
+"""The activities service: the reading programme (entrypoints only).
+
+Reading notes and competitions are decided on their own streams
+(``commands.carry_out`` over ``domain``); everything a rule needs from
+circulation (the loan, the reader's and the teacher's cards) comes from this
+service's own read models of circulation's events, never from its database.
+Leaderboards, term targets, the weekly bulletin and the monthly winners are
+answered from the read models in ``projections``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from services.activities.projections import BooksRead
+from services.activities import domain, queries
+from services.activities import schemas as s
+from services.activities.bulletin import bulletin
+from services.activities.commands import carry_out, new_id
+from services.activities.programme import Programme, month_named
+from services.activities.projections import FOLLOWING_CIRCULATION, INLINE
 from shared import feed
-from shared.dependencies import Projections
+from shared.dependencies import EventStoreProvider, Projections
 from shared.envelope import Envelope
+from shared.exceptions import NotFound, load
 from shared.rpc import rpc
 from shared.subscriber import subscribe
+from shared.unit_of_work import UnitOfWork, retrying
 
 
 class ActivitiesService(feed.EventFeed):
     name = "activities"
-    projections = Projections(BooksRead())
+    store = EventStoreProvider(*INLINE)
+    projections = Projections(*FOLLOWING_CIRCULATION)
+    programme = Programme()
 
     @subscribe("circulation")
     def on_circulation_event(self, event: Envelope) -> Any:
         return self.projections.apply(event)
 
+    # ------------------------------------------------------------ reading notes
+
     @rpc
-    def books_read(self, patron_id: str) -> int:
+    def submit_note(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A reader's note about a book they borrowed: ``{patron_id, loan_id, text,
+        word_count?, on?, command_id?}``; one note per loan."""
+        command = load(s.SubmitNote(), payload)
+        today = command["on"] or self.programme.today()
+        note_id = domain.note_id_for(command["loan_id"])
+
+        def attempt() -> dict[str, Any]:
+            with self.store.unit_of_work(_id(command)) as uow:
+                if not uow.earlier():
+                    reader = queries.card(uow.cursor, command["patron_id"])
+                    submit = domain.SubmitNote(
+                        note_id,
+                        command["patron_id"],
+                        command["loan_id"],
+                        queries.loan_on_record(uow.cursor, command["loan_id"]),
+                        command["text"],
+                        command["word_count"],
+                        today,
+                    )
+                    carry_out(
+                        uow,
+                        domain.note_stream(note_id),
+                        domain.NO_NOTE,
+                        submit,
+                        campus=reader.campus if reader else None,
+                    )
+                return queries.note(uow.cursor, note_id)
+
+        return retrying(attempt)
+
+    @rpc
+    def award_note(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A teacher awards a note, once: ``{note_id, award, awarded_by, on?, command_id?}``."""
+        command = load(s.AwardNote(), payload)
+        today = command["on"] or self.programme.today()
+        note_id = command["note_id"]
+
+        def attempt() -> dict[str, Any]:
+            with self.store.unit_of_work(_id(command)) as uow:
+                if not uow.earlier():
+                    award = domain.AwardNote(
+                        command["award"],
+                        command["awarded_by"],
+                        queries.card(uow.cursor, command["awarded_by"]),
+                        today,
+                    )
+                    note = queries.note(uow.cursor, note_id)
+                    carry_out(
+                        uow,
+                        domain.note_stream(note_id),
+                        domain.NO_NOTE,
+                        award,
+                        missing=f"no reading note {note_id!r}",
+                        campus=note["campus"] if note else None,
+                    )
+                return queries.note(uow.cursor, note_id)
+
+        return retrying(attempt)
+
+    @rpc
+    def get_note(self, note_id: str) -> dict[str, Any]:
         with self.store.cursor() as cursor:
-            cursor.execute("SELECT loans FROM books_read WHERE patron_id = %s", (patron_id,))
-            row = cursor.fetchone()
-        return row[0] if row else 0
+            found = queries.note(cursor, note_id)
+        if found is None:
+            raise NotFound(f"no reading note {note_id!r}")
+        return found
+
+    @rpc
+    def reading_notes(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every note a reader wrote, oldest first: ``{patron_id}``."""
+        query = load(s.NotesQuery(), payload)
+        with self.store.cursor() as cursor:
+            return queries.notes_of(cursor, query["patron_id"])
+
+    @rpc
+    def monthly_winners(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The month's best note writers per class and per campus: ``{month, campus?, limit?}``."""
+        query = load(s.MonthlyWinnersQuery(), payload)
+        with self.store.cursor() as cursor:
+            return queries.monthly_winners(
+                cursor, month_named(query["month"]), query["campus"], query["limit"]
+            )
+
+    # ------------------------------------------------------------ competitions
+
+    @rpc
+    def open_competition(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Open an essay, quiz or reading-notes competition:
+        ``{title, kind, campus?, closes_on, on?, command_id?}``."""
+        command = load(s.OpenCompetition(), payload)
+        today = command["on"] or self.programme.today()
+        competition_id = new_id("K", command["command_id"], "competition")
+
+        def attempt() -> dict[str, Any]:
+            with self.store.unit_of_work(_id(command)) as uow:
+                if earlier := uow.earlier():
+                    opened = earlier[0].data["competition_id"]
+                else:
+                    opened = competition_id
+                    open_ = domain.OpenCompetition(
+                        competition_id,
+                        command["title"],
+                        command["kind"],
+                        command["campus"],
+                        command["closes_on"],
+                        today,
+                    )
+                    carry_out(
+                        uow,
+                        domain.competition_stream(competition_id),
+                        domain.NO_COMPETITION,
+                        open_,
+                        campus=command["campus"],
+                    )
+                return self._competition(uow.cursor, opened)
+
+        return retrying(attempt)
+
+    @rpc
+    def enter_competition(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A student enters, once, before the closing date:
+        ``{competition_id, patron_id, title, text?, on?, command_id?}``."""
+        command = load(s.EnterCompetition(), payload)
+        today = command["on"] or self.programme.today()
+        entry_id = new_id("E", command["command_id"], "entry")
+
+        def attempt() -> dict[str, Any]:
+            with self.store.unit_of_work(_id(command)) as uow:
+                if earlier := uow.earlier():
+                    entered = earlier[0].data["entry_id"]
+                else:
+                    entered = entry_id
+                    entrant = queries.card(uow.cursor, command["patron_id"])
+                    enter = domain.EnterCompetition(
+                        entry_id,
+                        command["patron_id"],
+                        entrant,
+                        command["title"],
+                        command["text"],
+                        today,
+                    )
+                    self._carry_out(uow, command["competition_id"], enter, entrant)
+                return queries.entry(uow.cursor, command["competition_id"], entered)
+
+        return retrying(attempt)
+
+    @rpc
+    def score_entry(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A teacher scores an entry 0-100 (again, until the close):
+        ``{competition_id, entry_id, score, scored_by, command_id?}``."""
+        command = load(s.ScoreEntry(), payload)
+
+        def attempt() -> dict[str, Any]:
+            with self.store.unit_of_work(_id(command)) as uow:
+                if not uow.earlier():
+                    score = domain.ScoreEntry(
+                        command["entry_id"],
+                        command["score"],
+                        command["scored_by"],
+                        queries.card(uow.cursor, command["scored_by"]),
+                    )
+                    self._carry_out(uow, command["competition_id"], score)
+                return queries.entry(uow.cursor, command["competition_id"], command["entry_id"])
+
+        return retrying(attempt)
+
+    @rpc
+    def close_competition(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Close a competition whose entries are all scored; answer its final ranking."""
+        command = load(s.CloseCompetition(), payload)
+        today = command["on"] or self.programme.today()
+
+        def attempt() -> dict[str, Any]:
+            with self.store.unit_of_work(_id(command)) as uow:
+                if not uow.earlier():
+                    close = domain.CloseCompetition(today)
+                    self._carry_out(uow, command["competition_id"], close)
+                return self._results(uow.cursor, command["competition_id"])
+
+        return retrying(attempt)
+
+    def _carry_out(
+        self, uow: UnitOfWork, competition_id: str, command: Any, entrant: domain.Card | None = None
+    ) -> None:
+        found = queries.competition(uow.cursor, competition_id)
+        campus = entrant.campus if entrant else (found["campus"] if found else None)
+        carry_out(
+            uow,
+            domain.competition_stream(competition_id),
+            domain.NO_COMPETITION,
+            command,
+            missing=f"no competition {competition_id!r}",
+            campus=campus,
+        )
+
+    @rpc
+    def competition_results(self, competition_id: str) -> dict[str, Any]:
+        """The ranking by score (ties share a rank, 1, 1, 3): final once closed."""
+        with self.store.cursor() as cursor:
+            return self._results(cursor, competition_id)
+
+    @rpc
+    def competitions(self, payload: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Competitions, latest closing date first: ``{status?, campus?}``."""
+        query = load(s.CompetitionsQuery(), payload or {})
+        with self.store.cursor() as cursor:
+            return queries.competitions(cursor, query["status"], query["campus"])
+
+    def _competition(self, cursor: Any, competition_id: str) -> dict[str, Any]:
+        found = queries.competition(cursor, competition_id)
+        if found is None:
+            raise NotFound(f"no competition {competition_id!r}")
+        return found
+
+    def _results(self, cursor: Any, competition_id: str) -> dict[str, Any]:
+        found = queries.competition_results(cursor, competition_id)
+        if found is None:
+            raise NotFound(f"no competition {competition_id!r}")
+        return found
+
+    # ------------------------------------------------------------ figures from circulation
+
+    @rpc
+    def leaderboard(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Books read per student, class or campus in a week, month or term:
+        ``{scope, period, on?, campus?, limit?}``."""
+        query = load(s.LeaderboardQuery(), payload)
+        period = self.programme.period(query["period"], query["on"] or self.programme.today())
+        with self.store.cursor() as cursor:
+            entries = queries.leaderboard(cursor, query["scope"], period, query["campus"])
+        return {
+            "scope": query["scope"],
+            **period.as_dict(),
+            "campus": query["campus"],
+            "total": len(entries),
+            "entries": entries[: query["limit"]],
+        }
+
+    @rpc
+    def top_titles(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The titles students borrowed most in a week, month or term:
+        ``{period, on?, campus?, limit?}``."""
+        query = load(s.TopTitlesQuery(), payload)
+        period = self.programme.period(query["period"], query["on"] or self.programme.today())
+        with self.store.cursor() as cursor:
+            titles = queries.top_titles(cursor, period, query["campus"])
+        return {**period.as_dict(), "campus": query["campus"], "titles": titles[: query["limit"]]}
+
+    @rpc
+    def term_targets(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """This term so far: who is behind the target (each student reads 5 books,
+        each teacher borrows 5), class by class: ``{on?, class_name?, campus?}``."""
+        query = load(s.TermTargetsQuery(), payload or {})
+        on = query["on"] or self.programme.today()
+        term = self.programme.term(on)
+        with self.store.cursor() as cursor:
+            people = queries.term_progress(
+                cursor, term.starts, min(on, term.ends), query["class_name"], query["campus"]
+            )
+        targets = queries.term_targets(
+            people, self.programme.books_per_student, self.programme.loans_per_teacher
+        )
+        return {
+            "term": term.name,
+            "from": term.starts.isoformat(),
+            "to": term.ends.isoformat(),
+            "on": on.isoformat(),
+            "targets": {
+                "books_per_student": self.programme.books_per_student,
+                "loans_per_teacher": self.programme.loans_per_teacher,
+            },
+            **targets,
+        }
+
+    @rpc
+    def weekly_bulletin(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Each class's borrowing in the week of ``on``, ready to publish: ``{on?, campus?}``."""
+        query = load(s.BulletinQuery(), payload or {})
+        week = self.programme.period("week", query["on"] or self.programme.today())
+        with self.store.cursor() as cursor:
+            classes = queries.class_borrowing(cursor, week, query["campus"])
+        return bulletin(week, query["campus"], classes)
+
+
+def _id(command: dict[str, Any]) -> str | None:
+    return str(command["command_id"]) if command.get("command_id") else None
