@@ -32,9 +32,12 @@ class Refused(Exception):
     code = "refused"
 
     def __init__(self, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        if code is not None:
-            self.code = code
+        # Both travel in ``args``, so an RPC caller can rebuild the refusal with its code.
+        super().__init__(message, code or self.code)
+        self.code = code or self.code
+
+    def __str__(self) -> str:
+        return self.args[0]
 
 
 def fold(evolve: Callable[[S, Any], S], initial: S, events: Iterable[Any]) -> S:

@@ -11,14 +11,17 @@ import eventlet
 eventlet.monkey_patch()
 
 import os  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
 import pytest  # noqa: E402
 
-from shared.config import SERVICES, load_config  # noqa: E402
-from shared.db import ConnectionPool, connect  # noqa: E402
+from shared.config import load_config  # noqa: E402
+from shared.db import ConnectionPool  # noqa: E402
 from shared.green import make_psycopg_green  # noqa: E402
-from shared.migrate import migrate  # noqa: E402
+from shared.scratch import (  # noqa: E402, F401 (empty_database is used by tests)
+    create_scratch_databases,
+    drop_scratch_databases,
+    empty_database,
+)
 
 make_psycopg_green()
 
@@ -41,69 +44,13 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.integration)
 
 
-def _with_database(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @pytest.fixture(scope="session")
 def databases():
-    """Fresh, migrated databases for this test session, one per service.
-
-    Named after this process (``libtest_<pid>_<service>``) so that test runs
-    side by side do not share data; those left by runs that died are dropped.
-    """
-    base = load_config()["DATABASES"]
-    admin = connect(_with_database(base["catalog"], "postgres"), autocommit=True)
-    prefix = f"{TEST_DB_PREFIX}{os.getpid()}_"
-    dsns = {}
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE 'libtest_%%'")
-            for (name,) in cursor.fetchall():
-                owner = name.split("_")[1]
-                if not owner.isdigit() or not _alive(int(owner)) or name.startswith(prefix):
-                    cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            for service in SERVICES:
-                name = f"{prefix}{service}"
-                cursor.execute(f"CREATE DATABASE {name}")
-                dsns[service] = _with_database(base[service], name)
-                migrate(dsns[service], service)
-        yield dsns
-        with admin.cursor() as cursor:
-            for service in SERVICES:
-                cursor.execute(f"DROP DATABASE IF EXISTS {prefix}{service} WITH (FORCE)")
-    finally:
-        admin.close()
-
-
-def empty_database(dsn: str) -> None:
-    """Remove every row (migrations stay applied) and restart sequences."""
-    conn = connect(dsn, autocommit=True)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename <> 'schema_migrations'"
-            )
-            tables = [row[0] for row in cursor.fetchall()]
-            if tables:
-                cursor.execute(f"TRUNCATE {', '.join(tables)}")
-            cursor.execute("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")
-            for (sequence,) in cursor.fetchall():
-                cursor.execute(f"ALTER SEQUENCE {sequence} RESTART")
-    finally:
-        conn.close()
+    """Fresh, migrated databases for this test session, one per service (see shared.scratch)."""
+    config = load_config()
+    dsns = create_scratch_databases(config, TEST_DB_PREFIX)
+    yield dsns
+    drop_scratch_databases(config, TEST_DB_PREFIX)
 
 
 @pytest.fixture

@@ -64,6 +64,7 @@ class EventCatalogue:
 
     def __init__(self) -> None:
         self._types: dict[tuple[str, int], EventType] = {}
+        self._latest: dict[str, int] = {}
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
 
     def register(
@@ -76,6 +77,7 @@ class EventCatalogue:
         description = (schema.__doc__ or "").strip()
         event_type = EventType(name, version, source, schema, description)
         self._types[key] = event_type
+        self._latest[name] = max(version, self._latest.get(name, 0))
         return event_type
 
     def upcaster(self, name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
@@ -97,10 +99,10 @@ class EventCatalogue:
             raise UnknownEventType(name, version) from None
 
     def latest_version(self, name: str) -> int:
-        versions = [version for (known, version) in self._types if known == name]
-        if not versions:
-            raise UnknownEventType(name)
-        return max(versions)
+        try:
+            return self._latest[name]
+        except KeyError:
+            raise UnknownEventType(name) from None
 
     def validate(
         self, name: str, data: Any, version: int | None = None, *, strict: bool = True
@@ -133,7 +135,7 @@ class EventCatalogue:
         return sorted({t.source for t in self._types.values()})
 
     def __contains__(self, name: object) -> bool:
-        return any(known == name for (known, _) in self._types)
+        return name in self._latest
 
 
 CATALOGUE = EventCatalogue()

@@ -16,8 +16,8 @@ from services.archives.projections import CatalogRegisters, CopyLedger, LoanReco
 from shared.consumer import ProjectionRunner
 from shared.envelope import NewEvent
 from shared.rebuild import rebuild
+from shared.scratch import empty_database
 from shared.store import ANY_VERSION, EventStore
-from tests.conftest import empty_database
 from tests.factories import book_added
 
 PROJECTIONS = (CopyLedger(), LoanRecords(), CatalogRegisters())
