@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from psycopg2.extras import execute_values
@@ -24,6 +25,7 @@ from psycopg2.extras import execute_values
 from shared.calendar import DEFAULT_TIMEZONE, local_date
 from shared.consumer import Cursor, Projection
 from shared.envelope import Envelope
+from shared.rows import Rows
 
 SOURCES = ("catalog", "circulation", "activities", "archives")
 
@@ -63,36 +65,28 @@ class _Dated(Projection):
         return local_date(event.occurred_at, self.timezone).isoformat()
 
 
-ADD_COPY = """
-    INSERT INTO ledger_copies (barcode, isbn, title, classification, class_letter, campus, price,
-                               acquisition, added_on)
-    VALUES (%(barcode)s, %(isbn)s, %(title)s, %(classification)s, %(class_letter)s, %(campus)s,
-            %(price)s, %(acquisition)s, %(day)s)
-    ON CONFLICT (barcode) DO UPDATE SET isbn = EXCLUDED.isbn, title = EXCLUDED.title,
-        classification = EXCLUDED.classification, class_letter = EXCLUDED.class_letter,
-        campus = EXCLUDED.campus, price = EXCLUDED.price, acquisition = EXCLUDED.acquisition,
-        added_on = EXCLUDED.added_on
-"""
-COPY_FLAG = """
-    INSERT INTO ledger_copies (barcode, {column}) VALUES (%s, %s)
-    ON CONFLICT (barcode) DO UPDATE SET {column} = EXCLUDED.{column}
-"""
-WEED_COPY = """
-    INSERT INTO ledger_copies (barcode, weeded_on, weed_reason) VALUES (%s, %s, %s)
-    ON CONFLICT (barcode) DO UPDATE SET weeded_on = EXCLUDED.weeded_on,
-        weed_reason = EXCLUDED.weed_reason, in_repair = false
-"""
-MOVE_COPY = "UPDATE ledger_copies SET campus = %s WHERE barcode = %s"
-LOSE_COPY = """
-    INSERT INTO ledger_copies (barcode, lost, on_loan) VALUES (%s, true, false)
-    ON CONFLICT (barcode) DO UPDATE SET lost = true, on_loan = false
-"""
-ENTRY = """
+COPY_COLUMNS = (
+    "barcode",
+    "isbn",
+    "title",
+    "classification",
+    "class_letter",
+    "campus",
+    "price",
+    "acquisition",
+    "added_on",
+    "weeded_on",
+    "weed_reason",
+    "on_loan",
+    "in_repair",
+    "lost",
+)
+COPY_FLAGS = {"on_loan": False, "in_repair": False, "lost": False}
+ENTRIES = """
     INSERT INTO ledger_entries (source, position, campus, entry_on, entry, class_letter, copies,
                                 value)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING
+    VALUES %s ON CONFLICT DO NOTHING
 """
-COPY_VALUE = "SELECT price FROM ledger_copies WHERE barcode = %s"
 
 
 class CopyLedger(_Dated):
@@ -103,100 +97,120 @@ class CopyLedger(_Dated):
     tables = ("ledger_copies", "ledger_entries")
 
     def apply(self, cursor: Cursor, event: Envelope) -> None:
-        data = event.data
-        match (event.source, event.type):
-            case ("catalog", "BookAdded"):
-                letter = data["classification"][0]
-                day = self.day(event)
-                cursor.execute(ADD_COPY, {**data, "class_letter": letter, "day": day})
-                self._entry(cursor, event, data["campus"], "added", letter, 1, data["price"])
-            case ("catalog", "Weeded"):
-                cursor.execute(WEED_COPY, (data["barcode"], self.day(event), data["reason"]))
-                campus = self._campus(cursor, data["barcode"])
-                letter = data["classification"][0]
-                self._entry(cursor, event, campus, "weeded", letter, -1, data["value"])
-            case ("catalog", "Transferred"):
-                cursor.execute(MOVE_COPY, (data["to_campus"], data["barcode"]))
-                letter, value = self._letter_and_value(cursor, data["barcode"])
-                self._entry(
-                    cursor, event, data["from_campus"], "transferred_out", letter, -1, value
-                )
-                self._entry(cursor, event, data["to_campus"], "transferred_in", letter, 1, value)
-            case ("catalog", "CopyDamaged"):
-                cursor.execute(COPY_FLAG.format(column="in_repair"), (data["barcode"], True))
-            case ("catalog", "Repaired"):
-                cursor.execute(COPY_FLAG.format(column="in_repair"), (data["barcode"], False))
-            case ("circulation", "Lent"):
-                cursor.execute(COPY_FLAG.format(column="on_loan"), (data["barcode"], True))
-            case ("circulation", "Returned"):
-                cursor.execute(COPY_FLAG.format(column="on_loan"), (data["barcode"], False))
-            case ("circulation", "DeclaredLost"):
-                cursor.execute(LOSE_COPY, (data["barcode"],))
+        self.apply_many(cursor, [event])
+
+    def apply_many(self, cursor: Cursor, events: Sequence[Envelope]) -> None:
+        copies = Rows("ledger_copies", "barcode", COPY_COLUMNS)
+        copies.load(cursor, (event.data.get("barcode") for event in events))
+        entries: list[tuple[Any, ...]] = []
+        for event in events:
+            data = event.data
+            if "barcode" not in data:
+                continue
+            copy = copies.row(data["barcode"])
+            match (event.source, event.type):
+                case ("catalog", "BookAdded"):
+                    letter = data["classification"][0]
+                    copy.update(
+                        isbn=data["isbn"],
+                        title=data["title"],
+                        classification=data["classification"],
+                        class_letter=letter,
+                        campus=data["campus"],
+                        price=Decimal(data["price"]),
+                        acquisition=data["acquisition"],
+                        added_on=self.day(event),
+                    )
+                    entries.append(
+                        self._entry(event, data["campus"], "added", letter, 1, copy["price"])
+                    )
+                case ("catalog", "Weeded"):
+                    copy.update(
+                        weeded_on=self.day(event), weed_reason=data["reason"], in_repair=False
+                    )
+                    entries.append(
+                        self._entry(
+                            event,
+                            copy["campus"],
+                            "weeded",
+                            data["classification"][0],
+                            -1,
+                            Decimal(data["value"]),
+                        )
+                    )
+                case ("catalog", "Transferred"):
+                    copy["campus"] = data["to_campus"]
+                    letter, value = copy["class_letter"] or "?", copy["price"] or Decimal(0)
+                    entries.append(
+                        self._entry(
+                            event, data["from_campus"], "transferred_out", letter, -1, value
+                        )
+                    )
+                    entries.append(
+                        self._entry(event, data["to_campus"], "transferred_in", letter, 1, value)
+                    )
+                case ("catalog", "CopyDamaged"):
+                    copy["in_repair"] = True
+                case ("catalog", "Repaired"):
+                    copy["in_repair"] = False
+                case ("circulation", "Lent"):
+                    copy["on_loan"] = True
+                case ("circulation", "Returned"):
+                    copy["on_loan"] = False
+                case ("circulation", "DeclaredLost"):
+                    copy.update(lost=True, on_loan=False)
+        copies.write(cursor, COPY_FLAGS)
+        if entries:
+            execute_values(cursor, ENTRIES, entries, page_size=1000)
 
     def _entry(
         self,
-        cursor: Cursor,
         event: Envelope,
         campus: str | None,
         entry: str,
         letter: str,
         copies: int,
-        value: Any,
-    ) -> None:
-        cursor.execute(
-            ENTRY,
-            (
-                event.source,
-                event.position,
-                campus or "unknown",
-                self.day(event),
-                entry,
-                letter,
-                copies,
-                value or 0,
-            ),
+        value: Decimal,
+    ) -> tuple[Any, ...]:
+        return (
+            event.source,
+            event.position,
+            campus or "unknown",
+            self.day(event),
+            entry,
+            letter,
+            copies,
+            value,
         )
 
-    def _campus(self, cursor: Cursor, barcode: str) -> str | None:
-        cursor.execute("SELECT campus FROM ledger_copies WHERE barcode = %s", (barcode,))
-        row = cursor.fetchone()
-        return row[0] if row else None
 
-    def _letter_and_value(self, cursor: Cursor, barcode: str) -> tuple[str, Any]:
-        cursor.execute(
-            "SELECT class_letter, price FROM ledger_copies WHERE barcode = %s", (barcode,)
-        )
-        row = cursor.fetchone()
-        return (row[0] or "?", row[1] or 0) if row else ("?", 0)
-
-
-ADD_PATRON = """
-    INSERT INTO archive_patrons (patron_id, name, kind, class_name, campus)
-    VALUES (%(patron_id)s, %(name)s, %(kind)s, %(class_name)s, %(campus)s)
+PATRONS = """
+    INSERT INTO archive_patrons (patron_id, name, kind, class_name, campus) VALUES %s
     ON CONFLICT (patron_id) DO NOTHING
 """
-ADD_LOAN = """
-    INSERT INTO archive_loans (loan_id, patron_id, patron_kind, class_name, campus, barcode, isbn,
-                               title, lent_on, due_on)
-    VALUES (%(loan_id)s, %(patron_id)s, %(patron_kind)s, %(class_name)s, %(campus)s, %(barcode)s,
-            %(isbn)s, %(title)s, %(lent_on)s, %(due_on)s)
-    ON CONFLICT (loan_id) DO NOTHING
-"""
-RENEW_LOAN = "UPDATE archive_loans SET due_on = %(due_on)s WHERE loan_id = %(loan_id)s"
-RETURN_LOAN = """
-    UPDATE archive_loans SET returned_on = %(returned_on)s, status = 'returned'
-    WHERE loan_id = %(loan_id)s
-"""
-LOSE_LOAN = "UPDATE archive_loans SET status = 'lost' WHERE loan_id = %(loan_id)s"
-ADD_RESERVATION = """
-    INSERT INTO archive_reservations (reservation_id, patron_id, isbn, campus, reserved_on)
-    VALUES (%(reservation_id)s, %(patron_id)s, %(isbn)s, %(campus)s, %(day)s)
-    ON CONFLICT (reservation_id) DO NOTHING
-"""
-CLOSE_RESERVATION = """
-    UPDATE archive_reservations SET status = %(status)s, loan_id = %(loan_id)s
-    WHERE reservation_id = %(reservation_id)s
-"""
+LOAN_COLUMNS = (
+    "loan_id",
+    "patron_id",
+    "patron_kind",
+    "class_name",
+    "campus",
+    "barcode",
+    "isbn",
+    "title",
+    "lent_on",
+    "due_on",
+    "returned_on",
+    "status",
+)
+RESERVATION_COLUMNS = (
+    "reservation_id",
+    "patron_id",
+    "isbn",
+    "campus",
+    "reserved_on",
+    "status",
+    "loan_id",
+)
 
 
 class LoanRecords(_Dated):
@@ -207,42 +221,77 @@ class LoanRecords(_Dated):
     tables = ("archive_patrons", "archive_loans", "archive_reservations")
 
     def apply(self, cursor: Cursor, event: Envelope) -> None:
-        data = event.data
-        match event.type:
-            case "CardIssued":
-                cursor.execute(ADD_PATRON, {"class_name": None, **data})
-            case "Lent":
-                cursor.execute(ADD_LOAN, {"isbn": None, "title": None, "class_name": None, **data})
-            case "Renewed":
-                cursor.execute(RENEW_LOAN, data)
-            case "Returned":
-                cursor.execute(RETURN_LOAN, data)
-            case "DeclaredLost":
-                cursor.execute(LOSE_LOAN, data)
-            case "Reserved":
-                cursor.execute(ADD_RESERVATION, {**data, "day": self.day(event)})
-            case "ReservationFulfilled":
-                cursor.execute(CLOSE_RESERVATION, {**data, "status": "fulfilled"})
-            case "ReservationCancelled":
-                cursor.execute(CLOSE_RESERVATION, {**data, "status": "cancelled", "loan_id": None})
+        self.apply_many(cursor, [event])
+
+    def apply_many(self, cursor: Cursor, events: Sequence[Envelope]) -> None:
+        loans = Rows("archive_loans", "loan_id", LOAN_COLUMNS)
+        loans.load(cursor, (e.data.get("loan_id") for e in events))
+        reservations = Rows("archive_reservations", "reservation_id", RESERVATION_COLUMNS)
+        reservations.load(cursor, (e.data.get("reservation_id") for e in events))
+        patrons = []
+        for event in events:
+            data = event.data
+            match event.type:
+                case "CardIssued":
+                    patrons.append(
+                        (
+                            data["patron_id"],
+                            data["name"],
+                            data["kind"],
+                            data.get("class_name"),
+                            data["campus"],
+                        )
+                    )
+                case "Lent" if loans.get(data["loan_id"]) is None:
+                    loan = loans.row(data["loan_id"])
+                    loan.update({column: data.get(column) for column in LOAN_COLUMNS[:10]})
+                    loan["status"] = "open"
+                case "Renewed":
+                    loans.row(data["loan_id"])["due_on"] = data["due_on"]
+                case "Returned":
+                    loans.row(data["loan_id"]).update(
+                        returned_on=data["returned_on"], status="returned"
+                    )
+                case "DeclaredLost":
+                    loans.row(data["loan_id"])["status"] = "lost"
+                case "Reserved" if reservations.get(data["reservation_id"]) is None:
+                    reservations.row(data["reservation_id"]).update(
+                        patron_id=data["patron_id"],
+                        isbn=data["isbn"],
+                        campus=data["campus"],
+                        reserved_on=self.day(event),
+                        status="open",
+                    )
+                case "ReservationFulfilled":
+                    reservations.row(data["reservation_id"]).update(
+                        status="fulfilled", loan_id=data["loan_id"]
+                    )
+                case "ReservationCancelled":
+                    reservations.row(data["reservation_id"]).update(
+                        status="cancelled", loan_id=None
+                    )
+        if patrons:
+            execute_values(cursor, PATRONS, patrons, page_size=1000)
+        loans.write(cursor)
+        reservations.write(cursor)
 
 
-ADD_PURCHASE = """
+PURCHASES = """
     INSERT INTO register_purchases (purchased_on, isbn, title, author, campus, unit_price, copies)
-    VALUES (%(day)s, %(isbn)s, %(title)s, %(author)s, %(campus)s, %(price)s, 1)
-    ON CONFLICT (purchased_on, isbn, campus, unit_price)
-    DO UPDATE SET copies = register_purchases.copies + 1
+    VALUES %s ON CONFLICT (purchased_on, isbn, campus, unit_price)
+    DO UPDATE SET copies = register_purchases.copies + EXCLUDED.copies
 """
-OPEN_REPAIR = """
-    INSERT INTO register_repairs (damage_id, barcode, damaged_on, note, loan_id)
-    VALUES (%(event_id)s, %(barcode)s, %(day)s, %(note)s, %(loan_id)s)
-    ON CONFLICT (damage_id) DO NOTHING
-"""
-CLOSE_REPAIR = """
-    UPDATE register_repairs SET repaired_on = %(day)s, repair_note = %(note)s
-    WHERE damage_id = (SELECT damage_id FROM register_repairs
-                       WHERE barcode = %(barcode)s AND repaired_on IS NULL
-                       ORDER BY damaged_on, damage_id LIMIT 1)
+REPAIR_COLUMNS = (
+    "damage_id",
+    "barcode",
+    "damaged_on",
+    "note",
+    "loan_id",
+    "repaired_on",
+    "repair_note",
+)
+OPEN_REPAIRS = """
+    SELECT damage_id::text FROM register_repairs WHERE barcode = ANY(%s) AND repaired_on IS NULL
 """
 
 
@@ -254,18 +303,50 @@ class CatalogRegisters(_Dated):
     tables = ("register_purchases", "register_repairs")
 
     def apply(self, cursor: Cursor, event: Envelope) -> None:
-        data = event.data
-        day = self.day(event)
-        match event.type:
-            case "BookAdded" if data["acquisition"] == "purchase":
-                cursor.execute(ADD_PURCHASE, {**data, "day": day})
-            case "CopyDamaged":
-                cursor.execute(
-                    OPEN_REPAIR,
-                    {"note": "", "loan_id": None, **data, "event_id": event.event_id, "day": day},
-                )
-            case "Repaired":
-                cursor.execute(CLOSE_REPAIR, {"note": "", **data, "day": day})
+        self.apply_many(cursor, [event])
+
+    def apply_many(self, cursor: Cursor, events: Sequence[Envelope]) -> None:
+        purchases: dict[tuple[Any, ...], list[Any]] = {}
+        repairs = Rows("register_repairs", "damage_id", REPAIR_COLUMNS, key_type="uuid")
+        repaired = [e.data["barcode"] for e in events if e.type == "Repaired"]
+        if repaired:
+            cursor.execute(OPEN_REPAIRS, (repaired,))
+            repairs.load(cursor, [row[0] for row in cursor.fetchall()])
+        for event in events:
+            data = event.data
+            match event.type:
+                case "BookAdded" if data["acquisition"] == "purchase":
+                    key = (self.day(event), data["isbn"], data["campus"], Decimal(data["price"]))
+                    line = purchases.setdefault(key, [data["title"], data["author"], 0])
+                    line[2] += 1
+                case "CopyDamaged":
+                    repairs.row(event.event_id).update(
+                        barcode=data["barcode"],
+                        damaged_on=self.day(event),
+                        note=data.get("note") or "",
+                        loan_id=data.get("loan_id"),
+                    )
+                case "Repaired":
+                    still_open = sorted(
+                        (row["damaged_on"], str(row["damage_id"]))
+                        for row in repairs.rows.values()
+                        if row["barcode"] == data["barcode"] and row["repaired_on"] is None
+                    )
+                    if still_open:
+                        repairs.row(still_open[0][1]).update(
+                            repaired_on=self.day(event), repair_note=data.get("note") or ""
+                        )
+        if purchases:
+            execute_values(
+                cursor,
+                PURCHASES,
+                [
+                    (day, isbn, title, author, campus, price, copies)
+                    for (day, isbn, campus, price), (title, author, copies) in purchases.items()
+                ],
+                page_size=1000,
+            )
+        repairs.write(cursor)
 
 
 STORE_REPORT = """

@@ -1,0 +1,84 @@
+"""Read-model rows changed in memory and written back in one statement.
+
+A projection that folds a batch of events (a rebuild replays thousands at a
+time) loads the rows the batch touches with one query, applies every event to
+plain dicts, and upserts the touched rows with one ``execute_values``: the same
+result as one statement per event, in a few statements per batch. Projections
+that use it for ``apply_many`` also use it for ``apply`` (a batch of one), so
+the live and the rebuilt read model come from the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from psycopg2.extras import execute_values
+
+from shared.store import Cursor
+
+PAGE = 1000
+
+
+class Rows:
+    """The rows of one table by primary key, as far as a batch needs them.
+
+    Keys are handled as text (``key_type`` names the column's type for the query).
+    """
+
+    def __init__(
+        self, table: str, key: str, columns: Sequence[str], key_type: str = "text"
+    ) -> None:
+        self.table = table
+        self.key = key
+        self.key_type = key_type
+        self.columns = tuple(columns)
+        self.rows: dict[Any, dict[str, Any]] = {}
+        self.touched: set[Any] = set()
+
+    def load(self, cursor: Cursor, keys: Iterable[Any]) -> None:
+        """Fetch the stored rows for ``keys`` not already in memory."""
+        wanted = [key for key in set(keys) if key is not None and key not in self.rows]
+        if not wanted:
+            return
+        selected = [f"{c}::text" if c == self.key else c for c in self.columns]
+        cursor.execute(
+            f"SELECT {', '.join(selected)} FROM {self.table} "
+            f"WHERE {self.key} = ANY(%s::{self.key_type}[])",
+            (wanted,),
+        )
+        for values in cursor.fetchall():
+            row = dict(zip(self.columns, values, strict=True))
+            self.rows[row[self.key]] = row
+
+    def get(self, key: Any) -> dict[str, Any] | None:
+        return self.rows.get(key)
+
+    def row(self, key: Any) -> dict[str, Any]:
+        """The row for ``key`` to change, created blank (all NULL) when new."""
+        if key not in self.rows:
+            self.rows[key] = {column: None for column in self.columns} | {self.key: key}
+        self.touched.add(key)
+        return self.rows[key]
+
+    def write(self, cursor: Cursor, defaults: dict[str, Any] | None = None) -> None:
+        """Upsert every touched row, whole; NULLs become ``defaults`` where given."""
+        if not self.touched:
+            return
+        defaults = defaults or {}
+        values = [
+            tuple(
+                defaults.get(column) if self.rows[key][column] is None else self.rows[key][column]
+                for column in self.columns
+            )
+            for key in sorted(self.touched, key=str)
+        ]
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in self.columns if c != self.key)
+        execute_values(
+            cursor,
+            f"INSERT INTO {self.table} ({', '.join(self.columns)}) VALUES %s "
+            f"ON CONFLICT ({self.key}) DO UPDATE SET {updates}",
+            values,
+            page_size=PAGE,
+        )
+        self.touched.clear()
