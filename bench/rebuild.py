@@ -97,7 +97,13 @@ def main(argv: list[str] | None = None) -> int:
             pool.close()
         if not args.keep:
             drop_scratch_databases(config, PREFIX)
+    report(console, stored, results, read_rate)
 
+    return 0
+
+
+def report(console: Console, stored: dict, results: list[dict], read_rate: float) -> None:
+    """Print the table and write bench/results/rebuild.json."""
     table = Table(title=f"Rebuild from {sum(stored.values()):,} stored events")
     for column in ("projection", "events", "seconds", "events/s", "vs. reading the feed"):
         table.add_column(column, justify="right")
@@ -122,7 +128,6 @@ def main(argv: list[str] | None = None) -> int:
             indent=2,
         )
     )
-    return 0
 
 
 if __name__ == "__main__":

@@ -8,7 +8,10 @@ the next time any run starts.
 from __future__ import annotations
 
 import os
+import time
 from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2.errors
 
 from shared.config import SERVICES, Config
 from shared.db import connect
@@ -52,14 +55,26 @@ def create_scratch_databases(config: Config, prefix: str) -> dict[str, str]:
     return dsns
 
 
-def drop_scratch_databases(config: Config, prefix: str) -> None:
+def drop_scratch_databases(config: Config, prefix: str, attempts: int = 20) -> None:
+    """Drop this process's scratch databases; one busy with autovacuum is retried.
+
+    ``WITH (FORCE)`` cannot end an autovacuum worker (it runs as the superuser),
+    so a database being vacuumed is tried again shortly; one still busy after
+    that is left for the next run, which drops the databases of dead runs.
+    """
     admin = connect(with_database(config["DATABASES"]["catalog"], "postgres"), autocommit=True)
     try:
         with admin.cursor() as cursor:
             for service in SERVICES:
-                cursor.execute(
-                    f"DROP DATABASE IF EXISTS {prefix}{os.getpid()}_{service} WITH (FORCE)"
-                )
+                name = f"{prefix}{os.getpid()}_{service}"
+                for attempt in range(attempts):
+                    try:
+                        cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                        break
+                    except (psycopg2.errors.InsufficientPrivilege, psycopg2.errors.ObjectInUse):
+                        if attempt == attempts - 1:
+                            print(f"[scratch] {name} is busy; the next run will drop it")
+                        time.sleep(0.25)
     finally:
         admin.close()
 
