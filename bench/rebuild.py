@@ -97,12 +97,12 @@ def main(argv: list[str] | None = None) -> int:
             pool.close()
         if not args.keep:
             drop_scratch_databases(config, PREFIX)
-    report(console, stored, results, read_rate)
+    print_results(console, stored, results, read_rate)
 
     return 0
 
 
-def report(console: Console, stored: dict, results: list[dict], read_rate: float) -> None:
+def print_results(console: Console, stored: dict, results: list[dict], read_rate: float) -> None:
     """Print the table and write bench/results/rebuild.json."""
     table = Table(title=f"Rebuild from {sum(stored.values()):,} stored events")
     for column in ("projection", "events", "seconds", "events/s", "vs. reading the feed"):

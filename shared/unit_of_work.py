@@ -88,6 +88,24 @@ class UnitOfWork:
             self.recorded.extend(stored)
         return stored
 
+    def append_streams(
+        self, writes: Sequence[tuple[str, int | None, Sequence[Event]]], campus: str | None = None
+    ) -> list[Appended]:
+        """Record decided events on many streams in one bulk append (a roster, a catalogue)."""
+        stamped = [
+            (stream_id, expected, [self._stamp(stream_id, event, campus) for event in events])
+            for stream_id, expected, events in writes
+        ]
+        results = self.store.append_streams(self.cursor, stamped)
+        fresh = sorted(
+            (envelope for result in results if not result.replayed for envelope in result),
+            key=lambda envelope: envelope.position,
+        )
+        for projection in self.inline:
+            projection.apply_many(self.cursor, fresh)
+        self.recorded.extend(fresh)
+        return results
+
     def _project(self, stored: Sequence[Envelope]) -> None:
         """Apply newly stored events to the inline projections."""
         for projection in self.inline:

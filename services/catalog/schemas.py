@@ -6,12 +6,14 @@ with the same id, it records nothing new, so a caller that timed out can retry.
 
 from typing import Any
 
-from marshmallow import Schema, fields, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates
 
 from shared.catalogue import fields as f
 from shared.catalogue.catalog import CopyDetails
 
 MAX_COPIES_PER_COMMAND = 500
+MAX_TITLES = 2000
+MAX_COPIES_PER_BULK = 10_000
 DEFAULT_PAGE = 50
 MAX_PAGE = 500
 STATUSES = ("on_shelf", "damaged", "on_loan", "weeded")
@@ -30,6 +32,31 @@ class AddCopies(CopyDetails):
     copies = fields.Integer(
         load_default=1, validate=validate.Range(min=1, max=MAX_COPIES_PER_COMMAND)
     )
+
+
+class Title(CopyDetails):
+    """One title of a bulk catalogue: its details and how many copies."""
+
+    acquisition = f.choice(f.ACQUISITION_SOURCES, load_default="purchase", required=False)
+    reference_only = fields.Boolean(load_default=False)
+    copies = fields.Integer(
+        load_default=1, validate=validate.Range(min=1, max=MAX_COPIES_PER_COMMAND)
+    )
+
+
+class AddTitles(Schema):
+    """A delivery of many titles (or a whole school's catalogue) in one command."""
+
+    command_id = fields.UUID(load_default=None)
+    titles = fields.List(
+        fields.Nested(Title), required=True, validate=validate.Length(min=1, max=MAX_TITLES)
+    )
+
+    @validates("titles")
+    def not_too_many_copies(self, titles: list[dict[str, Any]], **kwargs: Any) -> None:
+        total = sum(title.get("copies", 0) for title in titles)
+        if total > MAX_COPIES_PER_BULK:
+            raise ValidationError(f"{total} copies in one command; at most {MAX_COPIES_PER_BULK}.")
 
 
 class CopyCommand(Schema):

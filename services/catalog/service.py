@@ -31,6 +31,17 @@ NEXT_BARCODES = "SELECT nextval('barcode_seq') FROM generate_series(1, %s)"
 LOAN_SENSITIVE = (domain.Weed, domain.Transfer)
 
 
+def _barcodes_by_title(events: list[Envelope]) -> list[dict[str, Any]]:
+    """Consecutive ``BookAdded`` events of one ISBN grouped: [{isbn, barcodes}]."""
+    titles: list[dict[str, Any]] = []
+    for event in events:
+        if titles and titles[-1]["isbn"] == event.data["isbn"]:
+            titles[-1]["barcodes"].append(event.data["barcode"])
+        else:
+            titles.append({"isbn": event.data["isbn"], "barcodes": [event.data["barcode"]]})
+    return titles
+
+
 class CatalogService(feed.EventFeed):
     name = "catalog"
     store = EventStoreProvider(CopyIndex())
@@ -57,6 +68,31 @@ class CatalogService(feed.EventFeed):
                 stored = uow.append(domain.stream_id(barcode), NO_STREAM, events)
                 barcodes.append(stored[0].data["barcode"])  # the original ones, if retried
         return {"barcodes": barcodes}
+
+    @rpc
+    def add_titles(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Catalogue many titles' copies in one transaction (a delivery, a school's catalogue).
+
+        Answers the barcodes per title, in the order given.
+        """
+        command = load(schemas.AddTitles(), payload)
+        command_id = str(command["command_id"]) if command["command_id"] else None
+        with self.store.unit_of_work(command_id) as uow:
+            if earlier := uow.earlier():
+                return {"titles": _barcodes_by_title(earlier)}
+            total = sum(title["copies"] for title in command["titles"])
+            uow.cursor.execute(NEXT_BARCODES, (total,))
+            numbers = iter(number for (number,) in uow.cursor.fetchall())
+            writes = []
+            for title in command["titles"]:
+                details = {k: v for k, v in title.items() if k != "copies"}
+                details["price"] = str(details["price"])
+                for _ in range(title["copies"]):
+                    barcode = f"C{next(numbers):08d}"
+                    events = domain.decide(domain.INITIAL, domain.AddCopy(barcode, details))
+                    writes.append((domain.stream_id(barcode), NO_STREAM, events))
+            uow.append_streams(writes)
+            return {"titles": _barcodes_by_title(uow.recorded)}
 
     @rpc
     def mark_damaged(self, payload: dict[str, Any]) -> dict[str, Any]:

@@ -111,14 +111,25 @@ class CirculationService(feed.EventFeed):
                 generated = iter(
                     self._new_patron_ids(uow, sum(1 for _, c in roster.cards if not c["patron_id"]))
                 )
-                for line, card in roster.cards:
-                    patron_id = card["patron_id"] or next(generated)
+                cards = [
+                    (line, card["patron_id"] or next(generated), card)
+                    for line, card in roster.cards
+                ]
+                histories = uow.store.load_streams(
+                    uow.cursor, [domain.stream_id(patron_id) for _, patron_id, _ in cards]
+                )
+                writes = []
+                for line, patron_id, card in cards:
+                    stream = domain.stream_id(patron_id)
+                    patron = fold(domain.evolve, domain.INITIAL, histories[stream])
                     try:
-                        self._issue(uow, patron_id, card)
+                        events = domain.decide(patron, _issue_command(patron_id, card))
                     except Refused as refusal:
                         errors.append({"line": line, "errors": {"patron_id": [str(refusal)]}})
                         continue
+                    writes.append((stream, len(histories[stream]), events))
                     issued.append({"line": line, "patron_id": patron_id, "name": card["name"]})
+                uow.append_streams(writes)
             return {"issued": issued, "errors": sorted(errors, key=lambda e: e["line"])}
 
         return retrying(attempt)
@@ -127,12 +138,7 @@ class CirculationService(feed.EventFeed):
         stream = domain.stream_id(patron_id)
         history = uow.load(stream)
         patron = fold(domain.evolve, domain.INITIAL, history)
-        events = domain.decide(
-            patron,
-            domain.IssueCard(
-                patron_id, card["name"], card["kind"], card["class_name"], card["campus"]
-            ),
-        )
+        events = domain.decide(patron, _issue_command(patron_id, card))
         return uow.append(stream, len(history), events)
 
     def _new_patron_ids(self, uow: UnitOfWork, count: int) -> list[str]:
@@ -425,6 +431,12 @@ class CirculationService(feed.EventFeed):
         if found is None:
             raise NotFound(f"circulation knows no copy {barcode!r}")
         return found
+
+
+def _issue_command(patron_id: str, card: dict[str, Any]) -> domain.IssueCard:
+    return domain.IssueCard(
+        patron_id, card["name"], card["kind"], card["class_name"], card["campus"]
+    )
 
 
 def _id(command: dict[str, Any]) -> str | None:

@@ -93,6 +93,25 @@ def test_adding_200_copies_is_one_command_and_each_copy_is_searchable_at_once(ca
         assert service.search({"isbn": "9787536692930"})["total"] == 200
 
 
+def test_a_whole_delivery_of_titles_is_one_command(catalog, config):
+    titles = [
+        {**TITLE, "copies": 3},
+        {**THREE_BODY, "copies": 2},
+        {**TITLE, "isbn": "978-0-306-40615-7", "title": "Reference", "reference_only": True},
+    ]
+    command = {"titles": titles, "command_id": str(uuid.uuid4())}
+    with rpc(config) as service:
+        answer = service.add_titles(command)
+        assert [len(t["barcodes"]) for t in answer["titles"]] == [3, 2, 1]
+        assert service.add_titles(command) == answer  # a retry records nothing new
+        assert len(service.events_since(0, 100)) == 6
+        reference = answer["titles"][2]["barcodes"][0]
+        assert service.get_copy(reference)["reference_only"] is True
+        assert service.search({"isbn": "9787536692930"})["total"] == 2
+        kind, message = refused(service.add_titles, {"titles": [{**TITLE, "copies": 0}]})
+        assert kind == "BadRequest" and "titles" in message
+
+
 def test_a_copy_is_answered_in_full_after_each_change(catalog, config, pool_for):
     (barcode,) = add(config)
     with rpc(config) as service:
