@@ -1,0 +1,194 @@
+"""The OpenAPI 3 document, generated from the routes themselves.
+
+Each ``@route`` carries its permission, path, query, body and reply schemas;
+this module walks the gateway's routes and describes each with apispec and its
+marshmallow plugin, so the document cannot drift from what the gateway checks.
+Errors are described once as problem responses and referenced by each route
+that can answer them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Iterator
+from functools import cache
+from importlib import metadata
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema, fields
+from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
+
+from services.gateway.auth import PUBLIC
+from services.gateway.problems import PROBLEM_JSON
+from services.gateway.replies import ProblemReply
+from services.gateway.routing import CSV, JSON, Route, RouteSpec
+
+OPENAPI_VERSION = "3.0.3"
+TITLE = "School library"
+DESCRIPTION = """\
+The HTTP API of the school library: the catalogue, circulation, the reading
+programme and the books of record. Every call under /api needs a bearer token
+(`Authorization: Bearer <token>`); each operation lists the roles it allows.
+Errors are `application/problem+json` (RFC 7807) with `type`, `title`, `status`
+and `detail`, plus `errors` (the offending fields) for 400 and `code` (a stable
+reason) for 409. Every answer carries `X-Correlation-Id`; send your own to
+follow a request through the services' events and logs. Commands take an
+optional `command_id` (a UUID): sent again, the command is answered, not redone.
+"""
+RULE_PARAMETER = re.compile(r"<(?:[^<>:]+:)?(\w+)>")
+MONEY_TEXT = r"^\d+(\.\d{1,2})?$"
+
+# The problems a route can answer, with when each applies.
+PROBLEMS = {
+    "400": ("InvalidRequest", "Invalid input: `errors` names each offending field."),
+    "401": ("Unauthorized", "No token, or not a valid one."),
+    "403": ("Forbidden", "The token's role may not do this."),
+    "404": ("NotFound", "No such record (or route)."),
+    "409": ("Conflict", "Refused in the current state: `code` says why."),
+    "413": ("PayloadTooLarge", "The body is over the limit."),
+    "415": ("UnsupportedMediaType", "The body is not of a type the route reads."),
+    "500": ("InternalError", "A fault, logged under the correlation id."),
+    "503": ("ServiceUnavailable", "A service did not answer in time; try again."),
+}
+
+
+def openapi_path(url: str) -> str:
+    """``/api/copies/<barcode>`` (a werkzeug rule) as ``/api/copies/{barcode}``."""
+    return RULE_PARAMETER.sub(r"{\1}", url)
+
+
+def routes(service_cls: type) -> Iterator[tuple[str, RouteSpec]]:
+    """(handler name, contract) of every route the service class declares."""
+    for name, member in inspect.getmembers(service_cls, inspect.isfunction):
+        for entrypoint in getattr(member, ENTRYPOINT_EXTENSIONS_ATTR, ()):
+            if isinstance(entrypoint, Route):
+                yield name, entrypoint.spec
+
+
+@cache
+def document(service_cls: type) -> dict[str, Any]:
+    """The OpenAPI document of ``service_cls``'s routes (built once)."""
+    plugin = MarshmallowPlugin()
+    spec = APISpec(
+        title=TITLE,
+        version=_version(),
+        openapi_version=OPENAPI_VERSION,
+        plugins=[plugin],
+        info={"description": DESCRIPTION},
+    )
+    plugin.converter.add_attribute_function(money_as_text)
+    spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "description": "A role's token."}
+    )
+    spec.components.schema("Problem", schema=ProblemReply)
+    spec.components.header(
+        "X-Correlation-Id",
+        {"description": "The request's correlation id.", "schema": {"type": "string"}},
+    )
+    spec.components.parameter(
+        "X-Correlation-Id",
+        "header",
+        {
+            "description": "Your id for this request (letters, digits, ._:-), echoed back.",
+            "schema": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,99}$"},
+            "required": False,
+        },
+    )
+    for name, description in PROBLEMS.values():
+        spec.components.response(
+            name,
+            {
+                "description": description,
+                "headers": {"X-Correlation-Id": {"$ref": "#/components/headers/X-Correlation-Id"}},
+                "content": {PROBLEM_JSON: {"schema": "Problem"}},
+            },
+        )
+    for name, route in sorted(routes(service_cls), key=lambda item: item[1].url):
+        spec.path(
+            path=openapi_path(route.url), operations={route.method.lower(): _operation(name, route)}
+        )
+    return spec.to_dict()
+
+
+def _operation(name: str, route: RouteSpec) -> dict[str, Any]:
+    public = route.allow is PUBLIC
+    roles = ", ".join(sorted(route.allow.roles)) or "anyone"
+    operation: dict[str, Any] = {
+        "operationId": name,
+        "summary": route.summary,
+        "description": f"Roles: {roles}.",
+        "tags": [route.tag],
+        "security": [] if public else [{"bearer": []}],
+        "parameters": ["X-Correlation-Id"],
+        "responses": _responses(route),
+    }
+    if route.path is not None:
+        operation["parameters"].append({"in": "path", "schema": route.path})
+    if route.query is not None:
+        operation["parameters"].append({"in": "query", "schema": route.query})
+    if route.body is not None:
+        operation["requestBody"] = {
+            "required": _requires_body(route.body),
+            "content": {media: {"schema": _body_schema(media, route)} for media in route.accepts},
+        }
+    return operation
+
+
+def _responses(route: RouteSpec) -> dict[str, Any]:
+    success = {
+        "description": route.summary,
+        "headers": {"X-Correlation-Id": {"$ref": "#/components/headers/X-Correlation-Id"}},
+        "content": {media: {"schema": _reply_schema(media, route)} for media in route.produces},
+    }
+    responses: dict[str, Any] = {str(status): success for status in (route.status, *route.statuses)}
+    problems = ["500"]
+    if route.path or route.query or route.body:
+        problems.append("400")
+    if route.allow is not PUBLIC:
+        problems += ["401", "403", "503"]
+    if route.path is not None or route.allow is not PUBLIC:
+        problems.append("404")
+    if route.method == "POST":
+        problems.append("409")
+    if route.body is not None:
+        problems += ["413", "415"]
+    for status in sorted(problems):
+        responses[status] = {"$ref": f"#/components/responses/{PROBLEMS[status][0]}"}
+    return responses
+
+
+def _reply_schema(media: str, route: RouteSpec) -> Any:
+    if media == JSON:
+        return route.reply if route.reply is not None else {"type": "object"}
+    if media == "*/*":
+        return {"type": "string", "format": "binary"}
+    return {"type": "string"}
+
+
+def _body_schema(media: str, route: RouteSpec) -> Any:
+    if media == CSV:
+        return {"type": "string", "description": "CSV text, UTF-8."}
+    return route.body
+
+
+def _requires_body(schema: type[Schema]) -> bool:
+    return any(field.required for field in schema().fields.values())
+
+
+def money_as_text(self: Any, field: fields.Field, ret: dict[str, Any], **kwargs: Any) -> dict:
+    """Amounts are carried as text ("39.50"): describe them so, not as numbers."""
+    if isinstance(field, fields.Decimal) and field.as_string:
+        ret.pop("minimum", None)
+        ret.pop("maximum", None)
+        return {"type": "string", "pattern": MONEY_TEXT, "example": "39.50"}
+    return {}
+
+
+def _version() -> str:
+    try:
+        return metadata.version("school-library")
+    except metadata.PackageNotFoundError:
+        return "0"

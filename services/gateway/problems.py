@@ -1,0 +1,230 @@
+"""Errors as HTTP answers: RFC 7807 problem documents, and the registry of remote errors.
+
+Whatever goes wrong, the caller gets ``application/problem+json`` with ``type``,
+``title``, ``status`` and ``detail`` (plus ``errors`` naming the offending fields
+for a 400 and ``code`` for a refusal), never a stack trace: a fault is logged
+with the request's correlation id, which the answer carries so the two can be
+matched.
+
+Services answer over RPC with their own exceptions (``BadRequest``, ``NotFound``,
+``Refused``, ``ConcurrencyError``). Each is mapped to a status once, here, by
+``@remote_error`` (as in the nameko-examples gateway).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from logging import getLogger
+from typing import Any
+
+from nameko.exceptions import get_module_path
+from werkzeug.wrappers import Response
+
+from shared.domain import Refused
+from shared.exceptions import BadRequest
+from shared.exceptions import NotFound as RemoteNotFound
+from shared.store import ConcurrencyError
+
+_log = getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_PREFIX = "/problems/"
+
+
+class Problem(Exception):
+    """Raised to answer a request with a problem document; subclasses fix the status."""
+
+    status = 500
+    slug = "internal-error"
+    title = "Internal error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Mapping[str, Any] | None = None,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = dict(errors) if errors else None
+        self.code = code
+        self.headers = dict(headers or {})
+
+    def document(self, correlation_id: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": TYPE_PREFIX + self.slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.errors is not None:
+            body["errors"] = self.errors
+        if self.code is not None:
+            body["code"] = self.code
+        if correlation_id:
+            body["correlation_id"] = correlation_id
+        return body
+
+    def response(self, correlation_id: str | None = None) -> Response:
+        return Response(
+            json.dumps(self.document(correlation_id), ensure_ascii=False),
+            status=self.status,
+            headers=self.headers,
+            content_type=PROBLEM_JSON,
+        )
+
+
+class InvalidRequest(Problem):
+    """Raised when input fails validation; ``errors`` names every offending field."""
+
+    status, slug, title = 400, "invalid-request", "Invalid request"
+
+
+class MalformedBody(Problem):
+    """Raised when the body is not readable JSON (or CSV) at all."""
+
+    status, slug, title = 400, "malformed-body", "Malformed body"
+
+
+class Unauthorized(Problem):
+    """Raised when a request carries no token, or one the gateway does not know."""
+
+    status, slug, title = 401, "unauthorized", "Unauthorized"
+
+
+class Forbidden(Problem):
+    """Raised when the token's role may not do what was asked."""
+
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
+class NotFound(Problem):
+    """Raised for an unknown route or record."""
+
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class MethodNotAllowed(Problem):
+    """Raised when the route exists but not for this method."""
+
+    status, slug, title = 405, "method-not-allowed", "Method not allowed"
+
+
+class NotAcceptable(Problem):
+    """Raised when the caller accepts no representation the route can give."""
+
+    status, slug, title = 406, "not-acceptable", "Not acceptable"
+
+
+class Conflict(Problem):
+    """Raised when the state of the library forbids the command; ``code`` says why."""
+
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class PayloadTooLarge(Problem):
+    """Raised when a body is over the route's limit."""
+
+    status, slug, title = 413, "payload-too-large", "Payload too large"
+
+
+class UnsupportedMediaType(Problem):
+    """Raised when a body is not of a content type the route reads."""
+
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+class InternalError(Problem):
+    """Raised (or answered) for a fault in the gateway or a service; details are in the logs."""
+
+
+class ServiceUnavailable(Problem):
+    """Raised when a service does not answer in time, or is not running at all."""
+
+    status, slug, title = 503, "service-unavailable", "Service unavailable"
+
+    def __init__(self, service: str, detail: str) -> None:
+        super().__init__(detail, headers={"Retry-After": "5"})
+        self.service = service
+
+
+class RemoteFailure(Exception):
+    """Raised when a service answered an RPC with an error; keeps the error's arguments.
+
+    nameko's ``RemoteError`` keeps only the type and text, but a ``BadRequest``'s
+    fields and a ``Refused``'s code travel in the arguments.
+    """
+
+    def __init__(self, service: str, method: str, error: Mapping[str, Any]) -> None:
+        self.service = service
+        self.method = method
+        self.exc_path = str(error.get("exc_path") or "")
+        self.exc_type = str(error.get("exc_type") or "")
+        self.exc_args = list(error.get("exc_args") or [])
+        self.value = str(error.get("value") or "")
+        super().__init__(f"{service}.{method}: {self.exc_type} {self.value}")
+
+    def arg(self, index: int, default: Any = None) -> Any:
+        return self.exc_args[index] if len(self.exc_args) > index else default
+
+
+REMOTE_ERRORS: dict[str, Callable[[RemoteFailure], Problem]] = {}
+
+
+def remote_error(
+    exc_type: type[Exception],
+) -> Callable[[Callable[[RemoteFailure], Problem]], Callable[[RemoteFailure], Problem]]:
+    """Register how a service's exception type is answered over HTTP."""
+
+    def register(build: Callable[[RemoteFailure], Problem]) -> Callable[[RemoteFailure], Problem]:
+        REMOTE_ERRORS[get_module_path(exc_type)] = build
+        return build
+
+    return register
+
+
+@remote_error(BadRequest)
+def _bad_request(failure: RemoteFailure) -> Problem:
+    errors = failure.arg(1)
+    return InvalidRequest(
+        str(failure.arg(0, failure.value)), errors=errors if isinstance(errors, dict) else {}
+    )
+
+
+@remote_error(RemoteNotFound)
+def _not_found(failure: RemoteFailure) -> Problem:
+    return NotFound(str(failure.arg(0, failure.value)))
+
+
+@remote_error(Refused)
+def _refused(failure: RemoteFailure) -> Problem:
+    return Conflict(str(failure.arg(0, failure.value)), code=str(failure.arg(1) or "refused"))
+
+
+@remote_error(ConcurrencyError)
+def _concurrent_change(failure: RemoteFailure) -> Problem:
+    return Conflict(
+        "Someone else changed this record at the same moment; try again.",
+        code="concurrent_change",
+    )
+
+
+def from_remote(failure: RemoteFailure, correlation_id: str | None = None) -> Problem:
+    """The problem to answer for a service's error; an unexpected one is logged as a fault."""
+    build = REMOTE_ERRORS.get(failure.exc_path)
+    if build is not None:
+        return build(failure)
+    _log.error(
+        "the %s service failed on %s: %s",
+        failure.service,
+        failure.method,
+        failure,
+        extra={"correlation_id": correlation_id},
+    )
+    return InternalError(
+        f"The {failure.service} service failed; the error is logged "
+        f"under correlation id {correlation_id}."
+    )

@@ -1,0 +1,340 @@
+"""What the HTTP API answers: the shapes of its responses, for the OpenAPI document.
+
+The gateway passes the services' answers through unchanged (a lend is answered
+with the ``Lent`` event's payload, a copy with the catalog's copy view), so
+these schemas describe the services' answers; the receipts reuse the event
+catalogue's own schemas. Tests validate real responses against the document.
+"""
+
+from __future__ import annotations
+
+from marshmallow import INCLUDE, Schema, fields
+
+from shared.catalogue import circulation as events
+from shared.envelope import EnvelopeSchema
+
+MONEY_PATTERN = r"^-?\d+\.\d{2}$"
+
+
+def money(**kwargs: object) -> fields.String:
+    """An amount in yuan as text with two places ("39.50"), so no precision is lost."""
+    return fields.String(metadata={"pattern": MONEY_PATTERN, "example": "39.50"}, **kwargs)
+
+
+def nullable_string(**kwargs: object) -> fields.String:
+    return fields.String(allow_none=True, **kwargs)
+
+
+def day(**kwargs: object) -> fields.Date:
+    return fields.Date(**kwargs)
+
+
+class ProblemReply(Schema):
+    """RFC 7807 problem details, the body of every error."""
+
+    type = fields.String(required=True, metadata={"example": "/problems/conflict"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    correlation_id = fields.String(
+        metadata={"description": "Quote it to find this request in the logs."}
+    )
+    errors = fields.Dict(
+        keys=fields.String(),
+        metadata={"description": "400: the offending fields, each with its messages."},
+    )
+    code = fields.String(
+        metadata={"description": "409: a stable code for programs, e.g. copy_on_loan."}
+    )
+
+
+# ------------------------------------------------------------------ catalog
+
+
+class Barcodes(Schema):
+    barcodes = fields.List(fields.String(), required=True)
+
+
+class CopyReply(Schema):
+    """A copy as the catalogue knows it (status on_loan when circulation has it out)."""
+
+    barcode = fields.String(required=True)
+    isbn = fields.String(required=True)
+    title = fields.String(required=True)
+    author = fields.String(required=True)
+    classification = fields.String(required=True)
+    campus = fields.String(required=True)
+    shelf = fields.String(required=True)
+    price = money(required=True)
+    acquisition = fields.String(required=True)
+    reference_only = fields.Boolean(required=True)
+    status = fields.String(required=True)
+    weed_reason = nullable_string(required=True)
+    due_on = fields.Date(allow_none=True, required=True)
+
+
+class CopyPage(Schema):
+    total = fields.Integer(required=True)
+    items = fields.List(fields.Nested(CopyReply), required=True)
+
+
+class AvailabilityReply(Schema):
+    """Whether circulation would lend the copy now, and who has it."""
+
+    barcode = fields.String(required=True)
+    isbn = fields.String(required=True)
+    title = fields.String(required=True)
+    classification = fields.String(required=True)
+    campus = fields.String(required=True)
+    price = money(required=True)
+    reference_only = fields.Boolean(required=True)
+    status = fields.String(required=True)
+    loan_id = nullable_string(required=True)
+    patron_id = nullable_string(required=True)
+    due_on = fields.Date(allow_none=True, required=True)
+    available = fields.Boolean(required=True)
+
+
+# ------------------------------------------------------------------ circulation
+
+
+class CardReply(Schema):
+    patron_id = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    class_name = nullable_string(required=True)
+    campus = fields.String(required=True)
+    status = fields.String(required=True)
+    owed = money(required=True)
+
+
+class IssuedRow(Schema):
+    line = fields.Integer()
+    patron_id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class RosterRowError(Schema):
+    line = fields.Integer(required=True)
+    errors = fields.Dict(keys=fields.String(), required=True)
+
+
+class RosterReply(Schema):
+    issued = fields.List(fields.Nested(IssuedRow), required=True)
+    errors = fields.List(fields.Nested(RosterRowError), required=True)
+
+
+class RefusedCopy(Schema):
+    barcode = fields.String(required=True)
+    reason = fields.String(required=True)
+    code = fields.String(required=True)
+
+
+class BulkLoansReply(Schema):
+    loans = fields.List(fields.Nested(events.Lent), required=True)
+    refused = fields.List(fields.Nested(RefusedCopy), required=True)
+
+
+class OpenLoan(Schema):
+    loan_id = fields.String(required=True)
+    barcode = fields.String(required=True)
+    title = nullable_string(required=True)
+    isbn = nullable_string(required=True)
+    campus = fields.String(required=True)
+    lent_on = day(required=True)
+    due_on = day(required=True)
+    renewed = fields.Boolean(required=True)
+    patron_id = fields.String(required=True)
+    name = fields.String(required=True)
+    class_name = nullable_string(required=True)
+    days_overdue = fields.Integer(required=True)
+
+
+class UnpaidLoss(Schema):
+    loan_id = fields.String(required=True)
+    barcode = fields.String(required=True)
+    title = nullable_string(required=True)
+    replacement_cost = money(required=True)
+    patron_id = fields.String(required=True)
+
+
+class PatronLoansReply(Schema):
+    patron = fields.Nested(CardReply, required=True)
+    loans = fields.List(fields.Nested(OpenLoan), required=True)
+    unpaid = fields.List(fields.Nested(UnpaidLoss), required=True)
+
+
+class OverdueClass(Schema):
+    class_name = fields.String(required=True, metadata={"description": "(staff) for teachers"})
+    loans = fields.List(fields.Nested(OpenLoan), required=True)
+
+
+class OverdueReply(Schema):
+    on = day(required=True)
+    classes = fields.List(fields.Nested(OverdueClass), required=True)
+
+
+class OutstandingPatron(CardReply):
+    loans = fields.List(fields.Nested(OpenLoan), required=True)
+    unpaid = fields.List(fields.Nested(UnpaidLoss), required=True)
+
+
+class ClearanceReply(Schema):
+    grade = fields.String()
+    class_name = fields.String()
+    patrons = fields.Integer(required=True)
+    cleared = fields.Integer(required=True)
+    outstanding = fields.List(fields.Nested(OutstandingPatron), required=True)
+
+
+# ------------------------------------------------------------------ activities
+
+
+class LeaderboardEntry(Schema):
+    rank = fields.Integer(required=True)
+    books = fields.Integer(required=True)
+    patron_id = fields.String()
+    name = fields.String()
+    class_name = fields.String(allow_none=True)
+    campus = fields.String()
+    readers = fields.Integer()
+
+
+class LeaderboardReply(Schema):
+    scope = fields.String(required=True)
+    period = fields.String(required=True)
+    name = fields.String(required=True, metadata={"example": "2026-W42"})
+    from_ = day(required=True, data_key="from")
+    to = day(required=True)
+    campus = nullable_string(required=True)
+    total = fields.Integer(required=True)
+    entries = fields.List(fields.Nested(LeaderboardEntry), required=True)
+
+
+class NoteReply(Schema):
+    note_id = fields.String(required=True)
+    patron_id = fields.String(required=True)
+    loan_id = fields.String(required=True)
+    name = nullable_string()
+    class_name = nullable_string()
+    campus = nullable_string()
+    isbn = nullable_string()
+    title = nullable_string()
+    text = fields.String()
+    word_count = fields.Integer(allow_none=True)
+    submitted_on = fields.Date(allow_none=True)
+    award = nullable_string()
+    awarded_by = nullable_string()
+    awarded_on = fields.Date(allow_none=True)
+
+
+class NotesReply(Schema):
+    notes = fields.List(fields.Nested(NoteReply), required=True)
+
+
+# ------------------------------------------------------------------ archives
+
+
+class LedgerLine(Schema):
+    """One line: a campus (or class letter), or ``all`` for the total."""
+
+    campus = fields.String()
+    class_letter = fields.String()
+    held = fields.Integer(required=True)
+    held_value = money(required=True)
+    on_loan = fields.Integer(required=True)
+    in_repair = fields.Integer(required=True)
+    lost = fields.Integer(required=True)
+    added = fields.Integer(required=True)
+    added_value = money(required=True)
+    weeded = fields.Integer(required=True)
+    weeded_value = money(required=True)
+    transferred_in = fields.Integer(required=True)
+    transferred_out = fields.Integer(required=True)
+
+
+class LedgerReply(Schema):
+    ledger = fields.String(required=True)
+    lines = fields.List(fields.Nested(LedgerLine), required=True)
+
+
+class ReasonTotal(Schema):
+    copies = fields.Integer(required=True)
+    value = money(required=True)
+
+
+class WriteOffLedgerReply(Schema):
+    columns = fields.List(fields.String(), required=True)
+    rows = fields.List(fields.List(fields.Raw(allow_none=True)), required=True)
+    by_reason = fields.Dict(keys=fields.String(), values=fields.Nested(ReasonTotal), required=True)
+
+
+class RegisterNames(Schema):
+    registers = fields.List(fields.String(), required=True)
+
+
+class RegisterReply(Schema):
+    name = fields.String(required=True)
+    columns = fields.List(fields.String(), required=True)
+    rows = fields.List(fields.List(fields.Raw(allow_none=True)), required=True)
+
+
+class EventsReply(Schema):
+    source = fields.String(required=True)
+    after = fields.Integer(required=True)
+    next_after = fields.Integer(
+        required=True, metadata={"description": "Pass it as `after` for the next page."}
+    )
+    events = fields.List(fields.Nested(EnvelopeSchema), required=True)
+
+
+class TermReport(Schema):
+    """A term's figures (frozen when the term was closed)."""
+
+    class Meta:
+        unknown = INCLUDE  # every figure of the report, as archives computes them
+
+    term = fields.String()
+    closed = fields.Boolean()
+
+
+# ------------------------------------------------------------------ operations
+
+
+class ServiceHealth(Schema):
+    service = fields.String(required=True)
+    head = fields.Integer(required=True)
+    relay_leader = fields.Boolean(required=True)
+    relay_published = fields.Integer(allow_none=True)
+
+
+class ProjectionLag(Schema):
+    projection = fields.String(required=True)
+    source = fields.String(required=True)
+    checkpoint = fields.Integer(required=True)
+    head = fields.Integer(allow_none=True, required=True)
+    lag = fields.Integer(allow_none=True, required=True)
+
+
+class ServiceStatus(Schema):
+    service = fields.String(required=True)
+    up = fields.Boolean(required=True)
+    health = fields.Nested(ServiceHealth, allow_none=True, required=True)
+    projection_lag = fields.List(fields.Nested(ProjectionLag), allow_none=True, required=True)
+    error = nullable_string(required=True)
+
+
+class StatusReply(Schema):
+    status = fields.String(required=True, metadata={"description": "ok, or degraded"})
+    services = fields.List(fields.Nested(ServiceStatus), required=True)
+
+
+# The receipts of commands: the payload of the event each one recorded.
+LENT = events.Lent
+RETURNED = events.Returned
+RENEWED = events.Renewed
+DECLARED_LOST = events.DeclaredLost
+COMPENSATION_PAID = events.CompensationPaid
+CARD_ISSUED = events.CardIssued
+RESERVED = events.Reserved
+RESERVATION_CANCELLED = events.ReservationCancelled

@@ -1,0 +1,242 @@
+"""The gateway's HTTP entrypoint: one ``@route`` per operation, carrying its contract.
+
+A route declares who may call it, what it reads (path, query, body schemas) and
+what it answers; the same declaration feeds the OpenAPI document. Before a
+worker starts, the entrypoint gives the request a correlation id, checks the
+token, reads and validates the input; the handler then only calls a service.
+Every failure, here or in the handler, becomes a problem document.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from logging import getLogger
+from typing import Any
+
+from eventlet.event import Event
+from marshmallow import Schema
+from nameko.exceptions import ContainerBeingKilled
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
+from werkzeug.routing import RequestRedirect
+from werkzeug.wrappers import Request, Response
+
+from services.gateway import parsing
+from services.gateway.auth import PUBLIC, Permission, authenticate, authorize
+from services.gateway.problems import (
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    Problem,
+    RemoteFailure,
+    ServiceUnavailable,
+    from_remote,
+)
+from services.gateway.settings import GatewaySettings
+
+_log = getLogger(__name__)
+
+JSON = parsing.JSON
+CSV = parsing.CSV
+# Sent with every answer: no MIME sniffing, so JSON holding "<script>" stays JSON.
+COMMON_HEADERS = {"X-Content-Type-Options": "nosniff"}
+API_HEADERS = {"Cache-Control": "no-store"}
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """What a handler gets: the caller's role and the validated input."""
+
+    role: str | None
+    correlation_id: str
+    path: dict[str, Any] = field(default_factory=dict)
+    query: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] = field(default_factory=dict)
+    media_type: str = JSON  # the representation the caller prefers among the route's
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A handler's answer when it is not plain JSON with the route's status."""
+
+    body: Any
+    status: int = 200
+    content_type: str = JSON
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """A route's contract: the source of both its checks and its OpenAPI operation."""
+
+    method: str
+    url: str
+    allow: Permission
+    summary: str
+    tag: str
+    path: type[Schema] | None = None
+    query: type[Schema] | None = None
+    body: type[Schema] | None = None
+    reply: type[Schema] | None = None
+    status: int = 200
+    accepts: tuple[str, ...] = (JSON,)  # body media types
+    produces: tuple[str, ...] = (JSON,)
+    roster: bool = False  # a roster import: a larger body limit, CSV or JSON
+    api: bool = True  # part of the JSON API (not the dashboard's files)
+    statuses: tuple[int, ...] = ()  # other success statuses the route may answer
+
+
+class ApiWsgiApp(WsgiApp):
+    """nameko's WSGI app, answering unknown routes and methods with problem documents."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+        except RequestRedirect as redirect:
+            return redirect(environ, start_response)
+        except HTTPException as exc:
+            correlation_id = parsing.correlation_id(request)
+            response = problem_for_http(exc).response(correlation_id)
+            finish(response, correlation_id, api=True)
+            return response(environ, start_response)
+        request.path_values = values
+        return provider.handle_request(request)(environ, start_response)
+
+
+class ApiServer(WebServer):
+    """nameko's web server with the gateway's settings and problem answers for unknown routes."""
+
+    def setup(self) -> None:
+        self.settings = GatewaySettings.from_config(self.container.config)
+
+    def get_wsgi_app(self) -> ApiWsgiApp:
+        return ApiWsgiApp(self)
+
+
+class Route(HttpRequestHandler):
+    """An HTTP operation of the gateway (use as ``@route(method, url, allow=..., ...)``)."""
+
+    server = ApiServer()
+
+    def __init__(self, method: str, url: str, **contract: Any) -> None:
+        nameko_options = {
+            key: contract.pop(key) for key in ("sensitive_arguments",) if key in contract
+        }
+        self.spec = RouteSpec(method=method, url=url, **contract)
+        super().__init__(
+            method, url, expected_exceptions=(Problem, RemoteFailure), **nameko_options
+        )
+
+    def handle_request(self, request: Request) -> Response:
+        request.shallow = False
+        started = time.monotonic()
+        correlation_id = parsing.correlation_id(request)
+        role = None
+        try:
+            role, api_request = self.prepare(request, correlation_id)
+            response = self.render(self.run_worker(api_request))
+        except Problem as problem:
+            response = problem.response(correlation_id)
+        except RemoteFailure as failure:
+            response = from_remote(failure, correlation_id).response(correlation_id)
+        except Exception:
+            _log.exception(
+                "%s %s failed",
+                request.method,
+                request.path,
+                extra={"correlation_id": correlation_id},
+            )
+            response = InternalError(
+                f"Something went wrong; it is logged under correlation id {correlation_id}."
+            ).response(correlation_id)
+        finish(response, correlation_id, api=self.spec.api)
+        _log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "correlation_id": correlation_id,
+                "role": role,
+                "ms": round((time.monotonic() - started) * 1000, 1),
+            },
+        )
+        return response
+
+    def prepare(self, request: Request, correlation_id: str) -> tuple[str | None, ApiRequest]:
+        """Check the token and read the input; raises the problem to answer otherwise."""
+        spec, settings = self.spec, self.server.settings
+        role = None
+        if spec.allow is not PUBLIC:
+            role = authenticate(request.headers.get("Authorization"), settings.tokens)
+            authorize(role, spec.allow)
+        path = parsing.load(spec.path(), request.path_values, "path") if spec.path else {}
+        query = parsing.query_args(request)
+        query = parsing.load(spec.query(), query, "query") if spec.query else query
+        body: dict[str, Any] = {}
+        if spec.body is not None:
+            if spec.roster:
+                raw = parsing.csv_or_json_body(request, settings.max_roster_body)
+            else:
+                raw = parsing.json_body(request, settings.max_body)
+            body = parsing.load(spec.body(), raw, "body")
+        media_type = request.accept_mimetypes.best_match(spec.produces) or spec.produces[0]
+        return role, ApiRequest(role, correlation_id, path, query, body, media_type)
+
+    def run_worker(self, api_request: ApiRequest) -> Any:
+        """Run the handler in a nameko worker carrying the correlation id; its result."""
+        event = Event()
+        try:
+            self.container.spawn_worker(
+                self,
+                (api_request,),
+                {},
+                context_data={"correlation_id": api_request.correlation_id},
+                handle_result=partial(self.handle_result, event),
+            )
+        except ContainerBeingKilled:
+            raise ServiceUnavailable("gateway", "The gateway is shutting down.") from None
+        return event.wait()
+
+    def render(self, result: Any) -> Response:
+        reply = result if isinstance(result, Reply) else Reply(result, self.spec.status)
+        body = reply.body
+        if reply.content_type == JSON:
+            body = json.dumps(body, ensure_ascii=False)
+        return Response(
+            body, status=reply.status, headers=dict(reply.headers), content_type=reply.content_type
+        )
+
+
+route = Route.decorator
+
+
+def finish(response: Response, correlation_id: str, api: bool) -> None:
+    response.headers[parsing.CORRELATION_HEADER] = correlation_id
+    response.headers.update(COMMON_HEADERS)
+    if api:
+        for name, value in API_HEADERS.items():
+            response.headers.setdefault(name, value)
+
+
+def problem_for_http(exc: HTTPException) -> Problem:
+    """The problem for an error werkzeug raised while routing (unknown path or method)."""
+    if isinstance(exc, WerkzeugMethodNotAllowed):
+        allowed = ", ".join(sorted(exc.valid_methods or ()))
+        return MethodNotAllowed(
+            f"This route only takes {allowed}.",
+            headers={"Allow": allowed},
+        )
+    if exc.code == 404:
+        return NotFound("No such route. The API is described at /openapi.json.")
+    problem = Problem(exc.description or exc.name)
+    problem.status, problem.title, problem.slug = exc.code or 400, exc.name, "http-error"
+    return problem

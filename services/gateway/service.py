@@ -1,0 +1,314 @@
+"""The gateway: the HTTP JSON API and the dashboard, owning no data.
+
+Each route below is the whole of its operation: who may call it, what it reads
+and answers (see ``routing.route``), and the one service call it makes. Tokens,
+input checks, problem answers and the OpenAPI document live in their own
+modules; services are called over nameko RPC with a timeout (``calls``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.gateway import openapi, static, status
+from services.gateway import replies as r
+from services.gateway import schemas as s
+from services.gateway.auth import DESK, MANAGE, OPERATE, PUBLIC, QUERY, READ
+from services.gateway.calls import ServiceRpc
+from services.gateway.routing import CSV, ApiRequest, Reply, route
+
+CATALOG, CIRCULATION, READING, RECORDS, SYSTEM = (
+    "catalog",
+    "circulation",
+    "reading programme",
+    "books of record",
+    "system",
+)
+CSV_TEXT = "text/csv; charset=utf-8"
+
+
+def command(request: ApiRequest) -> dict[str, Any]:
+    """A command's payload: the body, with the record named in the path."""
+    return {**request.body, **request.path}
+
+
+def csv_reply(text: str, filename: str) -> Reply:
+    return Reply(
+        text,
+        content_type=CSV_TEXT,
+        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+    )
+
+
+class GatewayService:
+    name = "gateway"
+
+    catalog = ServiceRpc("catalog")
+    circulation = ServiceRpc("circulation")
+    activities = ServiceRpc("activities")
+    archives = ServiceRpc("archives")
+
+    # ------------------------------------------------------------ the page and the contract
+
+    @route("GET", "/", allow=PUBLIC, tag=SYSTEM, summary="The dashboard page",
+           produces=("text/html",), api=False)  # fmt: skip
+    def dashboard(self, request: ApiRequest) -> Reply:
+        return static.dashboard()
+
+    @route("GET", "/static/<path:name>", allow=PUBLIC, tag=SYSTEM, path=s.StaticPath,
+           summary="The dashboard's files", produces=("*/*",), api=False)  # fmt: skip
+    def static_file(self, request: ApiRequest) -> Reply:
+        return static.static_file(request.path["name"])
+
+    @route("GET", "/openapi.json", allow=PUBLIC, tag=SYSTEM, summary="This API, as OpenAPI 3")
+    def openapi(self, request: ApiRequest) -> dict[str, Any]:
+        return openapi.document(type(self))
+
+    # ------------------------------------------------------------ catalog
+
+    @route("POST", "/api/books", allow=MANAGE, tag=CATALOG, body=s.AddBooksBody,
+           reply=r.Barcodes, status=201, summary="Catalogue copies of a title")  # fmt: skip
+    def add_books(self, request: ApiRequest) -> Any:
+        return self.catalog.add_copies(request.body)
+
+    @route("GET", "/api/books", allow=READ, tag=CATALOG, query=s.SearchQuery,
+           reply=r.CopyPage, summary="Search the copies")  # fmt: skip
+    def search(self, request: ApiRequest) -> Any:
+        return self.catalog.search(request.query)
+
+    @route("GET", "/api/copies/<barcode>", allow=READ, tag=CATALOG, path=s.BarcodePath,
+           reply=r.CopyReply, summary="One copy")  # fmt: skip
+    def copy(self, request: ApiRequest) -> Any:
+        return self.catalog.get_copy(request.path["barcode"])
+
+    @route("GET", "/api/copies/<barcode>/availability", allow=QUERY, tag=CIRCULATION,
+           path=s.BarcodePath, reply=r.AvailabilityReply,
+           summary="Whether circulation would lend the copy now")  # fmt: skip
+    def availability(self, request: ApiRequest) -> Any:
+        return self.circulation.copy_availability(request.path["barcode"])
+
+    @route("POST", "/api/copies/<barcode>/damage", allow=MANAGE, tag=CATALOG,
+           path=s.BarcodePath, body=s.CopyNoteBody, reply=r.CopyReply,
+           summary="Take a damaged copy off the shelf")  # fmt: skip
+    def damage(self, request: ApiRequest) -> Any:
+        return self.catalog.mark_damaged(command(request))
+
+    @route("POST", "/api/copies/<barcode>/repair", allow=MANAGE, tag=CATALOG,
+           path=s.BarcodePath, body=s.CopyNoteBody, reply=r.CopyReply,
+           summary="Put a repaired copy back on the shelf")  # fmt: skip
+    def repair(self, request: ApiRequest) -> Any:
+        return self.catalog.repair(command(request))
+
+    @route("POST", "/api/copies/<barcode>/weed", allow=MANAGE, tag=CATALOG,
+           path=s.BarcodePath, body=s.WeedBody, reply=r.CopyReply,
+           summary="Write a copy off")  # fmt: skip
+    def weed(self, request: ApiRequest) -> Any:
+        return self.catalog.weed(command(request))
+
+    @route("POST", "/api/copies/<barcode>/transfer", allow=MANAGE, tag=CATALOG,
+           path=s.BarcodePath, body=s.TransferBody, reply=r.CopyReply,
+           summary="Move a copy to the other campus")  # fmt: skip
+    def transfer(self, request: ApiRequest) -> Any:
+        return self.catalog.transfer(command(request))
+
+    @route("POST", "/api/copies/<barcode>/reference", allow=MANAGE, tag=CATALOG,
+           path=s.BarcodePath, body=s.ReferenceBody, reply=r.CopyReply,
+           summary="Make a copy reference-only (never lent), or lendable again")  # fmt: skip
+    def reference(self, request: ApiRequest) -> Any:
+        return self.catalog.set_reference_only(command(request))
+
+    # ------------------------------------------------------------ cards
+
+    @route("POST", "/api/cards", allow=DESK, tag=CIRCULATION, body=s.IssueCardBody,
+           reply=r.CARD_ISSUED, status=201, summary="Issue a library card")  # fmt: skip
+    def issue_card(self, request: ApiRequest) -> Any:
+        return self.circulation.issue_card(request.body)
+
+    @route("POST", "/api/cards/import", allow=DESK, tag=CIRCULATION, body=s.ImportCardsBody,
+           roster=True, accepts=(CSV, "application/json"), reply=r.RosterReply, status=201,
+           statuses=(200,), summary="Issue cards for a roster; bad rows are listed")  # fmt: skip
+    def import_cards(self, request: ApiRequest) -> Reply:
+        answer = self.circulation.import_cards(request.body)
+        return Reply(answer, status=201 if answer["issued"] else 200)
+
+    @route("GET", "/api/cards/<patron_id>", allow=QUERY, tag=CIRCULATION, path=s.PatronPath,
+           reply=r.CardReply, summary="One library card")  # fmt: skip
+    def card(self, request: ApiRequest) -> Any:
+        return self.circulation.get_card(request.path["patron_id"])
+
+    @route("POST", "/api/cards/<patron_id>/block", allow=DESK, tag=CIRCULATION,
+           path=s.PatronPath, body=s.CardChangeBody, reply=r.CardReply,
+           summary="Stop a card borrowing")  # fmt: skip
+    def block_card(self, request: ApiRequest) -> Any:
+        return self.circulation.block_card(command(request))
+
+    @route("POST", "/api/cards/<patron_id>/unblock", allow=DESK, tag=CIRCULATION,
+           path=s.PatronPath, body=s.CardChangeBody, reply=r.CardReply,
+           summary="Let a blocked card borrow again")  # fmt: skip
+    def unblock_card(self, request: ApiRequest) -> Any:
+        return self.circulation.unblock_card(command(request))
+
+    @route("POST", "/api/cards/<patron_id>/retire", allow=DESK, tag=CIRCULATION,
+           path=s.PatronPath, body=s.CardChangeBody, reply=r.CardReply,
+           summary="Retire a card for good (leavers)")  # fmt: skip
+    def retire_card(self, request: ApiRequest) -> Any:
+        return self.circulation.retire_card(command(request))
+
+    # ------------------------------------------------------------ loans
+
+    @route("POST", "/api/loans", allow=DESK, tag=CIRCULATION, body=s.LendBody,
+           reply=r.LENT, status=201, summary="Lend a copy")  # fmt: skip
+    def lend(self, request: ApiRequest) -> Any:
+        return self.circulation.lend(request.body)
+
+    @route("POST", "/api/loans/bulk", allow=DESK, tag=CIRCULATION, body=s.LendManyBody,
+           reply=r.BulkLoansReply, status=201,
+           summary="Lend a pile of copies to one card (a class book corner)")  # fmt: skip
+    def lend_many(self, request: ApiRequest) -> Any:
+        return self.circulation.lend_many(request.body)
+
+    @route("POST", "/api/returns", allow=DESK, tag=CIRCULATION, body=s.ReturnBody,
+           reply=r.RETURNED, summary="Take a copy back")  # fmt: skip
+    def return_copy(self, request: ApiRequest) -> Any:
+        return self.circulation.return_copy(request.body)
+
+    @route("POST", "/api/loans/<loan_id>/renew", allow=DESK, tag=CIRCULATION,
+           path=s.LoanPath, body=s.RenewBody, reply=r.RENEWED,
+           summary="Renew a loan (once)")  # fmt: skip
+    def renew(self, request: ApiRequest) -> Any:
+        return self.circulation.renew(command(request))
+
+    @route("POST", "/api/loans/<loan_id>/lost", allow=MANAGE, tag=CIRCULATION,
+           path=s.LoanPath, body=s.LostBody, reply=r.DECLARED_LOST,
+           summary="Declare a lent copy lost (its price is owed)")  # fmt: skip
+    def declare_lost(self, request: ApiRequest) -> Any:
+        return self.circulation.declare_lost(command(request))
+
+    @route("POST", "/api/loans/<loan_id>/payment", allow=MANAGE, tag=CIRCULATION,
+           path=s.LoanPath, body=s.PaymentBody, reply=r.COMPENSATION_PAID,
+           summary="Record the payment for a lost copy")  # fmt: skip
+    def pay(self, request: ApiRequest) -> Any:
+        return self.circulation.pay_compensation(command(request))
+
+    @route("POST", "/api/reservations", allow=DESK, tag=CIRCULATION, body=s.ReserveBody,
+           reply=r.RESERVED, status=201, summary="Reserve a title at a campus")  # fmt: skip
+    def reserve(self, request: ApiRequest) -> Any:
+        return self.circulation.reserve(request.body)
+
+    @route("POST", "/api/reservations/<reservation_id>/cancel", allow=DESK, tag=CIRCULATION,
+           path=s.ReservationPath, body=s.CancelReservationBody,
+           reply=r.RESERVATION_CANCELLED, summary="Cancel a reservation")  # fmt: skip
+    def cancel_reservation(self, request: ApiRequest) -> Any:
+        return self.circulation.cancel_reservation(command(request))
+
+    # ------------------------------------------------------------ circulation queries
+
+    @route("GET", "/api/patrons/<patron_id>/loans", allow=QUERY, tag=CIRCULATION,
+           path=s.PatronPath, reply=r.PatronLoansReply,
+           summary="A card's open loans and unpaid losses")  # fmt: skip
+    def patron_loans(self, request: ApiRequest) -> Any:
+        return self.circulation.patron_loans(request.path["patron_id"])
+
+    @route("GET", "/api/overdue", allow=QUERY, tag=CIRCULATION, query=s.OverdueQuery,
+           reply=r.OverdueReply, summary="Overdue loans by class")  # fmt: skip
+    def overdue(self, request: ApiRequest) -> Any:
+        return self.circulation.overdue(request.query)
+
+    @route("GET", "/api/clearance", allow=QUERY, tag=CIRCULATION, query=s.ClearanceQuery,
+           reply=r.ClearanceReply,
+           summary="Leavers' clearance: who in a grade or class still holds or owes")  # fmt: skip
+    def clearance(self, request: ApiRequest) -> Any:
+        return self.circulation.clearance(request.query)
+
+    # ------------------------------------------------------------ reading programme
+
+    @route("GET", "/api/leaderboards/<any(students, classes, campuses):board>", allow=READ,
+           tag=READING, path=s.LeaderboardPath, query=s.LeaderboardQuery,
+           reply=r.LeaderboardReply, summary="Books read per student, class or campus")  # fmt: skip
+    def leaderboard(self, request: ApiRequest) -> Any:
+        scope = s.BOARDS[request.path["board"]]
+        return self.activities.leaderboard({**request.query, "scope": scope})
+
+    @route("POST", "/api/notes", allow=DESK, tag=READING, body=s.SubmitNoteBody,
+           reply=r.NoteReply, status=201, summary="Hand in a reading note")  # fmt: skip
+    def submit_note(self, request: ApiRequest) -> Any:
+        return self.activities.submit_note(request.body)
+
+    @route("POST", "/api/notes/<note_id>/award", allow=MANAGE, tag=READING, path=s.NotePath,
+           body=s.AwardNoteBody, reply=r.NoteReply, summary="Award a reading note")  # fmt: skip
+    def award_note(self, request: ApiRequest) -> Any:
+        return self.activities.award_note(command(request))
+
+    @route("GET", "/api/patrons/<patron_id>/notes", allow=QUERY, tag=READING,
+           path=s.PatronPath, reply=r.NotesReply, summary="A reader's notes")  # fmt: skip
+    def notes(self, request: ApiRequest) -> Any:
+        return {"notes": self.activities.reading_notes(request.path)}
+
+    # ------------------------------------------------------------ books of record
+
+    @route("GET", "/api/ledgers/general", allow=READ, tag=RECORDS, query=s.PeriodQuery,
+           reply=r.LedgerReply, summary="The general ledger, per campus")  # fmt: skip
+    def general_ledger(self, request: ApiRequest) -> Any:
+        return {"ledger": "general", "lines": self.archives.general_ledger(request.query)}
+
+    @route("GET", "/api/ledgers/classification", allow=READ, tag=RECORDS, query=s.PeriodQuery,
+           reply=r.LedgerReply, summary="The ledger by classification letter")  # fmt: skip
+    def classification_ledger(self, request: ApiRequest) -> Any:
+        lines = self.archives.classification_ledger(request.query)
+        return {"ledger": "classification", "lines": lines}
+
+    @route("GET", "/api/ledgers/writeoffs", allow=READ, tag=RECORDS, query=s.PeriodQuery,
+           reply=r.WriteOffLedgerReply, summary="The write-off ledger")  # fmt: skip
+    def writeoff_ledger(self, request: ApiRequest) -> Any:
+        return self.archives.writeoff_ledger(request.query)
+
+    @route("GET", "/api/registers", allow=READ, tag=RECORDS, reply=r.RegisterNames,
+           summary="The registers there are")  # fmt: skip
+    def registers(self, request: ApiRequest) -> Any:
+        return {"registers": self.archives.registers()}
+
+    @route("GET", "/api/registers/<name>", allow=READ, tag=RECORDS, path=s.RegisterPath,
+           query=s.RegisterQuery, reply=r.RegisterReply, produces=("application/json", CSV),
+           summary="A register, as JSON or (Accept: text/csv) CSV")  # fmt: skip
+    def register(self, request: ApiRequest) -> Any:
+        name = request.path["name"]
+        as_csv = request.query.get("format", "csv" if request.media_type == CSV else "json")
+        answer = self.archives.register({**request.query, "name": name, "format": as_csv})
+        return csv_reply(answer["csv"], name) if as_csv == "csv" else answer
+
+    @route("GET", "/api/events", allow=READ, tag=RECORDS, query=s.EventsQuery,
+           reply=r.EventsReply, summary="The archived replay feed of one source")  # fmt: skip
+    def events(self, request: ApiRequest) -> Any:
+        source, after = request.query["source"], request.query.get("after", 0)
+        page = self.archives.events(source, after, request.query.get("limit", 500))
+        next_after = page[-1]["position"] if page else after
+        return {"source": source, "after": after, "next_after": next_after, "events": page}
+
+    @route("GET", "/api/terms/<term>/report", allow=READ, tag=RECORDS, path=s.TermPath,
+           query=s.TermReportQuery, reply=r.TermReport, produces=("application/json", CSV),
+           summary="A term's report (frozen once the term is closed)")  # fmt: skip
+    def term_report(self, request: ApiRequest) -> Any:
+        term = request.path["term"]
+        as_csv = request.query.get("format", "csv" if request.media_type == CSV else "json")
+        answer = self.archives.term_report({"term": term, "format": as_csv})
+        return csv_reply(answer["csv"], term) if as_csv == "csv" else answer
+
+    @route("POST", "/api/terms/<term>/close", allow=MANAGE, tag=RECORDS, path=s.TermPath,
+           body=s.CloseTermBody, reply=r.TermReport,
+           summary="Close a term, freezing its report")  # fmt: skip
+    def close_term(self, request: ApiRequest) -> Any:
+        return self.archives.close_term(command(request))
+
+    # ------------------------------------------------------------ operations
+
+    @route("GET", "/api/status", allow=OPERATE, tag=SYSTEM, reply=r.StatusReply,
+           summary="Each service's health and projection lag, even when one is down")  # fmt: skip
+    def status(self, request: ApiRequest) -> Any:
+        return status.collect(
+            {
+                "catalog": self.catalog,
+                "circulation": self.circulation,
+                "activities": self.activities,
+                "archives": self.archives,
+            }
+        )

@@ -1,0 +1,52 @@
+"""The gateway's settings, read once from the ``GATEWAY`` section of the nameko config.
+
+Tokens are never written in code: they come from the config, whose defaults are
+for local development only, or else from ``<ROLE>_TOKEN`` environment variables.
+A role without a token cannot sign in at all.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ROLES = ("librarian", "assistant", "operator", "reader")
+
+# Seconds to wait for a service before answering 503: commands and queries, and
+# the status page, which must answer quickly even when a service is down.
+DEFAULT_RPC_TIMEOUT = 30.0
+DEFAULT_STATUS_TIMEOUT = 2.0
+# Request bodies larger than this are refused with 413 (the roster import has its own).
+DEFAULT_MAX_BODY = 1024 * 1024
+DEFAULT_MAX_ROSTER_BODY = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """Tokens by role, timeouts and body limits."""
+
+    tokens: Mapping[str, str] = field(default_factory=dict)
+    rpc_timeout: float = DEFAULT_RPC_TIMEOUT
+    status_timeout: float = DEFAULT_STATUS_TIMEOUT
+    max_body: int = DEFAULT_MAX_BODY
+    max_roster_body: int = DEFAULT_MAX_ROSTER_BODY
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> GatewaySettings:
+        section = config.get("GATEWAY") or {}
+        configured = section.get("tokens") or {}
+        tokens = {}
+        for role in ROLES:
+            token = configured.get(role, os.environ.get(f"{role.upper()}_TOKEN"))
+            # YAML may read a numeric token as a number; a blank one disables the role.
+            if token is not None and str(token).strip():
+                tokens[role] = str(token).strip()
+        return cls(
+            tokens=tokens,
+            rpc_timeout=float(section.get("rpc_timeout") or DEFAULT_RPC_TIMEOUT),
+            status_timeout=float(section.get("status_timeout") or DEFAULT_STATUS_TIMEOUT),
+            max_body=int(section.get("max_body_bytes") or DEFAULT_MAX_BODY),
+            max_roster_body=int(section.get("max_roster_bytes") or DEFAULT_MAX_ROSTER_BODY),
+        )
