@@ -1,0 +1,409 @@
+"""The HTTP gateway over the real services, RabbitMQ and PostgreSQL, driven with ``requests``."""
+
+from __future__ import annotations
+
+import json
+import socket
+from datetime import date, timedelta
+
+import pytest
+import requests
+
+from services.activities.service import ActivitiesService
+from services.archives.service import ArchivesService
+from services.catalog.service import CatalogService
+from services.circulation.service import CirculationService
+from services.gateway.service import GatewayService
+from tests.factories import book_added
+from tests.helpers import wait_until
+
+PROBLEM = "application/problem+json"
+TITLE = {k: v for k, v in book_added().items() if k not in ("barcode", "acquisition")}
+TODAY = date(2026, 10, 12)
+ALL_SERVICES = (CatalogService, CirculationService, ActivitiesService, ArchivesService)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Api:
+    """The gateway as a client sees it: a base URL and a token per role."""
+
+    def __init__(self, base: str, tokens: dict[str, str], runner=None):
+        self.base = base
+        self.tokens = tokens
+        self.runner = runner
+
+    def call(self, method, path, role="librarian", headers=None, **kwargs):
+        headers = dict(headers or {})
+        if role is not None:
+            headers["Authorization"] = f"Bearer {self.tokens[role]}"
+        return requests.request(method, self.base + path, headers=headers, timeout=30, **kwargs)
+
+    def get(self, path, role="librarian", **kwargs):
+        return self.call("GET", path, role, **kwargs)
+
+    def post(self, path, body=None, role="librarian", **kwargs):
+        if body is not None:
+            kwargs["json"] = body
+        return self.call("POST", path, role, **kwargs)
+
+    # what a desk does, asserting it worked
+
+    def add_books(self, copies=1, **title):
+        answer = self.post("/api/books", {**TITLE, **title, "copies": copies})
+        assert answer.status_code == 201, answer.text
+        barcodes = answer.json()["barcodes"]
+        wait_until(
+            lambda: self.get(f"/api/copies/{barcodes[-1]}/availability").status_code == 200,
+            timeout=15,
+            what="circulation to know the copy",
+        )
+        return barcodes
+
+    def card(self, name="李雷", kind="student", class_name="G7-3", **extra):
+        body = {"name": name, "kind": kind, "campus": "north", **extra}
+        if class_name:
+            body["class_name"] = class_name
+        answer = self.post("/api/cards", body, role="assistant")
+        assert answer.status_code == 201, answer.text
+        return answer.json()["patron_id"]
+
+    def lend(self, barcode, patron_id, role="assistant", on=TODAY):
+        body = {"barcode": barcode, "patron_id": patron_id, "campus": "north"}
+        return self.post("/api/loans", {**body, "on": on.isoformat()}, role=role)
+
+
+def start_gateway(runner_factory, config, *services, **gateway_settings) -> Api:
+    port = free_port()
+    settings = {**config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"}
+    settings["GATEWAY"] = {**config["GATEWAY"], **gateway_settings}
+    runner = runner_factory(settings, GatewayService, *services)
+    runner.start()
+    return Api(f"http://127.0.0.1:{port}", settings["GATEWAY"]["tokens"], runner)
+
+
+@pytest.fixture
+def api(runner_factory, config):
+    return start_gateway(runner_factory, config, *ALL_SERVICES)
+
+
+def problem(response, status):
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["status"] == status and body["title"] and body["detail"] and body["type"]
+    assert "Traceback" not in response.text
+    return body
+
+
+# ------------------------------------------------------------------ the desk's day
+
+
+def test_a_librarian_catalogues_books_and_an_assistant_lends_one(api):
+    answer = api.post("/api/books", {**TITLE, "copies": 2})
+    assert answer.status_code == 201
+    barcodes = answer.json()["barcodes"]
+    assert len(barcodes) == 2
+
+    copy = api.get(f"/api/copies/{barcodes[0]}", role="reader")
+    assert copy.status_code == 200 and copy.json()["title"] == TITLE["title"]
+    found = api.get("/api/books", role="reader", params={"q": "红楼", "campus": "north"})
+    assert found.json()["total"] == 2
+
+    wait_until(
+        lambda: api.get(f"/api/copies/{barcodes[0]}/availability").status_code == 200,
+        timeout=15,
+    )
+    patron = api.card()
+    lent = api.lend(barcodes[0], patron)
+    assert lent.status_code == 201, lent.text
+    loan = lent.json()
+    assert loan["loan_id"] and loan["due_on"] == (TODAY + timedelta(days=14)).isoformat()
+
+    again = api.lend(barcodes[0], api.card(name="韩梅梅"))
+    refused = problem(again, 409)
+    assert refused["code"] == "copy_on_loan" and "already on loan" in refused["detail"]
+
+
+def test_the_life_of_a_loan_over_http(api):
+    [barcode] = api.add_books()
+    patron = api.card()
+    loan = api.lend(barcode, patron).json()
+
+    on = {"on": TODAY.isoformat()}
+    renewed = api.post(f"/api/loans/{loan['loan_id']}/renew", on, role="assistant")
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.json()["due_on"] == (TODAY + timedelta(days=28)).isoformat()
+    again = api.post(f"/api/loans/{loan['loan_id']}/renew", on, role="assistant")
+    assert problem(again, 409)["code"] == "already_renewed"
+
+    loans = api.get(f"/api/patrons/{patron}/loans", role="assistant").json()
+    assert [item["barcode"] for item in loans["loans"]] == [barcode]
+
+    desk = {"barcode": barcode, "campus": "north", "on": TODAY.isoformat()}
+    back = api.post("/api/returns", desk, role="assistant")
+    assert back.status_code == 200 and back.json()["loan_id"] == loan["loan_id"]
+    assert api.get(f"/api/patrons/{patron}/loans", role="assistant").json()["loans"] == []
+    assert problem(api.post("/api/returns", desk), 409)["code"] == "not_on_loan"
+
+
+def test_a_lost_copy_is_declared_by_the_librarian_and_paid_for(api):
+    [barcode] = api.add_books()
+    loan = api.lend(barcode, api.card()).json()
+
+    problem(api.post(f"/api/loans/{loan['loan_id']}/lost", role="assistant"), 403)
+    lost = api.post(f"/api/loans/{loan['loan_id']}/lost")
+    assert lost.status_code == 200 and lost.json()["replacement_cost"] == TITLE["price"]
+    wrong = api.post(f"/api/loans/{loan['loan_id']}/payment", {"amount": "1.00"})
+    assert problem(wrong, 409)["code"]
+    paid = api.post(f"/api/loans/{loan['loan_id']}/payment", {"amount": TITLE["price"]})
+    assert paid.status_code == 200 and paid.json()["amount"] == TITLE["price"]
+    problem(api.post("/api/loans/L-nothing/renew", role="assistant"), 404)
+
+
+def test_a_copy_is_damaged_repaired_transferred_made_reference_only_and_weeded(api):
+    [barcode] = api.add_books()
+    assert api.post(f"/api/copies/{barcode}/damage", {"note": "torn"}).json()["status"] == (
+        "damaged"
+    )
+    assert problem(api.post(f"/api/copies/{barcode}/damage"), 409)["code"]
+    assert api.post(f"/api/copies/{barcode}/repair").json()["status"] == "on_shelf"
+    moved = api.post(f"/api/copies/{barcode}/transfer", {"to_campus": "south", "shelf": "S-1"})
+    assert moved.json()["campus"] == "south"
+    assert api.post(f"/api/copies/{barcode}/reference").json()["reference_only"] is True
+    weeded = api.post(f"/api/copies/{barcode}/weed", {"reason": "outdated"})
+    assert weeded.json()["status"] == "weeded"
+    problem(api.get("/api/copies/C99999999", role="reader"), 404)
+
+
+def test_cards_are_issued_one_by_one_or_from_a_roster_with_bad_rows_reported(api):
+    roster = "name,kind,class,campus\n王芳,student,G8-1,north\n,student,G8-1,north\n"
+    imported = api.post(
+        "/api/cards/import", data=roster.encode(), role="assistant",
+        headers={"Content-Type": "text/csv"},
+    )  # fmt: skip
+    assert imported.status_code == 201, imported.text
+    answer = imported.json()
+    assert [row["name"] for row in answer["issued"]] == ["王芳"]
+    assert answer["errors"][0]["line"] == 3 and "name" in answer["errors"][0]["errors"]
+
+    as_json = api.post("/api/cards/import", {"csv": "name,kind,class,campus\n"}, role="assistant")
+    assert as_json.status_code == 200 and as_json.json()["issued"] == []
+    no_header = api.post("/api/cards/import", {"csv": "who,what\nx,y\n"}, role="assistant")
+    assert "csv" in problem(no_header, 400)["errors"]
+
+    # Over the 1 MB of other routes, under the roster's 2 MB: accepted.
+    padded = roster + "\n" * 1_200_000
+    big = api.post(
+        "/api/cards/import", data=padded.encode(), role="assistant",
+        headers={"Content-Type": "text/csv"},
+    )  # fmt: skip
+    assert big.status_code in (200, 201), big.text
+
+    patron = api.card(name="张伟")
+    blocked = api.post(f"/api/cards/{patron}/block", {"reason": "lost card"}, role="assistant")
+    assert blocked.json()["status"] == "blocked"
+    assert api.post(f"/api/cards/{patron}/unblock", role="assistant").json()["status"] == "active"
+    assert api.get(f"/api/cards/{patron}", role="assistant").json()["name"] == "张伟"
+
+
+def test_overdue_lists_and_clearance(api):
+    [barcode] = api.add_books()
+    patron = api.card(class_name="G9-3")
+    api.lend(barcode, patron, on=TODAY - timedelta(days=60))
+    on = TODAY.isoformat()
+    overdue = api.get("/api/overdue", role="assistant", params={"class": "G9-3", "on": on}).json()
+    assert [c["class_name"] for c in overdue["classes"]] == ["G9-3"]
+    cleared = api.get("/api/clearance", role="assistant", params={"grade": "G9"}).json()
+    assert cleared["patrons"] == 1 and cleared["outstanding"][0]["patron_id"] == patron
+    both = api.get("/api/clearance", role="assistant", params={"grade": "G9", "class": "G9-3"})
+    assert "grade" in problem(both, 400)["errors"]
+    assert "class" in problem(api.get("/api/overdue", params={"class": "9-3"}), 400)["errors"]
+
+
+# ------------------------------------------------------------------ bad input never a 500
+
+
+def test_bad_input_is_a_400_naming_every_offending_field(api):
+    bad = problem(api.post("/api/loans", {"barcode": "!", "campus": "west"}), 400)
+    assert {"barcode", "campus", "patron_id"} <= set(bad["errors"])
+
+    unknown = problem(api.post("/api/books", {**TITLE, "colour": "red"}), 400)
+    assert list(unknown["errors"]) == ["colour"]
+    assert "isbn" in problem(api.post("/api/books", {**TITLE, "isbn": "123"}), 400)["errors"]
+    query = problem(api.get("/api/books", params={"limit": "lots", "sort": "x"}), 400)
+    assert set(query["errors"]) == {"limit", "sort"}
+    assert "barcode" in problem(api.get("/api/copies/bad%20code"), 400)["errors"]
+
+
+def test_malformed_bodies_are_refused_before_any_service_sees_them(api):
+    def send(data, content_type="application/json"):
+        return api.post("/api/cards", data=data, headers={"Content-Type": content_type})
+
+    problem(send(b'{"name": "x",'), 400)
+    problem(send(b"[1, 2]"), 400)
+    problem(send(b'{"name": NaN}'), 400)
+    problem(send(b"\xff\xfe"), 400)
+    problem(send(b"name=x", "application/x-www-form-urlencoded"), 415)
+    problem(send(b"{}", "text/plain"), 415)
+
+
+def test_an_oversized_body_is_a_413(api):
+    huge = json.dumps({**TITLE, "title": "x" * (1024 * 1024 + 10)})
+    answer = api.post("/api/books", data=huge, headers={"Content-Type": "application/json"})
+    problem(answer, 413)
+    roster = "name,kind,class,campus\n" + "\n" * (2 * 1024 * 1024 + 1)
+    answer = api.post(
+        "/api/cards/import", data=roster, role="assistant", headers={"Content-Type": "text/csv"}
+    )
+    problem(answer, 413)
+
+
+def test_sql_and_html_looking_text_is_stored_and_answered_verbatim(api):
+    title, author = "'); DROP TABLE events;--", "<script>alert(1)</script>"
+    [barcode] = api.add_books(title=title, author=author)
+    copy = api.get(f"/api/copies/{barcode}", role="reader")
+    assert copy.headers["Content-Type"].startswith("application/json")
+    assert copy.headers["X-Content-Type-Options"] == "nosniff"
+    assert copy.json()["title"] == title and copy.json()["author"] == author
+    assert author in copy.text  # plain JSON text, not escaped into something else
+    found = api.get("/api/books", role="reader", params={"q": "DROP TABLE"}).json()
+    assert [item["barcode"] for item in found["items"]] == [barcode]
+    assert api.get("/api/books", role="reader").json()["total"] == 1
+
+
+# ------------------------------------------------------------------ who may call what
+
+
+def test_tokens_and_roles(api):
+    missing = api.get("/api/books", role=None)
+    problem(missing, 401)
+    assert missing.headers["WWW-Authenticate"].startswith("Bearer")
+    wrong = api.get("/api/books", role=None, headers={"Authorization": "Bearer nope"})
+    assert 'error="invalid_token"' in wrong.headers["WWW-Authenticate"]
+    problem(wrong, 401)
+    basic = api.get("/api/books", role=None, headers={"Authorization": "Basic eDp5"})
+    problem(basic, 401)
+
+    problem(api.post("/api/loans", {"barcode": "C1", "patron_id": "P1"}, role="reader"), 403)
+    problem(api.post("/api/books", TITLE, role="assistant"), 403)
+    problem(api.get("/api/books", role="operator"), 403)
+    problem(api.get("/api/overdue", role="reader"), 403)
+    problem(api.get("/api/status", role="reader"), 403)
+    assert api.get("/api/books", role="reader").status_code == 200
+    assert api.get("/api/ledgers/general", role="reader").status_code == 200
+    assert api.get("/api/overdue", role="assistant").status_code == 200
+
+    assert api.get("/", role=None).status_code == 200
+    assert api.get("/openapi.json", role=None).status_code == 200
+
+
+def test_unknown_routes_and_methods_are_problems_too(api):
+    problem(api.get("/api/nothing-here"), 404)
+    problem(api.get("/api/leaderboards/teachers", role="reader"), 404)
+    not_allowed = problem(api.call("DELETE", "/api/books"), 405)
+    assert "GET" in not_allowed["detail"]
+    problem(api.get("/static/../service.py", role=None), 404)
+
+
+# ------------------------------------------------------------------ correlation and read side
+
+
+def test_the_correlation_id_reaches_the_events_and_the_replay_feed(api):
+    sent = api.post("/api/books", {**TITLE, "copies": 2}, headers={"X-Correlation-Id": "desk-42"})
+    assert sent.headers["X-Correlation-Id"] == "desk-42"
+    generated = api.get("/api/books", role="reader", headers={"X-Correlation-Id": "bad id!"})
+    assert generated.headers["X-Correlation-Id"] != "bad id!"
+
+    def feed():
+        page = api.get("/api/events", role="reader", params={"source": "catalog"}).json()
+        return len(page["events"]) == 2 and page
+
+    page = wait_until(feed, timeout=15, what="the archive to hold the catalog's events")
+    assert [e["position"] for e in page["events"]] == [1, 2] and page["next_after"] == 2
+    assert {e["correlation_id"] for e in page["events"]} == {"desk-42"}
+    assert {e["type"] for e in page["events"]} == {"BookAdded"}
+    after = api.get("/api/events", role="reader", params={"source": "catalog", "after": 2})
+    assert after.json()["events"] == [] and after.json()["next_after"] == 2
+    problem(api.get("/api/events", role="reader", params={"source": "library"}), 400)
+
+
+def test_registers_as_json_or_csv_and_the_ledgers(api):
+    api.add_books(copies=3)
+
+    def purchases():
+        table = api.get("/api/registers/purchases", role="reader").json()
+        return table["rows"] and table
+
+    table = wait_until(purchases, timeout=15, what="the purchase to be registered")
+    assert table["name"] == "purchases" and table["columns"][0] == "purchased_on"
+    as_csv = api.get("/api/registers/purchases", role="reader", headers={"Accept": "text/csv"})
+    assert as_csv.status_code == 200 and as_csv.headers["Content-Type"].startswith("text/csv")
+    assert as_csv.text.splitlines()[0].startswith("purchased_on,isbn,title")
+    assert TITLE["title"] in as_csv.text
+    assert api.get("/api/registers/purchases?format=csv", role="reader").text == as_csv.text
+    assert "purchases" in api.get("/api/registers", role="reader").json()["registers"]
+    problem(api.get("/api/registers/gossip", role="reader"), 400)
+
+    general = api.get("/api/ledgers/general", role="reader", params={"campus": "north"}).json()
+    assert general["lines"][-1]["campus"] == "all" and general["lines"][-1]["held"] == 3
+    by_class = api.get("/api/ledgers/classification", role="reader").json()
+    assert by_class["lines"][0]["class_letter"] == "I"
+    writeoffs = api.get("/api/ledgers/writeoffs", role="reader").json()
+    assert writeoffs["rows"] == [] and writeoffs["by_reason"] == {}
+
+
+def test_leaderboards_by_student_class_and_campus(api):
+    [barcode] = api.add_books()
+    api.lend(barcode, api.card())
+    term = {"period": "term", "on": TODAY.isoformat()}
+    for board in ("students", "classes", "campuses"):
+        answer = api.get(f"/api/leaderboards/{board}", role="reader", params=term)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["period"] == "term" and answer.json()["name"] == "2026-autumn"
+    week = api.get("/api/leaderboards/classes", role="reader").json()
+    assert week["period"] == "week" and week["scope"] == "class"
+    problem(api.get("/api/leaderboards/students", role="reader", params={"period": "year"}), 400)
+
+
+def test_status_reports_every_service(api):
+    answer = api.get("/api/status", role="operator")
+    assert answer.status_code == 200
+    report = answer.json()
+    assert report["status"] == "ok"
+    services = {service["service"]: service for service in report["services"]}
+    assert set(services) == {"catalog", "circulation", "activities", "archives"}
+    assert all(s["up"] and s["health"]["service"] == name for name, s in services.items())
+    assert isinstance(services["archives"]["projection_lag"], list)
+
+
+def test_a_service_that_is_down_is_reported_down_and_its_routes_answer_503(runner_factory, config):
+    # activities is not running: its queue does not exist (UnknownService); archives'
+    # queue exists but nobody consumes it, so the gateway times out.
+    api = start_gateway(
+        runner_factory, config, CatalogService, CirculationService,
+        rpc_timeout=1, status_timeout=1,
+    )  # fmt: skip
+    from kombu import Connection, Exchange, Queue
+
+    with Connection(config["AMQP_URI"]) as connection:
+        exchange = Exchange("nameko-rpc", type="topic", durable=True)
+        Queue("rpc-archives", exchange, routing_key="archives.*", durable=True)(
+            connection.default_channel
+        ).declare()
+
+    report = api.get("/api/status", role="operator").json()
+    services = {service["service"]: service for service in report["services"]}
+    assert report["status"] == "degraded"
+    assert services["catalog"]["up"] and services["circulation"]["up"]
+    assert not services["activities"]["up"] and "not running" in services["activities"]["error"]
+    assert not services["archives"]["up"] and "did not answer" in services["archives"]["error"]
+
+    down = api.get("/api/leaderboards/students", role="reader")
+    assert problem(down, 503)["detail"] and down.headers["Retry-After"]
+    problem(api.get("/api/ledgers/general", role="reader"), 503)
+    assert api.get("/api/books", role="reader").status_code == 200
