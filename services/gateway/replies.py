@@ -55,6 +55,15 @@ class Barcodes(Schema):
     barcodes = fields.List(fields.String(), required=True)
 
 
+class TitleBarcodes(Schema):
+    isbn = fields.String(required=True)
+    barcodes = fields.List(fields.String(), required=True)
+
+
+class TitlesReply(Schema):
+    titles = fields.List(fields.Nested(TitleBarcodes), required=True)
+
+
 class CopyReply(Schema):
     """A copy as the catalogue knows it (status on_loan when circulation has it out)."""
 

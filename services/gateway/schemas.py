@@ -26,6 +26,7 @@ PERIODS = ("week", "month", "term")
 REGISTERS = ("purchases", "repairs", "staff_loans", "teacher_reservations", "writeoffs")
 FORMATS = ("json", "csv")
 MAX_COPIES = 500
+MAX_TITLES = 2000
 MAX_BULK_LEND = 200
 MAX_SEARCH_PAGE = 500
 MAX_FEED_PAGE = 5000
@@ -58,7 +59,9 @@ class Command(Schema):
 # ------------------------------------------------------------------ catalog
 
 
-class AddBooksBody(Command):
+class TitleItem(Schema):
+    """A title's details and how many copies of it to catalogue."""
+
     isbn = f.isbn()
     title = f.text(300)
     author = f.text(200)
@@ -71,6 +74,16 @@ class AddBooksBody(Command):
     copies = fields.Integer(
         validate=validate.Range(min=1, max=MAX_COPIES),
         metadata={"description": "How many copies of the title to catalogue (1 when left out)."},
+    )
+
+
+class AddBooksBody(Command, TitleItem):
+    pass
+
+
+class AddTitlesBody(Command):
+    titles = fields.List(
+        fields.Nested(TitleItem), required=True, validate=validate.Length(min=1, max=MAX_TITLES)
     )
 
 

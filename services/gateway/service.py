@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from nameko.dependency_providers import Config
+
 from services.gateway import openapi, static, status
 from services.gateway import replies as r
 from services.gateway import schemas as s
 from services.gateway.auth import DESK, MANAGE, OPERATE, PUBLIC, QUERY, READ
 from services.gateway.calls import ServiceRpc
 from services.gateway.routing import CSV, ApiRequest, Reply, route
+from shared.rpc import rpc
 
 CATALOG, CIRCULATION, READING, RECORDS, SYSTEM = (
     "catalog",
@@ -43,6 +46,7 @@ def csv_reply(text: str, filename: str) -> Reply:
 class GatewayService:
     name = "gateway"
 
+    config = Config()
     catalog = ServiceRpc("catalog")
     circulation = ServiceRpc("circulation")
     activities = ServiceRpc("activities")
@@ -70,6 +74,12 @@ class GatewayService:
            reply=r.Barcodes, status=201, summary="Catalogue copies of a title")  # fmt: skip
     def add_books(self, request: ApiRequest) -> Any:
         return self.catalog.add_copies(request.body)
+
+    @route("POST", "/api/books/batch", allow=MANAGE, tag=CATALOG, body=s.AddTitlesBody,
+           reply=r.TitlesReply, status=201,
+           summary="Catalogue a delivery of many titles in one command")  # fmt: skip
+    def add_titles(self, request: ApiRequest) -> Any:
+        return self.catalog.add_titles(request.body)
 
     @route("GET", "/api/books", allow=READ, tag=CATALOG, query=s.SearchQuery,
            reply=r.CopyPage, summary="Search the copies")  # fmt: skip
@@ -300,6 +310,11 @@ class GatewayService:
         return self.archives.close_term(command(request))
 
     # ------------------------------------------------------------ operations
+
+    @rpc
+    def health(self) -> dict[str, Any]:
+        """For ``python -m shared.health gateway`` (infra/services.sh): this instance answers."""
+        return {"service": self.name, "address": self.config.get("WEB_SERVER_ADDRESS")}
 
     @route("GET", "/api/status", allow=OPERATE, tag=SYSTEM, reply=r.StatusReply,
            summary="Each service's health and projection lag, even when one is down")  # fmt: skip

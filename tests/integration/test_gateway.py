@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 import requests
+from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.activities.service import ActivitiesService
 from services.archives.service import ArchivesService
@@ -163,6 +164,17 @@ def test_a_lost_copy_is_declared_by_the_librarian_and_paid_for(api):
     paid = api.post(f"/api/loans/{loan['loan_id']}/payment", {"amount": TITLE["price"]})
     assert paid.status_code == 200 and paid.json()["amount"] == TITLE["price"]
     problem(api.post("/api/loans/L-nothing/renew", role="assistant"), 404)
+
+
+def test_a_delivery_of_titles_is_catalogued_in_one_command(api):
+    second = {**TITLE, "isbn": "978-7-5321-7101-9", "title": "平凡的世界", "copies": 3}
+    delivery = {"titles": [{**TITLE, "copies": 2}, second]}
+    answer = api.post("/api/books/batch", delivery)
+    assert answer.status_code == 201, answer.text
+    assert [len(title["barcodes"]) for title in answer.json()["titles"]] == [2, 3]
+    assert api.get("/api/books", role="reader").json()["total"] == 5
+    nested = problem(api.post("/api/books/batch", {"titles": [{**TITLE, "shelf": ""}]}), 400)
+    assert "shelf" in nested["errors"]["titles"]["0"]
 
 
 def test_a_copy_is_damaged_repaired_transferred_made_reference_only_and_weeded(api):
@@ -370,7 +382,9 @@ def test_leaderboards_by_student_class_and_campus(api):
     problem(api.get("/api/leaderboards/students", role="reader", params={"period": "year"}), 400)
 
 
-def test_status_reports_every_service(api):
+def test_status_reports_every_service(api, config):
+    with ServiceRpcProxy("gateway", config, timeout=10) as gateway:
+        assert gateway.health()["service"] == "gateway"  # what infra/services.sh waits for
     answer = api.get("/api/status", role="operator")
     assert answer.status_code == 200
     report = answer.json()

@@ -142,6 +142,8 @@ def test_real_answers_fit_the_document(api):
     barcode = added.json()["barcodes"][0]
     conforms(doc, "GET", "/api/copies/{barcode}", api.get(f"/api/copies/{barcode}"))
     conforms(doc, "GET", "/api/books", api.get("/api/books", params={"q": "红楼"}))
+    delivery = api.post("/api/books/batch", {"titles": [{**TITLE, "copies": 1}]})
+    conforms(doc, "POST", "/api/books/batch", delivery)
     wait_until(
         lambda: api.get(f"/api/copies/{barcode}/availability").status_code == 200, timeout=15
     )
