@@ -1,0 +1,238 @@
+"""The gateway's parts without any server: tokens, problems, parsing, files and its document."""
+
+from __future__ import annotations
+
+import json
+import re
+from unittest.mock import Mock
+
+import pytest
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from services.gateway import auth, openapi, parsing, static
+from services.gateway import schemas as s
+from services.gateway.problems import (
+    Conflict,
+    InternalError,
+    InvalidRequest,
+    MalformedBody,
+    NotFound,
+    PayloadTooLarge,
+    RemoteFailure,
+    UnsupportedMediaType,
+    from_remote,
+)
+from services.gateway.routing import Route
+from services.gateway.service import GatewayService
+from services.gateway.settings import GatewaySettings
+
+TOKENS = {"librarian": "lib-secret", "reader": "read-secret"}
+
+
+def request(body=b"", content_type="application/json", query="", headers=None):
+    builder = EnvironBuilder(
+        method="POST",
+        path="/x",
+        query_string=query,
+        data=body,
+        content_type=content_type,
+        headers=headers or {},
+    )
+    return Request(builder.get_environ())
+
+
+# ------------------------------------------------------------------ tokens and roles
+
+
+def test_a_known_bearer_token_names_its_role():
+    assert auth.authenticate("Bearer lib-secret", TOKENS) == "librarian"
+    assert auth.authenticate("bearer  read-secret ", TOKENS) == "reader"
+
+
+@pytest.mark.parametrize(
+    "header", [None, "", "Bearer", "Bearer wrong", "Basic lib-secret", "lib-secret"]
+)
+def test_no_token_or_a_wrong_one_is_unauthorized_with_a_bearer_challenge(header):
+    with pytest.raises(auth.Unauthorized) as caught:
+        auth.authenticate(header, TOKENS)
+    assert caught.value.status == 401
+    assert caught.value.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_each_role_may_do_only_its_kind_of_work():
+    auth.authorize("librarian", auth.MANAGE)
+    auth.authorize("assistant", auth.DESK)
+    auth.authorize("reader", auth.READ)
+    auth.authorize("operator", auth.OPERATE)
+    for role, permission in [
+        ("assistant", auth.MANAGE),
+        ("reader", auth.DESK),
+        ("reader", auth.QUERY),
+        ("operator", auth.READ),
+        ("reader", auth.OPERATE),
+    ]:
+        with pytest.raises(auth.Forbidden):
+            auth.authorize(role, permission)
+
+
+def test_tokens_come_from_the_config_or_else_the_environment(monkeypatch):
+    monkeypatch.setenv("READER_TOKEN", "from-env")
+    monkeypatch.delenv("OPERATOR_TOKEN", raising=False)
+    config = {"GATEWAY": {"tokens": {"librarian": 12345, "assistant": "  "}, "rpc_timeout": 3}}
+    settings = GatewaySettings.from_config(config)
+    assert settings.tokens == {"librarian": "12345", "reader": "from-env"}
+    assert settings.rpc_timeout == 3.0 and settings.max_body == 1024 * 1024
+
+
+# ------------------------------------------------------------------ remote errors
+
+
+def failure(exc_path, *args, exc_type="X"):
+    return RemoteFailure(
+        "circulation",
+        "lend",
+        {"exc_path": exc_path, "exc_type": exc_type, "exc_args": list(args), "value": "text"},
+    )
+
+
+def test_remote_errors_map_to_statuses_keeping_their_fields_and_codes():
+    bad = from_remote(failure("shared.exceptions.BadRequest", "bad", {"campus": ["no"]}))
+    assert isinstance(bad, InvalidRequest) and bad.errors == {"campus": ["no"]}
+    refused = from_remote(failure("shared.domain.Refused", "on loan", "copy_on_loan"))
+    assert isinstance(refused, Conflict) and refused.code == "copy_on_loan"
+    assert refused.detail == "on loan"
+    assert isinstance(from_remote(failure("shared.exceptions.NotFound", "gone")), NotFound)
+    stale = from_remote(failure("shared.store.ConcurrencyError", "s", 1, 2))
+    assert stale.status == 409 and stale.code == "concurrent_change"
+
+
+def test_an_unexpected_remote_error_is_a_500_without_its_text(caplog):
+    problem = from_remote(failure("psycopg2.OperationalError", "password for x"), "cid-1")
+    assert isinstance(problem, InternalError) and problem.status == 500
+    assert "password" not in problem.detail and "cid-1" in problem.detail
+    assert any(record.correlation_id == "cid-1" for record in caplog.records)
+
+
+def test_a_problem_document_is_rfc_7807():
+    response = Conflict("already on loan", code="copy_on_loan").response("cid-2")
+    assert response.status_code == 409 and response.mimetype == "application/problem+json"
+    assert json.loads(response.get_data()) == {
+        "type": "/problems/conflict",
+        "title": "Conflict",
+        "status": 409,
+        "detail": "already on loan",
+        "code": "copy_on_loan",
+        "correlation_id": "cid-2",
+    }
+
+
+# ------------------------------------------------------------------ reading requests
+
+
+def test_a_sensible_correlation_id_is_kept_and_anything_else_replaced():
+    kept = parsing.correlation_id(request(headers={"X-Correlation-Id": "desk-7.north:3"}))
+    assert kept == "desk-7.north:3"
+    for bad in ("", "has space", "<script>", "x" * 101, "ü"):
+        new = parsing.correlation_id(request(headers={"X-Correlation-Id": bad}))
+        assert new != bad and re.fullmatch(r"[0-9a-f\-]{36}", new)
+
+
+def test_a_json_body_must_be_an_object_of_json_within_the_limit():
+    assert parsing.json_body(request(b'{"a": 1}'), 100) == {"a": 1}
+    assert parsing.json_body(request(b"", content_type=""), 100) == {}
+    with pytest.raises(PayloadTooLarge):
+        parsing.json_body(request(b'{"a": "' + b"x" * 200 + b'"}'), 100)
+    for raw in (b"{", b"[]", b"null", b'{"a": Infinity}', b"\xff"):
+        with pytest.raises(MalformedBody):
+            parsing.json_body(request(raw), 100)
+    with pytest.raises(UnsupportedMediaType):
+        parsing.json_body(request(b"a=1", content_type="application/x-www-form-urlencoded"), 100)
+    assert parsing.json_body(request(b"{}", content_type="application/merge-patch+json"), 9) == {}
+
+
+def test_a_roster_is_csv_text_or_json():
+    csv = request("name\n王\n".encode(), content_type="text/csv; charset=utf-8")
+    assert parsing.csv_or_json_body(csv, 100) == {"csv": "name\n王\n"}
+    assert parsing.csv_or_json_body(request(b'{"csv": "x"}'), 100) == {"csv": "x"}
+    with pytest.raises(UnsupportedMediaType):
+        parsing.csv_or_json_body(request(b"x", content_type="text/plain"), 100)
+
+
+def test_a_query_parameter_given_twice_is_refused():
+    assert parsing.query_args(request(query="a=1&b=2")) == {"a": "1", "b": "2"}
+    with pytest.raises(InvalidRequest) as caught:
+        parsing.query_args(request(query="a=1&a=2"))
+    assert list(caught.value.errors) == ["a"]
+
+
+def test_schemas_refuse_unknown_fields_and_send_on_only_what_was_given():
+    loaded = parsing.load(
+        s.LendBody(), {"barcode": "C00000001", "patron_id": "P1", "campus": "north"}, "body"
+    )
+    assert loaded == {"barcode": "C00000001", "patron_id": "P1", "campus": "north"}
+    dated = parsing.load(s.PaymentBody(), {"amount": 39.5, "command_id": "0" * 32}, "body")
+    assert dated == {"amount": "39.50", "command_id": "00000000-0000-0000-0000-000000000000"}
+    with pytest.raises(InvalidRequest) as caught:
+        parsing.load(s.LendBody(), {"barcode": "C1", "colour": "red"}, "body")
+    assert {"colour", "patron_id", "campus"} <= set(caught.value.errors)
+    assert parsing.load(s.OverdueQuery(), {"class": "G7-3"}, "query") == {"class_name": "G7-3"}
+
+
+# ------------------------------------------------------------------ the dashboard's files
+
+
+def test_the_page_is_a_placeholder_until_the_dashboard_exists(tmp_path):
+    assert "not installed yet" in static.dashboard(tmp_path).body
+    (tmp_path / "index.html").write_text("<h1>Desk</h1>")
+    assert static.dashboard(tmp_path).body == b"<h1>Desk</h1>"
+
+
+def test_only_visible_files_inside_the_static_folder_are_served(tmp_path):
+    (tmp_path / "js").mkdir()
+    (tmp_path / "js" / "app.js").write_text("go()")
+    (tmp_path / ".env").write_text("SECRET=1")
+    served = static.static_file("js/app.js", tmp_path)
+    assert served.body == b"go()" and "javascript" in served.content_type
+    for name in ("../secret", "/etc/passwd", ".env", "js/../../x", "missing.css", "js"):
+        with pytest.raises(NotFound):
+            static.static_file(name, tmp_path)
+
+
+# ------------------------------------------------------------------ the document
+
+
+def test_every_route_declares_its_path_parameters_and_a_permission():
+    names = set()
+    for name, route in openapi.routes(GatewayService):
+        names.add(name)
+        in_rule = set(re.findall(r"<(?:[^<>:]+:)?(\w+)>", route.url))
+        in_schema = set(route.path().fields) if route.path else set()
+        assert in_rule == in_schema, f"{name}: rule {in_rule} != path schema {in_schema}"
+        assert route.summary and route.tag and route.allow.name
+        assert route.url == "/" or route.url.startswith(("/api/", "/static/", "/openapi"))
+        if route.url.startswith("/api/"):
+            assert route.allow is not auth.PUBLIC, f"{name} needs a token"
+    assert {"lend", "add_books", "status", "openapi", "dashboard"} <= names
+
+
+def test_the_document_describes_money_as_text_and_every_operation_once():
+    doc = openapi.document(GatewayService)
+    price = doc["components"]["schemas"]["AddBooksBody"]["properties"]["price"]
+    assert price["type"] == "string" and "minimum" not in price
+    operation_ids = [
+        operation["operationId"] for path in doc["paths"].values() for operation in path.values()
+    ]
+    assert len(operation_ids) == len(set(operation_ids)) > 40
+    assert (
+        openapi.openapi_path("/api/leaderboards/<any(a, b):board>") == "/api/leaderboards/{board}"
+    )
+    assert openapi.openapi_path("/static/<path:name>") == "/static/{name}"
+
+
+def test_a_route_keeps_its_contract_when_nameko_binds_it():
+    [prototype] = [e for e in GatewayService.lend.nameko_entrypoints if isinstance(e, Route)]
+    bound = prototype.bind(Mock(shared_extensions={}), "lend")
+    assert bound is not prototype and bound.spec == prototype.spec
+    assert bound.spec.status == 201 and bound.spec.allow is auth.DESK
+    assert (bound.method, bound.url) == ("POST", "/api/loans")
