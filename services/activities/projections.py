@@ -24,21 +24,24 @@ in memory in position order, then written in a few statements.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
-from psycopg2.extras import Json, execute_values
+from psycopg2.extras import Json
 
+from services.activities.bulk import merge
 from shared.calendar import DEFAULT_TIMEZONE, local_date
 from shared.catalogue.fields import normalise_isbn
 from shared.consumer import Cursor, Projection
 from shared.envelope import Envelope
 
-PAGE = 1000
-
-ISSUE_CARDS = """
-    INSERT INTO readers (patron_id, name, kind, class_name, campus) VALUES %s
-    ON CONFLICT (patron_id) DO NOTHING
-"""
+CARD_COLUMNS = (
+    ("patron_id", "text"),
+    ("name", "text"),
+    ("kind", "text"),
+    ("class_name", "text"),
+    ("campus", "text"),
+)
 RETIRE_CARDS = "UPDATE readers SET retired = true WHERE patron_id = ANY(%s)"
 
 
@@ -69,17 +72,21 @@ class Readers(Projection):
             elif event.type == "CardRetired":
                 retired.append(data["patron_id"])
         # A card is issued before it is retired, so issuing the batch first keeps the order.
-        if issued:
-            execute_values(cursor, ISSUE_CARDS, issued, page_size=PAGE)
+        merge(cursor, "readers", CARD_COLUMNS, issued, "ON CONFLICT (patron_id) DO NOTHING")
         if retired:
             cursor.execute(RETIRE_CARDS, (retired,))
 
 
-RECORD_LOANS = """
-    INSERT INTO borrowings (loan_id, patron_id, patron_kind, class_name, campus, lent_on,
-                            title, isbn)
-    VALUES %s ON CONFLICT (loan_id) DO NOTHING
-"""
+LOAN_COLUMNS = (
+    ("loan_id", "text"),
+    ("patron_id", "text"),
+    ("patron_kind", "text"),
+    ("class_name", "text"),
+    ("campus", "text"),
+    ("lent_on", "date"),
+    ("title", "text"),
+    ("isbn", "text"),
+)
 
 
 class Borrowings(Projection):
@@ -106,22 +113,35 @@ class Borrowings(Projection):
             )
             for data in (event.data for event in events if event.type == "Lent")
         ]
-        if rows:
-            execute_values(cursor, RECORD_LOANS, rows, page_size=PAGE)
+        merge(cursor, "borrowings", LOAN_COLUMNS, rows, "ON CONFLICT (loan_id) DO NOTHING")
 
 
-COUNT_LOANS = """
-    INSERT INTO loans_by_day (lent_on, patron_id, patron_kind, class_name, campus, loans)
-    VALUES %s
-    ON CONFLICT (lent_on, patron_id) DO UPDATE SET loans = loans_by_day.loans + EXCLUDED.loans
-"""
-COUNT_TITLES = """
-    INSERT INTO titles_by_day (lent_on, campus, title_key, title, isbn, loans) VALUES %s
-    ON CONFLICT (lent_on, campus, title_key)
-        DO UPDATE SET loans = titles_by_day.loans + EXCLUDED.loans
-"""
+DAY_COLUMNS = (
+    ("lent_on", "date"),
+    ("patron_id", "text"),
+    ("patron_kind", "text"),
+    ("class_name", "text"),
+    ("campus", "text"),
+    ("loans", "integer"),
+)
+ADD_LOANS = (
+    "ON CONFLICT (lent_on, patron_id) DO UPDATE SET loans = loans_by_day.loans + EXCLUDED.loans"
+)
+TITLE_COLUMNS = (
+    ("lent_on", "date"),
+    ("campus", "text"),
+    ("title_key", "text"),
+    ("title", "text"),
+    ("isbn", "text"),
+    ("loans", "integer"),
+)
+ADD_TITLE_LOANS = (
+    "ON CONFLICT (lent_on, campus, title_key) "
+    "DO UPDATE SET loans = titles_by_day.loans + EXCLUDED.loans"
+)
 
 
+@lru_cache(maxsize=65536)
 def title_key(isbn: str | None, title: str | None) -> str | None:
     """What makes two loans the same title: the ISBN (hyphens aside), else the title."""
     if isbn:
@@ -171,20 +191,20 @@ class Leaderboard(Projection):
                 titles[(day, data["campus"], key)] = [data.get("title") or key, data.get("isbn"), 1]
             else:
                 counted[2] += 1
-        if loans:
-            execute_values(
-                cursor,
-                COUNT_LOANS,
-                [(day, patron, *row) for (day, patron), row in sorted(loans.items())],
-                page_size=PAGE,
-            )
-        if titles:
-            execute_values(
-                cursor,
-                COUNT_TITLES,
-                [(*key, *row) for key, row in sorted(titles.items())],
-                page_size=PAGE,
-            )
+        merge(
+            cursor,
+            "loans_by_day",
+            DAY_COLUMNS,
+            [(day, patron, *row) for (day, patron), row in loans.items()],
+            ADD_LOANS,
+        )
+        merge(
+            cursor,
+            "titles_by_day",
+            TITLE_COLUMNS,
+            [(*key, *row) for key, row in titles.items()],
+            ADD_TITLE_LOANS,
+        )
 
 
 FOLLOWING_CIRCULATION = (Readers(), Borrowings(), Leaderboard())

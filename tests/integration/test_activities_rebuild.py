@@ -28,6 +28,7 @@ TITLES = [
     ("红楼梦", "978-7-02-000220-7"),
     ("西游记", "9787020008735"),
     ("三国演义", "9787020008728"),
+    ('Notes\tand \\ {queries}, "quoted"\n', None),  # awkward in an array literal; no ISBN
     (None, None),  # an old loan recorded without its title
 ]
 CLASSES = ["G7-3", "G7-4", "G8-1"]
@@ -78,7 +79,8 @@ def history_of(steps):
                 "lent_on": lent_on.isoformat(),
                 "due_on": (lent_on + timedelta(days=14)).isoformat(),
                 "classification": "I242.4",
-                **({"title": title, "isbn": isbn} if title else {}),
+                **({"title": title} if title else {}),
+                **({"isbn": isbn} if isbn else {}),
             }
             open_loans.append(loan)
             events.append(NewEvent("Lent", f"card-{patron_id}", loan, campus=campus))

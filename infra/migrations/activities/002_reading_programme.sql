@@ -38,7 +38,6 @@ CREATE TABLE IF NOT EXISTS loans_by_day (
     loans        integer NOT NULL,
     PRIMARY KEY (lent_on, patron_id)
 );
-CREATE INDEX IF NOT EXISTS loans_by_day_patron ON loans_by_day (patron_id);
 
 CREATE TABLE IF NOT EXISTS titles_by_day (
     lent_on    date NOT NULL,
