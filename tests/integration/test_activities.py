@@ -7,6 +7,7 @@ and terms), and activities follows circulation's events through its queue.
 
 from datetime import date, timedelta
 
+import eventlet
 import pytest
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
@@ -608,3 +609,41 @@ def assert_rebuild_gives_the_same_tables(pool_for, projections, source):
         report = rebuild(pool, projection, read_feed, batch=7)
         assert report.positions[source] > 0
     assert snapshot(pool, projections) == live
+
+
+def test_racing_submissions_leave_one_note_per_loan_and_one_entry_per_student(school, config):
+    school.stock(copies=1)
+    student = school.card("李雷")
+    loan = school.lend(student)
+    school.caught_up()
+    competition = school.activities.open_competition(
+        {"title": "知识竞赛", "kind": "quiz", "closes_on": "2026-10-31", "on": MONDAY.isoformat()}
+    )
+
+    def attempt(call, payload):
+        service, method = call.split(".")
+        with ServiceRpcProxy(service, config, timeout=20) as proxy:
+            try:
+                return getattr(proxy, method)(payload)
+            except RemoteError as error:
+                return error.exc_type
+
+    note = {
+        "patron_id": student,
+        "loan_id": loan["loan_id"],
+        "text": "我喜欢这本书",
+        "on": MONDAY.isoformat(),
+    }
+    entry = {
+        "competition_id": competition["competition_id"],
+        "patron_id": student,
+        "title": "答卷",
+        "on": MONDAY.isoformat(),
+    }
+    pool = eventlet.GreenPool(12)
+    notes = list(pool.imap(lambda _: attempt("activities.submit_note", note), range(6)))
+    entries = list(pool.imap(lambda _: attempt("activities.enter_competition", entry), range(6)))
+    assert sorted(map(str, notes)).count("Refused") == 5
+    assert sorted(map(str, entries)).count("Refused") == 5
+    assert len(school.activities.reading_notes({"patron_id": student})) == 1
+    assert school.activities.competitions()[0]["entries"] == 1
