@@ -73,6 +73,8 @@ def json_object(raw: bytes) -> dict[str, Any]:
         value = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
     except (UnicodeDecodeError, ValueError) as error:
         raise MalformedBody(f"The body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise MalformedBody("The body is nested too deeply.") from None
     if not isinstance(value, dict):
         raise MalformedBody("The body must be a JSON object.")
     return value
@@ -129,6 +131,12 @@ def query_args(request: Request) -> dict[str, Any]:
 
 def load(schema: Schema, data: Mapping[str, Any], where: str) -> dict[str, Any]:
     """Validate ``data`` (the body, the query or the path); ``InvalidRequest`` naming each field."""
+    unstorable = {
+        printable(key): [UNSTORABLE] for key, value in data.items() if not storable(key, value)
+    }
+    if unstorable:
+        fields = ", ".join(sorted(unstorable))
+        raise InvalidRequest(f"Invalid {where}: {fields}.", errors=unstorable)
     try:
         loaded = schema.load(data)
     except ValidationError as error:
@@ -138,6 +146,33 @@ def load(schema: Schema, data: Mapping[str, Any], where: str) -> dict[str, Any]:
         fields = ", ".join(sorted(map(str, messages)))
         raise InvalidRequest(f"Invalid {where}: {fields}.", errors=messages) from None
     return plain(loaded)
+
+
+UNSTORABLE = "Contains a NUL character or an unpaired surrogate, which cannot be stored."
+# Text no database or message can carry: PostgreSQL refuses NUL in text and JSON,
+# and a lone surrogate cannot be encoded as UTF-8.
+UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(*values: Any) -> bool:
+    """False when any string in ``values`` (keys included, at any depth) cannot be stored."""
+    pending = list(values)
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if UNSTORABLE_TEXT.search(value):
+                return False
+        elif isinstance(value, Mapping):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return True
+
+
+def printable(text: str) -> str:
+    """``text`` safe to echo in an answer (unpaired surrogates escaped)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def plain(value: Any) -> Any:

@@ -70,11 +70,16 @@ class Problem(Exception):
 
     def response(self, correlation_id: str | None = None) -> Response:
         return Response(
-            json.dumps(self.document(correlation_id), ensure_ascii=False),
+            utf8_json(self.document(correlation_id)),
             status=self.status,
             headers=self.headers,
             content_type=PROBLEM_JSON,
         )
+
+
+def utf8_json(value: Any) -> bytes:
+    """``value`` as UTF-8 JSON; a lone surrogate is written as its JSON escape, never a fault."""
+    return json.dumps(value, ensure_ascii=False).encode("utf-8", "backslashreplace")
 
 
 class InvalidRequest(Problem):

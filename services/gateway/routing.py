@@ -9,7 +9,6 @@ Every failure, here or in the handler, becomes a problem document.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from services.gateway.problems import (
     RemoteFailure,
     ServiceUnavailable,
     from_remote,
+    utf8_json,
 )
 from services.gateway.settings import GatewaySettings
 
@@ -210,7 +210,7 @@ class Route(HttpRequestHandler):
         reply = result if isinstance(result, Reply) else Reply(result, self.spec.status)
         body = reply.body
         if reply.content_type == JSON:
-            body = json.dumps(body, ensure_ascii=False)
+            body = utf8_json(body)
         return Response(
             body, status=reply.status, headers=dict(reply.headers), content_type=reply.content_type
         )

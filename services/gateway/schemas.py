@@ -10,6 +10,8 @@ Optional fields have no defaults here, so only what the caller gave is sent on.
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -30,6 +32,13 @@ MAX_TITLES = 2000
 MAX_BULK_LEND = 200
 MAX_SEARCH_PAGE = 500
 MAX_FEED_PAGE = 5000
+# Bounds that keep absurd input a 400 rather than an overflow in a service's database
+# or date arithmetic (prices are numeric(10, 2); due dates are days after a loan).
+MAX_MONEY = Decimal("999999.99")
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+MAX_POSITION = 2**62
+MAX_OFFSET = 10_000_000
+MAX_WORDS = 1_000_000
 
 
 def patron_id(**kwargs: Any) -> fields.String:
@@ -41,7 +50,21 @@ def note() -> fields.String:
 
 
 def day(description: str) -> fields.Date:
-    return fields.Date(metadata={"description": description})
+    return fields.Date(
+        validate=validate.Range(min=FIRST_DAY, max=LAST_DAY), metadata={"description": description}
+    )
+
+
+def money(**kwargs: Any) -> fields.Decimal:
+    """An amount in yuan, e.g. "39.50" (a number is taken too)."""
+    return fields.Decimal(
+        required=kwargs.pop("required", True),
+        as_string=True,
+        places=2,
+        validate=validate.Range(min=0, max=MAX_MONEY),
+        metadata={"description": f"Yuan, from 0 to {MAX_MONEY}."},
+        **kwargs,
+    )
 
 
 def backdate() -> fields.Date:
@@ -68,7 +91,7 @@ class TitleItem(Schema):
     classification = f.classification()
     campus = f.campus()
     shelf = f.text(40)
-    price = f.money()
+    price = money()
     acquisition = f.choice(f.ACQUISITION_SOURCES, required=False)
     reference_only = fields.Boolean()
     copies = fields.Integer(
@@ -121,7 +144,7 @@ class SearchQuery(Schema):
     campus = f.campus(required=False)
     status = f.choice(STATUSES, required=False)
     limit = fields.Integer(validate=validate.Range(min=1, max=MAX_SEARCH_PAGE))
-    offset = fields.Integer(validate=validate.Range(min=0))
+    offset = fields.Integer(validate=validate.Range(min=0, max=MAX_OFFSET))
 
 
 class BarcodePath(Schema):
@@ -189,7 +212,7 @@ class LostBody(Command):
 
 
 class PaymentBody(Command):
-    amount = f.money()
+    amount = money()
 
 
 class LoanPath(Schema):
@@ -245,7 +268,7 @@ class SubmitNoteBody(Command):
     patron_id = patron_id()
     loan_id = f.identifier()
     text = f.text(20000)
-    word_count = fields.Integer(validate=validate.Range(min=1))
+    word_count = fields.Integer(validate=validate.Range(min=1, max=MAX_WORDS))
     on = backdate()
 
 
@@ -286,7 +309,7 @@ class RegisterPath(Schema):
 class EventsQuery(Schema):
     source = f.choice(SERVICES)
     after = fields.Integer(
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=MAX_POSITION),
         metadata={"description": "Events after this position (0 when left out)."},
     )
     limit = fields.Integer(validate=validate.Range(min=1, max=MAX_FEED_PAGE))

@@ -19,6 +19,7 @@ from tests.factories import book_added
 from tests.helpers import wait_until
 
 PROBLEM = "application/problem+json"
+JSON_TYPE = {"Content-Type": "application/json"}
 TITLE = {k: v for k, v in book_added().items() if k not in ("barcode", "acquisition")}
 TODAY = date(2026, 10, 12)
 ALL_SERVICES = (CatalogService, CirculationService, ActivitiesService, ArchivesService)
@@ -250,6 +251,28 @@ def test_bad_input_is_a_400_naming_every_offending_field(api):
     query = problem(api.get("/api/books", params={"limit": "lots", "sort": "x"}), 400)
     assert set(query["errors"]) == {"limit", "sort"}
     assert "barcode" in problem(api.get("/api/copies/bad%20code"), 400)["errors"]
+
+
+def test_absurd_values_are_a_400_not_a_fault_deep_in_a_service(api):
+    for field, value in [
+        ("title", "a\u0000b"),
+        ("author", "\ud800"),
+        ("price", "1e12"),
+        ("price", -1),
+        ("copies", 10**30),
+    ]:
+        answer = api.post("/api/books", {**TITLE, field: value})
+        assert field in problem(answer, 400)["errors"], (field, value)
+    lend = {"barcode": "C00000001", "patron_id": "P1", "campus": "north", "on": "9999-12-31"}
+    assert "on" in problem(api.post("/api/loans", lend), 400)["errors"]
+    assert "offset" in problem(api.get("/api/books", params={"offset": 10**30}), 400)["errors"]
+    feed = {"source": "catalog", "after": 10**30}
+    assert "after" in problem(api.get("/api/events", params=feed), 400)["errors"]
+    assert "q" in problem(api.get("/api/books", params={"q": "\x00"}), 400)["errors"]
+    odd_key = api.post("/api/cards", data=b'{"\\ud800": 1}', headers=JSON_TYPE)
+    problem(odd_key, 400)
+    problem(api.post("/api/cards", data=b"[" * 100_000, headers=JSON_TYPE), 400)
+    assert api.get("/api/books", role="reader").json()["total"] == 0
 
 
 def test_malformed_bodies_are_refused_before_any_service_sees_them(api):
