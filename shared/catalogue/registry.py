@@ -9,6 +9,7 @@ new version with an upcaster from the one before, so old stored events still loa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -56,7 +57,13 @@ class EventType:
         """Return the schema errors of ``data`` (empty when it is valid)."""
         if not isinstance(data, Mapping):
             return {"data": ["Payload must be an object."]}
-        return self.schema(unknown=RAISE if strict else INCLUDE).validate(data)
+        return _validator(self.schema, strict).validate(data)
+
+
+@functools.cache
+def _validator(schema: type[Schema], strict: bool) -> Schema:
+    """One schema instance per type and strictness: building one per event is the slow part."""
+    return schema(unknown=RAISE if strict else INCLUDE)
 
 
 class EventCatalogue:
