@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 import requests
+from kombu import Connection, Exchange, Queue
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from services.activities.service import ActivitiesService
@@ -423,20 +424,22 @@ def test_a_service_that_is_down_is_reported_down_and_its_routes_answer_503(runne
     # queue exists but nobody consumes it, so the gateway times out.
     api = start_gateway(
         runner_factory, config, CatalogService, CirculationService,
-        rpc_timeout=1, status_timeout=1,
+        rpc_timeout=2, status_timeout=1,
     )  # fmt: skip
-    from kombu import Connection, Exchange, Queue
-
     with Connection(config["AMQP_URI"]) as connection:
         exchange = Exchange("nameko-rpc", type="topic", durable=True)
         Queue("rpc-archives", exchange, routing_key="archives.*", durable=True)(
             connection.default_channel
         ).declare()
 
-    report = api.get("/api/status", role="operator").json()
-    services = {service["service"]: service for service in report["services"]}
+    def report():
+        answer = api.get("/api/status", role="operator").json()
+        services = {service["service"]: service for service in answer["services"]}
+        # the running ones may be slow to answer their first calls
+        return services["catalog"]["up"] and services["circulation"]["up"] and (answer, services)
+
+    report, services = wait_until(report, timeout=30, what="catalog and circulation to be up")
     assert report["status"] == "degraded"
-    assert services["catalog"]["up"] and services["circulation"]["up"]
     assert not services["activities"]["up"] and "not running" in services["activities"]["error"]
     assert not services["archives"]["up"] and "did not answer" in services["archives"]["error"]
 
