@@ -14,6 +14,10 @@ EVENTS_EXCHANGE_TEMPLATE = "{}.events"
 SUBSCRIBER_QUEUE_TEMPLATE = "{}.from.{}"
 DEAD_LETTER_QUEUE_TEMPLATE = "{}.dlq"
 DEAD_LETTER_EXCHANGE = Exchange("library.dlx", type="direct", durable=True)
+# Every service's events again, routed by message headers: a subscriber binds
+# with {"x-match": "all", "campus": "north"} (or "source", "type") and receives
+# only those, without parsing a single body.
+BY_CAMPUS_EXCHANGE = Exchange("library.events.by_campus", type="headers", durable=True)
 PERSISTENT = 2
 
 
@@ -62,3 +66,25 @@ def declare_events_exchange(connection: Connection, source: str) -> Exchange:
     exchange = events_exchange(source)
     exchange(connection.default_channel).declare()
     return exchange
+
+
+def declare_campus_routing(connection: Connection, sources: list[str]) -> Exchange:
+    """The headers exchange, fed by every source's events exchange (exchange-to-exchange)."""
+    channel = connection.default_channel
+    exchange = BY_CAMPUS_EXCHANGE(channel)
+    exchange.declare()
+    for source in sources:
+        events_exchange(source)(channel).declare()
+        exchange.bind_to(EVENTS_EXCHANGE_TEMPLATE.format(source), routing_key="#")
+    return BY_CAMPUS_EXCHANGE
+
+
+def campus_queue(name: str, campus: str, **arguments: str) -> Queue:
+    """A subscriber's durable queue receiving only one campus's events (plus other header
+    filters, e.g. ``source="circulation"``)."""
+    return Queue(
+        name,
+        exchange=BY_CAMPUS_EXCHANGE,
+        binding_arguments={"x-match": "all", "campus": campus, **arguments},
+        durable=True,
+    )

@@ -15,7 +15,12 @@ import sys
 from kombu import Connection
 
 from shared.config import SERVICES, amqp_uri, load_config
-from shared.messaging import DEAD_LETTER_EXCHANGE, declare_events_exchange, declare_subscriber
+from shared.messaging import (
+    DEAD_LETTER_EXCHANGE,
+    declare_campus_routing,
+    declare_events_exchange,
+    declare_subscriber,
+)
 
 
 def service_class(service: str) -> type:
@@ -59,6 +64,7 @@ def declare_all(uri: str) -> dict[str, list[str]]:
         DEAD_LETTER_EXCHANGE(connection.default_channel).declare()
         for service in SERVICES:
             declare_events_exchange(connection, service)
+        declare_campus_routing(connection, list(SERVICES))
         for service in SERVICES:
             declared[service] = subscriptions(service)
             for source in declared[service]:
