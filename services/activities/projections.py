@@ -8,7 +8,8 @@ Following circulation (through ``activities.from.circulation``):
   and the weekly bulletin can name the titles each class borrowed.
 * ``Leaderboard``: loans per card per day and per title per campus per day.
   A book read is a ``Lent`` to a student, counted on its ``lent_on`` date,
-  returned or not; a week, a month or a term is then a sum over small tables.
+  returned or not; a week, a month or a term is then a sum over one row per
+  reader per day (and one per title per campus per day).
 
 Kept inline, from activities' own events, in the transaction that records
 them (so a note just written can be awarded at once):
