@@ -157,5 +157,6 @@ run_module() {
 }
 run_module shared.migrate shared/migrate.py
 run_module shared.topology shared/topology.py
+run_module shared.permissions shared/permissions.py
 
 log "up: RabbitMQ amqp://$AMQP_USER@127.0.0.1:5672/ (mgmt $MGMT_URL), PostgreSQL $PG_VERSION on 127.0.0.1:$PG_PORT (role $DB_ROLE, ${DATABASES[*]}) in ${SECONDS}s"
