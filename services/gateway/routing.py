@@ -127,13 +127,9 @@ class Route(HttpRequestHandler):
     server = ApiServer()
 
     def __init__(self, method: str, url: str, **contract: Any) -> None:
-        nameko_options = {
-            key: contract.pop(key) for key in ("sensitive_arguments",) if key in contract
-        }
         self.spec = RouteSpec(method=method, url=url, **contract)
-        super().__init__(
-            method, url, expected_exceptions=(Problem, RemoteFailure), **nameko_options
-        )
+        # Problems and services' refusals are answers, logged by nameko as warnings.
+        super().__init__(method, url, expected_exceptions=(Problem, RemoteFailure))
 
     def handle_request(self, request: Request) -> Response:
         request.shallow = False
