@@ -13,6 +13,7 @@ from services.circulation.service import CirculationService
 from shared.consumer import Projection
 from shared.dead_letters import list_dead_letters
 from shared.dependencies import Projections
+from shared.envelope import Envelope
 from shared.messaging import events_exchange
 from shared.publisher import ConfirmingPublisher, OutgoingMessage
 from tests.factories import book_added
@@ -79,14 +80,36 @@ def test_the_feed_rpc_pages_through_a_service_log(system):
             catalog.events_since(0, 0)
 
 
+def envelope_of_book():
+    return {
+        "event_id": "6f1c1f9e-8d53-4a38-9b4c-1c0f3d1d2a10",
+        "type": "BookAdded",
+        "schema_version": 1,
+        "source": "catalog",
+        "position": 99,
+        "stream_id": "copy-C1",
+        "stream_version": 1,
+        "occurred_at": "2026-09-01T08:00:00+00:00",
+        "recorded_at": "2026-09-01T08:00:00+00:00",
+        "campus": "north",
+        "correlation_id": None,
+        "causation_id": None,
+        "data": book_added("C00000099"),
+    }
+
+
 def test_malformed_messages_are_dead_lettered_and_consumption_goes_on(system):
     uri = system["AMQP_URI"]
     publisher = ConfirmingPublisher(uri)
     valid_later = {**TITLE}
+    valid = json.loads(Envelope.from_dict(envelope_of_book()).to_json())
     poison = [
         b"this is not json",
         json.dumps({"type": "BookAdded"}).encode(),
         json.dumps({"hello": "world"}).encode(),
+        json.dumps({**valid, "type": "BookBurned"}).encode(),
+        json.dumps({**valid, "data": {**valid["data"], "price": "<script>"}}).encode(),
+        b'{"padding": "' + b"x" * 2_000_000 + b'"}',
     ]
     try:
         publisher.publish_batch(
@@ -100,8 +123,11 @@ def test_malformed_messages_are_dead_lettered_and_consumption_goes_on(system):
         publisher.close()
 
     letters = wait_until(
-        lambda: len(found := list_dead_letters(uri, "circulation.from.catalog")) == 3 and found,
-        what="three dead letters",
+        lambda: (
+            len(found := list_dead_letters(uri, "circulation.from.catalog")) == len(poison)
+            and found
+        ),
+        what="every malformed message in the dead-letter queue",
     )
     assert sorted(letter.body for letter in letters) == sorted(poison)
     assert all("InvalidEnvelope" in letter.error for letter in letters)
@@ -113,7 +139,9 @@ def test_malformed_messages_are_dead_lettered_and_consumption_goes_on(system):
     with rpc(system, "circulation") as circulation:
         wait_until(lambda: _availability(circulation, barcode), what="the valid event to apply")
     # The archives' own queue got the same garbage and dead-lettered it too.
-    assert len(list_dead_letters(uri, "archives.from.catalog")) == 3
+    assert len(list_dead_letters(uri, "archives.from.catalog")) == len(poison)
+    reasons = " ".join(letter.error for letter in letters)
+    assert "unknown event type" in reasons and "larger than" in reasons and "price" in reasons
 
 
 def test_a_retried_command_with_the_same_id_appends_nothing_new(system):
