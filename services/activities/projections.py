@@ -4,12 +4,12 @@ Following circulation (through ``activities.from.circulation``):
 
 * ``Readers``: every card, its class and campus, retired or not: names on
   the leaderboards, class sizes, who must reach a term target, who is a teacher.
-* ``Borrowings``: every loan, so a note is only accepted about one's own loan
-  and the weekly bulletin can name the titles each class borrowed.
-* ``Leaderboard``: loans per card per day and per title per campus per day.
-  A book read is a ``Lent`` to a student, counted on its ``lent_on`` date,
-  returned or not; a week, a month or a term is then a sum over one row per
-  reader per day (and one per title per campus per day).
+* ``Borrowings``: every loan, so a note is only accepted about one's own loan,
+  and the most borrowed titles (of a week, a month, a term, of each class in
+  the weekly bulletin) can be counted.
+* ``Leaderboard``: loans per card per day. A book read is a ``Lent`` to a
+  student, counted on its ``lent_on`` date, returned or not; a week, a month
+  or a term is then a sum over one row per reader per day.
 
 Kept inline, from activities' own events, in the transaction that records
 them (so a note just written can be awarded at once):
@@ -78,6 +78,14 @@ class Readers(Projection):
             cursor.execute(RETIRE_CARDS, (retired,))
 
 
+@lru_cache(maxsize=65536)
+def title_key(isbn: str | None, title: str | None) -> str | None:
+    """What makes two loans the same title: the ISBN (hyphens aside), else the title."""
+    if isbn:
+        return normalise_isbn(isbn)
+    return title or None
+
+
 LOAN_COLUMNS = (
     ("loan_id", "text"),
     ("patron_id", "text"),
@@ -87,6 +95,7 @@ LOAN_COLUMNS = (
     ("lent_on", "date"),
     ("title", "text"),
     ("isbn", "text"),
+    ("title_key", "text"),
 )
 
 
@@ -111,6 +120,7 @@ class Borrowings(Projection):
                 data["lent_on"],
                 data.get("title"),
                 data.get("isbn"),
+                title_key(data.get("isbn"), data.get("title")),
             )
             for data in (event.data for event in events if event.type == "Lent")
         ]
@@ -128,47 +138,26 @@ DAY_COLUMNS = (
 ADD_LOANS = (
     "ON CONFLICT (lent_on, patron_id) DO UPDATE SET loans = loans_by_day.loans + EXCLUDED.loans"
 )
-TITLE_COLUMNS = (
-    ("lent_on", "date"),
-    ("campus", "text"),
-    ("title_key", "text"),
-    ("title", "text"),
-    ("isbn", "text"),
-    ("loans", "integer"),
-)
-ADD_TITLE_LOANS = (
-    "ON CONFLICT (lent_on, campus, title_key) "
-    "DO UPDATE SET loans = titles_by_day.loans + EXCLUDED.loans"
-)
-
-
-@lru_cache(maxsize=65536)
-def title_key(isbn: str | None, title: str | None) -> str | None:
-    """What makes two loans the same title: the ISBN (hyphens aside), else the title."""
-    if isbn:
-        return normalise_isbn(isbn)
-    return title or None
 
 
 class Leaderboard(Projection):
-    """Loans per card per day, and students' loans per title per campus per day.
+    """Loans per card per day: the books each student read, and each teacher's loans.
 
     Each row is a counter. A batch is first summed in memory (the first loan
     of a row gives its class and campus, in live and rebuilt alike), then
-    added to the tables in two statements; so a rebuild of a million events
-    is a few hundred statements, not a million.
+    added to the table in one statement; so a rebuild of a million events is
+    a few hundred statements, not a million.
     """
 
     name = "leaderboard"
     sources = ("circulation",)
-    tables = ("loans_by_day", "titles_by_day")
+    tables = ("loans_by_day",)
 
     def apply(self, cursor: Cursor, event: Envelope) -> None:
         self.apply_many(cursor, [event])
 
     def apply_many(self, cursor: Cursor, events: Sequence[Envelope]) -> None:
         loans: dict[tuple[str, str], list[Any]] = {}
-        titles: dict[tuple[str, str, str], list[Any]] = {}
         for event in events:
             if event.type != "Lent":
                 continue
@@ -184,27 +173,12 @@ class Leaderboard(Projection):
                 ]
             else:
                 row[3] += 1
-            key = title_key(data.get("isbn"), data.get("title"))
-            if data["patron_kind"] != "student" or key is None:
-                continue
-            counted = titles.get((day, data["campus"], key))
-            if counted is None:
-                titles[(day, data["campus"], key)] = [data.get("title") or key, data.get("isbn"), 1]
-            else:
-                counted[2] += 1
         merge(
             cursor,
             "loans_by_day",
             DAY_COLUMNS,
             [(day, patron, *row) for (day, patron), row in loans.items()],
             ADD_LOANS,
-        )
-        merge(
-            cursor,
-            "titles_by_day",
-            TITLE_COLUMNS,
-            [(*key, *row) for key, row in titles.items()],
-            ADD_TITLE_LOANS,
         )
 
 

@@ -293,10 +293,13 @@ BOOKS_PER_STUDENT = """
     GROUP BY d.patron_id
 """
 TOP_TITLES = """
-    SELECT title_key, (array_agg(title ORDER BY lent_on, campus))[1],
-           (array_agg(isbn ORDER BY lent_on, campus))[1], sum(loans)::int
-    FROM titles_by_day
-    WHERE lent_on BETWEEN %s AND %s {campus}
+    SELECT title_key,
+           (array_agg(title ORDER BY lent_on, loan_id) FILTER (WHERE title IS NOT NULL))[1],
+           (array_agg(isbn ORDER BY lent_on, loan_id) FILTER (WHERE isbn IS NOT NULL))[1],
+           count(*)::int
+    FROM borrowings
+    WHERE lent_on BETWEEN %s AND %s AND patron_kind = 'student' AND title_key IS NOT NULL
+          {campus}
     GROUP BY title_key
 """
 
@@ -347,7 +350,7 @@ def top_titles(cursor: Cursor, period: Period, campus: str | None) -> list[Row]:
         (period.starts, period.ends, *([campus] if campus else [])),
     )
     titles = [
-        {"title": title, "isbn": isbn, "loans": loans, "_key": key}
+        {"title": title or key, "isbn": isbn, "loans": loans, "_key": key}
         for key, title, isbn, loans in cursor.fetchall()
     ]
     titles = ranked(titles, "loans", lambda t: (t["title"], t["_key"]))
@@ -441,9 +444,10 @@ CLASS_SIZES = """
 """
 CLASS_LOANS = """
     SELECT coalesce(r.campus, b.campus), coalesce(r.class_name, b.class_name), b.patron_kind,
-           b.patron_id, b.title, b.isbn
+           b.patron_id, b.title_key, b.title, b.isbn
     FROM borrowings b LEFT JOIN readers r USING (patron_id)
     WHERE b.lent_on BETWEEN %s AND %s AND b.patron_kind IN ('student', 'class_corner')
+    ORDER BY b.lent_on, b.loan_id
 """
 TOP_TITLES_PER_CLASS = 3
 
@@ -458,29 +462,33 @@ def class_borrowing(cursor: Cursor, week: Period, campus: str | None) -> list[Ro
     )
     sizes = {(where, name): size for where, name, size in cursor.fetchall()}
     cursor.execute(CLASS_LOANS, (week.starts, week.ends))
-    loans: dict[tuple[str, str], list[tuple[str, str, str, str | None]]] = {}
-    for where, name, kind, patron, title, isbn in cursor.fetchall():
+    loans: dict[tuple[str, str], list[tuple[str, str, str | None]]] = {}
+    shown: dict[str, tuple[str, str | None]] = {}  # title key -> (title, isbn) of its first loan
+    for where, name, kind, patron, key, title, isbn in cursor.fetchall():
         if name is None or (campus and where != campus):
             continue
-        loans.setdefault((where, name), []).append((kind, patron, title or "?", isbn))
+        key = key or "?"
+        if key not in shown or (shown[key][0] == key and title):
+            shown[key] = (title or key, isbn)
+        loans.setdefault((where, name), []).append((kind, patron, key))
     classes = []
-    for key in sorted(set(sizes) | set(loans), key=_class_key):
-        taken = loans.get(key, [])
+    for class_key in sorted(set(sizes) | set(loans), key=_class_key):
+        taken = loans.get(class_key, [])
         students = [loan for loan in taken if loan[0] == "student"]
-        size = sizes.get(key, 0)
-        titles = Counter((title, isbn) for _, _, title, isbn in students)
-        top = sorted(titles.items(), key=lambda item: (-item[1], item[0][0], item[0][1] or ""))
+        size = sizes.get(class_key, 0)
+        titles = Counter(key for _, _, key in students)
+        top = sorted(titles.items(), key=lambda item: (-item[1], shown[item[0]][0], item[0]))
         classes.append(
             {
-                "campus": key[0],
-                "class_name": key[1],
+                "campus": class_key[0],
+                "class_name": class_key[1],
                 "loans": len(students),
-                "readers": len({patron for _, patron, _, _ in students}),
+                "readers": len({patron for _, patron, _ in students}),
                 "class_size": size,
                 "loans_per_student": round(len(students) / size, 2) if size else None,
                 "top_titles": [
-                    {"title": title, "isbn": isbn, "loans": count}
-                    for (title, isbn), count in top[:TOP_TITLES_PER_CLASS]
+                    {"title": shown[key][0], "isbn": shown[key][1], "loans": count}
+                    for key, count in top[:TOP_TITLES_PER_CLASS]
                 ],
                 "corner_loans": len(taken) - len(students),
             }
