@@ -20,7 +20,7 @@ MAX_FEED_PAGE = 5000
 
 
 class FeedQuery(Schema):
-    after = fields.Integer(required=True, validate=validate.Range(min=0))
+    after = fields.Integer(required=True, validate=validate.Range(min=0, max=10**15))
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=MAX_FEED_PAGE))
 
 

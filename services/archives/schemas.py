@@ -14,7 +14,7 @@ FORMATS = ("json", "csv")
 
 class ArchiveQuery(Schema):
     source = fields.String(required=True, validate=validate.OneOf(SOURCES))
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**15))
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=MAX_PAGE))
 
 
@@ -29,8 +29,8 @@ class TimelineQuery(Schema):
 
 class Period(Schema):
     campus = f.campus(load_default=None, required=False)
-    since = fields.Date(load_default=None)
-    until = fields.Date(load_default=None)
+    since = f.day(load_default=None)
+    until = f.day(load_default=None)
 
     @validates_schema
     def in_order(self, data: dict, **kwargs: object) -> None:
@@ -46,7 +46,7 @@ class RegisterQuery(Period):
 class CloseTerm(Schema):
     command_id = fields.UUID(load_default=None)
     term = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    on = fields.Date(load_default=None)
+    on = f.day(load_default=None)
 
 
 class TermReportQuery(Schema):

@@ -97,7 +97,7 @@ class Search(Schema):
     campus = f.campus(load_default=None, required=False)
     status = f.choice(STATUSES, load_default=None, required=False)
     limit = fields.Integer(load_default=DEFAULT_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
     @pre_load
     def tidy(self, data: Any, **kwargs: Any) -> Any:

@@ -22,7 +22,7 @@ class AtDesk(Command):
     """Commands made at a campus desk, on a day (today unless a librarian backdates it)."""
 
     campus = f.campus()
-    on = fields.Date(load_default=None)
+    on = f.day(load_default=None)
 
 
 class IssueCard(Command):
@@ -67,7 +67,7 @@ class Return(AtDesk):
 
 class LoanCommand(Command):
     loan_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    on = fields.Date(load_default=None)
+    on = f.day(load_default=None)
 
 
 class Pay(LoanCommand):
@@ -88,13 +88,13 @@ class CancelReservation(Command):
 class OverdueQuery(Schema):
     class_name = f.class_name(load_default=None)
     campus = f.campus(load_default=None, required=False)
-    on = fields.Date(load_default=None)
+    on = f.day(load_default=None)
 
 
 class ClearanceQuery(Schema):
     grade = fields.String(load_default=None, validate=GRADE)
     class_name = f.class_name(load_default=None)
-    on = fields.Date(load_default=None)
+    on = f.day(load_default=None)
 
     @validates_schema
     def exactly_one(self, data: dict, **kwargs: object) -> None:

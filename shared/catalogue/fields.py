@@ -7,6 +7,8 @@ thing in every event and every command.
 from __future__ import annotations
 
 import re
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate
@@ -45,12 +47,28 @@ def _check_isbn(value: str) -> None:
         raise ValidationError("Not a valid ISBN-10 or ISBN-13 (check digit wrong).")
 
 
+MAX_MONEY = Decimal("99999999.99")  # numeric(10, 2)
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def _no_nul(value: str) -> None:
+    if "\x00" in value:
+        raise ValidationError("Must not contain NUL characters.")
+
+
 def text(max_length: int = 500, **kwargs: Any) -> fields.String:
-    """A required, non-blank string of bounded length."""
+    """A required, non-blank string of bounded length (no NUL: PostgreSQL text refuses it)."""
     return fields.String(
         required=kwargs.pop("required", True),
-        validate=validate.Length(min=1, max=max_length),
+        validate=[validate.Length(min=1, max=max_length), _no_nul],
         **kwargs,
+    )
+
+
+def day(**kwargs: Any) -> fields.Date:
+    """A school date, within reason (so a due date computed from it never overflows)."""
+    return fields.Date(
+        validate=validate.Range(min=EARLIEST_DAY, max=LATEST_DAY), **kwargs
     )
 
 
@@ -100,7 +118,7 @@ def money(**kwargs: Any) -> fields.Decimal:
         required=kwargs.pop("required", True),
         as_string=True,
         places=2,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=MAX_MONEY),
         **kwargs,
     )
 
