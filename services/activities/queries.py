@@ -462,7 +462,7 @@ def class_borrowing(cursor: Cursor, week: Period, campus: str | None) -> list[Ro
     )
     sizes = {(where, name): size for where, name, size in cursor.fetchall()}
     cursor.execute(CLASS_LOANS, (week.starts, week.ends))
-    loans: dict[tuple[str, str], list[tuple[str, str, str | None]]] = {}
+    loans: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
     shown: dict[str, tuple[str, str | None]] = {}  # title key -> (title, isbn) of its first loan
     for where, name, kind, patron, key, title, isbn in cursor.fetchall():
         if name is None or (campus and where != campus):

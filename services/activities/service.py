@@ -265,7 +265,8 @@ class ActivitiesService(feed.EventFeed):
 
     @rpc
     def leaderboard(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Books read per student, class or campus in a week, month or term:
+        """Books read per student, class or campus in a week, month or term; a
+        student counts for the class and campus on their card:
         ``{scope, period, on?, campus?, limit?}``."""
         query = load(s.LeaderboardQuery(), payload)
         period = self.programme.period(query["period"], query["on"] or self.programme.today())
@@ -281,8 +282,8 @@ class ActivitiesService(feed.EventFeed):
 
     @rpc
     def top_titles(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """The titles students borrowed most in a week, month or term:
-        ``{period, on?, campus?, limit?}``."""
+        """The titles students borrowed most in a week, month or term (at one campus's
+        desk when ``campus`` is given): ``{period, on?, campus?, limit?}``."""
         query = load(s.TopTitlesQuery(), payload)
         period = self.programme.period(query["period"], query["on"] or self.programme.today())
         with self.store.cursor() as cursor:
