@@ -1,0 +1,344 @@
+"""Desk throughput, latency and event lag, against a store already holding a school's history.
+
+    python -m bench.desk [--events 1000000] [--seconds 20] [--runs 3]
+
+Stores a realistic history, starts catalog, circulation, activities, archives
+and a bare echo service as ``nameko run`` processes, then measures in the same
+run, so every figure can be read as a ratio:
+
+* baselines: nameko echo-RPC calls/s (20 clients), single-row PostgreSQL
+  inserts/s, RabbitMQ publishes/s confirmed one by one;
+* 20 desks lending and returning as fast as they can (commands/s, latency);
+* an open-loop load of 100 and of 300 commands/s: latency p50/p95/p99 and the
+  lag from a loan's reply to its effect in the archives' loan records and the
+  activities' borrowings;
+* peak memory (RSS) of each service.
+
+Medians over ``--runs`` runs; results in bench/results/desk.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import eventlet
+
+eventlet.monkey_patch()
+
+from eventlet.event import Event  # noqa: E402
+from nameko.standalone.rpc import ServiceRpcProxy  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from bench.history import generate  # noqa: E402
+from bench.stage import Stage  # noqa: E402
+from shared.db import connect  # noqa: E402
+from shared.green import make_psycopg_green  # noqa: E402
+from shared.publisher import ConfirmingPublisher, OutgoingMessage  # noqa: E402
+from shared.store import EventStore  # noqa: E402
+from shared.topology import declare_all, service_projections  # noqa: E402
+
+RESULTS = Path(__file__).parent / "results"
+DESKS = 20
+SERVICES = ("catalog", "circulation", "activities", "archives")
+
+SEED_COPY_LOANS = """
+    UPDATE copy_availability c SET loan_id = last.data->>'loan_id',
+        patron_id = last.data->>'patron_id', due_on = (last.data->>'due_on')::date
+    FROM (SELECT DISTINCT ON (data->>'barcode') data, type FROM events
+          WHERE type IN ('Lent', 'Returned', 'DeclaredLost')
+          ORDER BY data->>'barcode', position DESC) last
+    WHERE last.type = 'Lent' AND c.barcode = last.data->>'barcode'
+"""
+FREE_COPIES = """
+    SELECT barcode, campus FROM copy_availability
+    WHERE loan_id IS NULL AND status = 'on_shelf' AND NOT reference_only ORDER BY barcode
+"""
+IDLE_STUDENTS = """
+    SELECT e.data->>'patron_id', e.data->>'campus' FROM events e
+    WHERE e.type = 'CardIssued' AND e.data->>'kind' = 'student'
+      AND NOT EXISTS (SELECT 1 FROM copy_availability c WHERE c.patron_id = e.data->>'patron_id')
+    ORDER BY 1
+"""
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def seed(stage: Stage, events: int, console: Console) -> dict[str, int]:
+    """A history in the stores; read models and relays set as if they had followed it."""
+    started = time.perf_counter()
+    stored = generate(stage.pools, events)
+    console.print(f"stored {stored} in {time.perf_counter() - started:.0f}s")
+    from shared.rebuild import rebuild
+
+    def read_feed(source: str, after: int, limit: int) -> list:
+        with stage.pools[source].transaction() as cursor:
+            return EventStore(source).read(cursor, after, limit)
+
+    copy_model = next(
+        p for p in service_projections("circulation") if p.name == "copy_availability"
+    )
+    rebuild(stage.pools["circulation"], copy_model, read_feed)
+    heads = {}
+    for service in SERVICES:
+        with stage.pools[service].transaction() as cursor:
+            heads[service] = EventStore(service).head(cursor)
+            cursor.execute(
+                "INSERT INTO relay_progress (exchange, position) VALUES (%s, %s)",
+                (f"{service}.events", heads[service]),
+            )
+    with stage.pools["circulation"].transaction() as cursor:
+        cursor.execute(SEED_COPY_LOANS)
+    for service in SERVICES:  # every projection is where a live one would be now
+        with stage.pools[service].transaction() as cursor:
+            for projection in service_projections(service):
+                for source in projection.sources:
+                    cursor.execute(
+                        "INSERT INTO projection_checkpoints (projection, source, position) "
+                        "VALUES (%s, %s, %s) ON CONFLICT (projection, source) DO UPDATE "
+                        "SET position = EXCLUDED.position",
+                        (projection.name, source, heads.get(source, 0)),
+                    )
+    return heads
+
+
+def baseline_echo(config: dict, seconds: float) -> float:
+    done = [0]
+    stop = time.monotonic() + seconds
+
+    def client() -> None:
+        with ServiceRpcProxy("echo", config) as echo:
+            while time.monotonic() < stop:
+                echo.echo("ping")
+                done[0] += 1
+
+    threads = [eventlet.spawn(client) for _ in range(DESKS)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.wait()
+    return done[0] / (time.monotonic() - started)
+
+
+def baseline_postgres(dsn: str, seconds: float) -> float:
+    conn = connect(dsn, autocommit=True)
+    with conn.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_raw (n bigint, at timestamptz)")
+        count, started = 0, time.monotonic()
+        while time.monotonic() - started < seconds:
+            cursor.execute("INSERT INTO bench_raw VALUES (%s, now())", (count,))
+            count += 1
+    conn.close()
+    return count / (time.monotonic() - started)
+
+
+def baseline_rabbit(uri: str, seconds: float) -> float:
+    publisher = ConfirmingPublisher(uri)
+    count, started = 0, time.monotonic()
+    while time.monotonic() - started < seconds:
+        publisher.publish_batch("amq.topic", [OutgoingMessage("bench", b"{}", str(count))])
+        count += 1
+    publisher.close()
+    return count / (time.monotonic() - started)
+
+
+class Desk:
+    """One desk with its own readers and shelf, lending and taking back in turn."""
+
+    def __init__(self, config: dict, campus: str, patrons: list[str], copies: list[str]) -> None:
+        self.config, self.campus = config, campus
+        self.patrons, self.copies = patrons, copies
+        self.out: list[tuple[str, str]] = []  # (barcode, patron) lent, to take back
+        self.turn = 0
+
+    def next_command(self) -> tuple[str, dict[str, Any]]:
+        today = date.today().isoformat()
+        if self.out and (len(self.out) >= len(self.patrons) or self.turn % 2):
+            barcode, _ = self.out.pop(0)
+            self.turn += 1
+            return "return_copy", {"barcode": barcode, "campus": self.campus, "on": today}
+        barcode = self.copies.pop(0)
+        patron = self.patrons[self.turn % len(self.patrons)]
+        self.turn += 1
+        return "lend", {"barcode": barcode, "patron_id": patron, "campus": self.campus, "on": today}
+
+    def done(self, method: str, payload: dict[str, Any]) -> None:
+        if method == "lend":
+            self.out.append((payload["barcode"], payload["patron_id"]))
+        else:
+            self.copies.append(payload["barcode"])
+
+
+def make_desks(stage: Stage) -> list[Desk]:
+    with stage.pools["circulation"].transaction() as cursor:
+        cursor.execute(FREE_COPIES)
+        copies = cursor.fetchall()
+        cursor.execute(IDLE_STUDENTS)
+        students = cursor.fetchall()
+    desks = []
+    for number in range(DESKS):
+        campus = ("north", "south")[number % 2]
+        mine_patrons = [
+            p for i, (p, c) in enumerate(students) if c == campus and i % DESKS == number
+        ]
+        mine_copies = [b for i, (b, c) in enumerate(copies) if c == campus and i % DESKS == number]
+        desks.append(Desk(stage.config, campus, mine_patrons[:3], mine_copies[:400]))
+    return desks
+
+
+def run_load(
+    stage: Stage, desks: list[Desk], seconds: float, rate: float | None, watch_lag: bool = False
+) -> dict[str, Any]:
+    """Closed loop (``rate`` None) or open loop at ``rate`` commands/s over all desks."""
+    latencies: list[float] = []
+    lags: dict[str, list[float]] = {"archives": [], "activities": []}
+    errors: list[str] = []
+    stop = time.monotonic() + seconds
+    ready, go = [], Event()
+
+    def watch(loan_id: str, replied: float) -> None:
+        for service, sql in (
+            ("archives", "SELECT 1 FROM archive_loans WHERE loan_id = %s"),
+            ("activities", "SELECT 1 FROM borrowings WHERE loan_id = %s"),
+        ):
+            deadline = replied + 30
+            with stage.pools[service].transaction() as cursor:
+                while time.monotonic() < deadline:
+                    cursor.execute(sql, (loan_id,))
+                    if cursor.fetchone():
+                        lags[service].append(time.monotonic() - replied)
+                        break
+                    cursor.connection.commit()
+                    eventlet.sleep(0.002)
+
+    def work(desk: Desk) -> None:
+        interval = DESKS / rate if rate else 0.0
+        with ServiceRpcProxy("circulation", stage.config, timeout=60) as circulation:
+            ready.append(desk)
+            go.wait()
+            scheduled = time.monotonic()
+            while scheduled < stop:
+                if rate:
+                    eventlet.sleep(max(0.0, scheduled - time.monotonic()))
+                start = scheduled if rate else time.monotonic()
+                method, payload = desk.next_command()
+                try:
+                    answer = getattr(circulation, method)(payload)
+                except Exception as error:  # a refusal here is a bench bug: count it
+                    errors.append(f"{method}: {error}")
+                else:
+                    desk.done(method, payload)
+                    replied = time.monotonic()
+                    latencies.append(replied - start)
+                    if watch_lag and method == "lend":
+                        eventlet.spawn(watch, answer["loan_id"], replied)
+                scheduled = scheduled + interval if rate else time.monotonic()
+
+    threads = [eventlet.spawn(work, desk) for desk in desks]
+    while len(ready) < len(desks):
+        eventlet.sleep(0.05)
+    started = time.monotonic()
+    go.send()
+    for thread in threads:
+        thread.wait()
+    elapsed = time.monotonic() - started
+    if watch_lag:
+        eventlet.sleep(2)  # let the last watchers see their loans (they stop at 30 s anyway)
+    result = {
+        "commands_per_second": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
+        "p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+        "errors": len(errors),
+        "first_errors": errors[:3],
+    }
+    for service, values in lags.items():
+        if values:
+            result[f"lag_{service}_p50_ms"] = round(percentile(values, 0.50) * 1000, 1)
+            result[f"lag_{service}_p99_ms"] = round(percentile(values, 0.99) * 1000, 1)
+    return result
+
+
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, v in runs[0].items() if isinstance(v, int | float)]
+    return {key: round(statistics.median(run[key] for run in runs), 1) for key in keys}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    make_psycopg_green()
+    console = Console()
+    stage = Stage.open(Path(".run/bench"))
+    try:
+        heads = seed(stage, args.events, console)
+        declare_all(stage.config["AMQP_URI"])
+        stage.start("echo", "bench.echo")
+        for service in SERVICES:
+            stage.start(service, f"services.{service}.service")
+        stage.wait_for_rpc(["echo", *SERVICES])
+        results: dict[str, Any] = {"events_in_store": heads, "desks": DESKS}
+        runs: dict[str, list[dict[str, Any]]] = {}
+        for run in range(args.runs):
+            console.print(f"run {run + 1}/{args.runs}")
+            short = max(3.0, args.seconds / 4)
+            runs.setdefault("echo", []).append(
+                {"calls_per_second": baseline_echo(stage.config, short)}
+            )
+            runs.setdefault("postgres", []).append(
+                {
+                    "inserts_per_second": baseline_postgres(
+                        stage.config["DATABASES"]["catalog"], short
+                    )
+                }
+            )
+            runs.setdefault("rabbit", []).append(
+                {"confirmed_publishes_per_second": baseline_rabbit(stage.config["AMQP_URI"], short)}
+            )
+            desks = make_desks(stage)
+            runs.setdefault("desks_flat_out", []).append(run_load(stage, desks, args.seconds, None))
+            for rate in (100, 300):
+                desks = make_desks(stage)
+                runs.setdefault(f"load_{rate}", []).append(
+                    run_load(stage, desks, args.seconds, rate, watch_lag=True)
+                )
+        for name, values in runs.items():
+            results[name] = median_of(values)
+        results["lend_return_vs_echo"] = round(
+            results["desks_flat_out"]["commands_per_second"] / results["echo"]["calls_per_second"],
+            2,
+        )
+        results["peak_rss_mb"] = stage.peak_rss_mb()
+    finally:
+        stage.close()
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "desk.json").write_text(json.dumps(results, indent=2))
+    table = Table(
+        title=f"Desks against {sum(heads.values()):,} stored events (medians of {args.runs})"
+    )
+    table.add_column("measure")
+    table.add_column("figure", justify="right")
+    for name in ("echo", "postgres", "rabbit", "desks_flat_out", "load_100", "load_300"):
+        for key, value in results[name].items():
+            table.add_row(f"{name}.{key}", f"{value:,}")
+    table.add_row("lend/return throughput / echo RPC", f"{results['lend_return_vs_echo']:.0%}")
+    for name, mb in results["peak_rss_mb"].items():
+        table.add_row(f"peak RSS {name} (MB)", f"{mb}")
+    console.print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""Setting the stage for a benchmark: scratch databases, a vhost, services as processes.
+
+Benchmarks run against their own scratch databases and RabbitMQ virtual host,
+with the services as real ``nameko run`` processes, so nothing they do touches
+the demo or the tests, and what is measured is what a school would run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import requests
+import yaml
+
+from shared.config import REPO_ROOT, Config, load_config
+from shared.db import ConnectionPool
+from shared.scratch import create_scratch_databases, drop_scratch_databases
+
+PREFIX = "libbench_"
+
+
+def management(config: Config) -> tuple[str, tuple[str, str]]:
+    parts = urlsplit(config["RABBIT_MANAGEMENT_URI"])
+    return f"http://{parts.hostname}:{parts.port}", (parts.username, parts.password)
+
+
+@dataclass
+class Stage:
+    """Scratch databases + a vhost + running service processes; torn down by ``close``."""
+
+    config: Config
+    workdir: Path
+    pools: dict[str, ConnectionPool] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    vhost: str = ""
+
+    @classmethod
+    def open(cls, workdir: Path) -> Stage:
+        base = load_config()
+        base.pop("LOGGING", None)
+        stage = cls(base, workdir)
+        stage.vhost = f"libbench-{os.getpid()}"
+        api, auth = management(base)
+        requests.put(f"{api}/api/vhosts/{quote(stage.vhost, safe='')}", auth=auth, timeout=10)
+        requests.put(
+            f"{api}/api/permissions/{quote(stage.vhost, safe='')}/{auth[0]}",
+            auth=auth,
+            json={"configure": ".*", "write": ".*", "read": ".*"},
+            timeout=10,
+        )
+        parts = urlsplit(base["AMQP_URI"])
+        stage.config["AMQP_URI"] = urlunsplit(parts._replace(path="/" + stage.vhost))
+        stage.config["DATABASES"] = create_scratch_databases(base, PREFIX)
+        stage.pools = {s: ConnectionPool(d, size=4) for s, d in stage.config["DATABASES"].items()}
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "config.yml").write_text(yaml.safe_dump(stage.config))
+        return stage
+
+    def start(self, name: str, module: str) -> subprocess.Popen:
+        log = open(self.workdir / f"{name}.log", "w")  # noqa: SIM115 (the process owns it)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "nameko",
+                "run",
+                "--config",
+                str(self.workdir / "config.yml"),
+                module,
+            ],
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
+        self.processes[name] = process
+        return process
+
+    def wait_for_rpc(self, services: list[str], timeout: float = 90) -> None:
+        api, auth = management(self.config)
+        deadline = time.monotonic() + timeout
+        pending = set(services)
+        while pending:
+            for service in list(pending):
+                url = f"{api}/api/queues/{quote(self.vhost, safe='')}/rpc-{service}"
+                reply = requests.get(url, auth=auth, timeout=5)
+                if reply.ok and reply.json().get("consumers", 0) > 0:
+                    pending.discard(service)
+            if pending and time.monotonic() > deadline:
+                raise RuntimeError(f"no answer from {sorted(pending)}; see {self.workdir}")
+            time.sleep(0.2)
+
+    def peak_rss_mb(self) -> dict[str, float]:
+        """VmHWM (peak resident memory) of each running process, in MB."""
+        peaks = {}
+        for name, process in self.processes.items():
+            status = Path(f"/proc/{process.pid}/status")
+            if status.exists():
+                for line in status.read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peaks[name] = round(int(line.split()[1]) / 1024, 1)
+        return peaks
+
+    def close(self) -> None:
+        for process in self.processes.values():
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        for pool in self.pools.values():
+            pool.close()
+        drop_scratch_databases(self.config, PREFIX)
+        api, auth = management(self.config)
+        requests.delete(f"{api}/api/vhosts/{quote(self.vhost, safe='')}", auth=auth, timeout=10)
