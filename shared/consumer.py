@@ -167,25 +167,37 @@ class ProjectionRunner:
         return outcome
 
     def handle_for(self, projection: Projection, event: Envelope) -> Outcome:
+        """Apply ``event`` (and the gap before it) once, in position order.
+
+        A gap is read from the source's feed with no transaction open: holding
+        the checkpoint lock (and so a connection of every worker queued on it)
+        through a call to another service starves that service's own feed
+        requests of connections, and two services filling gaps from each other
+        stall until their pools time out.
+        """
         outcome = Outcome()
+        filled: list[Envelope] = []
         while True:
             with self.pool.transaction() as cursor:
                 checkpoint = lock_checkpoint(cursor, projection.name, event.source)
                 if event.position <= checkpoint:
                     self._redeliver(cursor, projection, event, outcome)
                     return outcome
-                missing = event.position - checkpoint - 1
-                batch: list[Envelope] = []
-                if missing:
-                    batch = self._fetch(event.source, checkpoint, min(missing, FILL_PAGE))
-                    outcome.filled += len(batch)
-                if len(batch) == missing:
+                # What was read of the gap and is still beyond the checkpoint runs on from it.
+                batch = [item for item in filled if item.position > checkpoint]
+                after = batch[-1].position if batch else checkpoint
+                if after + 1 == event.position:
                     batch.append(event)
                 for item in batch:
                     self._apply(cursor, projection, item, outcome)
-                cursor.execute(MOVE_CHECKPOINT, (batch[-1].position, projection.name, event.source))
-                if batch[-1] is event:
+                if batch:
+                    cursor.execute(
+                        MOVE_CHECKPOINT, (batch[-1].position, projection.name, event.source)
+                    )
+                if batch and batch[-1] is event:
                     return outcome
+            filled = self._fetch(event.source, after, min(event.position - after - 1, FILL_PAGE))
+            outcome.filled += len(filled)
 
     def _fetch(self, source: str, after: int, limit: int) -> list[Envelope]:
         try:
