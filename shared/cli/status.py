@@ -1,0 +1,255 @@
+"""``library status``: is everything up, and is anything falling behind?
+
+For each service: whether it answers its ``health`` RPC (with a short timeout),
+how many instances consume its RPC queue, its newest position, and its relay
+(is a leader elected, how many events are still to be published), read from
+its own database. Then RabbitMQ's queues (depth, unacknowledged, consumers),
+the dead letters per ``*.dlq`` queue, and each projection's lag behind each of
+its sources (the ``projection_lag`` RPC). The gateway is checked over HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from shared.cli import broker
+from shared.cli.errors import OK, UNREACHABLE, CliError, ServiceDown, Unreachable
+from shared.cli.rpc import Services, check_broker
+from shared.config import SERVICES, Config, database_url
+from shared.store import LOCK_NAMESPACE, RELAY_LOCK
+
+GATEWAY = "gateway"
+DEFAULT_WEB_ADDRESS = "0.0.0.0:8000"
+DB_CONNECT_TIMEOUT = 3
+
+RELAY_STATE = f"""
+    SELECT (SELECT coalesce(max(position), 0) FROM events),
+           (SELECT coalesce(max(position), 0) FROM relay_progress),
+           EXISTS (SELECT 1 FROM pg_locks
+                   WHERE locktype = 'advisory' AND granted
+                     AND classid = {LOCK_NAMESPACE} AND objid = {RELAY_LOCK}
+                     AND database = (SELECT oid FROM pg_database
+                                     WHERE datname = current_database()))
+"""
+
+
+@dataclass
+class ServiceState:
+    service: str
+    up: bool = False
+    problem: str = ""
+    instances: int | None = None
+    head: int | None = None
+    database: str = "-"
+    relay_leader: bool | None = None
+    unpublished: int | None = None
+
+
+@dataclass
+class StatusReport:
+    services: list[ServiceState] = field(default_factory=list)
+    queues: list[broker.QueueState] = field(default_factory=list)
+    lag: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    exit_code: int = OK
+
+    def fail(self, error: CliError) -> None:
+        self.problems.append(error.message)
+        # Unreachable infrastructure outranks a service that is down.
+        if error.exit_code == UNREACHABLE or self.exit_code == OK:
+            self.exit_code = error.exit_code
+
+    @property
+    def dead_letters(self) -> list[broker.QueueState]:
+        return [q for q in self.queues if q.is_dead_letters and q.messages]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.exit_code == OK,
+            "services": [asdict(s) for s in self.services],
+            "queues": [asdict(q) for q in self.queues if not q.is_dead_letters],
+            "dead_letters": {q.name: q.messages for q in self.queues if q.is_dead_letters},
+            "projection_lag": self.lag,
+            "problems": self.problems,
+        }
+
+
+def gather(config: Config, services: list[str], timeout: float) -> StatusReport:
+    """Look at everything; a broker that cannot be reached ends it (``Unreachable``).
+
+    Services are asked side by side, so a status with every service down takes
+    one timeout, not one per service."""
+    import eventlet
+
+    check_broker(config)
+    report = StatusReport()
+    try:
+        report.queues = broker.queues(config)
+    except Unreachable as error:
+        report.fail(error)
+    pool = eventlet.GreenPool(len(services) or 1)
+    checks = pool.imap(lambda name: _check(config, name, timeout, report.queues), services)
+    for state, lag, problems in checks:
+        report.services.append(state)
+        report.lag += lag
+        for problem in problems:
+            report.fail(problem)
+    return report
+
+
+def _check(
+    config: Config, name: str, timeout: float, queues: list[broker.QueueState]
+) -> tuple[ServiceState, list[dict[str, Any]], list[CliError]]:
+    """One service: its database, its health and its projections' lag."""
+    problems: list[CliError] = []
+    if name == GATEWAY:
+        return _gateway(config, problems), [], problems
+    state = ServiceState(name, instances=broker.rpc_consumers(queues, name))
+    _database(config, state, problems)
+    lag: list[dict[str, Any]] = []
+    try:
+        with Services(config, timeout=timeout) as rpc:
+            health = rpc.call(name, "health")
+            state.up = True
+            state.head = health.get("head", state.head)
+            lag = [{"service": name, **row} for row in rpc.call(name, "projection_lag")]
+    except CliError as error:
+        state.problem = error.message
+        problems.append(error)
+    return state, lag, problems
+
+
+def _database(config: Config, state: ServiceState, problems: list[CliError]) -> None:
+    """The relay as the service's own database sees it: leader elected, events left to publish."""
+    import psycopg2
+
+    try:
+        conn = psycopg2.connect(
+            database_url(config, state.service), connect_timeout=DB_CONNECT_TIMEOUT
+        )
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(RELAY_STATE)
+                head, published, leader = cursor.fetchone()
+        finally:
+            conn.close()
+    except (psycopg2.Error, KeyError) as error:
+        state.database = "unreachable"
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        problems.append(Unreachable(f"{state.service}'s PostgreSQL database: {reason}"))
+        return
+    state.database = "ok"
+    state.head = head
+    state.relay_leader = bool(leader)
+    state.unpublished = max(0, head - published)
+
+
+def web_address(config: Config) -> str:
+    """Where the gateway listens, as a URL a browser on this machine can open."""
+    address = str(config.get("WEB_SERVER_ADDRESS") or DEFAULT_WEB_ADDRESS)
+    host, _, port = address.rpartition(":")
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    return f"http://{host}:{port}"
+
+
+def _gateway(config: Config, problems: list[CliError]) -> ServiceState:
+    import requests
+
+    state = ServiceState(GATEWAY, database="-")
+    url = web_address(config)
+    try:
+        response = requests.get(f"{url}/", timeout=3)
+        state.up = response.status_code < 500
+        if not state.up:
+            state.problem = f"{url} answered HTTP {response.status_code}"
+    except requests.RequestException:
+        state.problem = f"nothing answers at {url}"
+    if not state.up:
+        problems.append(ServiceDown(f"gateway: {state.problem}"))
+    return state
+
+
+def render(report: StatusReport, console: Any) -> None:
+    """Tables for people (``console`` is a rich Console)."""
+    from rich.table import Table
+
+    services = Table(title="Services", title_justify="left")
+    for column in ("service", "state", "instances", "head", "database", "relay"):
+        services.add_column(column, justify="right" if column in ("instances", "head") else "left")
+    for state in report.services:
+        services.add_row(
+            state.service,
+            "[green]up[/]" if state.up else "[red]down[/]",
+            _number(state.instances),
+            _number(state.head),
+            "[red]unreachable[/]" if state.database == "unreachable" else state.database,
+            _relay(state),
+        )
+    console.print(services)
+
+    if report.queues:
+        queues = Table(title="RabbitMQ queues", title_justify="left")
+        for column in ("queue", "ready", "unacked", "consumers"):
+            queues.add_column(column, justify="left" if column == "queue" else "right")
+        for queue in report.queues:
+            if not queue.is_dead_letters:
+                queues.add_row(
+                    queue.name, str(queue.ready), str(queue.unacked), str(queue.consumers)
+                )
+        console.print(queues)
+
+    if report.dead_letters:
+        letters = Table(title="Dead letters", title_justify="left")
+        letters.add_column("queue")
+        letters.add_column("messages", justify="right")
+        for queue in report.dead_letters:
+            letters.add_row(queue.name, f"[red]{queue.messages}[/]")
+        console.print(letters)
+        console.print("  see them with `library dlq list <queue>`, resend: `library dlq retry`")
+    elif report.queues:
+        console.print("Dead letters: none")
+
+    if report.lag:
+        lag = Table(title="Projection lag", title_justify="left")
+        for column in ("service", "projection", "source", "checkpoint", "head", "lag"):
+            lag.add_column(column, justify="right" if column in ("checkpoint", "head") else "left")
+        for row in report.lag:
+            behind = row.get("lag")
+            lag.add_row(
+                row["service"],
+                row["projection"],
+                row["source"],
+                _number(row.get("checkpoint")),
+                _number(row.get("head")),
+                "?" if behind is None else (f"[yellow]{behind}[/]" if behind else "0"),
+            )
+        console.print(lag)
+
+    if report.problems:
+        console.print(f"[red]{len(report.problems)} problem(s):[/]")
+        for problem in report.problems:
+            console.print(f"  - {problem}", highlight=False)
+    else:
+        console.print("[green]all services up[/]")
+
+
+def _number(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def _relay(state: ServiceState) -> str:
+    if state.relay_leader is None:
+        return "-"
+    if not state.relay_leader:
+        behind = f", {state.unpublished} to publish" if state.unpublished else ""
+        return f"[red]no leader[/]{behind}"
+    if state.unpublished:
+        return f"leader, [yellow]{state.unpublished} to publish[/]"
+    return "leader, all published"
+
+
+def services_to_check(named: list[str]) -> list[str]:
+    """The services ``library status`` looks at: those named, else all and the gateway."""
+    return named or [*SERVICES, GATEWAY]
