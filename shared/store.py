@@ -45,6 +45,10 @@ SELECT_EXISTING = f"SELECT {COLUMNS} FROM events WHERE event_id = ANY(%s::uuid[]
 SELECT_STREAM_VERSION = "SELECT max(stream_version) FROM events WHERE stream_id = %s"
 SELECT_HEAD = "SELECT coalesce(max(position), 0) FROM events"
 SELECT_STREAM = f"SELECT {COLUMNS} FROM events WHERE stream_id = %s ORDER BY stream_version"
+SELECT_STREAM_AFTER = (
+    f"SELECT {COLUMNS} FROM events WHERE stream_id = %s AND stream_version > %s "
+    "ORDER BY stream_version"
+)
 SELECT_CAUSED_BY = f"SELECT {COLUMNS} FROM events WHERE causation_id = %s ORDER BY position"
 SELECT_AFTER = f"SELECT {COLUMNS} FROM events WHERE position > %s ORDER BY position LIMIT %s"
 INSERT_EVENTS = f"""
@@ -205,9 +209,12 @@ class EventStore:
             histories[row[4]].append(self._envelope(row))
         return histories
 
-    def load(self, cursor: Cursor, stream_id: str) -> list[Envelope]:
-        """Every event of one stream, oldest first."""
-        cursor.execute(SELECT_STREAM, (stream_id,))
+    def load(self, cursor: Cursor, stream_id: str, after_version: int = 0) -> list[Envelope]:
+        """The events of one stream (after ``after_version``), oldest first."""
+        if after_version:
+            cursor.execute(SELECT_STREAM_AFTER, (stream_id, after_version))
+        else:
+            cursor.execute(SELECT_STREAM, (stream_id,))
         return [self._envelope(row) for row in cursor.fetchall()]
 
     def caused_by(self, cursor: Cursor, causation_id: str) -> list[Envelope]:

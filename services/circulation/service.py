@@ -26,7 +26,7 @@ from shared.envelope import Envelope
 from shared.exceptions import BadRequest, NotFound, load
 from shared.rpc import rpc
 from shared.subscriber import subscribe
-from shared.unit_of_work import UnitOfWork, retrying
+from shared.unit_of_work import FoldCache, UnitOfWork, retrying
 
 NEXT_PATRON_IDS = "SELECT nextval('patron_seq') FROM generate_series(1, %s)"
 
@@ -38,12 +38,15 @@ def new_id(prefix: str, command_id: Any, what: str) -> str:
     return f"{prefix}{uuid.uuid5(command_id, what).hex[:16]}"
 
 
+CARDS = FoldCache()
+
+
 def card_of(uow: UnitOfWork, patron_id: str) -> tuple[int, domain.Patron]:
     """(stream version, card) of an existing card; ``NotFound`` when there is none."""
-    history = uow.load(domain.stream_id(patron_id))
-    if not history:
+    version, patron = uow.fold(domain.stream_id(patron_id), domain.evolve, domain.INITIAL, CARDS)
+    if not version:
         raise NotFound(f"no library card {patron_id!r}")
-    return len(history), fold(domain.evolve, domain.INITIAL, history)
+    return version, patron
 
 
 def decide_and_record(
