@@ -60,12 +60,17 @@ node_answers() { "$RABBIT_BIN/rabbitmq-diagnostics" -q -n "$NODE" ping -t 5 >/de
 mgmt_ok() { curl -fsS -o /dev/null -m 5 -u "$AMQP_USER:$AMQP_PASSWORD" "$MGMT_URL/api/overview"; }
 port_taken() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
 
-write_files() {
-    mkdir -p "$RABBITMQ_MNESIA_BASE" "$RABBITMQ_LOG_BASE"
+# The CLI tools need the cookie too, so every action starts here.
+ensure_cookie() {
     [ -r "$SYSTEM_COOKIE" ] || die "no $SYSTEM_COOKIE: install and start RabbitMQ first (infra/up.sh)"
+    mkdir -p "$BASE"
     if ! cmp -s "$SYSTEM_COOKIE" "$BASE/.erlang.cookie" 2>/dev/null; then
         install -m 0400 "$SYSTEM_COOKIE" "$BASE/.erlang.cookie"
     fi
+}
+
+write_files() {
+    mkdir -p "$RABBITMQ_MNESIA_BASE" "$RABBITMQ_LOG_BASE"
     # Statistics every second (default 5 s): tests wait on queue depths from the API.
     cat >"$RABBITMQ_CONFIG_FILE" <<EOF
 # Written by infra/extra_rabbit.sh; rewritten on every start.
@@ -145,6 +150,7 @@ cmd_drop() {
     log "removed $BASE"
 }
 
+ensure_cookie
 case "$ACTION" in
     start) cmd_start ;;
     stop) cmd_stop ;;
