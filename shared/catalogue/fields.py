@@ -67,9 +67,7 @@ def text(max_length: int = 500, **kwargs: Any) -> fields.String:
 
 def day(**kwargs: Any) -> fields.Date:
     """A school date, within reason (so a due date computed from it never overflows)."""
-    return fields.Date(
-        validate=validate.Range(min=EARLIEST_DAY, max=LATEST_DAY), **kwargs
-    )
+    return fields.Date(validate=validate.Range(min=EARLIEST_DAY, max=LATEST_DAY), **kwargs)
 
 
 def choice(options: tuple[str, ...], **kwargs: Any) -> fields.String:
