@@ -16,6 +16,7 @@ from logging import getLogger
 from typing import Any
 
 import amqp
+import kombu.exceptions
 from kombu import Connection
 
 from shared.messaging import PERSISTENT
@@ -23,6 +24,9 @@ from shared.messaging import PERSISTENT
 _log = getLogger(__name__)
 
 CONFIRM_TIMEOUT = 30.0
+# A broker that is out: socket errors (TimeoutError among them), AMQP errors, and
+# kombu's OperationalError, which is how it reports a refused connection.
+BROKER_ERRORS = (OSError, amqp.exceptions.AMQPError, kombu.exceptions.OperationalError)
 
 
 class PublishNotConfirmed(Exception):
@@ -70,10 +74,18 @@ class ConfirmingPublisher:
         return channel
 
     def declare(self, *entities: Any) -> None:
-        """Declare exchanges or queues on this publisher's channel."""
-        channel = self.connect()
-        for entity in entities:
-            entity(channel).declare()
+        """Declare exchanges or queues on this publisher's channel.
+
+        An unreachable broker raises ``PublishNotConfirmed`` here too, so callers
+        that pause on a failed publish (the relay) pause on this as well.
+        """
+        try:
+            channel = self.connect()
+            for entity in entities:
+                entity(channel).declare()
+        except BROKER_ERRORS as error:
+            self.close()
+            raise PublishNotConfirmed(f"declaring on the broker failed: {error}") from error
 
     def publish_batch(self, exchange: str, messages: Sequence[OutgoingMessage]) -> None:
         """Publish ``messages`` persistently and return once the broker confirmed all."""
@@ -111,7 +123,7 @@ class ConfirmingPublisher:
         except PublishNotConfirmed:
             self.close()
             raise
-        except (OSError, amqp.exceptions.AMQPError, TimeoutError) as error:
+        except BROKER_ERRORS as error:
             self.close()
             raise PublishNotConfirmed(f"publishing to {exchange} failed: {error}") from error
 
