@@ -17,6 +17,7 @@ from functools import partial
 from logging import getLogger
 from typing import Any
 
+import amqp.exceptions
 import psycopg2
 from kombu import Connection
 from nameko.exceptions import ContainerBeingKilled
@@ -27,16 +28,35 @@ from shared.config import amqp_uri
 from shared.dependencies import DeadLetters
 from shared.envelope import Envelope, InvalidEnvelope
 from shared.messaging import declare_subscriber, subscriber_queue
+from shared.publisher import PublishNotConfirmed
 
 _log = getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 OUTAGE_BACKOFF = 1.0
 TRANSIENT = (ConnectionError, TimeoutError, OSError, psycopg2.OperationalError)
+BROKER_OUT = (OSError, amqp.exceptions.ConnectionError)
 
 
 class RawQueueConsumer(QueueConsumer):
-    """nameko's queue consumer, handing messages over without decoding them."""
+    """nameko's queue consumer, handing messages over without decoding them.
+
+    Acks and requeues that meet a connection the broker just dropped are left
+    to the broker, which gives the message back anyway; nameko lets socket
+    errors through here, and they would end the whole service.
+    """
+
+    def ack_message(self, message: Any) -> None:
+        try:
+            super().ack_message(message)
+        except BROKER_OUT as error:
+            _log.warning("cannot ack, the broker is out (%s): it will deliver again", error)
+
+    def requeue_message(self, message: Any) -> None:
+        try:
+            super().requeue_message(message)
+        except BROKER_OUT as error:
+            _log.warning("cannot requeue, the broker is out (%s): it will deliver again", error)
 
     def get_consumers(self, consumer_cls: Any, channel: Any) -> Any:
         for provider in self._providers:
@@ -137,12 +157,17 @@ class EventSubscriber(Entrypoint):
     def _dead_letter(self, message: Any, queue: str, reason: str) -> None:
         headers = dict(message.headers or {})
         headers["x-error"] = reason[:2000]
-        self.dead_letters.publish(
-            queue,
-            message.body,
-            headers,
-            message.properties.get("message_id") or "",
-        )
+        try:
+            self.dead_letters.publish(
+                queue,
+                message.body,
+                headers,
+                message.properties.get("message_id") or "",
+            )
+        except PublishNotConfirmed as error:  # the broker is out: it will deliver again
+            _log.warning("cannot dead-letter a message from %s now: %s", queue, error)
+            self.queue_consumer.requeue_message(message)
+            return
         self.queue_consumer.ack_message(message)
 
     def _queue_of(self, message: Any) -> str:
