@@ -19,7 +19,7 @@ help:
 	@echo "  lint        ruff check ."
 	@echo "  unit        pytest tests/unit (no infrastructure needed)"
 	@echo "  test        venv + infra-up + lint + the whole pytest suite (what CI runs)"
-	@echo "  demo        infra-up, start the four services, run the demo if there is one"
+	@echo "  demo        infra-up, start the five services, load the demo school (once), print its URL"
 	@echo "  down        stop the services started by demo / infra/services.sh"
 	@echo "  bench       run the benchmarks (python -m bench)"
 	@echo "  clean       stop the services and remove .run (pids, logs)"
@@ -56,17 +56,15 @@ unit: venv
 
 # No `-` prefix and no `|| true`: any pytest failure, including exit code 5
 # (no tests collected), must fail the target.
+# The browser test drives Debian's chromium (never a downloaded one); the font
+# lets it draw the Chinese names and titles.
 test: venv infra-up lint
+	bash -c 'source infra/lib/common.sh && ensure_packages chromium fonts-wqy-microhei'
 	$(VENV)/bin/pytest
 
 demo: infra-up
 	bash infra/services.sh start
-	@if [ -f services/gateway/demo.py ]; then \
-		$(PY) -m services.gateway.demo; \
-	else \
-		bash infra/services.sh status; \
-		echo "[make] no demo script yet (services/gateway/demo.py); logs in .run/logs/"; \
-	fi
+	$(PY) -m services.gateway.demo
 
 down:
 	bash infra/services.sh stop

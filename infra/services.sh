@@ -7,13 +7,14 @@
 #
 # spec = <service> or <service>@<instance> (e.g. circulation@2 runs a second
 # circulation process; instances share the service's queues). Without specs:
-# start/status use the four services, stop/status also cover every pid file.
+# start/status use the five services (the gateway too: start also waits until
+# its HTTP port answers), stop/status also cover every pid file.
 # Logs: .run/logs/<spec>.log   pids: .run/pids/<spec>.pid
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$REPO_ROOT"
 
-DEFAULT_SERVICES=(catalog circulation activities archives)
+DEFAULT_SERVICES=(catalog circulation activities archives gateway)
 RUN_DIR=.run
 PID_DIR="$RUN_DIR/pids"
 LOG_DIR="$RUN_DIR/logs"
@@ -152,6 +153,36 @@ cmd_start() {
         sleep 1
     done
     log "healthy after $(( SECONDS - start ))s: ${names[*]}"
+    if [[ " ${names[*]} " == *" gateway "* ]]; then
+        wait_for_http "${specs[@]}"
+    fi
+}
+
+# The gateway's address as a browser on this machine reaches it (WEB_SERVER_ADDRESS).
+gateway_url() {
+    .venv/bin/python -c 'import sys
+from shared.cli.status import web_address
+from shared.config import load_config
+print(web_address(load_config(sys.argv[1])))' "$CONFIG" 2>/dev/null
+}
+
+# The gateway answers its health RPC as soon as its container runs; a browser
+# needs its HTTP port too. Any HTTP answer will do.
+wait_for_http() {
+    local url start=$SECONDS
+    url="$(gateway_url)" || die "cannot read the gateway's address (WEB_SERVER_ADDRESS) from $CONFIG"
+    until curl -s -o /dev/null -m 2 "$url/"; do
+        check_alive "$@"
+        if (( SECONDS - start >= HEALTH_TIMEOUT )); then
+            local spec
+            for spec in "$@"; do
+                [ "$(service_of "$spec")" = gateway ] && tail_log "$spec"
+            done
+            die "the gateway answers RPC but nothing answers HTTP at $url within ${HEALTH_TIMEOUT}s"
+        fi
+        sleep 0.5
+    done
+    log "gateway answering at $url"
 }
 
 stop_one() {

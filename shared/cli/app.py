@@ -24,7 +24,9 @@ CONFIG_ENV = "LIBRARY_CONFIG"
 STATUS_TIMEOUT = 3.0
 COMMAND_TIMEOUT = 120.0
 
-EPILOG = "exit codes: " + "; ".join(f"{code} {text}" for code, text in errors.EXIT_CODES.items())
+EPILOG = "exit codes:\n" + "\n".join(
+    f"  {code}  {text}" for code, text in errors.EXIT_CODES.items()
+)
 
 Handler = Callable[[argparse.Namespace, dict[str, Any]], int]
 
@@ -37,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="library",
         description="Run and watch the school library's services.",
         epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--config",
@@ -234,13 +237,20 @@ def cmd_scale(args: argparse.Namespace, config: dict[str, Any]) -> int:
     scale.services_sh("start", start)
     scale.services_sh("stop", stop)
     now = scale.running(args.service)
-    consumers = None
-    try:
-        consumers = broker.rpc_consumers(broker.queues(config), args.service)
-    except Unreachable:
-        pass  # the count of processes is the answer; the broker's view is a bonus
     listed = ", ".join(now) or "none"
     print(f"{args.service}: {len(now)} instance(s) running ({listed})")
+    # RabbitMQ's own count (its statistics are a few seconds behind): instances that
+    # really consume the service's RPC queue.
+    consumers = None
+    deadline = time.monotonic() + scale.CONSUMERS_TIMEOUT
+    try:
+        while True:
+            consumers = broker.rpc_consumers(broker.queues(config), args.service)
+            if consumers == len(now) or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+    except Unreachable:
+        pass  # the processes are the answer; the broker's view is a bonus
     if consumers is not None:
         print(f"{args.service}: {consumers} consumer(s) on rpc-{args.service}")
     if len(now) != args.count:

@@ -19,6 +19,7 @@ from shared.config import REPO_ROOT, SERVICES
 SERVICES_SCRIPT = REPO_ROOT / "infra" / "services.sh"
 PID_DIR = REPO_ROOT / ".run" / "pids"
 MAX_INSTANCES = 16
+CONSUMERS_TIMEOUT = 15.0  # RabbitMQ's statistics are refreshed every 5 s
 
 
 def instance_specs(service: str, count: int) -> list[str]:

@@ -1,0 +1,172 @@
+"""The ``library`` console against services running in this process, and against outages."""
+
+import json
+import socket
+
+import pytest
+import yaml
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from services.activities.service import ActivitiesService
+from services.archives.service import ArchivesService
+from services.catalog.service import CatalogService
+from services.circulation.service import CirculationService
+from services.gateway.service import GatewayService
+from shared.cli import errors
+from shared.cli.app import main
+from tests.factories import book_added
+from tests.helpers import wait_until
+
+ROSTER_HEADER = "name,kind,class,campus"
+TITLE = {k: v for k, v in book_added().items() if k != "barcode"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def config_file(tmp_path, settings) -> str:
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(settings, allow_unicode=True))
+    return str(path)
+
+
+@pytest.fixture
+def system(runner_factory, config, tmp_path):
+    """All five services in this process; the path of their config, as an operator passes it."""
+    settings = {**config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}"}
+    runner = runner_factory(
+        settings,
+        CatalogService,
+        CirculationService,
+        ActivitiesService,
+        ArchivesService,
+        GatewayService,
+    )
+    runner.start()
+    return settings, config_file(tmp_path, settings)
+
+
+def table_rows(out: str) -> dict[int, str]:
+    """The rows of a rich table whose first cell is a number, by that number."""
+    found = {}
+    for line in out.splitlines():
+        cells = [cell.strip() for cell in line.split("│")]
+        if len(cells) > 2 and cells[1].isdigit():
+            found[int(cells[1])] = cells[2]
+    return found
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_status_says_every_service_is_up_with_its_relay_queues_and_lag(system, capsys):
+    settings, path = system
+    with ServiceRpcProxy("catalog", settings, timeout=15) as catalog:
+        catalog.add_copies({**TITLE, "copies": 2})
+    for follower in ("circulation", "archives"):  # lag is reported once a source has been seen
+        with ServiceRpcProxy(follower, settings, timeout=15) as service:
+            wait_until(
+                lambda service=service: any(
+                    row["source"] == "catalog" and row["checkpoint"] == 2
+                    for row in service.projection_lag()
+                ),
+                what=f"{follower} to take in the copies",
+            )
+    code, out, err = run(capsys, "--config", path, "status", "--json")
+    assert code == errors.OK, err
+    report = json.loads(out)
+    assert report["ok"] and report["problems"] == []
+    services = {s["service"]: s for s in report["services"]}
+    assert set(services) == {"catalog", "circulation", "activities", "archives", "gateway"}
+    assert all(s["up"] for s in services.values())
+    for name in ("catalog", "circulation", "activities", "archives"):
+        assert services[name]["database"] == "ok" and services[name]["relay_leader"] is True
+    queues = {q["name"]: q for q in report["queues"]}
+    assert "circulation.from.catalog" in queues  # (consumer counts lag by a few seconds)
+    assert "archives.from.catalog.dlq" in report["dead_letters"]
+    lag = {(row["service"], row["projection"], row["source"]) for row in report["projection_lag"]}
+    assert ("circulation", "copy_availability", "catalog") in lag
+    assert ("archives", "copy_ledger", "catalog") in lag
+
+    code, out, _ = run(capsys, "--config", path, "status", "catalog", "circulation")
+    assert code == errors.OK
+    assert "Services" in out and "Projection lag" in out and "all services up" in out
+
+
+def test_import_cards_issues_the_good_rows_and_names_the_bad_ones_by_their_line(
+    system, capsys, tmp_path
+):
+    settings, path = system
+    rows = [ROSTER_HEADER]
+    for n in range(1, 26):
+        kind = "pupil" if n == 6 else "student"
+        class_name = "" if n == 18 else f"G7-{1 + n % 8}"
+        rows.append(f"学生{n},{kind},{class_name},north")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+    code, out, err = run(
+        capsys, "--config", path, "import-cards", str(roster), "--chunk-rows", "10"
+    )
+    assert code == errors.FAILED, err  # some rows were not imported
+    assert "issued 23 card(s) from 25 row(s) in 3 command(s)" in out
+    assert "2 row(s) not imported" in out
+    refused = table_rows(out)
+    assert sorted(refused) == [7, 19]
+    assert refused[7].startswith("kind:") and "class" in refused[19]
+
+    with ServiceRpcProxy("circulation", settings, timeout=15) as circulation:
+        head = circulation.health()["head"]
+        assert head == 23
+    # The same roster again: each chunk is answered from what it recorded, no card twice.
+    code, out, _ = run(capsys, "--config", path, "import-cards", str(roster), "--chunk-rows", "10")
+    with ServiceRpcProxy("circulation", settings, timeout=15) as circulation:
+        assert circulation.health()["head"] == head
+
+
+def test_a_service_that_is_not_running_exits_4_naming_it(runner_factory, config, tmp_path, capsys):
+    runner_factory(config, CatalogService).start()
+    path = config_file(tmp_path, config)
+    code, out, err = run(
+        capsys, "--config", path, "status", "catalog", "activities", "--timeout", "1"
+    )
+    assert code == errors.SERVICE_DOWN
+    assert "activities is not running" in out
+    assert "Traceback" not in out + err
+
+
+def test_a_broker_that_cannot_be_reached_exits_3_with_one_line(config, tmp_path, capsys):
+    closed = free_port()  # nothing listens there
+    settings = {**config, "AMQP_URI": f"amqp://library:secret@127.0.0.1:{closed}/"}
+    path = config_file(tmp_path, settings)
+    for argv in (["status"], ["import-cards", __file__], ["dlq", "list", "archives.from.catalog"]):
+        code, out, err = run(capsys, "--config", path, *argv)
+        assert code == errors.UNREACHABLE, (argv, out, err)
+        assert err.strip().startswith("library: RabbitMQ cannot be reached at ")
+        assert f"127.0.0.1:{closed}" in err and "secret" not in err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_database_that_cannot_be_reached_exits_3(runner_factory, config, tmp_path, capsys):
+    runner_factory(config, CatalogService).start()
+    broken = {
+        **config["DATABASES"],
+        "catalog": f"postgresql://library:x@127.0.0.1:{free_port()}/db",
+    }
+    path = config_file(tmp_path, {**config, "DATABASES": broken})
+    code, out, err = run(capsys, "--config", path, "status", "catalog", "--timeout", "2")
+    assert code == errors.UNREACHABLE
+    assert "catalog's PostgreSQL database" in out
+
+
+def test_dead_letter_commands_name_a_queue_that_does_not_exist(config, tmp_path, capsys):
+    path = config_file(tmp_path, config)
+    code, _, err = run(capsys, "--config", path, "dlq", "retry", "no.such.queue")
+    assert code == errors.USAGE
+    assert "no dead-letter queue no.such.queue.dlq" in err

@@ -1,0 +1,86 @@
+"""``library demo``'s school, without servers: the sizes from the brief, commands that fit."""
+
+import random
+from collections import Counter
+from datetime import date
+
+from services.gateway import demo
+from shared.catalogue.fields import CLASSIFICATION_PATTERN, isbn_is_valid
+from shared.cli import roster
+
+
+def school():
+    rng = random.Random(demo.SEED)
+    return demo.roster(rng), demo.catalogue(rng)
+
+
+def test_the_demo_school_has_the_sizes_of_the_brief():
+    cards, titles = school()
+    kinds = Counter(card.kind for card in cards)
+    assert kinds == {"student": 1156, "teacher": 80, "class_corner": 24}
+    assert len({card.patron_id for card in cards}) == len(cards)
+    classes = {card.class_name for card in cards if card.kind == "student"}
+    assert classes == {f"G{g}-{n}" for g in (7, 8, 9) for n in range(1, 9)}
+    assert {card.class_name for card in cards if card.kind == "class_corner"} == classes
+    assert sum(title.copies for title in titles) == 36_800
+    assert {card.campus for card in cards} == {"north", "south"}
+
+
+def test_about_one_percent_of_the_copies_are_reference_books():
+    _, titles = school()
+    reference = sum(title.copies for title in titles if title.reference_only)
+    assert reference == demo.REFERENCE_COPIES == 368
+    assert all(title.role == "reference" for title in titles if title.reference_only)
+
+
+def test_the_collection_is_spread_over_the_classification_letters_literature_first():
+    _, titles = school()
+    held = Counter()
+    for title in titles:
+        assert CLASSIFICATION_PATTERN.match(title.classification), title
+        held[title.classification[0]] += title.copies
+    assert held.most_common(1)[0][0] == "I"
+    assert len(held) >= 18
+    assert abs(held["I"] / 36_800 - 0.30) < 0.02
+
+
+def test_every_title_has_a_valid_isbn_shared_by_its_copies_at_both_campuses():
+    _, titles = school()
+    assert all(isbn_is_valid(title.isbn) for title in titles)
+    favourite = [title for title in titles if title.title == "红楼梦"]
+    assert {title.campus for title in favourite} == {"north", "south"}
+    assert len({title.isbn for title in favourite}) == 1
+
+
+def test_the_catalogue_goes_in_commands_the_catalog_accepts():
+    _, titles = school()
+    commands = demo.commands_of(titles)
+    assert sum(len(command) for command in commands) == len(titles)
+    for command in commands:
+        assert len(command) <= demo.TITLES_PER_COMMAND
+        assert sum(title.copies for title in command) <= demo.COPIES_PER_COMMAND
+
+
+def test_the_roster_is_csv_the_console_and_circulation_read():
+    cards, _ = school()
+    chunks = roster.split_roster(demo.roster_csv(cards))
+    assert sum(chunk.rows for chunk in chunks) == len(cards)
+
+
+def test_the_desks_work_on_school_days_only():
+    days = demo.school_days(date(2026, 11, 16), date(2026, 11, 26))
+    assert [day.isoformat() for day in days][:5] == [
+        "2026-11-16",
+        "2026-11-17",
+        "2026-11-18",
+        "2026-11-19",
+        "2026-11-20",
+    ]
+    assert all(day.weekday() < 5 for day in days) and len(days) == 9
+
+
+def test_the_same_command_always_gets_the_same_id():
+    assert demo.command_id("lend", "S70101", date(2026, 11, 2)) == demo.command_id(
+        "lend", "S70101", date(2026, 11, 2)
+    )
+    assert demo.command_id("lend", "S70101", "x") != demo.command_id("lend", "S70102", "x")
