@@ -34,6 +34,7 @@ class Rows:
         self.key_type = key_type
         self.columns = tuple(columns)
         self.rows: dict[Any, dict[str, Any]] = {}
+        self.stored: dict[Any, dict[str, Any]] = {}  # each row as last read or written
         self.touched: set[Any] = set()
 
     def load(self, cursor: Cursor, keys: Iterable[Any]) -> None:
@@ -50,6 +51,7 @@ class Rows:
         for values in cursor.fetchall():
             row = dict(zip(self.columns, values, strict=True))
             self.rows[row[self.key]] = row
+            self.stored[row[self.key]] = dict(row)
 
     def get(self, key: Any) -> dict[str, Any] | None:
         return self.rows.get(key)
@@ -62,23 +64,40 @@ class Rows:
         return self.rows[key]
 
     def write(self, cursor: Cursor, defaults: dict[str, Any] | None = None) -> None:
-        """Upsert every touched row, whole; NULLs become ``defaults`` where given."""
+        """Upsert every touched row; NULLs become ``defaults`` where given.
+
+        A row that exists already gets only the columns this batch changed: a
+        projection following two sources (the copy ledger: catalog's facts and
+        circulation's) applies them in two transactions at once, and writing the
+        whole row would put back what the other one just wrote.
+        """
         if not self.touched:
             return
         defaults = defaults or {}
-        values = [
-            tuple(
-                defaults.get(column) if self.rows[key][column] is None else self.rows[key][column]
-                for column in self.columns
+        by_change: dict[tuple[str, ...], list[Any]] = {}
+        for key in sorted(self.touched, key=str):
+            before, row = self.stored.get(key, {}), self.rows[key]
+            changed = tuple(c for c in self.columns if c != self.key and row[c] != before.get(c))
+            by_change.setdefault(changed, []).append(key)
+        for changed, keys in by_change.items():
+            values = [
+                tuple(
+                    defaults.get(column)
+                    if self.rows[key][column] is None
+                    else self.rows[key][column]
+                    for column in self.columns
+                )
+                for key in keys
+            ]
+            updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in changed)
+            execute_values(
+                cursor,
+                f"INSERT INTO {self.table} ({', '.join(self.columns)}) VALUES %s "
+                f"ON CONFLICT ({self.key}) "
+                + (f"DO UPDATE SET {updates}" if changed else "DO NOTHING"),
+                values,
+                page_size=PAGE,
             )
-            for key in sorted(self.touched, key=str)
-        ]
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in self.columns if c != self.key)
-        execute_values(
-            cursor,
-            f"INSERT INTO {self.table} ({', '.join(self.columns)}) VALUES %s "
-            f"ON CONFLICT ({self.key}) DO UPDATE SET {updates}",
-            values,
-            page_size=PAGE,
-        )
+            for key in keys:
+                self.stored[key] = dict(self.rows[key])
         self.touched.clear()
