@@ -103,7 +103,7 @@ class Envelope:
     def from_dict(cls, raw: Any) -> Envelope:
         """Check an envelope and its payload; raise ``InvalidEnvelope`` naming the fields."""
         try:
-            loaded = EnvelopeSchema(unknown=RAISE).load(raw)
+            loaded = _ENVELOPE.load(raw)
         except ValidationError as error:
             messages = error.messages
             raise InvalidEnvelope(
@@ -147,3 +147,6 @@ class EnvelopeSchema(Schema):
     correlation_id = fields.String(required=True, allow_none=True)
     causation_id = fields.String(required=True, allow_none=True)
     data = fields.Dict(required=True)
+
+
+_ENVELOPE = EnvelopeSchema(unknown=RAISE)  # built once: building a schema costs more than a load
