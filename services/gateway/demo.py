@@ -20,7 +20,10 @@ The order is chosen so the dashboard has something to show early: circulation
 learns copies from catalog's events one message at a time, so the copies the
 desks lend go first, and the back catalogue (most of the 36,800) last; the
 archives' ledgers then keep filling for a few minutes, and the dashboard shows
-how far behind each projection is meanwhile.
+how far behind each projection is meanwhile. Catalog and circulation follow
+each other, so one side writes only once the other has caught up with it
+(``settle``): backlogs on both sides at once have their consumers fill gaps
+from each other's feeds until every worker of both waits on the other.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ TEACHERS = 80
 COPIES = 36_800
 REFERENCE_COPIES = 368  # about 1%: dictionaries, encyclopaedias, atlases
 CORNER_BOOKS = 50
-WEEKS = 4
+WEEKS = 3
 # catalog.add_titles takes at most this much per command.
 TITLES_PER_COMMAND = 2_000
 COPIES_PER_COMMAND = 10_000
@@ -571,26 +574,10 @@ def load(config: dict[str, Any], say: Callable[[str], None]) -> Loaded:
         say(f"[{time.monotonic() - started:5.1f}s] {text}")
 
     def settle(follower: str, source: str) -> None:
-        """Wait until ``follower`` has taken in all of ``source``'s events so far.
-
-        Catalog and circulation follow each other; a backlog on both sides at
-        once has their consumers fill gaps from each other's feed and tie up
-        both services' workers, so each side's writes wait for the other to
-        catch up first."""
+        """Wait until ``follower`` has taken in all of ``source``'s events so far."""
         wait_for(desks, follower, source, desks.call(source, "health")["head"], step)
 
     try:
-        answer = desks.call(
-            "circulation",
-            "import_cards",
-            {"csv": roster_csv(cards), "command_id": command_id("roster")},
-        )
-        loaded.cards = len(answer["issued"])
-        if answer["errors"]:
-            raise Failure(f"the roster was refused in part: {answer['errors'][:3]}")
-        step(f"issued {loaded.cards} cards (students, teachers, class corners)")
-        settle("catalog", "circulation")
-
         lent = commands_of([t for t in titles if t.role in ("favourite", "youth")])
         kept = commands_of([t for t in titles if t.role in ("reference", "research")])
         backlist = commands_of([t for t in titles if t.role == "backlist"])
@@ -600,8 +587,17 @@ def load(config: dict[str, Any], say: Callable[[str], None]) -> Loaded:
         weed_and_transfer(desks, titles, loaded)
         step(f"weeded {loaded.weeded} outdated research copies, moved {loaded.transferred}")
         settle("circulation", "catalog")
-        step("circulation knows the lendable copies")
+        step("circulation knows those copies")
 
+        answer = desks.call(
+            "circulation",
+            "import_cards",
+            {"csv": roster_csv(cards), "command_id": command_id("roster")},
+        )
+        loaded.cards = len(answer["issued"])
+        if answer["errors"]:
+            raise Failure(f"the roster was refused in part: {answer['errors'][:3]}")
+        step(f"issued {loaded.cards} cards (students, teachers, class corners)")
         desk = Desk(random.Random(SEED + 1))
         for title in titles:
             if title.role in ("favourite", "youth"):
@@ -711,13 +707,13 @@ def play_day(
         if card.kind == "student":
             in_slot = card.class_name in slot
             wants = 0
-            if in_slot and rng.random() < 0.35:
+            if in_slot and rng.random() < 0.22:
                 wants = 2 if rng.random() < 0.2 else 1
-            elif rng.random() < 0.01:
+            elif rng.random() < 0.006:
                 wants = 1
             limit = 3
         elif card.kind == "teacher":
-            wants = rng.choice((1, 2)) if rng.random() < 0.05 else 0
+            wants = rng.choice((1, 2)) if rng.random() < 0.03 else 0
             limit = 10
         else:
             continue
@@ -806,20 +802,14 @@ def repair(desks: Desks, desk: Desk, loaded: Loaded) -> None:
 
 def dashboard(config: dict[str, Any]) -> dict[str, Any]:
     """The dashboard's URL (with the librarian's token) and every role's token."""
-    from services.gateway.settings import GatewaySettings
+    from services.gateway.settings import ROLES, GatewaySettings
     from shared.cli.status import web_address
 
     tokens = dict(GatewaySettings.from_config(config).tokens)
     url = web_address(config) + "/"
     if "librarian" in tokens:
         url += f"#token={tokens['librarian']}"
-    return {"url": url, "tokens": {role: tokens.get(role) for role in _roles()}}
-
-
-def _roles() -> tuple[str, ...]:
-    from services.gateway.settings import ROLES
-
-    return ROLES
+    return {"url": url, "tokens": {role: tokens.get(role) for role in ROLES}}
 
 
 def catalog_copies(config: dict[str, Any]) -> int:
