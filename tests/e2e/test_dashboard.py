@@ -157,7 +157,7 @@ def browse(api: Api, screenshot: Path) -> dict:
         [sys.executable, str(BROWSE), api.base, api.token, "--screenshot", str(screenshot)],
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)
@@ -174,12 +174,12 @@ def test_the_dashboard_shows_the_numbers_the_api_gives(gateway):
     held = seeded["copies"] - seeded["weeded"]
     wait_until(
         lambda: api.total("general")["held"] == held and api.total("general")["on_loan"] == 5,
-        timeout=60,
+        timeout=120,
         what="the archives' ledger to count every copy",
     )
     wait_until(
         lambda: api.get("leaderboards/students", period="week")["total"] == 3,
-        timeout=60,
+        timeout=120,
         what="the leaderboard to count this week's readers",
     )
     ARTIFACTS.mkdir(exist_ok=True)
