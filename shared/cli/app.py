@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -27,8 +27,6 @@ COMMAND_TIMEOUT = 120.0
 EPILOG = "exit codes:\n" + "\n".join(
     f"  {code}  {text}" for code, text in errors.EXIT_CODES.items()
 )
-
-Handler = Callable[[argparse.Namespace, dict[str, Any]], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -221,7 +219,12 @@ def _say_error(message: str) -> None:
 def cmd_status(args: argparse.Namespace, config: dict[str, Any]) -> int:
     from shared.cli import status
 
-    report = status.gather(config, status.services_to_check(args.services), args.timeout)
+    names = status.services_to_check(args.services)
+    unknown = [name for name in names if name not in status.services_to_check([])]
+    if unknown:
+        known = ", ".join(status.services_to_check([]))
+        raise UsageError(f"no service {', '.join(unknown)} (there are: {known})")
+    report = status.gather(config, names, args.timeout)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
     else:

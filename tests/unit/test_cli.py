@@ -69,6 +69,11 @@ def test_a_mistyped_command_exits_2_without_a_traceback(argv, capsys):
     assert "usage: library" in capsys.readouterr().err
 
 
+def test_a_service_that_does_not_exist_is_a_usage_error(capsys):
+    assert app.main(["status", "catalogue"]) == errors.USAGE
+    assert "no service catalogue (there are: catalog, circulation" in capsys.readouterr().err
+
+
 def test_help_exits_0_and_lists_the_exit_codes(capsys):
     assert app.main(["--help"]) == errors.OK
     out = capsys.readouterr().out
