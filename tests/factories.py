@@ -5,24 +5,15 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from shared.catalogue.examples import EXAMPLES
 from shared.envelope import NewEvent
 
 _barcodes = itertools.count(1)
 
 
 def book_added(barcode: str | None = None, **overrides: Any) -> dict[str, Any]:
-    data = {
-        "barcode": barcode or f"T{next(_barcodes):08d}",
-        "isbn": "978-7-02-000220-7",
-        "title": "红楼梦",
-        "author": "曹雪芹",
-        "classification": "I242.4",
-        "campus": "north",
-        "shelf": "N-I-03",
-        "price": "59.70",
-        "acquisition": "purchase",
-        "reference_only": False,
-    }
+    """The contract's own BookAdded example, with a fresh barcode."""
+    data = {**EXAMPLES["BookAdded"], "barcode": barcode or f"T{next(_barcodes):08d}"}
     data.update(overrides)
     return data
 
