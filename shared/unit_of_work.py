@@ -33,6 +33,10 @@ CONFLICTS = (
     psycopg2.errors.SerializationFailure,
 )
 
+# Transaction-scoped advisory locks (COMMAND_LOCKS, hash of a command id): one run of
+# a command at a time. A collision of hashes only makes two commands wait for each other.
+COMMAND_LOCKS = 7401
+LOCK_COMMAND = "SELECT pg_advisory_xact_lock(%s, hashtext(%s))"
 MOVE_INLINE_CHECKPOINT = """
     INSERT INTO projection_checkpoints (projection, source, position, updated_at)
     VALUES (%s, %s, %s, now())
@@ -93,9 +97,17 @@ class UnitOfWork:
         self.recorded: list[Envelope] = []
 
     def earlier(self) -> list[Envelope]:
-        """What this command recorded when it ran before (it is a retry), else nothing."""
+        """What this command recorded when it ran before (it is a retry), else nothing.
+
+        Two runs of one command can overlap: a caller whose answer was late (a
+        timeout, a lost reply) asks again while the first run is still going. The
+        second run waits here, on a lock named after the command, until the first
+        has committed or rolled back, and so sees what it recorded; otherwise it
+        would decide again and be refused for what the first run just did.
+        """
         if self.command_id is None:
             return []
+        self.cursor.execute(LOCK_COMMAND, (COMMAND_LOCKS, self.command_id))
         return self.store.caused_by(self.cursor, self.command_id)
 
     def load(self, stream_id: str) -> list[Envelope]:
