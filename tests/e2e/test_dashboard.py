@@ -237,3 +237,50 @@ def test_the_dashboard_shows_the_numbers_the_api_gives(gateway):
         "dashboard_visible": False,
     }
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make test installs it)")
+def test_a_service_that_is_down_empties_only_its_panels_saying_why(runner_factory, config):
+    settings = {**config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}"}
+    runner = runner_factory(
+        settings, CatalogService, CirculationService, ArchivesService, GatewayService
+    )
+    runner.start()  # activities is not running
+    api = Api(settings)
+    with ServiceRpcProxy("catalog", settings, timeout=30) as catalog:
+        catalog.add_titles({"titles": [_title("north", 4)]})
+    wait_until(lambda: api.total("general")["held"] == 4, timeout=120, what="the ledger")
+
+    done = subprocess.run(
+        [sys.executable, str(BROWSE), api.base, api.token, "--no-campuses"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    shown = json.loads(done.stdout)["all"]
+
+    assert shown["held"] == "4"  # the books of record still answer
+    assert shown["banner"].startswith("Not answering: activities.")
+    assert shown["errors"] == [
+        "The activities service is not running. (asked again every 15 s)",
+        "The activities service is not running. (asked again every 15 s)",
+    ]
+    assert shown["students"] == [] and shown["classes"] == []
+    activities = [row for row in shown["lag"] if row[0] == "activities"]
+    assert len(activities) == 1 and activities[0][1] is None
+    assert activities[0][2].startswith("down: ")
+
+
+def _title(campus: str, copies: int) -> dict:
+    isbn, title, code, _, _, _ = TITLES[0]
+    return {
+        "isbn": isbn,
+        "title": title,
+        "author": "作者",
+        "classification": code,
+        "campus": campus,
+        "shelf": "N-I-01",
+        "price": "30.00",
+        "copies": copies,
+    }
