@@ -18,7 +18,7 @@ from logging import getLogger
 from typing import Any
 
 from nameko.extensions import DependencyProvider, SharedExtension
-from nameko.rpc import ReplyListener, ServiceProxy
+from nameko.rpc import ServiceProxy
 
 from shared.calendar import SchoolCalendar, calendar_from_config
 from shared.config import amqp_uri, database_url
@@ -26,6 +26,7 @@ from shared.consumer import Outcome, Projection, ProjectionRunner, TransientErro
 from shared.db import ConnectionPool
 from shared.envelope import Envelope
 from shared.relay import DEFAULT_BATCH_SIZE, DEFAULT_POLL_INTERVAL, Relay, to_message
+from shared.rpc import SurvivingReplyListener
 from shared.store import Cursor, EventStore
 from shared.unit_of_work import UnitOfWork
 
@@ -266,7 +267,7 @@ class Projections(DependencyProvider):
 
     database = DatabasePool()
     dead_letters = DeadLetters()
-    rpc_reply_listener = ReplyListener()
+    rpc_reply_listener = SurvivingReplyListener()
 
     def __init__(self, *projections: Projection) -> None:
         self.projections = projections

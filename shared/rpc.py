@@ -10,6 +10,13 @@ container (every entrypoint of the process). Here the request goes back to its
 queue instead (when the broker dropped the connection it is back there
 already), so a worker answers it again once the broker returns; a caller that
 gave up meanwhile asks again with the same ``command_id``.
+
+And one to acks: nameko's queue consumer forgives only amqp's own
+``ConnectionError`` around an ack or a requeue, while a connection the broker
+has just dropped raises a socket error there, which ends the container too.
+``TolerantQueueConsumer`` leaves such a message to the broker, which delivers it
+again; the RPC entrypoint and ``SurvivingReplyListener`` (for calls a service
+makes) consume through it.
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ from typing import Any
 
 import amqp.exceptions
 import kombu.exceptions
-from nameko.rpc import Rpc
+from nameko.messaging import QueueConsumer
+from nameko.rpc import ReplyListener, Rpc, RpcConsumer
 
 from shared.domain import Refused
 from shared.exceptions import BadRequest, NotFound
@@ -32,8 +40,36 @@ EXPECTED_FAILURES = (BadRequest, NotFound, Refused, ConcurrencyError)
 BROKER_OUT = (kombu.exceptions.OperationalError, amqp.exceptions.ConnectionError, OSError)
 
 
+class TolerantQueueConsumer(QueueConsumer):
+    """nameko's queue consumer; an ack or requeue on a dropped connection is left to the broker."""
+
+    def ack_message(self, message: Any) -> None:
+        try:
+            super().ack_message(message)
+        except BROKER_OUT as error:
+            _log.warning("cannot ack, the broker is out (%s): it will deliver again", error)
+
+    def requeue_message(self, message: Any) -> None:
+        try:
+            super().requeue_message(message)
+        except BROKER_OUT as error:
+            _log.warning("cannot requeue, the broker is out (%s): it will deliver again", error)
+
+
+class SurvivingRpcConsumer(RpcConsumer):
+    queue_consumer = TolerantQueueConsumer()
+
+
+class SurvivingReplyListener(ReplyListener):
+    """Receives the replies to the RPCs a service makes (a consumer reading a feed)."""
+
+    queue_consumer = TolerantQueueConsumer()
+
+
 class SurvivingRpc(Rpc):
     """nameko's RPC entrypoint, except that a reply the broker cannot take keeps the service up."""
+
+    rpc_consumer = SurvivingRpcConsumer()
 
     def handle_result(
         self, message: Any, worker_ctx: Any, result: Any, exc_info: Any

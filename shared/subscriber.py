@@ -17,46 +17,31 @@ from functools import partial
 from logging import getLogger
 from typing import Any
 
-import amqp.exceptions
 import psycopg2
 from kombu import Connection
 from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import Entrypoint
-from nameko.messaging import QueueConsumer
 
 from shared.config import amqp_uri
 from shared.dependencies import DeadLetters
 from shared.envelope import Envelope, InvalidEnvelope
 from shared.messaging import declare_subscriber, subscriber_queue
 from shared.publisher import PublishNotConfirmed
+from shared.rpc import TolerantQueueConsumer
 
 _log = getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 OUTAGE_BACKOFF = 1.0
 TRANSIENT = (ConnectionError, TimeoutError, OSError, psycopg2.OperationalError)
-BROKER_OUT = (OSError, amqp.exceptions.ConnectionError)
 
 
-class RawQueueConsumer(QueueConsumer):
+class RawQueueConsumer(TolerantQueueConsumer):
     """nameko's queue consumer, handing messages over without decoding them.
 
     Acks and requeues that meet a connection the broker just dropped are left
-    to the broker, which gives the message back anyway; nameko lets socket
-    errors through here, and they would end the whole service.
+    to the broker (see ``shared.rpc.TolerantQueueConsumer``).
     """
-
-    def ack_message(self, message: Any) -> None:
-        try:
-            super().ack_message(message)
-        except BROKER_OUT as error:
-            _log.warning("cannot ack, the broker is out (%s): it will deliver again", error)
-
-    def requeue_message(self, message: Any) -> None:
-        try:
-            super().requeue_message(message)
-        except BROKER_OUT as error:
-            _log.warning("cannot requeue, the broker is out (%s): it will deliver again", error)
 
     def get_consumers(self, consumer_cls: Any, channel: Any) -> Any:
         for provider in self._providers:

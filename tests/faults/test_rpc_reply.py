@@ -1,19 +1,36 @@
-"""A reply the broker cannot take leaves the service running: the fix the RabbitMQ
+"""A reply the broker cannot take leaves the service running: fixes the RabbitMQ
 restart scenario found.
 
 nameko sends an RPC reply with three quick retries and, when the broker is still
 out, lets the error end the container: a circulation instance answering a desk
 while RabbitMQ restarted simply exited. ``shared.rpc.rpc`` puts the request back
 on its queue instead, so it is answered once the broker can take the reply.
+
+Acking a request or a reply on a connection the broker has just dropped raised
+a socket error that nameko does not forgive: the archives exited while it read
+a feed. Those acks are left to the broker, which delivers the message again.
 """
 
+from types import SimpleNamespace
 from unittest.mock import patch
 
 import kombu.exceptions
 from nameko.rpc import Responder
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from shared.rpc import rpc
+from shared.dependencies import Projections
+from shared.rpc import SurvivingRpc, rpc
+
+
+class DroppedMessage:
+    """A delivery whose connection the broker has just reset."""
+
+    channel = SimpleNamespace(connection=object())  # not yet known to be dead
+
+    def ack(self):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    requeue = ack
 
 
 class Echo:
@@ -43,3 +60,12 @@ def test_a_reply_the_broker_refuses_is_answered_again_and_the_service_lives_on(
             assert echo.echo("again") == "again"
     assert not outages
     assert not container._died.ready()
+
+
+def test_acks_of_requests_and_replies_on_a_dropped_connection_are_left_to_the_broker():
+    for consumer in (
+        SurvivingRpc.rpc_consumer.queue_consumer,  # the requests a service answers
+        Projections.rpc_reply_listener.queue_consumer,  # the replies to the feeds it reads
+    ):
+        consumer.ack_message(DroppedMessage())
+        consumer.requeue_message(DroppedMessage())
