@@ -88,7 +88,9 @@ def figures(page: Page) -> dict[str, Any]:
     )
 
 
-def browse(base: str, token: str, screenshot: str | None, campuses: bool) -> dict[str, Any]:
+def browse(
+    base: str, token: str, screenshot: str | None, campuses: bool, period: str = "week"
+) -> dict[str, Any]:
     seen: dict[str, Any] = {"console_errors": []}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -101,7 +103,7 @@ def browse(base: str, token: str, screenshot: str | None, campuses: bool) -> dic
                 ),
             )
             page.on("pageerror", lambda error: seen["console_errors"].append(str(error)))
-            page.goto(f"{base}/#token={token}", timeout=TIMEOUT_MS)
+            page.goto(f"{base}/#token={token}&period={period}", timeout=TIMEOUT_MS)
             generation = wait_ready(page)
             seen["all"] = figures(page)
             seen["address_after_sign_in"] = page.url
@@ -138,8 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("token")
     parser.add_argument("--screenshot", help="write a full-page PNG here")
     parser.add_argument("--no-campuses", action="store_true", help="only the first view")
+    parser.add_argument("--period", choices=("week", "month", "term"), default="week")
     args = parser.parse_args(argv)
-    seen = browse(args.base.rstrip("/"), args.token, args.screenshot, not args.no_campuses)
+    seen = browse(
+        args.base.rstrip("/"), args.token, args.screenshot, not args.no_campuses, args.period
+    )
     json.dump(seen, sys.stdout, ensure_ascii=False)
     return 0
 
