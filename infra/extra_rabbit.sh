@@ -58,7 +58,8 @@ export RABBITMQ_PID_FILE="$BASE/$NAME.pid"
 ctl() { "$RABBIT_BIN/rabbitmqctl" -q -n "$NODE" "$@"; }
 node_answers() { "$RABBIT_BIN/rabbitmq-diagnostics" -q -n "$NODE" ping -t 5 >/dev/null 2>&1; }
 mgmt_ok() { curl -fsS -o /dev/null -m 5 -u "$AMQP_USER:$AMQP_PASSWORD" "$MGMT_URL/api/overview"; }
-port_taken() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+# Without ss (iproute2) the check is skipped and a clash shows in the node's log.
+port_taken() { command -v ss >/dev/null && ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
 
 # The CLI tools need the cookie too, so every action starts here.
 ensure_cookie() {
