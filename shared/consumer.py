@@ -66,6 +66,10 @@ UNPARK = "DELETE FROM parked_events WHERE projection = %s AND source = %s AND po
 IS_PARKED = "SELECT 1 FROM parked_events WHERE projection = %s AND source = %s AND position = %s"
 
 
+OUTAGES = (psycopg2.OperationalError, psycopg2.InterfaceError, ConnectionError)
+"""Errors of a server being out, not of the event: the whole transaction is retried."""
+
+
 class TransientError(ConnectionError):
     """Raised when a dependency (database, broker, a source's feed) is out for now."""
 
@@ -160,44 +164,96 @@ class ProjectionRunner:
 
     def handle(self, event: Envelope) -> Outcome:
         """Apply one delivered event to every projection that follows its source."""
-        outcome = Outcome()
-        for projection in self.projections:
-            if projection.follows(event.source):
-                outcome.merge(self.handle_for(projection, event))
-        return outcome
+        return self.handle_many([event])
 
-    def handle_for(self, projection: Projection, event: Envelope) -> Outcome:
-        """Apply ``event`` (and the gap before it) once, in position order.
+    def handle_many(self, events: Iterable[Envelope]) -> Outcome:
+        """Apply a batch of delivered events, in position order per source.
 
-        A gap is read from the source's feed with no transaction open: holding
-        the checkpoint lock (and so a connection of every worker queued on it)
-        through a call to another service starves that service's own feed
-        requests of connections, and two services filling gaps from each other
-        stall until their pools time out.
+        A batch is what the subscriber received while the previous one was
+        being applied: applying it in one transaction per projection and source
+        (and through ``apply_many``) costs one commit instead of one per event.
         """
         outcome = Outcome()
+        by_source: dict[str, dict[int, Envelope]] = {}
+        for event in events:
+            seen = by_source.setdefault(event.source, {})
+            if event.position in seen:
+                outcome.duplicates += 1
+            seen[event.position] = event
+        for source, by_position in by_source.items():
+            batch = [by_position[position] for position in sorted(by_position)]
+            for projection in self.projections:
+                if projection.follows(source):
+                    outcome.merge(self.handle_for(projection, batch))
+        return outcome
+
+    def handle_for(self, projection: Projection, events: Sequence[Envelope]) -> Outcome:
+        """Apply ``events`` (one source, ascending positions) and the gaps before them once.
+
+        Each round locks the checkpoint, drops what it already covers, applies
+        the run that follows it without a hole and moves it. A gap is read from
+        the source's feed with no transaction open: holding the checkpoint lock
+        (and so a connection of every worker queued on it) through a call to
+        another service starves that service's own feed requests of
+        connections, and two services filling gaps from each other stall until
+        their pools time out.
+        """
+        outcome = Outcome()
+        source = events[0].source
+        pending = list(events)
         filled: list[Envelope] = []
         while True:
             with self.pool.transaction() as cursor:
-                checkpoint = lock_checkpoint(cursor, projection.name, event.source)
-                if event.position <= checkpoint:
-                    self._redeliver(cursor, projection, event, outcome)
-                    return outcome
+                checkpoint = lock_checkpoint(cursor, projection.name, source)
+                for event in pending:
+                    if event.position <= checkpoint:
+                        self._redeliver(cursor, projection, event, outcome)
+                pending = [event for event in pending if event.position > checkpoint]
                 # What was read of the gap and is still beyond the checkpoint runs on from it.
-                batch = [item for item in filled if item.position > checkpoint]
-                after = batch[-1].position if batch else checkpoint
-                if after + 1 == event.position:
-                    batch.append(event)
-                for item in batch:
-                    self._apply(cursor, projection, item, outcome)
-                if batch:
-                    cursor.execute(
-                        MOVE_CHECKPOINT, (batch[-1].position, projection.name, event.source)
-                    )
-                if batch and batch[-1] is event:
+                run = [item for item in filled if item.position > checkpoint]
+                after = run[-1].position if run else checkpoint
+                while pending and pending[0].position == after + 1:
+                    run.append(pending.pop(0))
+                    after += 1
+                if run:
+                    self._apply_run(cursor, projection, run, outcome)
+                    cursor.execute(MOVE_CHECKPOINT, (after, projection.name, source))
+                if not pending:
                     return outcome
-            filled = self._fetch(event.source, after, min(event.position - after - 1, FILL_PAGE))
+            missing = pending[0].position - after - 1
+            filled = self._fetch(source, after, min(missing, FILL_PAGE))
             outcome.filled += len(filled)
+
+    def _apply_run(
+        self, cursor: Cursor, projection: Projection, run: Sequence[Envelope], outcome: Outcome
+    ) -> None:
+        """Apply a gapless run: at once when the projection can, else event by event.
+
+        When applying at once fails for a reason of the events' own, the run is
+        applied again one event at a time, so that only the bad event is parked.
+        """
+        if len(run) > 1 and not isinstance(projection, Reaction):
+            cursor.execute("SAVEPOINT apply_run")
+            try:
+                projection.apply_many(cursor, run)
+            except OUTAGES:
+                raise
+            except Exception as exc:  # one of the events' fault: find which, below
+                cursor.execute("ROLLBACK TO SAVEPOINT apply_run")
+                _log.info(
+                    "projection %s could not apply %s #%d-#%d at once (%s): one at a time",
+                    projection.name,
+                    run[0].source,
+                    run[0].position,
+                    run[-1].position,
+                    exc,
+                )
+            else:
+                cursor.execute("RELEASE SAVEPOINT apply_run")
+                outcome.applied += len(run)
+                return
+        for event in run:
+            self._apply(cursor, projection, event, outcome)
 
     def _fetch(self, source: str, after: int, limit: int) -> list[Envelope]:
         try:
@@ -223,7 +279,7 @@ class ProjectionRunner:
             cursor.execute("SAVEPOINT apply_event")
             try:
                 self.run(cursor, projection, event)
-            except (psycopg2.OperationalError, psycopg2.InterfaceError, ConnectionError):
+            except OUTAGES:
                 raise  # an outage: let the whole transaction fail and be retried
             except Exception as exc:  # a bug or bad data: this event's fault
                 cursor.execute("ROLLBACK TO SAVEPOINT apply_event")

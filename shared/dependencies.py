@@ -220,7 +220,7 @@ class FeedReaders:
 
 
 class ProjectionsHandle:
-    """What a worker gets from ``Projections``: apply one delivered event."""
+    """What a worker gets from ``Projections``: apply a batch of delivered events."""
 
     def __init__(
         self,
@@ -234,8 +234,9 @@ class ProjectionsHandle:
         self.dead_letters = dead_letters
         self.queue_name = queue_name
 
-    def apply(self, event: Envelope) -> Outcome:
-        outcome = self.runner.handle(event)
+    def apply(self, events: Sequence[Envelope]) -> Outcome:
+        """Apply a delivered batch; dead-letter what a projection had to park."""
+        outcome = self.runner.handle_many(events)
         for parked in outcome.parked:
             message = to_message(parked.event)
             self.dead_letters.publish(
@@ -250,14 +251,14 @@ class ProjectionsHandle:
             )
         if outcome.applied or outcome.parked or outcome.filled:
             _log.debug(
-                "event %s #%d: applied %d, filled %d, duplicates %d, parked %d",
-                event.type,
-                event.position,
+                "%d events from #%d: applied %d, filled %d, duplicates %d, parked %d",
+                len(events),
+                events[0].position,
                 outcome.applied,
                 outcome.filled,
                 outcome.duplicates,
                 len(outcome.parked),
-                extra={"correlation_id": event.correlation_id},
+                extra={"correlation_id": events[0].correlation_id},
             )
         return outcome
 

@@ -3,9 +3,10 @@
 Each source is read through the service's own durable queue. Messages arrive
 undecoded so that a body that is not a valid event (not JSON, wrong schema,
 unknown type, too big) is dead-lettered with its reason instead of upsetting
-the consumer. A valid event is handed to the decorated method; if that fails
-because a server is out, the message is requeued after a pause; if it keeps
-failing for any other reason, it is dead-lettered with its error.
+the consumer. Valid events are handed to the decorated method in batches (see
+``EventSubscriber``); if that fails because a server is out, the messages are
+requeued after a pause; an event that keeps failing for any other reason is
+dead-lettered with its error.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from collections import deque
+from dataclasses import dataclass
 from functools import partial
 from logging import getLogger
 from typing import Any
@@ -34,11 +37,15 @@ _log = getLogger(__name__)
 MAX_ATTEMPTS = 3
 OUTAGE_BACKOFF = 1.0
 TRANSIENT = (ConnectionError, TimeoutError, OSError, psycopg2.OperationalError)
+PREFETCH = 500
+"""Messages a subscriber holds unacked: the most one batch can take."""
 
 
 class RawQueueConsumer(TolerantQueueConsumer):
     """nameko's queue consumer, handing messages over without decoding them.
 
+    It asks the broker for ``PREFETCH`` messages rather than one per worker:
+    a subscriber runs one worker at a time and gives it what has arrived.
     Acks and requeues that meet a connection the broker just dropped are left
     to the broker (see ``shared.rpc.TolerantQueueConsumer``).
     """
@@ -49,13 +56,31 @@ class RawQueueConsumer(TolerantQueueConsumer):
                 queues=provider.queues,
                 on_message=partial(self.handle_message, provider, None),
             )
-            consumer.qos(prefetch_count=self.prefetch_count)
+            consumer.qos(prefetch_count=PREFETCH)
             self._consumers[provider] = consumer
         return self._consumers.values()
 
 
+@dataclass
+class Delivery:
+    """A decoded event and the message it came in, until it is acked."""
+
+    message: Any
+    queue: str
+    event: Envelope
+    alone: bool = False  # to be handled in a batch of its own (its batch failed)
+
+
 class EventSubscriber(Entrypoint):
-    """Delivers every event of the given sources to the decorated method."""
+    """Delivers the events of the given sources to the decorated method, in batches.
+
+    One worker at a time: it gets every event that arrived while the previous
+    one ran (at most ``PREFETCH``), so a quiet stream is handled event by event
+    and a busy one in a few large transactions, and events from one queue reach
+    the method in the order the broker delivered them. A batch that fails for a
+    reason of its own is split up so that one bad event cannot hold back the
+    rest: alone, it is retried and then dead-lettered with its error.
+    """
 
     queue_consumer = RawQueueConsumer()
     dead_letters = DeadLetters()
@@ -65,6 +90,8 @@ class EventSubscriber(Entrypoint):
             raise ValueError("subscribe to at least one source")
         self.sources = sources
         self._failures: dict[tuple[str, str], int] = {}
+        self._pending: deque[Delivery] = deque()
+        self._running = False
         self._lock = threading.Lock()
         super().__init__(**kwargs)
 
@@ -89,55 +116,95 @@ class EventSubscriber(Entrypoint):
             _log.warning("dead-lettering a malformed message from %s: %s", queue, error)
             self._dead_letter(message, queue, f"InvalidEnvelope: {error}")
             return
-        context = {"correlation_id": event.correlation_id, "causation_id": event.event_id}
+        with self._lock:
+            self._pending.append(Delivery(message, queue, event))
+        self._run_next()
+
+    def _run_next(self) -> None:
+        """Start a worker on what is pending, unless one is running."""
+        with self._lock:
+            if self._running or not self._pending:
+                return
+            self._running = True
+            batch = [self._pending.popleft()]
+            while self._pending and not batch[0].alone and not self._pending[0].alone:
+                batch.append(self._pending.popleft())
+        first = batch[0].event
+        context = {"correlation_id": first.correlation_id, "causation_id": first.event_id}
         try:
             self.container.spawn_worker(
                 self,
-                (event,),
+                ([delivery.event for delivery in batch],),
                 {},
                 context_data=context,
-                handle_result=partial(self.handle_result, message, queue, event),
+                handle_result=partial(self.handle_result, batch),
             )
         except ContainerBeingKilled:
-            self.queue_consumer.requeue_message(message)
+            for delivery in batch:
+                self.queue_consumer.requeue_message(delivery.message)
+            with self._lock:
+                self._running = False
 
     def handle_result(
         self,
-        message: Any,
-        queue: str,
-        event: Envelope,
+        batch: list[Delivery],
         worker_ctx: Any,
         result: Any = None,
         exc_info: Any = None,
     ) -> tuple[Any, Any]:
-        key = (queue, event.event_id)
-        if exc_info is None:
+        try:
+            if exc_info is None:
+                self._done(batch)
+            elif isinstance(exc_info[1], TRANSIENT):
+                self._outage(batch, exc_info[1])
+            else:
+                self._failed(batch, exc_info[1])
+        finally:
             with self._lock:
-                self._failures.pop(key, None)
-            self.queue_consumer.ack_message(message)
-            return result, exc_info
-        error = exc_info[1]
-        if isinstance(error, TRANSIENT):
-            _log.warning(
-                "outage while handling %s #%d, will retry: %s",
-                event.type,
-                event.position,
-                error,
-                extra={"correlation_id": event.correlation_id},
-            )
-            time.sleep(OUTAGE_BACKOFF)
-            self.queue_consumer.requeue_message(message)
-            return result, exc_info
+                self._running = False
+            self._run_next()
+        return result, exc_info
+
+    def _done(self, batch: list[Delivery]) -> None:
+        with self._lock:
+            for delivery in batch:
+                self._failures.pop((delivery.queue, delivery.event.event_id), None)
+        for delivery in batch:
+            self.queue_consumer.ack_message(delivery.message)
+
+    def _outage(self, batch: list[Delivery], error: BaseException) -> None:
+        """A server is out: pause, then let the broker deliver the batch again."""
+        first = batch[0].event
+        _log.warning(
+            "outage while handling %d events from %s #%d, will retry: %s",
+            len(batch),
+            first.type,
+            first.position,
+            error,
+            extra={"correlation_id": first.correlation_id},
+        )
+        time.sleep(OUTAGE_BACKOFF)
+        for delivery in batch:
+            self.queue_consumer.requeue_message(delivery.message)
+
+    def _failed(self, batch: list[Delivery], error: BaseException) -> None:
+        """Split a failed batch; retry a failed event alone, then dead-letter it."""
+        if len(batch) > 1:
+            with self._lock:
+                for delivery in reversed(batch):
+                    delivery.alone = True
+                    self._pending.appendleft(delivery)
+            return
+        delivery = batch[0]
+        key = (delivery.queue, delivery.event.event_id)
         with self._lock:
             attempts = self._failures[key] = self._failures.get(key, 0) + 1
-        if attempts < MAX_ATTEMPTS:
-            self.queue_consumer.requeue_message(message)
-        else:
-            with self._lock:
-                self._failures.pop(key, None)
-            reason = "".join(traceback.format_exception_only(type(error), error)).strip()
-            self._dead_letter(message, queue, reason)
-        return result, exc_info
+            if attempts < MAX_ATTEMPTS:
+                self._pending.appendleft(delivery)
+                return
+            self._failures.pop(key, None)
+        reason = "".join(traceback.format_exception_only(type(error), error)).strip()
+        self._dead_letter(delivery.message, delivery.queue, reason)
 
     def _dead_letter(self, message: Any, queue: str, reason: str) -> None:
         headers = dict(message.headers or {})

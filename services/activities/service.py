@@ -34,8 +34,8 @@ class ActivitiesService(feed.EventFeed):
     programme = Programme()
 
     @subscribe("circulation")
-    def on_circulation_event(self, event: Envelope) -> Any:
-        return self.projections.apply(event)
+    def on_circulation_events(self, events: list[Envelope]) -> Any:
+        return self.projections.apply(events)
 
     # ------------------------------------------------------------ reading notes
 

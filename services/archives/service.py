@@ -31,8 +31,8 @@ class ArchivesService(feed.EventFeed):
     calendar = Calendar()
 
     @subscribe(*SOURCES)
-    def on_event(self, event: Envelope) -> Any:
-        return self.projections.apply(event)
+    def on_events(self, events: list[Envelope]) -> Any:
+        return self.projections.apply(events)
 
     # ------------------------------------------------------------ the replay feed
 

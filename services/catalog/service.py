@@ -48,8 +48,8 @@ class CatalogService(feed.EventFeed):
     projections = Projections(CopiesOnLoan(), ReturnsAndLosses())
 
     @subscribe("circulation")
-    def on_circulation_event(self, event: Envelope) -> Any:
-        return self.projections.apply(event)
+    def on_circulation_events(self, events: list[Envelope]) -> Any:
+        return self.projections.apply(events)
 
     @rpc
     def add_copies(self, payload: dict[str, Any]) -> dict[str, Any]:

@@ -73,8 +73,8 @@ class CirculationService(feed.EventFeed):
     rules = Rules()
 
     @subscribe("catalog")
-    def on_catalog_event(self, event: Envelope) -> Any:
-        return self.projections.apply(event)
+    def on_catalog_events(self, events: list[Envelope]) -> Any:
+        return self.projections.apply(events)
 
     # ------------------------------------------------------------ cards
 

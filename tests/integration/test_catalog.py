@@ -481,11 +481,11 @@ def test_a_copy_returned_damaged_or_lost_is_recorded_once_even_when_redelivered(
 
     def every_event_seen_again(worker_ctx, result, exc_info):
         if exc_info is None and result.duplicates and not result.applied:
-            redelivered.add(worker_ctx.args[0].position)
+            redelivered.update(event.position for event in worker_ctx.args[0])
         return len(redelivered) == last.position
 
     container = get_container(catalog, CatalogService)
-    with entrypoint_waiter(container, "on_circulation_event", callback=every_event_seen_again):
+    with entrypoint_waiter(container, "on_circulation_events", callback=every_event_seen_again):
         circulation.republish_everything()
 
     assert [event.type for event in catalog_events(pool_for, torn)] == ["BookAdded", "CopyDamaged"]

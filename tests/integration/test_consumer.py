@@ -172,3 +172,51 @@ def test_a_poison_event_is_parked_and_the_projection_goes_on(
     with circulation_pool.transaction() as cursor:
         cursor.execute("SELECT count(*) FROM parked_events")
         assert cursor.fetchone()[0] == 0
+
+
+class BatchedLog(AppliedLog):
+    """Applies a batch in one statement, failing all of it when the poison is inside."""
+
+    batches: list[int]
+
+    def apply_many(self, cursor, events):
+        if any(event.position == self.poison_position for event in events):
+            raise ValueError("cannot digest this batch")
+        cursor.execute(
+            "INSERT INTO applied_log (position) SELECT unnest(%s::bigint[])",
+            ([event.position for event in events],),
+        )
+        self.batches.append(len(events))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_duplicated_and_shuffled_batches_equal_applying_once_in_order(
+    seed, catalog_history, circulation_pool, pool_for
+):
+    batched = BatchedLog()
+    batched.batches = []
+    runner = ProjectionRunner(circulation_pool, [batched], feed_from(pool_for))
+    rng = random.Random(seed)
+    deliveries = catalog_history * 2
+    rng.shuffle(deliveries)
+    while deliveries:
+        size = rng.randint(1, 10)
+        batch, deliveries = deliveries[:size], deliveries[size:]
+        runner.handle_many(batch)
+
+    assert snapshot(circulation_pool)[1] == [event.position for event in catalog_history]
+    assert max(batched.batches) > 1  # runs were applied at once, not only one by one
+
+
+def test_a_poison_event_in_a_batch_is_parked_alone(catalog_history, circulation_pool, pool_for):
+    batched = BatchedLog()
+    batched.batches = []
+    batched.poison_position = 3
+    runner = ProjectionRunner(circulation_pool, [batched], feed_from(pool_for))
+
+    outcome = runner.handle_many(reversed(catalog_history))
+
+    assert [p.event.position for p in outcome.parked] == [3]
+    assert outcome.applied == len(catalog_history) - 1
+    applied = snapshot(circulation_pool)[1]
+    assert applied == [e.position for e in catalog_history if e.position != 3]
