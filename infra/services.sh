@@ -9,13 +9,15 @@
 # circulation process; instances share the service's queues). Without specs:
 # start/status use the five services (the gateway too: start also waits until
 # its HTTP port answers), stop/status also cover every pid file.
-# Logs: .run/logs/<spec>.log   pids: .run/pids/<spec>.pid
+# Logs: .run/logs/<spec>.log   pids: .run/pids/<spec>.pid (LIBRARY_RUN_DIR moves .run)
+# Each process logs in to RabbitMQ as its service's own user (AMQP_URI from
+# `python -m shared.permissions uri <service>`), never as the administrator.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$REPO_ROOT"
 
 DEFAULT_SERVICES=(catalog circulation activities archives gateway)
-RUN_DIR=.run
+RUN_DIR="${LIBRARY_RUN_DIR:-.run}"
 PID_DIR="$RUN_DIR/pids"
 LOG_DIR="$RUN_DIR/logs"
 CONFIG=infra/config.yml
@@ -27,7 +29,7 @@ log() { printf '[services] %s\n' "$*"; }
 die() { printf '[services] ERROR: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-    sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -85,12 +87,17 @@ start_one() {
     fi
     [ -x .venv/bin/nameko ] || die ".venv/bin/nameko missing: run 'make venv' first"
     [ -f "services/$name/service.py" ] || die "services/$name/service.py does not exist"
+    # The service's own RabbitMQ user (its rights: shared/permissions.py), on the
+    # broker and virtual host of the config's AMQP_URI.
+    local uri
+    uri="$(LIBRARY_CONFIG="$CONFIG" .venv/bin/python -W ignore -m shared.permissions uri "$name")" \
+        || die "no RabbitMQ user for '$name' (RABBIT_USERS in $CONFIG)"
     rm -f "$(pid_file "$spec")"  # stale: must not be mistaken for the new pid below
     printf '===== %s starting %s =====\n' "$(date -Is)" "$spec" >>"$(log_file "$spec")"
     # setsid: own session, so Ctrl-C in the calling terminal or the end of a make
     # recipe does not take the service down. The shell writes its own pid and
     # then execs nameko, so the pid file holds the nameko process itself.
-    setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$(pid_file "$spec")" \
+    AMQP_URI="$uri" setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$(pid_file "$spec")" \
         .venv/bin/nameko run --config "$CONFIG" "services.$name.service" \
         </dev/null >>"$(log_file "$spec")" 2>&1 &
     # Wait (briefly) for the pid file so later checks see it.

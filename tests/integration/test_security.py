@@ -1,28 +1,41 @@
-"""The broker's rights, proven: services publish only to their own exchange; external
-systems read their own queues and publish nothing (a forged event is refused)."""
+"""The broker's rights, proven: services publish only to their own exchange; the gateway
+only calls and answers RPC; external systems read their own queues and publish nothing
+(a forged event is refused); infra/services.sh logs each service in as its own user."""
 
+import os
+import subprocess
+import uuid
 from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
 from kombu import Connection, Exchange, Queue
+from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared.config import SERVICES
+from shared.config import REPO_ROOT, SERVICES
 from shared.messaging import declare_campus_routing
-from shared.permissions import apply
+from shared.permissions import amqp_uri_for, apply, vhost_of
 from shared.publisher import ConfirmingPublisher, OutgoingMessage, PublishNotConfirmed
-from tests.helpers import body, drain
+from tests.factories import book_added
+from tests.helpers import bind_test_queue, body, drain, wait_until
 
 FORGED = OutgoingMessage("Lent", b'{"type": "Lent", "forged": true}', message_id="forged")
+REFUSED = "(?i)access.refused|403"
+
+
+def management(config):
+    """The management API's base URL and credentials (the administrator's)."""
+    parts = urlsplit(config["RABBIT_MANAGEMENT_URI"])
+    return f"http://{parts.hostname}:{parts.port or 15672}", (parts.username, parts.password)
 
 
 @pytest.fixture
 def users(config):
     """Per-test users with the production rights on this test's vhost."""
-    vhost = config["AMQP_URI"].rsplit("/", 1)[1]
+    vhost = vhost_of(config["AMQP_URI"])
     with Connection(config["AMQP_URI"]) as connection:
         declare_campus_routing(connection, list(SERVICES))
-    roles = {"catalog": "catalog-pw", "external": "external-pw"}
+    roles = {"catalog": "catalog-pw", "gateway": "gateway-pw", "external": "external-pw"}
     names = apply(config["RABBIT_MANAGEMENT_URI"], vhost, roles, suffix=f"-{vhost}")
     host = urlsplit(config["AMQP_URI"])
     uris = {
@@ -30,13 +43,9 @@ def users(config):
         for role, name in names.items()
     }
     yield uris
-    management = urlsplit(config["RABBIT_MANAGEMENT_URI"])
+    api, auth = management(config)
     for name in names.values():
-        requests.delete(
-            f"http://{management.hostname}:{management.port}/api/users/{quote(name, safe='')}",
-            auth=(management.username, management.password),
-            timeout=10,
-        )
+        requests.delete(f"{api}/api/users/{quote(name, safe='')}", auth=auth, timeout=10)
 
 
 def publish(uri, exchange, message=FORGED):
@@ -47,9 +56,19 @@ def publish(uri, exchange, message=FORGED):
         publisher.close()
 
 
+def declare(uri, queue):
+    with Connection(uri) as connection:
+        queue(connection.channel()).declare()
+
+
+def consume(uri, queue_name):
+    with Connection(uri) as connection:
+        connection.channel().basic_consume(queue_name, callback=lambda message: None)
+
+
 def test_an_external_system_cannot_forge_an_event(users):
     for exchange in ("circulation.events", "catalog.events", "library.events.by_campus"):
-        with pytest.raises(PublishNotConfirmed, match="(?i)access.refused|403"):
+        with pytest.raises(PublishNotConfirmed, match=REFUSED):
             publish(users["external"], exchange)
 
 
@@ -66,13 +85,107 @@ def test_an_external_system_reads_its_own_queue_and_nothing_else(users, config):
     assert body(drain(users["external"], "ext.records", 1)[0]) == {"real": True}
 
     with Connection(users["external"]) as connection:  # a service's queue is not for it
-        with pytest.raises(Exception, match="(?i)access.refused|403"):
+        with pytest.raises(Exception, match=REFUSED):
             Queue("circulation.from.catalog", durable=True)(connection.channel()).declare()
+    for queue in ("circulation.from.catalog", "rpc-circulation"):
+        declare(config["AMQP_URI"], Queue(queue, durable=True))
+        with pytest.raises(Exception, match=REFUSED):
+            consume(users["external"], queue)
+    with Connection(users["external"]) as connection:  # nor are the library's exchanges
+        with pytest.raises(Exception, match=REFUSED):
+            connection.channel().exchange_delete("circulation.events")
 
 
 def test_a_service_publishes_to_its_own_exchange_only(users):
     publish(
         users["catalog"], "catalog.events", OutgoingMessage("BookAdded", b"{}", message_id="own")
     )
-    with pytest.raises(PublishNotConfirmed, match="(?i)access.refused|403"):
+    with pytest.raises(PublishNotConfirmed, match=REFUSED):
         publish(users["catalog"], "circulation.events")
+
+
+def test_a_service_neither_answers_for_another_nor_deletes_what_it_does_not_follow(users, config):
+    declare(config["AMQP_URI"], Queue("rpc-circulation", durable=True))
+    with pytest.raises(Exception, match=REFUSED):  # reading it: answering in its name
+        consume(users["catalog"], "rpc-circulation")
+    with Connection(users["catalog"]) as connection:  # catalog does not follow activities
+        with pytest.raises(Exception, match=REFUSED):
+            connection.channel().exchange_delete("activities.events")
+
+
+def test_the_gateway_only_calls_and_answers_rpc(users, config):
+    rpc = Exchange("nameko-rpc", type="topic", durable=True)
+    reply_queue = f"rpc.reply-gateway-{uuid.uuid4()}"
+    declare(users["gateway"], Queue(reply_queue, exchange=rpc, routing_key=reply_queue))
+    publish(users["gateway"], "nameko-rpc", OutgoingMessage("catalog.health", b"{}", "call"))
+    publish(users["gateway"], "nameko-rpc", OutgoingMessage(reply_queue, b"{}", "reply"))
+    assert len(drain(users["gateway"], reply_queue, 1)) == 1
+
+    for exchange in ("catalog.events", "library.events.by_campus", "library.dlx"):
+        with pytest.raises(PublishNotConfirmed, match=REFUSED):
+            publish(users["gateway"], exchange)
+    events = Exchange("circulation.events", type="topic", passive=True)
+    with pytest.raises(Exception, match=REFUSED):  # no reading the events either
+        declare(users["gateway"], Queue("rpc.reply-gateway-spy", exchange=events))
+    declare(config["AMQP_URI"], Queue("rpc-catalog", durable=True))
+    with pytest.raises(Exception, match=REFUSED):
+        consume(users["gateway"], "rpc-catalog")
+
+
+def connection_users(config):
+    """Who is logged in on the test's vhost right now, one entry per connection."""
+    api, auth = management(config)
+    vhost = quote(vhost_of(config["AMQP_URI"]), safe="")
+    response = requests.get(
+        f"{api}/api/vhosts/{vhost}/connections", params={"columns": "user"}, auth=auth, timeout=10
+    )
+    response.raise_for_status()
+    return sorted(connection["user"] for connection in response.json())
+
+
+def test_services_sh_starts_a_service_logged_in_as_its_own_user(config, tmp_path):
+    """infra/services.sh as make demo runs it, on this test's vhost and databases."""
+    vhost = vhost_of(config["AMQP_URI"])
+    # The real `catalog` user (as infra/up.sh makes it), with its rights on this vhost too.
+    apply(config["RABBIT_MANAGEMENT_URI"], vhost, {"catalog": config["RABBIT_USERS"]["catalog"]})
+    uri = amqp_uri_for(config, "catalog")  # what services.sh hands the process
+    assert (urlsplit(uri).username, vhost_of(uri)) == ("catalog", vhost)
+    listener = bind_test_queue(config["AMQP_URI"], "catalog")
+    env = {
+        **os.environ,
+        "AMQP_URI": config["AMQP_URI"],  # the administrator's: services.sh must not pass it on
+        **{f"{service.upper()}_DSN": dsn for service, dsn in config["DATABASES"].items()},
+        "LIBRARY_RUN_DIR": str(tmp_path),
+        "RELAY_POLL_INTERVAL": "0.2",
+        "PYTHONWARNINGS": "ignore",
+    }
+
+    def services_sh(action):
+        return subprocess.run(
+            ["bash", "infra/services.sh", action, "catalog"],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+
+    started = services_sh("start")
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        # Its RPC consumer, relay, subscriber and dead-letter publisher: all as `catalog`.
+        try:
+            wait_until(lambda: set(connection_users(config)) == {"catalog"}, timeout=20)
+        except AssertionError:
+            pytest.fail(f"logged in on the vhost: {connection_users(config)}, not only catalog")
+        # With those rights it declared what it follows and publishes its events.
+        with ClusterRpcProxy(config, timeout=60) as cluster:
+            details = {k: v for k, v in book_added().items() if k != "barcode"}
+            (barcode,) = cluster.catalog.add_copies({**details, "copies": 1})["barcodes"]
+        event = body(drain(config["AMQP_URI"], listener, 1)[0])
+        assert (event["type"], event["data"]["barcode"]) == ("BookAdded", barcode)
+    finally:
+        stopped = services_sh("stop")
+        assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    log = (tmp_path / "logs" / "catalog.log").read_text()
+    assert "ACCESS_REFUSED" not in log, log[-3000:]
