@@ -14,13 +14,14 @@
 # works from the Debian wrapper too, and the nodes can later be clustered.
 # Used by the fault tests (tests/faults) for a broker they may restart; safe to
 # run twice. User and password: LIBRARY_AMQP_USER / LIBRARY_AMQP_PASSWORD
-# (default library/library), an administrator with full rights on "/".
+# (default library/library), an administrator with full rights on "/". RabbitMQ's
+# own guest user is deleted, as infra/up.sh does (kept with LIBRARY_KEEP_GUEST=1).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$REPO_ROOT"
 
 usage() {
-    sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -101,6 +102,16 @@ ensure_user() {
     ctl set_permissions -p / "$AMQP_USER" ".*" ".*" ".*" >/dev/null
 }
 
+drop_guest() {
+    [ "${LIBRARY_KEEP_GUEST:-}" != 1 ] && [ "$AMQP_USER" != guest ] || return 0
+    case "$(curl -s -o /dev/null -w '%{http_code}' -m 5 -X DELETE \
+        -u "$AMQP_USER:$AMQP_PASSWORD" "$MGMT_URL/api/users/guest")" in
+        204) log "deleted user 'guest' on $NODE" ;;
+        404) ;;
+        *) die "could not delete user 'guest' on $NODE through $MGMT_URL" ;;
+    esac
+}
+
 cmd_start() {
     if node_answers; then
         log "$NODE already running"
@@ -123,6 +134,7 @@ cmd_start() {
     ensure_user
     wait_until "$TIMEOUT" "management API on $MGMT_PORT" mgmt_ok \
         || die "the management API of $NODE does not answer on $MGMT_URL"
+    drop_guest
     log "$NODE: amqp://$AMQP_USER@127.0.0.1:$NODE_PORT/ (management $MGMT_URL)"
 }
 

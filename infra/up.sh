@@ -29,7 +29,6 @@ ensure_packages rabbitmq-server postgresql curl
 # The CLI tools boot an Erlang VM each time (~0.5-1 s), so checks use short
 # timeouts and the HTTP API where possible.
 rabbit_ping() { rabbitmq-diagnostics -q ping -t 5 >/dev/null 2>&1; }
-mgmt_ok() { curl -fsS -o /dev/null -m 5 -u "$1:$2" "$MGMT_URL/api/overview" 2>/dev/null; }
 
 if rabbit_ping; then
     log "RabbitMQ already running"
@@ -48,13 +47,13 @@ else
 fi
 
 # Management plugin: skip the (slow) plugin CLI when the API already answers.
-if mgmt_ok "$AMQP_USER" "$AMQP_PASSWORD" || mgmt_ok guest guest; then
+# Any HTTP answer (even 401, before our user exists) means the listener is up.
+mgmt_listening() { curl -s -o /dev/null -m 5 "$MGMT_URL/api/overview"; }
+if mgmt_listening; then
     log "management API answers"
 else
     log "enabling rabbitmq_management"
     rabbitmq-plugins -q enable rabbitmq_management >/dev/null
-    # Any HTTP answer (even 401) means the listener is up.
-    mgmt_listening() { curl -s -o /dev/null -m 5 "$MGMT_URL/api/overview"; }
     wait_until "$RABBIT_TIMEOUT" "management API" mgmt_listening \
         || die "management API did not answer on $MGMT_URL within ${RABBIT_TIMEOUT}s"
 fi
@@ -80,6 +79,21 @@ else
     rabbitmqctl -q set_user_tags "$AMQP_USER" administrator >/dev/null
     rabbitmqctl -q set_permissions -p / "$AMQP_USER" ".*" ".*" ".*" >/dev/null
     amqp_user_ok || die "RabbitMQ user '$AMQP_USER' still cannot use the management API"
+fi
+
+# guest: RabbitMQ's own administrator with a well-known password. Nothing here uses
+# it; it is deleted unless LIBRARY_KEEP_GUEST=1 (local development only: it keeps
+# guest if it is still there, it does not bring it back).
+if [ "${LIBRARY_KEEP_GUEST:-}" = 1 ]; then
+    log "keeping RabbitMQ user 'guest' (LIBRARY_KEEP_GUEST=1: local development only)"
+else
+    [ "$AMQP_USER" != guest ] || die "LIBRARY_AMQP_USER=guest: guest is deleted, pick another name"
+    case "$(curl -s -o /dev/null -w '%{http_code}' -m 5 -X DELETE \
+        -u "$AMQP_USER:$AMQP_PASSWORD" "$MGMT_URL/api/users/guest")" in
+        204) log "deleted RabbitMQ user 'guest' (LIBRARY_KEEP_GUEST=1 keeps it, for local development)" ;;
+        404) log "no RabbitMQ user 'guest'" ;;
+        *) die "could not delete RabbitMQ user 'guest' through $MGMT_URL" ;;
+    esac
 fi
 
 # ---------------------------------------------------------------- PostgreSQL

@@ -1,6 +1,7 @@
 """The broker's rights, proven: services publish only to their own exchange; the gateway
 only calls and answers RPC; external systems read their own queues and publish nothing
-(a forged event is refused); infra/services.sh logs each service in as its own user."""
+(a forged event is refused); infra/services.sh logs each service in as its own user;
+and the default ``guest`` user is gone."""
 
 import os
 import subprocess
@@ -189,3 +190,18 @@ def test_services_sh_starts_a_service_logged_in_as_its_own_user(config, tmp_path
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     log = (tmp_path / "logs" / "catalog.log").read_text()
     assert "ACCESS_REFUSED" not in log, log[-3000:]
+
+
+@pytest.mark.skipif(
+    os.environ.get("LIBRARY_KEEP_GUEST") == "1",
+    reason="infra/up.sh keeps guest when LIBRARY_KEEP_GUEST=1 (local development)",
+)
+def test_the_default_guest_user_is_gone(config):
+    """infra/up.sh deletes RabbitMQ's guest/guest administrator (make test runs it first)."""
+    api, auth = management(config)
+    assert requests.get(f"{api}/api/users/guest", auth=auth, timeout=10).status_code == 404
+    host = urlsplit(config["AMQP_URI"])
+    guest = Connection(f"amqp://guest:guest@{host.hostname}:{host.port or 5672}//")
+    with pytest.raises(Exception, match=REFUSED):
+        guest.connect()
+    guest.release()
