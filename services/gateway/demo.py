@@ -829,6 +829,7 @@ def main(argv: list[str] | None = None) -> int:
     eventlet.monkey_patch()
     from shared.cli.errors import CliError
     from shared.config import load_config
+    from shared.permissions import amqp_uri_for
 
     parser = argparse.ArgumentParser(description="load the demo school and print its dashboard")
     parser.parse_args(argv)
@@ -853,11 +854,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[demo] ERROR: {getattr(error, 'message', error)}", file=sys.stderr)
         return getattr(error, "exit_code", 1)
     info = dashboard(config)
+    # Other school systems subscribe as `external` (docs/integrating.md); its password
+    # comes from the config (EXTERNAL_AMQP_PASSWORD), like the tokens.
+    info["external_amqp_uri"] = amqp_uri_for(config, "external")
     RUN_FILE.parent.mkdir(parents=True, exist_ok=True)
     RUN_FILE.write_text(json.dumps(info, indent=2) + "\n")
     say(f"dashboard: {info['url']}")
     for role, token in info["tokens"].items():
         say(f"  {role:<9} token: {token or '(not configured)'}")
+    say(f"  external systems' RabbitMQ (read only): {info['external_amqp_uri']}")
     say(f"(also in {RUN_FILE.relative_to(RUN_FILE.parents[1])}; the archives' ledgers may "
         "take a few more minutes to count every copy: the dashboard shows the lag)")  # fmt: skip
     return 0
