@@ -1,8 +1,9 @@
 """The books of record, built from every service's events.
 
 * ``EventArchive``: every event verbatim, once, ordered per source.
-* ``CopyLedger``: each copy's fate and the dated movements of the collection,
-  from which the general, classification and write-off ledgers are summed.
+* ``CopyLedger``: each copy's fate (on loan, in repair, in transit home, lost,
+  weeded) and the dated movements of the collection, from which the general,
+  classification and write-off ledgers are summed.
 * ``LoanRecords``: cards, loans and reservations, for the staff-loans and
   teacher-reservations registers and the term report.
 * ``CatalogRegisters``: the purchases and repairs registers.
@@ -80,8 +81,9 @@ COPY_COLUMNS = (
     "on_loan",
     "in_repair",
     "lost",
+    "in_transit",
 )
-COPY_FLAGS = {"on_loan": False, "in_repair": False, "lost": False}
+COPY_FLAGS = {"on_loan": False, "in_repair": False, "lost": False, "in_transit": False}
 ENTRIES = """
     INSERT INTO ledger_entries (source, position, campus, entry_on, entry, class_letter, copies,
                                 value)
@@ -126,7 +128,10 @@ class CopyLedger(_Dated):
                     )
                 case ("catalog", "Weeded"):
                     copy.update(
-                        weeded_on=self.day(event), weed_reason=data["reason"], in_repair=False
+                        weeded_on=self.day(event),
+                        weed_reason=data["reason"],
+                        in_repair=False,
+                        in_transit=False,
                     )
                     entries.append(
                         self._entry(
@@ -139,7 +144,7 @@ class CopyLedger(_Dated):
                         )
                     )
                 case ("catalog", "Transferred"):
-                    copy["campus"] = data["to_campus"]
+                    copy.update(campus=data["to_campus"], in_transit=False)
                     letter, value = copy["class_letter"] or "?", copy["price"] or Decimal(0)
                     entries.append(
                         self._entry(
@@ -153,6 +158,10 @@ class CopyLedger(_Dated):
                     copy["in_repair"] = True
                 case ("catalog", "Repaired"):
                     copy["in_repair"] = False
+                case ("catalog", "TransitStarted"):
+                    copy["in_transit"] = True
+                case ("catalog", "ArrivedHome"):
+                    copy["in_transit"] = False
                 case ("circulation", "Lent"):
                     copy["on_loan"] = True
                 case ("circulation", "Returned"):

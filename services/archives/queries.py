@@ -21,7 +21,8 @@ COPY_STATE = """
            coalesce(sum(price) FILTER (WHERE weeded_on IS NULL), 0),
            count(*) FILTER (WHERE weeded_on IS NULL AND on_loan),
            count(*) FILTER (WHERE weeded_on IS NULL AND in_repair),
-           count(*) FILTER (WHERE lost)
+           count(*) FILTER (WHERE lost),
+           count(*) FILTER (WHERE weeded_on IS NULL AND in_transit)
     FROM ledger_copies
     WHERE added_on IS NOT NULL AND (%(campus)s IS NULL OR campus = %(campus)s)
     GROUP BY {group}
@@ -45,6 +46,7 @@ LEDGER_COLUMNS = (
     "weeded_value",
     "transferred_in",
     "transferred_out",
+    "in_transit",
 )
 WRITE_OFFS = """
     SELECT weeded_on, barcode, title, classification, campus, weed_reason, price
@@ -152,9 +154,14 @@ def ledger(cursor: Cursor, group: str, params: dict[str, Any]) -> list[dict[str,
         return lines.setdefault(key, {group: key, **blank})
 
     cursor.execute(COPY_STATE.format(group=group), params)
-    for key, held, value, on_loan, in_repair, lost in cursor.fetchall():
+    for key, held, value, on_loan, in_repair, lost, in_transit in cursor.fetchall():
         line(key).update(
-            held=held, held_value=value, on_loan=on_loan, in_repair=in_repair, lost=lost
+            held=held,
+            held_value=value,
+            on_loan=on_loan,
+            in_repair=in_repair,
+            lost=lost,
+            in_transit=in_transit,
         )
     cursor.execute(MOVEMENTS.format(group=group), params)
     for key, entry, copies, value in cursor.fetchall():

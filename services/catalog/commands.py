@@ -24,6 +24,11 @@ def carry_out(uow: UnitOfWork, command: domain.Command) -> list[Envelope]:
     """
     if uow.earlier():
         return []
+    return record(uow, command)
+
+
+def record(uow: UnitOfWork, command: domain.Command) -> list[Envelope]:
+    """Decide ``command`` on its copy's history and record it (no retry check)."""
     stream = domain.stream_id(command.barcode)
     history = uow.load(stream)
     state = fold(domain.evolve, domain.INITIAL, history)

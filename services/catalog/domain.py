@@ -4,6 +4,10 @@ A copy is added, may be damaged and repaired, moved between campuses, made
 reference-only or lendable again, and finally weeded (written off). Streams are
 ``copy-<barcode>``.
 
+A copy belongs to one campus (``campus``). Returned at the other campus's desk,
+it is *in transit* home (``transit_from`` is where it is now) until its home
+desk receives it, or a librarian transfers it to the campus where it is.
+
 Whether a copy is out on loan is circulation's fact, not the catalog's: the
 service reads it from its read model and hands it in as part of the command, so
 ``decide`` stays a pure function of (state, command).
@@ -41,6 +45,11 @@ class Copy:
     classification: str | None = None
     weed_reason: str | None = None
     details: dict[str, Any] | None = None
+    transit_from: str | None = None  # in transit home from this campus (returned there)
+
+    @property
+    def in_transit(self) -> bool:
+        return self.transit_from is not None
 
 
 INITIAL = Copy()
@@ -87,7 +96,25 @@ class SetReferenceOnly:
     reference_only: bool
 
 
-Command = AddCopy | MarkDamaged | Repair | Weed | Transfer | SetReferenceOnly
+@dataclass(frozen=True)
+class TakenBack:
+    """Circulation took the copy back at a campus desk (the catalog's reaction to ``Returned``)."""
+
+    barcode: str
+    campus: str
+    loan_id: str | None = None
+    returned_on: str | None = None
+
+
+@dataclass(frozen=True)
+class Receive:
+    """A desk received a copy that was on its way home from the other campus."""
+
+    barcode: str
+    campus: str
+
+
+Command = AddCopy | MarkDamaged | Repair | Weed | Transfer | SetReferenceOnly | TakenBack | Receive
 
 
 def decide(state: Copy, command: Command) -> list[Event]:
@@ -105,6 +132,10 @@ def decide(state: Copy, command: Command) -> list[Event]:
             return transfer(_in_stock(state, command), command)
         case SetReferenceOnly():
             return set_reference_only(_in_stock(state, command), command)
+        case TakenBack():
+            return taken_back(_in_stock(state, command), command)
+        case Receive():
+            return receive(_in_stock(state, command), command)
         case _:
             assert_never(command)
 
@@ -160,6 +191,12 @@ def transfer(state: Copy, command: Transfer) -> list[Event]:
             f"Copy {command.barcode} is out on loan; transfer it once it has been returned.",
             "copy_on_loan",
         )
+    if state.in_transit and command.to_campus == state.campus:
+        raise Refused(
+            f"Copy {command.barcode} is on its way home to the {state.campus} campus from "
+            f"{state.transit_from}; receive it at the {state.campus} desk when it arrives.",
+            "copy_in_transit",
+        )
     if command.to_campus == state.campus:
         raise Refused(
             f"Copy {command.barcode} is already at the {command.to_campus} campus.",
@@ -182,6 +219,54 @@ def set_reference_only(state: Copy, command: SetReferenceOnly) -> list[Event]:
     return [Event("ReferenceStatusChanged", data)]
 
 
+def taken_back(state: Copy, command: TakenBack) -> list[Event]:
+    """A copy returned at another campus's desk goes into transit home; at home, nothing to do.
+
+    (A copy the catalog had in transit that comes back at its home desk has
+    evidently arrived; that cannot happen while circulation refuses to lend a
+    copy in transit, but the record would then say so.)
+    """
+    if command.campus == state.campus:
+        if state.in_transit:
+            return [_arrived(state, command.barcode)]
+        return []
+    if state.transit_from == command.campus:
+        return []
+    data: dict[str, Any] = {
+        "barcode": command.barcode,
+        "from_campus": command.campus,
+        "to_campus": state.campus,
+    }
+    if command.loan_id is not None:
+        data["loan_id"] = command.loan_id
+    if command.returned_on is not None:
+        data["returned_on"] = command.returned_on
+    return [Event("TransitStarted", data)]
+
+
+def receive(state: Copy, command: Receive) -> list[Event]:
+    if not state.in_transit:
+        raise Refused(
+            f"Copy {command.barcode} is not in transit; it belongs to the {state.campus} campus.",
+            "not_in_transit",
+        )
+    if command.campus != state.campus:
+        raise Refused(
+            f"Copy {command.barcode} belongs to the {state.campus} campus and is on its way "
+            f"there from {state.transit_from}; receive it at the {state.campus} desk, or "
+            f"transfer it to {command.campus} to keep it here.",
+            "not_home_campus",
+        )
+    return [_arrived(state, command.barcode)]
+
+
+def _arrived(state: Copy, barcode: str) -> Event:
+    return Event(
+        "ArrivedHome",
+        {"barcode": barcode, "campus": state.campus, "from_campus": state.transit_from},
+    )
+
+
 def _in_stock(state: Copy, command: Command) -> Copy:
     """The copy, if it was catalogued and not written off; otherwise why not."""
     if state.status == ABSENT:
@@ -196,6 +281,8 @@ def _in_stock(state: Copy, command: Command) -> Copy:
         Repair: "repaired",
         Transfer: "transferred",
         SetReferenceOnly: "made reference-only or lendable",
+        TakenBack: "sent home",
+        Receive: "received",
     }[type(command)]
     raise Refused(f"{gone}; a weeded copy cannot be {doing}.", "copy_weeded")
 
@@ -221,9 +308,13 @@ def evolve(state: Copy, event: Any) -> Copy:
         case "Repaired":
             return replace(state, status=ON_SHELF)
         case "Weeded":
-            return replace(state, status=WEEDED, weed_reason=data["reason"])
+            return replace(state, status=WEEDED, weed_reason=data["reason"], transit_from=None)
         case "Transferred":
-            return replace(state, campus=data["to_campus"], shelf=data["shelf"])
+            return replace(state, campus=data["to_campus"], shelf=data["shelf"], transit_from=None)
         case "ReferenceStatusChanged":
             return replace(state, reference_only=data["reference_only"])
+        case "TransitStarted":
+            return replace(state, transit_from=data["from_campus"])
+        case "ArrivedHome":
+            return replace(state, transit_from=None)
     raise ValueError(f"a copy's stream cannot hold a {event.type} event")

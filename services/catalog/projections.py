@@ -22,8 +22,22 @@ ADD_COPY = """
     ON CONFLICT (barcode) DO NOTHING
 """
 SET_STATUS = "UPDATE copies SET status = %s WHERE barcode = %s"
-WEED = "UPDATE copies SET status = 'weeded', weed_reason = %s WHERE barcode = %s"
-MOVE = "UPDATE copies SET campus = %s, shelf = %s WHERE barcode = %s"
+WEED = """
+    UPDATE copies SET status = 'weeded', weed_reason = %s, transit_from = NULL,
+        transit_since = NULL
+    WHERE barcode = %s
+"""
+MOVE = """
+    UPDATE copies SET campus = %s, shelf = %s, transit_from = NULL, transit_since = NULL
+    WHERE barcode = %s
+"""
+START_TRANSIT = """
+    UPDATE copies SET transit_from = %(from_campus)s, transit_since = %(returned_on)s
+    WHERE barcode = %(barcode)s
+"""
+END_TRANSIT = """
+    UPDATE copies SET transit_from = NULL, transit_since = NULL WHERE barcode = %(barcode)s
+"""
 SET_REFERENCE = "UPDATE copies SET reference_only = %s WHERE barcode = %s"
 
 LEND = """
@@ -58,6 +72,10 @@ class CopyIndex(Projection):
                 cursor.execute(MOVE, (data["to_campus"], data["shelf"], data["barcode"]))
             case "ReferenceStatusChanged":
                 cursor.execute(SET_REFERENCE, (data["reference_only"], data["barcode"]))
+            case "TransitStarted":
+                cursor.execute(START_TRANSIT, {"returned_on": None, **data})
+            case "ArrivedHome":
+                cursor.execute(END_TRANSIT, data)
 
 
 class CopiesOnLoan(Projection):

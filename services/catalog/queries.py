@@ -2,9 +2,10 @@
 
 Every answer about a copy (a command's result, ``get_copy``, a search hit) has
 the same shape, built here from the read models alone. A copy's status is the
-catalog's own (on_shelf, damaged, weeded) unless circulation has it out on
-loan, which shows as on_loan; a weeded copy stays weeded whatever loan news
-comes late.
+first of: weeded; on_loan (circulation has it out; a weeded copy stays weeded
+whatever loan news comes late); damaged; in_transit (returned at the other
+campus, on its way home); on_shelf. ``transit`` says where a copy away from
+home is and where it is going (``null`` when it is home), whatever its status.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from shared.consumer import Cursor
 STATUS = """
     CASE WHEN c.status = 'weeded' THEN 'weeded'
          WHEN l.barcode IS NOT NULL THEN 'on_loan'
+         WHEN c.status = 'on_shelf' AND c.transit_from IS NOT NULL THEN 'in_transit'
          ELSE c.status END
 """
 FIELDS = (
@@ -33,11 +35,13 @@ FIELDS = (
     "status",
     "weed_reason",
     "due_on",
+    "transit_from",
+    "transit_since",
 )
 SELECT_COPIES = f"""
     SELECT c.barcode, c.isbn, c.title, c.author, c.classification, c.campus, c.shelf,
            c.price::text, c.acquisition, c.reference_only, {STATUS} AS status, c.weed_reason,
-           to_char(l.due_on, 'YYYY-MM-DD')
+           to_char(l.due_on, 'YYYY-MM-DD'), c.transit_from, to_char(c.transit_since, 'YYYY-MM-DD')
     FROM copies c LEFT JOIN copies_on_loan l ON l.barcode = c.barcode
 """
 SELECT_COPY = SELECT_COPIES + " WHERE c.barcode = %(barcode)s"
@@ -60,7 +64,19 @@ def find_copy(cursor: Cursor, barcode: str) -> dict[str, Any] | None:
     """One copy as a dict, or None when no copy has that barcode."""
     cursor.execute(SELECT_COPY, {"barcode": barcode})
     row = cursor.fetchone()
-    return None if row is None else dict(zip(FIELDS, row, strict=True))
+    return None if row is None else _copy(row)
+
+
+def _copy(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A copy as the API shows it; ``transit`` is ``{from_campus, to_campus, since}`` or null."""
+    copy = dict(zip(FIELDS, row, strict=True))
+    transit_from, since = copy.pop("transit_from"), copy.pop("transit_since")
+    copy["transit"] = (
+        None
+        if transit_from is None or copy["status"] == "weeded"
+        else {"from_campus": transit_from, "to_campus": copy["campus"], "since": since}
+    )
+    return copy
 
 
 def is_on_loan(cursor: Cursor, barcode: str) -> bool:
@@ -88,7 +104,7 @@ def search(cursor: Cursor, query: dict[str, Any]) -> dict[str, Any]:
     cursor.execute(COUNT_COPIES + where, params)
     total = cursor.fetchone()[0]
     cursor.execute(SELECT_COPIES + where + ORDER_AND_PAGE, params)
-    items = [dict(zip(FIELDS, row, strict=True)) for row in cursor.fetchall()]
+    items = [_copy(row) for row in cursor.fetchall()]
     return {"total": total, "items": items}
 
 

@@ -1,7 +1,8 @@
 """What the catalog does when circulation reports on a copy it had lent.
 
-A copy that came back damaged is taken off the shelf for repair; a copy
-declared lost is written off with reason ``lost``. Both are ordinary catalog
+A copy that came back damaged is taken off the shelf for repair; a copy that
+came back at the other campus's desk goes into transit home; a copy declared
+lost is written off with reason ``lost``. All are ordinary catalog
 commands, decided by the same rules as a librarian's, recorded in the
 consumer's transaction with ids derived from circulation's event, so a
 redelivered event changes nothing twice.
@@ -21,45 +22,57 @@ _log = getLogger(__name__)
 
 
 class ReturnsAndLosses(Reaction):
-    """Damaged returns go for repair; lost copies are weeded."""
+    """Damaged returns go for repair, returns elsewhere go home, lost copies are weeded."""
 
     name = "returns_and_losses"
     sources = ("circulation",)
 
     def react(self, uow: UnitOfWork, event: Envelope) -> None:
-        command = command_for(event)
-        if command is None:
+        wanted = commands_for(event)
+        if not wanted or uow.earlier():  # reacted to already: nothing is recorded twice
             return
-        try:
-            commands.carry_out(uow, command)
-        except Refused as refusal:
-            # Already so (damaged earlier, weeded meanwhile): nothing left to record.
-            _log.info(
-                "%s #%d needs no change to copy %s: %s",
-                event.type,
-                event.position,
-                command.barcode,
-                refusal,
-                extra={"correlation_id": event.correlation_id},
-            )
+        for command in wanted:
+            try:
+                commands.record(uow, command)
+            except Refused as refusal:
+                # Already so (damaged earlier, weeded meanwhile): nothing left to record.
+                _log.info(
+                    "%s #%d needs no change to copy %s: %s",
+                    event.type,
+                    event.position,
+                    command.barcode,
+                    refusal,
+                    extra={"correlation_id": event.correlation_id},
+                )
 
 
-def command_for(event: Envelope) -> domain.Command | None:
-    """The catalog command a circulation event calls for, if any."""
+def commands_for(event: Envelope) -> list[domain.Command]:
+    """The catalog commands a circulation event calls for, in order (often none)."""
     data = event.data
     match event.type:
-        case "Returned" if data["condition"] == "damaged":
-            return domain.MarkDamaged(
+        case "Returned":
+            taken_back = domain.TakenBack(
+                data["barcode"],
+                campus=data["campus"],
+                loan_id=data["loan_id"],
+                returned_on=data["returned_on"],
+            )
+            if data["condition"] != "damaged":
+                return [taken_back]
+            damaged = domain.MarkDamaged(
                 data["barcode"],
                 note=f"Returned damaged at the {data['campus']} desk on {data['returned_on']} "
                 f"(loan {data['loan_id']}).",
                 loan_id=data["loan_id"],
             )
+            return [damaged, taken_back]
         case "DeclaredLost":
-            return domain.Weed(
-                data["barcode"],
-                reason=domain.LOST,
-                note=f"Declared lost on loan {data['loan_id']}.",
-                on_loan=True,
-            )
-    return None
+            return [
+                domain.Weed(
+                    data["barcode"],
+                    reason=domain.LOST,
+                    note=f"Declared lost on loan {data['loan_id']}.",
+                    on_loan=True,
+                )
+            ]
+    return []

@@ -16,7 +16,7 @@ MAX_TITLES = 2000
 MAX_COPIES_PER_BULK = 10_000
 DEFAULT_PAGE = 50
 MAX_PAGE = 500
-STATUSES = ("on_shelf", "damaged", "on_loan", "weeded")
+STATUSES = ("on_shelf", "damaged", "on_loan", "in_transit", "weeded")
 
 
 def note() -> fields.String:
@@ -82,6 +82,10 @@ class Weed(CopyCommand):
 class Transfer(CopyCommand):
     to_campus = f.campus()
     shelf = f.text(40)
+
+
+class Receive(CopyCommand):
+    campus = f.campus()  # the desk receiving it: must be the copy's home campus
 
 
 class SetReferenceOnly(CopyCommand):

@@ -115,6 +115,11 @@ class CatalogService(feed.EventFeed):
         return self._carry_out(domain.Transfer, schemas.Transfer(), payload)
 
     @rpc
+    def receive(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A copy in transit arrived at its home desk: ``{barcode, campus}``; lendable again."""
+        return self._carry_out(domain.Receive, schemas.Receive(), payload)
+
+    @rpc
     def set_reference_only(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Make a copy reference-only (never lent) or lendable: ``{barcode, reference_only}``."""
         return self._carry_out(domain.SetReferenceOnly, schemas.SetReferenceOnly(), payload)

@@ -110,6 +110,7 @@ class CopyAtDesk:
     on_loan: bool
     price: Decimal
     held_for_others: bool = False  # the last shelf copies are held for other readers' reservations
+    transit_from: str | None = None  # returned at this other campus, on its way home
 
 
 # ---------------------------------------------------------------- commands
@@ -155,6 +156,7 @@ class ReturnCopy:
     desk_campus: str
     today: date
     condition: str = "ok"
+    home_campus: str | None = None  # the campus the copy belongs to, as circulation knows it
 
 
 @dataclass(frozen=True)
@@ -342,6 +344,17 @@ def _refuse_copy(copy: CopyAtDesk, desk_campus: str) -> None:
         raise Refused(f"{copy.barcode} is already on loan", "copy_on_loan")
     if copy.status == "damaged":
         raise Refused(f"{copy.barcode} is damaged and waiting for repair", "copy_damaged")
+    if copy.transit_from is not None:
+        todo = (
+            f"receive it at the {copy.campus} desk first"
+            if desk_campus == copy.campus
+            else f"send it home to {copy.campus}"
+        )
+        raise Refused(
+            f"{copy.barcode} was returned at the {copy.transit_from} campus and is in transit "
+            f"home to {copy.campus}; it can be lent once it is back ({todo})",
+            "copy_in_transit",
+        )
     if copy.campus != desk_campus:
         raise Refused(
             f"{copy.barcode} is shelved at the {copy.campus} campus; it cannot be lent at "
@@ -406,20 +419,18 @@ def _return(patron: Patron, command: ReturnCopy) -> list[Event]:
     loan = patron.loan_of(command.barcode)
     if loan is None:
         raise Refused(f"{command.barcode} is not on loan to {patron.patron_id}", "not_on_loan")
-    return [
-        Event(
-            "Returned",
-            {
-                "loan_id": loan.loan_id,
-                "barcode": loan.barcode,
-                "patron_id": patron.patron_id,
-                "campus": command.desk_campus,
-                "returned_on": command.today.isoformat(),
-                "overdue_days": loan.days_overdue(command.today),
-                "condition": command.condition,
-            },
-        )
-    ]
+    data = {
+        "loan_id": loan.loan_id,
+        "barcode": loan.barcode,
+        "patron_id": patron.patron_id,
+        "campus": command.desk_campus,
+        "returned_on": command.today.isoformat(),
+        "overdue_days": loan.days_overdue(command.today),
+        "condition": command.condition,
+    }
+    if command.home_campus is not None:
+        data["home_campus"] = command.home_campus
+    return [Event("Returned", data)]
 
 
 def _open_loan(patron: Patron, loan_id: str) -> Loan:

@@ -22,12 +22,13 @@ UPSERT_COPY = """
     ON CONFLICT (barcode) DO NOTHING
 """
 SET_STATUS = "UPDATE copy_availability SET status = %s WHERE barcode = %s"
-SET_CAMPUS = "UPDATE copy_availability SET campus = %s WHERE barcode = %s"
+SET_CAMPUS = "UPDATE copy_availability SET campus = %s, transit_from = NULL WHERE barcode = %s"
+SET_TRANSIT = "UPDATE copy_availability SET transit_from = %s WHERE barcode = %s"
 SET_REFERENCE = "UPDATE copy_availability SET reference_only = %s WHERE barcode = %s"
 
 
 class CopyAvailability(Projection):
-    """Every copy circulation may lend: campus, catalog status, reference-only."""
+    """Every copy circulation may lend: campus, catalog status, reference-only, in transit."""
 
     name = "copy_availability"
     sources = ("catalog",)
@@ -48,6 +49,10 @@ class CopyAvailability(Projection):
                 cursor.execute(SET_CAMPUS, (data["to_campus"], data["barcode"]))
             case "ReferenceStatusChanged":
                 cursor.execute(SET_REFERENCE, (data["reference_only"], data["barcode"]))
+            case "TransitStarted":
+                cursor.execute(SET_TRANSIT, (data["from_campus"], data["barcode"]))
+            case "ArrivedHome":
+                cursor.execute(SET_TRANSIT, (None, data["barcode"]))
 
     def reset(self, cursor: Cursor) -> None:
         cursor.execute("DELETE FROM copy_availability")

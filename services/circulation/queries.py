@@ -11,7 +11,7 @@ from shared.consumer import Cursor
 
 COPY_COLUMNS = """
     barcode, isbn, title, classification, campus, price, reference_only, status,
-    loan_id IS NOT NULL
+    loan_id IS NOT NULL, transit_from
 """
 LOCK_COPIES = f"""
     SELECT {COPY_COLUMNS} FROM copy_availability
@@ -19,13 +19,13 @@ LOCK_COPIES = f"""
 """
 SELECT_COPY = """
     SELECT barcode, isbn, title, classification, campus, price::text, reference_only, status,
-           loan_id, patron_id, due_on
+           loan_id, patron_id, due_on, transit_from
     FROM copy_availability WHERE barcode = %s
 """
 SHELF_COPIES = """
     SELECT count(*) FROM copy_availability
     WHERE isbn = %s AND campus = %s AND status = 'on_shelf' AND loan_id IS NULL
-      AND NOT reference_only
+      AND NOT reference_only AND transit_from IS NULL
 """
 WAITING_RESERVATIONS = """
     SELECT count(*) FROM reservations
@@ -37,7 +37,9 @@ RESERVED_BY_OTHERS = """
 """
 ISBN_KNOWN = "SELECT EXISTS (SELECT 1 FROM copy_availability WHERE isbn = %s)"
 LOAN_HOLDER = "SELECT patron_id, barcode, isbn FROM loans WHERE loan_id = %s"
-LOAN_OF_COPY = "SELECT loan_id, patron_id FROM copy_availability WHERE barcode = %s FOR UPDATE"
+LOAN_OF_COPY = """
+    SELECT loan_id, patron_id, campus FROM copy_availability WHERE barcode = %s FOR UPDATE
+"""
 PATRON = """
     SELECT patron_id, name, kind, class_name, campus, status, owed::text
     FROM patrons WHERE patron_id = %s
@@ -77,6 +79,7 @@ def lock_copies(cursor: Cursor, barcodes: list[str]) -> dict[str, CopyAtDesk]:
             reference_only=row[6],
             status=row[7],
             on_loan=row[8],
+            transit_from=row[9],
         )
         for row in cursor.fetchall()
     }
@@ -110,8 +113,8 @@ def loan_holder(cursor: Cursor, loan_id: str) -> tuple[str, str, str | None] | N
     return cursor.fetchone()
 
 
-def lock_loan_of_copy(cursor: Cursor, barcode: str) -> tuple[str | None, str | None] | None:
-    """(loan_id, patron_id) of a copy, locked; None when circulation knows no such copy."""
+def lock_loan_of_copy(cursor: Cursor, barcode: str) -> tuple[str | None, str | None, str] | None:
+    """(loan_id, patron_id, home campus) of a copy, locked; None when circulation knows none."""
     cursor.execute(LOAN_OF_COPY, (barcode,))
     return cursor.fetchone()
 
@@ -133,10 +136,19 @@ def copy(cursor: Cursor, barcode: str) -> dict[str, Any] | None:
         "loan_id",
         "patron_id",
         "due_on",
+        "transit_from",
     )
     found = dict(zip(names, row, strict=True))
     found["due_on"] = found["due_on"].isoformat() if found["due_on"] else None
-    found["available"] = found["status"] == "on_shelf" and found["loan_id"] is None
+    transit_from = found.pop("transit_from")
+    found["transit"] = (
+        None
+        if transit_from is None
+        else {"from_campus": transit_from, "to_campus": found["campus"]}
+    )
+    found["available"] = (
+        found["status"] == "on_shelf" and found["loan_id"] is None and transit_from is None
+    )
     return found
 
 

@@ -20,6 +20,7 @@ from services.circulation.policies import Rules
 from services.circulation.projections import INLINE, CopyAvailability
 from services.circulation.roster import RosterError, read_roster
 from shared import feed
+from shared.campus import Campus
 from shared.dependencies import EventStoreProvider, Projections
 from shared.domain import Refused, fold
 from shared.envelope import Envelope
@@ -71,6 +72,7 @@ class CirculationService(feed.EventFeed):
     store = EventStoreProvider(*INLINE)
     projections = Projections(CopyAvailability())
     rules = Rules()
+    campus = Campus()
 
     @subscribe("catalog")
     def on_catalog_events(self, events: list[Envelope]) -> Any:
@@ -261,7 +263,12 @@ class CirculationService(feed.EventFeed):
 
     @rpc
     def return_copy(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Take a copy back at a desk, intact or damaged."""
+        """Take a copy back at any campus's desk, intact or damaged.
+
+        The receipt names the copy's ``home_campus``: returned at the other
+        campus, it goes into transit home (the catalog records it) and is not
+        lent again until its home desk has received it.
+        """
         command = load(s.Return(), payload)
         today = command["on"] or self.rules.today()
 
@@ -272,14 +279,18 @@ class CirculationService(feed.EventFeed):
                 holder = queries.lock_loan_of_copy(uow.cursor, command["barcode"])
                 if holder is None:
                     raise NotFound(f"no copy with barcode {command['barcode']!r}")
-                loan_id, patron_id = holder
+                loan_id, patron_id, home_campus = holder
                 if loan_id is None:
                     raise Refused(f"{command['barcode']} is not on loan", "not_on_loan")
                 stored = decide_and_record(
                     uow,
                     patron_id,
                     domain.ReturnCopy(
-                        command["barcode"], command["campus"], today, command["condition"]
+                        command["barcode"],
+                        command["campus"],
+                        today,
+                        command["condition"],
+                        home_campus=home_campus,
                     ),
                 )
                 return receipt(stored, "Returned")
@@ -386,6 +397,15 @@ class CirculationService(feed.EventFeed):
         return retrying(attempt)
 
     # ------------------------------------------------------------ queries
+
+    @rpc
+    def health(self) -> dict[str, Any]:
+        """As every service's, plus the campus this instance's host serves (None: the school).
+
+        Informational only: instances of circulation share one RPC queue, so any
+        of them may serve any desk; the desk's campus always comes with the command.
+        """
+        return {**feed.EventFeed.health(self), "campus": self.campus}
 
     @rpc
     def get_card(self, patron_id: str) -> dict[str, Any]:

@@ -64,8 +64,20 @@ class TitlesReply(Schema):
     titles = fields.List(fields.Nested(TitleBarcodes), required=True)
 
 
+class Transit(Schema):
+    """Where a copy returned at the other campus is, and the home it is on its way to."""
+
+    from_campus = fields.String(required=True, metadata={"description": "Where it is now."})
+    to_campus = fields.String(required=True, metadata={"description": "Its home campus."})
+    since = fields.Date(allow_none=True, metadata={"description": "The day it was returned."})
+
+
 class CopyReply(Schema):
-    """A copy as the catalogue knows it (status on_loan when circulation has it out)."""
+    """A copy as the catalogue knows it.
+
+    ``status`` is the first of weeded, on_loan (circulation has it out), damaged,
+    in_transit (returned at the other campus, not yet received home), on_shelf.
+    """
 
     barcode = fields.String(required=True)
     isbn = fields.String(required=True)
@@ -80,6 +92,12 @@ class CopyReply(Schema):
     status = fields.String(required=True)
     weed_reason = nullable_string(required=True)
     due_on = fields.Date(allow_none=True, required=True)
+    transit = fields.Nested(
+        Transit,
+        allow_none=True,
+        required=True,
+        metadata={"description": "Set while the copy is on its way home; null when home."},
+    )
 
 
 class CopyPage(Schema):
@@ -101,6 +119,7 @@ class AvailabilityReply(Schema):
     loan_id = nullable_string(required=True)
     patron_id = nullable_string(required=True)
     due_on = fields.Date(allow_none=True, required=True)
+    transit = fields.Nested(Transit, allow_none=True, required=True)
     available = fields.Boolean(required=True)
 
 
@@ -260,6 +279,10 @@ class LedgerLine(Schema):
     weeded_value = money(required=True)
     transferred_in = fields.Integer(required=True)
     transferred_out = fields.Integer(required=True)
+    in_transit = fields.Integer(
+        required=True,
+        metadata={"description": "Held copies returned at the other campus, on their way home."},
+    )
 
 
 class LedgerReply(Schema):
@@ -315,6 +338,9 @@ class ServiceHealth(Schema):
     head = fields.Integer(required=True)
     relay_leader = fields.Boolean(required=True)
     relay_published = fields.Integer(allow_none=True)
+    campus = nullable_string(
+        metadata={"description": "circulation: the campus its host serves (null: the school)."}
+    )
 
 
 class ProjectionLag(Schema):

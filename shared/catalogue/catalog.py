@@ -65,6 +65,29 @@ class Transferred(Schema):
     shelf = f.text(40)
 
 
+class TransitStarted(Schema):
+    """A copy was returned at a campus other than its home and is on its way home.
+
+    ``from_campus`` is where it was returned (where it is now), ``to_campus`` its
+    home campus. Until ``ArrivedHome`` (or a ``Transferred`` that makes the
+    campus where it is its new home) it is not lent anywhere.
+    """
+
+    barcode = f.barcode()
+    from_campus = f.campus()
+    to_campus = f.campus()
+    loan_id = f.identifier(required=False, allow_none=True)
+    returned_on = fields.Date(required=False)
+
+
+class ArrivedHome(Schema):
+    """A copy in transit was received at its home campus and is back on its shelf."""
+
+    barcode = f.barcode()
+    campus = f.campus()
+    from_campus = f.campus()
+
+
 class ReferenceStatusChanged(Schema):
     """A copy was made reference-only (never lent) or lendable again."""
 
@@ -72,5 +95,14 @@ class ReferenceStatusChanged(Schema):
     reference_only = fields.Boolean(required=True)
 
 
-for _schema in (BookAdded, CopyDamaged, Repaired, Weeded, Transferred, ReferenceStatusChanged):
+for _schema in (
+    BookAdded,
+    CopyDamaged,
+    Repaired,
+    Weeded,
+    Transferred,
+    ReferenceStatusChanged,
+    TransitStarted,
+    ArrivedHome,
+):
     CATALOGUE.register(SOURCE, _schema.__name__, _schema)

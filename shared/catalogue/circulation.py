@@ -55,12 +55,17 @@ class Lent(Schema):
 
 
 class Returned(Schema):
-    """A lent copy came back, on time or overdue, intact or damaged."""
+    """A lent copy came back, on time or overdue, intact or damaged.
+
+    ``campus`` is the desk that took it back; ``home_campus`` the campus the copy
+    belongs to (when they differ, the catalog records it as in transit home).
+    """
 
     loan_id = f.identifier()
     barcode = f.barcode()
     patron_id = f.identifier()
     campus = f.campus()
+    home_campus = f.campus(required=False)
     returned_on = fields.Date(required=True)
     overdue_days = fields.Integer(required=True, validate=validate.Range(min=0))
     condition = f.choice(f.CONDITIONS)

@@ -33,6 +33,14 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "Transferred": {**COPY, "from_campus": "north", "to_campus": "south", "shelf": "S-I-01"},
     "ReferenceStatusChanged": {**COPY, "reference_only": True},
+    "TransitStarted": {
+        **COPY,
+        "from_campus": "south",
+        "to_campus": "north",
+        "loan_id": LOAN["loan_id"],
+        "returned_on": "2026-10-28",
+    },
+    "ArrivedHome": {**COPY, "campus": "north", "from_campus": "south"},
     "CardIssued": {
         "patron_id": "P0000123",
         "name": "李雷",
@@ -56,7 +64,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "Returned": {
         **LOAN,
-        "campus": "north",
+        "campus": "south",
+        "home_campus": "north",
         "returned_on": "2026-10-28",
         "overdue_days": 2,
         "condition": "ok",

@@ -122,6 +122,7 @@ def test_a_copy_is_answered_in_full_after_each_change(catalog, config, pool_for)
             "status": "on_shelf",
             "weed_reason": None,
             "due_on": None,
+            "transit": None,
         }
         damaged = service.mark_damaged({"barcode": barcode, "note": "coffee on pages 40-60"})
         assert damaged == {**copy, "status": "damaged"}

@@ -53,10 +53,32 @@ class Desk:
             {"barcode": barcode, "patron_id": patron_id, "campus": campus, "on": on.isoformat()}
         )
 
-    def give_back(self, barcode, on=TODAY, condition="ok"):
+    def give_back(self, barcode, on=TODAY, condition="ok", campus="north"):
         return self.circulation.return_copy(
-            {"barcode": barcode, "campus": "north", "on": on.isoformat(), "condition": condition}
+            {"barcode": barcode, "campus": campus, "on": on.isoformat(), "condition": condition}
         )
+
+    def in_transit(self, barcode):
+        """Wait until both services know the copy is on its way home; circulation's view."""
+        wait_until(
+            lambda: self.catalog.get_copy(barcode)["transit"] is not None,
+            timeout=10,
+            what="the catalog to see the return elsewhere",
+        )
+        wait_until(
+            lambda: self.circulation.copy_availability(barcode)["transit"] is not None,
+            timeout=10,
+            what="circulation to see the copy in transit",
+        )
+        return self.circulation.copy_availability(barcode)
+
+    def home(self, barcode):
+        wait_until(
+            lambda: self.circulation.copy_availability(barcode)["transit"] is None,
+            timeout=10,
+            what="circulation to see the copy home",
+        )
+        return self.circulation.copy_availability(barcode)
 
 
 def refusal(call, *args):
@@ -251,3 +273,79 @@ def test_a_retried_lend_is_answered_not_redone(desk):
     first = desk.circulation.lend(command)
     assert desk.circulation.lend(command) == first
     assert len(desk.circulation.patron_loans(patron)["loans"]) == 1
+
+
+# ---------------------------------------------------------------- two campuses
+
+
+def test_a_copy_returned_at_the_other_campus_is_in_transit_until_its_home_desk_receives_it(desk):
+    [barcode] = desk.add_copies()  # shelved at north
+    patron = desk.card()
+    desk.lend(barcode, patron)
+
+    returned = desk.give_back(barcode, campus="south")
+    assert (returned["campus"], returned["home_campus"]) == ("south", "north")
+    assert desk.circulation.patron_loans(patron)["loans"] == []  # the reader is done with it
+
+    seen = desk.in_transit(barcode)
+    assert seen["transit"] == {"from_campus": "south", "to_campus": "north"}
+    assert seen["available"] is False
+    copy = desk.catalog.get_copy(barcode)
+    assert (copy["status"], copy["campus"]) == ("in_transit", "north")
+    assert copy["transit"] == {"from_campus": "south", "to_campus": "north", "since": "2026-10-12"}
+    assert desk.catalog.search({"status": "in_transit"})["total"] == 1
+
+    other = desk.card(name="韩梅梅")
+    for campus in ("south", "north"):
+        refused = refusal(desk.lend, barcode, other, TODAY, campus)
+        assert refused.exc_type == "Refused" and "in transit home to north" in refused.value
+
+    elsewhere = refusal(desk.catalog.receive, {"barcode": barcode, "campus": "south"})
+    assert "belongs to the north campus and is on its way there from south" in elsewhere.value
+    received = desk.catalog.receive({"barcode": barcode, "campus": "north"})
+    assert (received["status"], received["transit"]) == ("on_shelf", None)
+    twice = refusal(desk.catalog.receive, {"barcode": barcode, "campus": "north"})
+    assert "is not in transit" in twice.value
+
+    assert desk.home(barcode)["available"] is True
+    assert desk.lend(barcode, other)["campus"] == "north"
+
+
+def test_a_copy_returned_at_its_home_campus_is_simply_back_on_the_shelf(desk):
+    [barcode] = desk.add_copies(campus="south", shelf="S-I-03")
+    patron = desk.card()
+    desk.lend(barcode, patron, campus="south")
+    returned = desk.give_back(barcode, campus="south")
+    assert (returned["campus"], returned["home_campus"]) == ("south", "south")
+    wait_until(lambda: desk.catalog.get_copy(barcode)["status"] == "on_shelf", timeout=10)
+    assert desk.catalog.get_copy(barcode)["transit"] is None
+    assert desk.circulation.copy_availability(barcode)["available"] is True
+
+
+def test_a_copy_in_transit_transferred_where_it_is_stays_and_is_lent_there(desk):
+    [barcode] = desk.add_copies()
+    desk.lend(barcode, desk.card())
+    desk.give_back(barcode, campus="south")
+    desk.in_transit(barcode)
+
+    home_again = refusal(
+        desk.catalog.transfer, {"barcode": barcode, "to_campus": "north", "shelf": "N-I-01"}
+    )
+    assert "on its way home to the north campus" in home_again.value
+    moved = desk.catalog.transfer({"barcode": barcode, "to_campus": "south", "shelf": "S-I-07"})
+    assert (moved["campus"], moved["status"], moved["transit"]) == ("south", "on_shelf", None)
+
+    assert desk.home(barcode)["campus"] == "south"
+    assert desk.lend(barcode, desk.card(name="韩梅梅"), campus="south")["campus"] == "south"
+
+
+def test_a_copy_returned_damaged_at_the_other_campus_is_damaged_and_in_transit(desk):
+    [barcode] = desk.add_copies()
+    desk.lend(barcode, desk.card())
+    desk.give_back(barcode, campus="south", condition="damaged")
+    desk.in_transit(barcode)
+    copy = desk.catalog.get_copy(barcode)
+    assert copy["status"] == "damaged"
+    assert copy["transit"]["from_campus"] == "south"
+    refused = refusal(desk.lend, barcode, desk.card(name="韩梅梅"), TODAY, "south")
+    assert "damaged and waiting for repair" in refused.value

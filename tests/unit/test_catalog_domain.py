@@ -6,8 +6,10 @@ from services.catalog import domain
 from services.catalog.domain import (
     AddCopy,
     MarkDamaged,
+    Receive,
     Repair,
     SetReferenceOnly,
+    TakenBack,
     Transfer,
     Weed,
     decide,
@@ -221,6 +223,90 @@ def test_a_lendable_copy_cannot_be_made_lendable_again():
     assert refused.code == "reference_unchanged"
 
 
+# Returned at the other campus: in transit home
+
+
+def returned_at_south():
+    """A north copy a reader brought back to the south desk."""
+    return given(TakenBack(BARCODE, "south", "L1", "2026-10-28"))
+
+
+def test_a_copy_taken_back_at_its_home_campus_changes_nothing():
+    assert decide(given(), TakenBack(BARCODE, "north", "L1", "2026-10-28")) == []
+
+
+def test_a_copy_taken_back_at_the_other_campus_goes_into_transit_home():
+    event = only(decide(given(), TakenBack(BARCODE, "south", "L1", "2026-10-28")))
+    assert event == Event(
+        "TransitStarted",
+        {
+            "barcode": BARCODE,
+            "from_campus": "south",
+            "to_campus": "north",
+            "loan_id": "L1",
+            "returned_on": "2026-10-28",
+        },
+    )
+    copy = returned_at_south()
+    assert (copy.campus, copy.status, copy.transit_from, copy.in_transit) == (
+        "north",
+        "on_shelf",
+        "south",
+        True,
+    )
+    assert decide(copy, TakenBack(BARCODE, "south")) == []  # the same news again
+
+
+def test_receiving_it_at_home_ends_the_transit():
+    event = only(decide(returned_at_south(), Receive(BARCODE, "north")))
+    assert event == Event(
+        "ArrivedHome", {"barcode": BARCODE, "campus": "north", "from_campus": "south"}
+    )
+    copy = evolve(returned_at_south(), event)
+    assert (copy.campus, copy.status, copy.in_transit) == ("north", "on_shelf", False)
+
+
+def test_a_copy_is_received_only_at_its_home_campus_and_only_in_transit():
+    elsewhere = refusal(returned_at_south(), Receive(BARCODE, "south"))
+    assert elsewhere.code == "not_home_campus"
+    assert str(elsewhere) == (
+        "Copy C00000042 belongs to the north campus and is on its way there from south; "
+        "receive it at the north desk, or transfer it to south to keep it here."
+    )
+    home = refusal(given(), Receive(BARCODE, "north"))
+    assert home.code == "not_in_transit"
+    assert str(home) == "Copy C00000042 is not in transit; it belongs to the north campus."
+
+
+def test_transferring_a_copy_in_transit_to_where_it_is_makes_that_its_home():
+    event = only(decide(returned_at_south(), Transfer(BARCODE, "south", "S-I-01")))
+    assert event.data == {
+        "barcode": BARCODE,
+        "from_campus": "north",
+        "to_campus": "south",
+        "shelf": "S-I-01",
+    }
+    copy = evolve(returned_at_south(), event)
+    assert (copy.campus, copy.shelf, copy.in_transit) == ("south", "S-I-01", False)
+
+
+def test_a_copy_in_transit_is_received_home_not_transferred_there():
+    refused = refusal(returned_at_south(), Transfer(BARCODE, "north", "N-I-03"))
+    assert refused.code == "copy_in_transit"
+    assert "on its way home to the north campus from south; receive it" in str(refused)
+
+
+def test_a_copy_returned_damaged_at_the_other_campus_is_both_damaged_and_in_transit():
+    copy = given(MarkDamaged(BARCODE, loan_id="L1"), TakenBack(BARCODE, "south", "L1"))
+    assert (copy.status, copy.transit_from) == ("damaged", "south")
+
+
+def test_weeding_a_copy_in_transit_ends_the_transit():
+    copy = given(TakenBack(BARCODE, "south"), Weed(BARCODE, "lost", "lost on the way"))
+    assert (copy.status, copy.in_transit) == ("weeded", False)
+    assert refusal(copy, Receive(BARCODE, "north")).code == "copy_weeded"
+
+
 # Unknown copies and the shape of the Decider
 
 
@@ -232,6 +318,8 @@ def test_a_lendable_copy_cannot_be_made_lendable_again():
         Weed("C99999999", "lost"),
         Transfer("C99999999", "south", "S-1"),
         SetReferenceOnly("C99999999", True),
+        TakenBack("C99999999", "south"),
+        Receive("C99999999", "north"),
     ],
 )
 def test_any_command_on_an_unknown_barcode_is_not_found(command):

@@ -161,6 +161,29 @@ def test_a_copy_must_be_on_the_shelf_at_the_desks_campus(overrides, code, words)
     assert error.code == code and words in str(error)
 
 
+def test_a_copy_shelved_at_the_other_campus_is_refused_at_this_desk_with_its_campus():
+    error = refused(card(), lend(campus="south"))
+    assert error.code == "wrong_campus"
+    assert str(error) == (
+        "C00000001 is shelved at the south campus; it cannot be lent at the north desk"
+    )
+
+
+@pytest.mark.parametrize(
+    "desk, todo",
+    [("north", "receive it at the north desk first"), ("south", "send it home to north")],
+)
+def test_a_copy_in_transit_home_is_lent_nowhere_until_it_is_back(desk, todo):
+    in_transit = copy(transit_from="south")  # a north copy returned at the south desk
+    command = d.Lend("L1", in_transit, desk, TODAY, STUDENT, TERM_END)
+    error = refused(card(), command)
+    assert error.code == "copy_in_transit"
+    assert "returned at the south campus and is in transit home to north" in str(error)
+    assert todo in str(error)
+    back_home = copy(transit_from=None)
+    assert d.decide(card(), d.Lend("L1", back_home, "north", TODAY, STUDENT))[0].type == "Lent"
+
+
 def test_a_student_may_hold_three_books():
     patron = card()
     for number in range(1, 4):
@@ -222,6 +245,15 @@ def test_returning_on_time_and_late():
     assert late.data["overdue_days"] == 6 and late.data["campus"] == "south"
     assert late.data["condition"] == "damaged"
     assert fold(d.evolve, patron, [late]).loans == {}
+
+
+def test_a_copy_is_taken_back_at_either_campus_and_the_return_names_its_home():
+    patron = apply(card(), lend())
+    [elsewhere] = d.decide(patron, d.ReturnCopy("C00000001", "south", TODAY, home_campus="north"))
+    assert (elsewhere.data["campus"], elsewhere.data["home_campus"]) == ("south", "north")
+    NewEvent(elsewhere.type, "card-P0000001", dict(elsewhere.data)).validated()
+    [at_home] = d.decide(patron, d.ReturnCopy("C00000001", "north", TODAY, home_campus="north"))
+    assert (at_home.data["campus"], at_home.data["home_campus"]) == ("north", "north")
 
 
 def test_returning_a_copy_the_card_does_not_hold_is_refused():
