@@ -22,7 +22,7 @@ from shared.config import SERVICES
 PATRON_ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9\-]{0,31}$", error="Not a valid card number.")
 GRADE = validate.Regexp(r"^G(1[0-2]|[1-9])$", error="Not a grade like G9.")
 TERM = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9\-]{0,39}$", error="Not a term name.")
-STATUSES = ("on_shelf", "damaged", "on_loan", "weeded")
+STATUSES = ("on_shelf", "damaged", "on_loan", "in_transit", "weeded")
 BOARDS = {"students": "student", "classes": "class", "campuses": "campus"}
 PERIODS = ("week", "month", "term")
 REGISTERS = ("purchases", "repairs", "staff_loans", "teacher_reservations", "writeoffs")
@@ -64,6 +64,28 @@ def money(**kwargs: Any) -> fields.Decimal:
         validate=validate.Range(min=0, max=MAX_MONEY),
         metadata={"description": f"Yuan, from 0 to {MAX_MONEY}."},
         **kwargs,
+    )
+
+
+def desk_campus() -> fields.String:
+    """The campus of the desk doing it: a campus gateway's own when left out (another: 400)."""
+    return f.campus(
+        required=False,
+        metadata={
+            "description": "The campus of the desk. A campus gateway fills in its own and "
+            "refuses another; a whole-school gateway needs it."
+        },
+    )
+
+
+def home_campus(description: str) -> fields.String:
+    """A campus a campus gateway fills in with its own when left out (another may be named)."""
+    return f.campus(
+        required=False,
+        metadata={
+            "description": f"{description} A campus gateway's own when left out; a "
+            "whole-school gateway needs it."
+        },
     )
 
 
@@ -124,6 +146,10 @@ class TransferBody(Command):
     shelf = f.text(40)
 
 
+class ReceiveBody(Command):
+    campus = desk_campus()
+
+
 class ReferenceBody(Command):
     reference_only = fields.Boolean(
         load_default=True,
@@ -161,7 +187,7 @@ class IssueCardBody(Command):
     name = f.text(100)
     kind = f.choice(f.PATRON_KINDS)
     class_name = f.class_name(allow_none=True)
-    campus = f.campus()
+    campus = home_campus("The campus the holder studies or works at.")
 
 
 class ImportCardsBody(Command):
@@ -183,7 +209,7 @@ class PatronPath(Schema):
 class LendBody(Command):
     barcode = f.barcode()
     patron_id = patron_id()
-    campus = f.campus(metadata={"description": "The campus of the desk lending it."})
+    campus = desk_campus()
     on = backdate()
 
 
@@ -192,13 +218,13 @@ class LendManyBody(Command):
     barcodes = fields.List(
         f.barcode(), required=True, validate=validate.Length(min=1, max=MAX_BULK_LEND)
     )
-    campus = f.campus()
+    campus = desk_campus()
     on = backdate()
 
 
 class ReturnBody(Command):
     barcode = f.barcode()
-    campus = f.campus(metadata={"description": "The campus of the desk taking it back."})
+    campus = desk_campus()
     condition = f.choice(f.CONDITIONS, required=False)
     on = backdate()
 
@@ -222,7 +248,7 @@ class LoanPath(Schema):
 class ReserveBody(Command):
     patron_id = patron_id()
     isbn = f.isbn()
-    campus = f.campus()
+    campus = home_campus("The campus where the reader will collect it.")
 
 
 class CancelReservationBody(Command):

@@ -17,6 +17,7 @@ from services.gateway import replies as r
 from services.gateway import schemas as s
 from services.gateway.auth import DESK, MANAGE, OPERATE, PUBLIC, QUERY, READ
 from services.gateway.calls import ServiceRpc
+from services.gateway.desk import DeskCampus
 from services.gateway.routing import CSV, ApiRequest, Reply, route
 from shared.rpc import rpc
 
@@ -47,6 +48,7 @@ class GatewayService:
     name = "gateway"
 
     config = Config()
+    desk = DeskCampus()
     catalog = ServiceRpc("catalog")
     circulation = ServiceRpc("circulation")
     activities = ServiceRpc("activities")
@@ -121,6 +123,12 @@ class GatewayService:
     def transfer(self, request: ApiRequest) -> Any:
         return self.catalog.transfer(command(request))
 
+    @route("POST", "/api/copies/<barcode>/receive", allow=DESK, tag=CATALOG,
+           path=s.BarcodePath, body=s.ReceiveBody, reply=r.CopyReply,
+           summary="Receive a copy back home from the other campus (ends its transit)")  # fmt: skip
+    def receive(self, request: ApiRequest) -> Any:
+        return self.catalog.receive(self.desk.at_desk(command(request)))
+
     @route("POST", "/api/copies/<barcode>/reference", allow=MANAGE, tag=CATALOG,
            path=s.BarcodePath, body=s.ReferenceBody, reply=r.CopyReply,
            summary="Make a copy reference-only (never lent), or lendable again")  # fmt: skip
@@ -132,7 +140,7 @@ class GatewayService:
     @route("POST", "/api/cards", allow=DESK, tag=CIRCULATION, body=s.IssueCardBody,
            reply=r.CARD_ISSUED, status=201, summary="Issue a library card")  # fmt: skip
     def issue_card(self, request: ApiRequest) -> Any:
-        return self.circulation.issue_card(request.body)
+        return self.circulation.issue_card(self.desk.default(request.body))
 
     @route("POST", "/api/cards/import", allow=DESK, tag=CIRCULATION, body=s.ImportCardsBody,
            roster=True, accepts=(CSV, "application/json"), reply=r.RosterReply, status=201,
@@ -169,18 +177,19 @@ class GatewayService:
     @route("POST", "/api/loans", allow=DESK, tag=CIRCULATION, body=s.LendBody,
            reply=r.LENT, status=201, summary="Lend a copy")  # fmt: skip
     def lend(self, request: ApiRequest) -> Any:
-        return self.circulation.lend(request.body)
+        return self.circulation.lend(self.desk.at_desk(request.body))
 
     @route("POST", "/api/loans/bulk", allow=DESK, tag=CIRCULATION, body=s.LendManyBody,
            reply=r.BulkLoansReply, status=201,
            summary="Lend a pile of copies to one card (a class book corner)")  # fmt: skip
     def lend_many(self, request: ApiRequest) -> Any:
-        return self.circulation.lend_many(request.body)
+        return self.circulation.lend_many(self.desk.at_desk(request.body))
 
     @route("POST", "/api/returns", allow=DESK, tag=CIRCULATION, body=s.ReturnBody,
-           reply=r.RETURNED, summary="Take a copy back")  # fmt: skip
+           reply=r.RETURNED,
+           summary="Take a copy back (at the other campus: it goes into transit home)")  # fmt: skip
     def return_copy(self, request: ApiRequest) -> Any:
-        return self.circulation.return_copy(request.body)
+        return self.circulation.return_copy(self.desk.at_desk(request.body))
 
     @route("POST", "/api/loans/<loan_id>/renew", allow=DESK, tag=CIRCULATION,
            path=s.LoanPath, body=s.RenewBody, reply=r.RENEWED,
@@ -203,7 +212,7 @@ class GatewayService:
     @route("POST", "/api/reservations", allow=DESK, tag=CIRCULATION, body=s.ReserveBody,
            reply=r.RESERVED, status=201, summary="Reserve a title at a campus")  # fmt: skip
     def reserve(self, request: ApiRequest) -> Any:
-        return self.circulation.reserve(request.body)
+        return self.circulation.reserve(self.desk.default(request.body))
 
     @route("POST", "/api/reservations/<reservation_id>/cancel", allow=DESK, tag=CIRCULATION,
            path=s.ReservationPath, body=s.CancelReservationBody,
@@ -314,7 +323,11 @@ class GatewayService:
     @rpc
     def health(self) -> dict[str, Any]:
         """For ``python -m shared.health gateway`` (infra/services.sh): this instance answers."""
-        return {"service": self.name, "address": self.config.get("WEB_SERVER_ADDRESS")}
+        return {
+            "service": self.name,
+            "address": self.config.get("WEB_SERVER_ADDRESS"),
+            "campus": self.desk.campus,
+        }
 
     @route("GET", "/api/status", allow=OPERATE, tag=SYSTEM, reply=r.StatusReply,
            summary="Each service's health and projection lag, even when one is down")  # fmt: skip
