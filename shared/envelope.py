@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
+from dataclasses import fields as fields_of
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,7 +88,9 @@ class Envelope:
     data: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Not dataclasses.asdict: its deep copy of ``data`` was a third of the
+        # relay's time; a shallow copy keeps the envelope's own dict untouched.
+        return {name: getattr(self, name) for name in _FIELDS} | {"data": dict(self.data)}
 
     def to_json(self) -> bytes:
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False).encode()
@@ -149,4 +152,5 @@ class EnvelopeSchema(Schema):
     data = fields.Dict(required=True)
 
 
+_FIELDS = tuple(f.name for f in fields_of(Envelope) if f.name != "data")
 _ENVELOPE = EnvelopeSchema(unknown=RAISE)  # built once: building a schema costs more than a load
