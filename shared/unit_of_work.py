@@ -37,9 +37,9 @@ CONFLICTS = (
 # a command at a time. A collision of hashes only makes two commands wait for each other.
 COMMAND_LOCKS = 7401
 LOCK_COMMAND = "SELECT pg_advisory_xact_lock(%s, hashtext(%s))"
-MOVE_INLINE_CHECKPOINT = """
+MOVE_INLINE_CHECKPOINTS = """
     INSERT INTO projection_checkpoints (projection, source, position, updated_at)
-    VALUES (%s, %s, %s, now())
+    SELECT unnest(%s::text[]), %s, %s, now()
     ON CONFLICT (projection, source) DO UPDATE
         SET position = GREATEST(projection_checkpoints.position, EXCLUDED.position),
             updated_at = now()
@@ -182,10 +182,8 @@ class UnitOfWork:
         if not self.recorded or not self.inline:
             return
         position = max(envelope.position for envelope in self.recorded)
-        for projection in self.inline:
-            self.cursor.execute(
-                MOVE_INLINE_CHECKPOINT, (projection.name, self.store.source, position)
-            )
+        names = sorted(projection.name for projection in self.inline)  # one lock order
+        self.cursor.execute(MOVE_INLINE_CHECKPOINTS, (names, self.store.source, position))
 
     def _stamp(self, stream_id: str, event: Event, campus: str | None) -> NewEvent:
         index, self._counter = self._counter, self._counter + 1
