@@ -42,7 +42,24 @@ def database_url(config: Config, service: str) -> str:
 
 
 def amqp_uri(config: Config) -> str:
+    """The broker's address, or a cluster's: several addresses separated by ``;``.
+
+    kombu's ``Connection`` takes the list as it is and fails over from one
+    address to the next (round robin) when a connection cannot be made or is lost.
+    """
     try:
         return config["AMQP_URI"]
     except KeyError:
         raise ConfigError("no AMQP_URI in the config") from None
+
+
+def addresses(uri: str) -> list[str]:
+    """Each address of a broker setting (``AMQP_URI``, ``RABBIT_MANAGEMENT_URI``): one, or
+    a cluster's nodes separated by ``;``."""
+    return [address.strip() for address in str(uri).split(";") if address.strip()]
+
+
+def connect_retries(uri: str) -> int:
+    """How many retries let kombu's ``ensure_connection`` try each address of ``uri`` once
+    (at least one, so a single broker is tried twice, as before)."""
+    return max(1, len(addresses(uri)) - 1)

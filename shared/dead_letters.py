@@ -16,6 +16,7 @@ from kombu import Connection
 
 from shared.messaging import DEAD_LETTER_EXCHANGE, dead_letter_queue
 from shared.publisher import ConfirmingPublisher, OutgoingMessage
+from shared.queue_types import declare
 
 
 def dead_letter(
@@ -58,9 +59,9 @@ def list_dead_letters(amqp_uri: str, queue_name: str, limit: int = 100) -> list[
     """Peek at up to ``limit`` dead letters of a queue without removing them."""
     letters: list[DeadLetter] = []
     with Connection(amqp_uri) as connection:
+        declare(connection, dead_letter_queue(queue_name))
         channel = connection.channel()
         dlq = dead_letter_queue(queue_name)(channel)
-        dlq.declare()
         for _ in range(limit):
             message = dlq.get(no_ack=False)
             if message is None:
@@ -85,9 +86,9 @@ def retry_dead_letters(amqp_uri: str, queue_name: str, limit: int | None = None)
     moved = 0
     try:
         with Connection(amqp_uri) as connection:
+            declare(connection, dead_letter_queue(queue_name))
             channel = connection.channel()
             dlq = dead_letter_queue(queue_name)(channel)
-            dlq.declare()
             while limit is None or moved < limit:
                 message = dlq.get(no_ack=False)
                 if message is None:

@@ -4,6 +4,14 @@ Each service publishes to the durable topic exchange ``<service>.events`` with t
 event type as routing key (nameko's convention). A consuming service reads each
 source through its own durable queue ``<service>.from.<source>``; messages it
 cannot process go to ``<queue>.dlq`` through the ``library.dlx`` exchange.
+
+The queues that must outlive a broker node are quorum queues (replicated on a
+majority of a cluster's nodes; on a single broker they work as well): the
+subscriber queues, their dead-letter queues, each service's RPC request queue
+``rpc-<service>`` and the reply queues of the calls services make. Everyone
+declaring one of them must declare it with the same arguments, so they are
+written here only. ``shared.queue_types`` turns the classic queues of a broker
+from before into quorum queues.
 """
 
 from __future__ import annotations
@@ -19,6 +27,9 @@ DEAD_LETTER_EXCHANGE = Exchange("library.dlx", type="direct", durable=True)
 # only those, without parsing a single body.
 BY_CAMPUS_EXCHANGE = Exchange("library.events.by_campus", type="headers", durable=True)
 PERSISTENT = 2
+QUORUM = {"x-queue-type": "quorum"}
+RPC_QUEUE_TEMPLATE = "rpc-{}"
+RPC_EXCHANGE = Exchange("nameko-rpc", type="topic", durable=True)  # nameko's default
 
 
 def events_exchange(source: str) -> Exchange:
@@ -28,7 +39,13 @@ def events_exchange(source: str) -> Exchange:
 
 def dead_letter_queue(queue_name: str) -> Queue:
     name = DEAD_LETTER_QUEUE_TEMPLATE.format(queue_name)
-    return Queue(name, exchange=DEAD_LETTER_EXCHANGE, routing_key=queue_name, durable=True)
+    return Queue(
+        name,
+        exchange=DEAD_LETTER_EXCHANGE,
+        routing_key=queue_name,
+        durable=True,
+        queue_arguments=dict(QUORUM),
+    )
 
 
 def subscriber_queue(service: str, source: str) -> Queue:
@@ -45,20 +62,59 @@ def subscriber_queue(service: str, source: str) -> Queue:
         routing_key="#",
         durable=True,
         queue_arguments={
+            **QUORUM,
             "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
             "x-dead-letter-routing-key": name,
         },
     )
 
 
+def rpc_queue(service: str, exchange: Exchange = RPC_EXCHANGE) -> Queue:
+    """``service``'s RPC request queue, as nameko's would be, but a quorum queue.
+
+    Its instances compete on it; a request a dying instance had taken is
+    delivered to another (requests carry a ``command_id``, so a repeat is safe).
+    """
+    return Queue(
+        RPC_QUEUE_TEMPLATE.format(service),
+        exchange=exchange,
+        routing_key=f"{service}.*",
+        durable=True,
+        queue_arguments=dict(QUORUM),
+    )
+
+
+def quorum_reply_queue(queue: Queue) -> Queue:
+    """nameko's reply queue for the calls a service makes (durable, expiring when its
+    instance is gone), as a quorum queue: after a node is lost the instance consumes it
+    again through another node, and no reply sent meanwhile is lost.
+
+    (Callers outside the services, nameko's standalone proxies, keep nameko's classic
+    reply queue: it lives and dies with their one connection.)
+    """
+    return Queue(
+        queue.name,
+        exchange=queue.exchange,
+        routing_key=queue.routing_key,
+        durable=True,
+        queue_arguments={**(queue.queue_arguments or {}), **QUORUM},
+    )
+
+
 def declare_subscriber(connection: Connection, service: str, source: str) -> Queue:
-    """Declare the source's exchange, the subscriber queue and its dead-letter queue."""
+    """Declare the source's exchange, the subscriber queue and its dead-letter queue.
+
+    A classic queue of the same name, from before the queues were quorum queues,
+    is made a quorum queue first, messages and all (``shared.queue_types``).
+    """
+    from shared.queue_types import declare
+
     channel = connection.default_channel
     queue = subscriber_queue(service, source)
     events_exchange(source)(channel).declare()
     DEAD_LETTER_EXCHANGE(channel).declare()
-    dead_letter_queue(queue.name)(channel).declare()
-    queue(channel).declare()
+    declare(connection, dead_letter_queue(queue.name))
+    declare(connection, queue)
     return queue
 
 

@@ -5,6 +5,10 @@ here a batch is published and then the confirms are awaited together, so the
 broker has taken responsibility for every message (persistent, routed to its
 durable queues) before ``publish_batch`` returns. A nack or a lost connection
 raises, and the caller publishes the batch again (duplicates allowed, loss never).
+
+``amqp_uri`` may list a cluster's nodes separated by ``;``: each (re)connection
+tries them in turn, so a lost node costs one failed batch, published again
+through the next node.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import amqp
 import kombu.exceptions
 from kombu import Connection
 
+from shared.config import connect_retries
 from shared.messaging import PERSISTENT
 
 _log = getLogger(__name__)
@@ -64,7 +69,7 @@ class ConfirmingPublisher:
         if self._channel is not None:
             return self._channel
         connection = Connection(self.amqp_uri, heartbeat=0, connect_timeout=10)
-        connection.ensure_connection(max_retries=1)
+        connection.ensure_connection(max_retries=connect_retries(self.amqp_uri))
         channel = connection.channel()
         channel.confirm_select()
         channel.events["basic_ack"].add(self._on_ack)

@@ -17,6 +17,10 @@ has just dropped raises a socket error there, which ends the container too.
 ``TolerantQueueConsumer`` leaves such a message to the broker, which delivers it
 again; the RPC entrypoint and ``SurvivingReplyListener`` (for calls a service
 makes) consume through it.
+
+And the queues are quorum queues (``shared.messaging``): the request queue
+``rpc-<service>`` and the reply queue of a service's own calls, so that both
+outlive the loss of the broker node they were led from.
 """
 
 from __future__ import annotations
@@ -27,11 +31,15 @@ from typing import Any
 
 import amqp.exceptions
 import kombu.exceptions
+from kombu import Connection
 from nameko.messaging import QueueConsumer
-from nameko.rpc import ReplyListener, Rpc, RpcConsumer
+from nameko.rpc import ReplyListener, Rpc, RpcConsumer, get_rpc_exchange
 
+from shared.config import amqp_uri
 from shared.domain import Refused
 from shared.exceptions import BadRequest, NotFound
+from shared.messaging import quorum_reply_queue, rpc_queue
+from shared.queue_types import declare
 from shared.store import ConcurrencyError
 
 _log = getLogger(__name__)
@@ -57,13 +65,30 @@ class TolerantQueueConsumer(QueueConsumer):
 
 
 class SurvivingRpcConsumer(RpcConsumer):
+    """nameko's RPC consumer on a quorum request queue (one declared classic before is
+    converted first, see ``shared.queue_types``)."""
+
     queue_consumer = TolerantQueueConsumer()
+
+    def setup(self) -> None:
+        if self.queue is None:
+            queue = rpc_queue(self.container.service_name, get_rpc_exchange(self.container.config))
+            with Connection(amqp_uri(self.container.config), connect_timeout=10) as connection:
+                declare(connection, queue)
+            self.queue = queue
+            self.queue_consumer.register_provider(self)
+            self._registered = True
 
 
 class SurvivingReplyListener(ReplyListener):
-    """Receives the replies to the RPCs a service makes (a consumer reading a feed)."""
+    """Receives the replies to the RPCs a service makes (a consumer reading a feed), on a
+    quorum reply queue."""
 
     queue_consumer = TolerantQueueConsumer()
+
+    def setup(self) -> None:
+        super().setup()
+        self.queue = quorum_reply_queue(self.queue)
 
 
 class SurvivingRpc(Rpc):

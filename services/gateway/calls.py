@@ -23,6 +23,7 @@ from nameko.rpc import MethodProxy, RpcProxy, RpcReply
 
 from services.gateway.problems import RemoteFailure, ServiceUnavailable
 from services.gateway.settings import GatewaySettings
+from shared.rpc import SurvivingReplyListener
 
 _log = getLogger(__name__)
 
@@ -106,7 +107,13 @@ class ServiceClient:
 
 
 class ServiceRpc(RpcProxy):
-    """An ``RpcProxy`` to ``target_service`` giving up after ``GATEWAY.rpc_timeout`` seconds."""
+    """An ``RpcProxy`` to ``target_service`` giving up after ``GATEWAY.rpc_timeout`` seconds.
+
+    Replies arrive on the services' surviving reply listener (``shared.rpc``): a quorum
+    queue the gateway consumes again through another node when its node is lost.
+    """
+
+    rpc_reply_listener = SurvivingReplyListener()
 
     def setup(self) -> None:
         self.settings = GatewaySettings.from_config(self.container.config)

@@ -2,7 +2,8 @@
 
 Queue depths, unacknowledged messages and consumers (one consumer on
 ``rpc-circulation`` per running circulation instance), read from the API at
-``RABBIT_MANAGEMENT_URI`` for the virtual host of ``AMQP_URI``.
+``RABBIT_MANAGEMENT_URI`` for the virtual host of ``AMQP_URI``. On a cluster
+both may list every node (separated by ``;``): the first node that answers is asked.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from shared.cli.errors import Unreachable, redact
-from shared.config import Config, amqp_uri
+from shared.config import Config, addresses, amqp_uri
 
 API_TIMEOUT = 5.0
 REPLY_QUEUE_PREFIX = "rpc.reply-"
@@ -36,8 +37,9 @@ class QueueState:
 
 
 def vhost_of(uri: str) -> str:
-    """The virtual host of an AMQP URI (``/`` when the path is empty)."""
-    path = urlsplit(uri).path
+    """The virtual host of an AMQP URI (``/`` when the path is empty; a cluster's nodes
+    share it, the first address says which)."""
+    path = urlsplit(addresses(uri)[0]).path
     return path[1:] if len(path) > 1 else "/"
 
 
@@ -52,19 +54,22 @@ def queues(config: Config, include_replies: bool = False) -> list[QueueState]:
     """Every queue of the library's virtual host, by name (nameko's reply queues left out)."""
     import requests
 
-    api = management_uri(config)
+    apis = [address.rstrip("/") for address in addresses(management_uri(config))]
     vhost = quote(vhost_of(amqp_uri(config)), safe="")
-    try:
-        response = requests.get(
-            f"{api}/api/queues/{vhost}",
-            params={"columns": "name,messages_ready,messages_unacknowledged,consumers"},
-            timeout=API_TIMEOUT,
-        )
-    except requests.RequestException as error:
-        raise Unreachable(
-            f"the RabbitMQ management API cannot be reached at {redact(api)}: "
-            f"{type(error).__name__}"
-        ) from None
+    for api in apis:
+        try:
+            response = requests.get(
+                f"{api}/api/queues/{vhost}",
+                params={"columns": "name,messages_ready,messages_unacknowledged,consumers"},
+                timeout=API_TIMEOUT,
+            )
+            break
+        except requests.RequestException as error:
+            if api == apis[-1]:
+                raise Unreachable(
+                    f"the RabbitMQ management API cannot be reached at "
+                    f"{redact(';'.join(apis))}: {type(error).__name__}"
+                ) from None
     if response.status_code in (401, 403):
         raise Unreachable(
             f"the RabbitMQ management API at {redact(api)} refused the login "

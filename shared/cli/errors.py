@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
+from shared.config import addresses
+
 OK = 0
 FAILED = 1
 USAGE = 2
@@ -59,7 +61,10 @@ class ServiceDown(CliError):
 
 
 def redact(uri: str) -> str:
-    """``uri`` with its password replaced by ``***``, safe to print."""
+    """``uri`` with its password replaced by ``***``, safe to print (each address of a
+    cluster's ``;``-separated list)."""
+    if ";" in uri:
+        return ";".join(redact(address) for address in addresses(uri))
     try:
         parts = urlsplit(uri)
     except ValueError:

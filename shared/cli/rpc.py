@@ -14,7 +14,7 @@ from logging import getLogger
 from typing import Any
 
 from shared.cli.errors import CommandFailed, ServiceDown, Unreachable, redact
-from shared.config import Config, amqp_uri
+from shared.config import Config, addresses, amqp_uri
 
 _log = getLogger(__name__)
 
@@ -40,13 +40,15 @@ class RemoteFailure(CommandFailed):
 
 
 def check_broker(config: Config, timeout: float = BROKER_CONNECT_TIMEOUT) -> None:
-    """``Unreachable`` unless RabbitMQ accepts a connection at the configured AMQP_URI."""
+    """``Unreachable`` unless RabbitMQ accepts a connection at the configured AMQP_URI
+    (one of its addresses, for a cluster)."""
     from kombu import Connection
 
     uri = amqp_uri(config)
+    tries = len(addresses(uri))
     try:
         with Connection(uri, connect_timeout=timeout) as connection:
-            connection.ensure_connection(max_retries=0, timeout=timeout)
+            connection.ensure_connection(max_retries=tries - 1, timeout=timeout * tries)
     except Exception as error:  # socket errors, refused logins, kombu's own wrappers
         raise Unreachable(
             f"RabbitMQ cannot be reached at {redact(uri)}: {_reason(error)}"
