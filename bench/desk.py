@@ -263,11 +263,13 @@ def run_load(
     pollers = [eventlet.spawn(watch, service, sql) for service, sql in LAG_QUERIES.items()]
     while len(ready) < len(desks):
         eventlet.sleep(0.05)
+    cpu_before = stage.cpu_seconds()
     started = time.monotonic()
     go.send()
     for thread in threads:
         thread.wait()
     elapsed = time.monotonic() - started
+    cpu_after = stage.cpu_seconds()
     watching["on"] = False
     for poller in pollers:
         poller.wait()  # until every loan reached both read models (or LAG_GIVE_UP passed)
@@ -279,6 +281,11 @@ def run_load(
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
         "errors": len(errors),
         "first_errors": errors[:3],
+        "cpu_ms_per_command": {
+            name: round((cpu_after[name] - cpu_before.get(name, 0.0)) * 1000 / len(latencies), 2)
+            for name in cpu_after
+            if latencies
+        },
     }
     for service, values in lags.items():
         if values:
@@ -288,8 +295,14 @@ def run_load(
 
 
 def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    keys = [k for k, v in runs[0].items() if isinstance(v, int | float)]
-    return {key: round(statistics.median(run[key] for run in runs), 1) for key in keys}
+    """The median of every figure over the runs (nested tables figure by figure)."""
+    medians: dict[str, Any] = {}
+    for key, value in runs[0].items():
+        if isinstance(value, dict):
+            medians[key] = median_of([run[key] for run in runs])
+        elif isinstance(value, int | float):
+            medians[key] = round(statistics.median(run[key] for run in runs), 1)
+    return medians
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -351,7 +364,11 @@ def main(argv: list[str] | None = None) -> int:
     table.add_column("figure", justify="right")
     for name in ("echo", "postgres", "rabbit", "desks_flat_out", *(f"load_{r}" for r in RATES)):
         for key, value in results[name].items():
-            table.add_row(f"{name}.{key}", f"{value:,}")
+            if isinstance(value, dict):  # CPU per command, by process
+                for part, figure in value.items():
+                    table.add_row(f"{name}.{key}.{part}", f"{figure:,}")
+            else:
+                table.add_row(f"{name}.{key}", f"{value:,}")
     table.add_row("lend/return throughput / echo RPC", f"{results['lend_return_vs_echo']:.0%}")
     for name, mb in results["peak_rss_mb"].items():
         table.add_row(f"peak RSS {name} (MB)", f"{mb}")

@@ -108,6 +108,24 @@ class Stage:
                         peaks[name] = round(int(line.split()[1]) / 1024, 1)
         return peaks
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) used so far by each service process, PostgreSQL
+        (every backend and helper process) and RabbitMQ, to share a run's cost out."""
+        tick = os.sysconf("SC_CLK_TCK")
+        used: dict[str, float] = {}
+        for name, process in self.processes.items():
+            used[name] = _cpu_of(process.pid, tick)
+        for pid_dir in Path("/proc").glob("[0-9]*"):
+            try:
+                command = (pid_dir / "comm").read_text().strip()
+            except OSError:
+                continue
+            group = {"postgres": "postgresql", "beam.smp": "rabbitmq"}.get(command)
+            if group:
+                used[group] = used.get(group, 0.0) + _cpu_of(int(pid_dir.name), tick)
+        used["bench (the desks)"] = _cpu_of(os.getpid(), tick)
+        return used
+
     def close(self) -> None:
         for process in self.processes.values():
             process.send_signal(signal.SIGKILL)
@@ -117,3 +135,12 @@ class Stage:
         drop_scratch_databases(self.config, PREFIX)
         api, auth = management(self.config)
         requests.delete(f"{api}/api/vhosts/{quote(self.vhost, safe='')}", auth=auth, timeout=10)
+
+
+def _cpu_of(pid: int, tick: int) -> float:
+    """utime + stime of a process in seconds (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / tick
