@@ -10,17 +10,23 @@ can be emptied and replayed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from shared.catalogue.fields import normalise_isbn
 from shared.consumer import Cursor, Projection
 from shared.envelope import Envelope
+from shared.rows import insert_runs
 
-ADD_COPY = """
+ADD_COPIES = (
+    """
     INSERT INTO copies (barcode, isbn, isbn_key, title, author, classification, campus, shelf,
                         price, acquisition, reference_only, status)
-    VALUES (%(barcode)s, %(isbn)s, %(isbn_key)s, %(title)s, %(author)s, %(classification)s,
-            %(campus)s, %(shelf)s, %(price)s, %(acquisition)s, %(reference_only)s, 'on_shelf')
-    ON CONFLICT (barcode) DO NOTHING
-"""
+    VALUES %s ON CONFLICT (barcode) DO NOTHING
+    """,
+    """(%(barcode)s, %(isbn)s, %(isbn_key)s, %(title)s, %(author)s, %(classification)s,
+        %(campus)s, %(shelf)s, %(price)s, %(acquisition)s, %(reference_only)s, 'on_shelf')""",
+)
 SET_STATUS = "UPDATE copies SET status = %s WHERE barcode = %s"
 WEED = """
     UPDATE copies SET status = 'weeded', weed_reason = %s, transit_from = NULL,
@@ -50,6 +56,10 @@ RENEW = "UPDATE copies_on_loan SET due_on = %(due_on)s WHERE loan_id = %(loan_id
 END_LOAN = "DELETE FROM copies_on_loan WHERE barcode = %(barcode)s AND loan_id = %(loan_id)s"
 
 
+def _copy_row(event: Envelope) -> dict[str, Any]:
+    return {**event.data, "isbn_key": normalise_isbn(event.data["isbn"])}
+
+
 class CopyIndex(Projection):
     """Every copy ever catalogued, with where it is and what state it is in."""
 
@@ -57,11 +67,15 @@ class CopyIndex(Projection):
     sources = ("catalog",)
     tables = ("copies",)
 
+    def apply_many(self, cursor: Cursor, events: Sequence[Envelope]) -> None:
+        insert_runs(cursor, events, "BookAdded", ADD_COPIES, self.apply_one, row=_copy_row)
+
     def apply(self, cursor: Cursor, event: Envelope) -> None:
+        self.apply_many(cursor, [event])
+
+    def apply_one(self, cursor: Cursor, event: Envelope) -> None:
         data = event.data
         match event.type:
-            case "BookAdded":
-                cursor.execute(ADD_COPY, {**data, "isbn_key": normalise_isbn(data["isbn"])})
             case "CopyDamaged":
                 cursor.execute(SET_STATUS, ("damaged", data["barcode"]))
             case "Repaired":

@@ -11,16 +11,21 @@ in any interleaving and a rebuild gives the same table.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from shared.consumer import Cursor, Projection
 from shared.envelope import Envelope
+from shared.rows import insert_runs
 
-UPSERT_COPY = """
+ADD_COPIES = (
+    """
     INSERT INTO copy_availability (barcode, isbn, title, classification, campus, price,
                                    reference_only, status)
-    VALUES (%(barcode)s, %(isbn)s, %(title)s, %(classification)s, %(campus)s, %(price)s,
-            %(reference_only)s, 'on_shelf')
-    ON CONFLICT (barcode) DO NOTHING
-"""
+    VALUES %s ON CONFLICT (barcode) DO NOTHING
+    """,
+    """(%(barcode)s, %(isbn)s, %(title)s, %(classification)s, %(campus)s, %(price)s,
+        %(reference_only)s, 'on_shelf')""",
+)
 SET_STATUS = "UPDATE copy_availability SET status = %s WHERE barcode = %s"
 SET_CAMPUS = "UPDATE copy_availability SET campus = %s, transit_from = NULL WHERE barcode = %s"
 SET_TRANSIT = "UPDATE copy_availability SET transit_from = %s WHERE barcode = %s"
@@ -34,11 +39,15 @@ class CopyAvailability(Projection):
     sources = ("catalog",)
     tables = ()  # shares copy_availability with CopyLoans; reset clears only its columns
 
+    def apply_many(self, cursor: Cursor, events: Sequence[Envelope]) -> None:
+        insert_runs(cursor, events, "BookAdded", ADD_COPIES, self.apply_one)
+
     def apply(self, cursor: Cursor, event: Envelope) -> None:
+        self.apply_many(cursor, [event])
+
+    def apply_one(self, cursor: Cursor, event: Envelope) -> None:
         data = event.data
         match event.type:
-            case "BookAdded":
-                cursor.execute(UPSERT_COPY, data)
             case "CopyDamaged":
                 cursor.execute(SET_STATUS, ("damaged", data["barcode"]))
             case "Repaired":
