@@ -108,6 +108,7 @@ def draw(results: dict[str, Any], out: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.transforms import blended_transform_factory
 
     closed = flat_out(results)
     figure, axes = plt.subplots(figsize=(8, 5), dpi=120)
@@ -119,11 +120,12 @@ def draw(results: dict[str, Any], out: Path) -> Path:
     ):
         axes.plot(offered, [getattr(p, key) for p in points], style, label=label)
     axes.axhline(TARGET_P99_MS, color="crimson", linestyle="--", linewidth=1)
-    axes.annotate(
+    axes.text(
+        0.01,
+        TARGET_P99_MS,
         f"p99 target: {TARGET_P99_MS:g} ms at {TARGET_AT:g} commands/s",
-        (offered[0], TARGET_P99_MS),
-        textcoords="offset points",
-        xytext=(0, 4),
+        transform=blended_transform_factory(axes.transAxes, axes.transData),
+        verticalalignment="bottom",
         color="crimson",
         fontsize=8,
     )
@@ -134,7 +136,8 @@ def draw(results: dict[str, Any], out: Path) -> Path:
                 f"achieved {point.achieved:g}/s",
                 (point.offered, point.p99_ms),
                 textcoords="offset points",
-                xytext=(4, 6),
+                xytext=(-6, 8),
+                horizontalalignment="right",
                 fontsize=7,
                 color="dimgray",
             )
