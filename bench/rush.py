@@ -64,15 +64,14 @@ from bench.history import Library, SchoolSize, catalogue, store_all  # noqa: E40
 from bench.rush_plan import (  # noqa: E402
     DeskPlan,
     RosterRow,
-    add_counts,
     copies_needed,
     latency_summary,
     make_roster,
-    median_of,
     plan_desks,
     ratio,
     readers_from_import,
     roster_csv,
+    summarise,
 )
 from bench.stage import Stage, management  # noqa: E402
 from shared.config import REPO_ROOT  # noqa: E402
@@ -342,49 +341,6 @@ def measure(args: argparse.Namespace, instances: int, console: Console) -> dict[
     finally:
         stage.close()
     return result
-
-
-def summarise(measurements: list[dict[str, Any]], instances: list[int]) -> dict[str, Any]:
-    """Medians per instance count, refusals and errors summed over runs, peaks maxed, ratios."""
-    summary: dict[str, Any] = {}
-    for count in instances:
-        mine = [m for m in measurements if m["instances"] == count]
-        if not mine:
-            continue
-        figures = median_of(mine)
-        figures.pop("instances", None)
-        figures.pop("run", None)
-        figures["errors"] = sum(m["errors"] for m in mine)
-        figures["refused"] = sum(m["refused"] for m in mine)
-        refusals: dict[str, int] = {}
-        errors: dict[str, int] = {}
-        peaks: dict[str, float] = {}
-        for m in mine:
-            add_counts(refusals, m.get("refusals_by_code", {}))
-            add_counts(errors, m.get("errors_by_type", {}))
-            for name, mb in m.get("peak_rss_mb", {}).items():
-                peaks[name] = max(peaks.get(name, 0.0), mb)
-        figures["refusals_by_code"] = refusals
-        figures["errors_by_type"] = errors
-        figures["first_errors"] = [e for m in mine for e in m.get("first_errors", [])][:5]
-        figures["peak_rss_mb"] = peaks
-        summary[f"instances_{count}"] = figures
-    if len(instances) >= 2:
-        low, high = min(instances), max(instances)
-        lows = summary.get(f"instances_{low}", {})
-        highs = summary.get(f"instances_{high}", {})
-        summary[f"lends_per_second_{high}_vs_{low}"] = ratio(
-            highs.get("lends_per_second"), lows.get("lends_per_second")
-        )
-        per_run = []
-        for run in sorted({m["run"] for m in measurements}):
-            by_count = {m["instances"]: m for m in measurements if m["run"] == run}
-            if low in by_count and high in by_count:
-                per_run.append(
-                    ratio(by_count[high]["lends_per_second"], by_count[low]["lends_per_second"])
-                )
-        summary[f"lends_per_second_{high}_vs_{low}_per_run"] = per_run
-    return summary
 
 
 ROWS = (
