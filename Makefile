@@ -5,16 +5,20 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 PIP   := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
+# The test tools (pytest, ruff, hypothesis, playwright) only where tests run:
+# `make demo` installs what the services need and nothing more.
+DEV_STAMP := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv infra-up infra-down lint unit test demo down bench clean
+.PHONY: help venv dev infra-up infra-down lint unit test demo down bench clean
 
 help:
 	@echo "Targets:"
-	@echo "  venv        create .venv and install the project with dev extras (only when pyproject.toml changed)"
+	@echo "  venv        create .venv and install the project (only when pyproject.toml changed)"
+	@echo "  dev         venv + the test tools (pytest, ruff, hypothesis, playwright)"
 	@echo "  infra-up    install/start RabbitMQ + PostgreSQL, create users/databases, migrate, declare topology"
 	@echo "  infra-down  stop RabbitMQ and PostgreSQL (data kept)"
 	@echo "  lint        ruff check ."
@@ -40,6 +44,13 @@ $(STAMP): pyproject.toml
 		python3 -m venv $(VENV); \
 	fi
 	@echo "[make] installing the project into $(VENV)"
+	$(PIP) install -q -e .
+	@touch $@
+
+dev: $(DEV_STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	@echo "[make] installing the test tools into $(VENV)"
 	$(PIP) install -q -e '.[dev]'
 	@touch $@
 
@@ -49,18 +60,18 @@ infra-up: venv
 infra-down:
 	bash infra/down.sh
 
-lint: venv
+lint: dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-unit: venv
+unit: dev
 	$(VENV)/bin/pytest tests/unit
 
 # No `-` prefix and no `|| true`: any pytest failure, including exit code 5
 # (no tests collected), must fail the target.
 # The browser test drives Debian's chromium (never a downloaded one); the font
 # lets it draw the Chinese names and titles.
-test: venv infra-up lint
+test: dev infra-up lint
 	bash -c 'source infra/lib/common.sh && ensure_packages chromium fonts-wqy-microhei'
 	$(VENV)/bin/pytest
 
