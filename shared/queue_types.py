@@ -16,8 +16,11 @@ channel). ``declare`` then converts it, keeping every message:
    first: nothing reaches it any more).
 
 A classic queue that has consumers is left alone (``QueueInUse``): its service
-instances are from before, stop them first. Messages may change order, which
-every consumer here tolerates (redelivery reorders them anyway).
+instances are from before, stop them first. A user without the rights to convert
+it (a service's own user may not publish to the default exchange, nor declare
+``rpc-<service>.migrating``) gets ``CannotConvert``: ``python -m shared.topology``
+as the administrator (as infra/up.sh runs it) converts everything. Messages may
+change order, which every consumer here tolerates (redelivery reorders them anyway).
 """
 
 from __future__ import annotations
@@ -41,7 +44,11 @@ LOCK_TIMEOUT = 60.0
 LOCK_RETRY = 0.2
 
 
-class QueueInUse(RuntimeError):
+class CannotConvert(RuntimeError):
+    """Raised when a classic queue cannot be made a quorum queue now."""
+
+
+class QueueInUse(CannotConvert):
     """Raised when a classic queue to convert has consumers (instances from before)."""
 
 
@@ -52,7 +59,8 @@ def is_type_mismatch(error: BaseException) -> bool:
 def declare(connection: Connection, queue: Queue) -> Queue:
     """Declare ``queue`` (and its binding); a classic queue of that name is converted first.
 
-    Returns ``queue``. Raises ``QueueInUse`` when the classic queue has consumers.
+    Returns ``queue``. Raises ``QueueInUse`` when the classic queue has consumers,
+    ``CannotConvert`` when this user may not convert it.
     """
     # every node of a cluster's address list once, not just the first two
     connection.ensure_connection(max_retries=max(1, len(connection.alt) - 1))
@@ -62,13 +70,23 @@ def declare(connection: Connection, queue: Queue) -> Queue:
     except amqp.exceptions.PreconditionFailed as error:
         if not is_type_mismatch(error):
             raise
-    convert(connection, queue)
+    try:
+        convert(connection, queue)
+    except amqp.exceptions.AccessRefused as error:
+        raise CannotConvert(
+            f"{queue.name} is a classic queue and this user may not make it a quorum queue "
+            f"({error}): run python -m shared.topology as the administrator"
+        ) from error
     return queue
 
 
 def convert(connection: Connection, queue: Queue) -> int:
     """Make ``queue`` (declared with ``x-queue-type: quorum``) replace the classic queue of
-    its name; returns how many messages were carried over."""
+    its name; returns how many messages were carried over.
+
+    Stopped half-way (a lost connection, refused rights) it is safe to run again: the
+    holding queue keeps what it took and the next run empties it into the quorum queue.
+    """
     with _locked(connection, queue.name):
         try:
             _declare(connection, queue)

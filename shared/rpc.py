@@ -34,8 +34,9 @@ import kombu.exceptions
 from kombu import Connection
 from nameko.messaging import QueueConsumer
 from nameko.rpc import ReplyListener, Rpc, RpcConsumer, get_rpc_exchange
+from nameko.utils import sanitize_url
 
-from shared.config import amqp_uri
+from shared.config import addresses, amqp_uri
 from shared.domain import Refused
 from shared.exceptions import BadRequest, NotFound
 from shared.messaging import quorum_reply_queue, rpc_queue
@@ -49,7 +50,19 @@ BROKER_OUT = (kombu.exceptions.OperationalError, amqp.exceptions.ConnectionError
 
 
 class TolerantQueueConsumer(QueueConsumer):
-    """nameko's queue consumer; an ack or requeue on a dropped connection is left to the broker."""
+    """nameko's queue consumer; an ack or requeue on a dropped connection is left to the broker.
+
+    Its reconnection warning names every address of a cluster's list without its
+    password (nameko's hides only the first one's).
+    """
+
+    def on_connection_error(self, exc: Exception, interval: float) -> None:
+        _log.warning(
+            "Error connecting to broker at %s (%s). Retrying in %s seconds.",
+            ";".join(sanitize_url(address) for address in addresses(self.amqp_uri)),
+            exc,
+            interval,
+        )
 
     def ack_message(self, message: Any) -> None:
         try:

@@ -32,7 +32,7 @@ from shared.messaging import (
     declare_subscriber,
     rpc_queue,
 )
-from shared.queue_types import QueueInUse, declare
+from shared.queue_types import CannotConvert, declare
 
 
 def service_class(service: str) -> type:
@@ -86,15 +86,16 @@ def exists(connection: Connection, queue: str) -> bool:
 def declare_all(uri: str, in_use: list[str] | None = None) -> dict[str, list[str]]:
     """Declare everything; return each service's subscribed sources.
 
-    A classic queue still consumed by instances from before cannot become a quorum
-    queue now: its reason is appended to ``in_use`` when given, raised otherwise.
+    A classic queue still consumed by instances from before (or that this user may not
+    convert) cannot become a quorum queue now: its reason is appended to ``in_use``
+    when given, raised otherwise.
     """
     declared: dict[str, list[str]] = {}
 
     def attempt(declaration: Callable[[], object]) -> None:
         try:
             declaration()
-        except QueueInUse as error:
+        except CannotConvert as error:
             if in_use is None:
                 raise
             in_use.append(str(error))
