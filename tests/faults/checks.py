@@ -13,7 +13,9 @@ holds), so a scenario reports every broken invariant at once.
   archive holds each source's positions 1..head, each relay's progress is at
   its head, and the audit queues saw every position at least once;
 * nothing is parked or dead-lettered but the poison, nothing is left in a queue
-  or unacked.
+  or unacked;
+* the queues that must outlive a broker node are quorum queues and, on a
+  cluster, every node runs and every quorum queue has all its members online.
 """
 
 from __future__ import annotations
@@ -266,6 +268,23 @@ def relays_lost_nothing(system: System, seen: dict[str, Counter]) -> list[str]:
     return problems
 
 
+def quorum_queues(system: System) -> list[str]:
+    """The services' request, subscriber and dead-letter queues (and the audit queues) are
+    quorum queues; a cluster is whole again."""
+    problems = []
+    for queue in system.servers.queues(VHOST):
+        name = queue["name"]
+        must = (
+            (name.startswith("rpc-") and not name.startswith("rpc.reply-"))
+            or ".from." in name
+            or name.endswith(".dlq")
+            or name.startswith("faults.audit.")
+        )
+        if must and queue.get("type") != "quorum":
+            problems.append(f"{name} is a {queue.get('type')} queue, not a quorum queue")
+    return problems + system.servers.whole(VHOST)
+
+
 def redeliveries(system: System) -> int:
     """Messages the broker delivered again to the consumers' queues (since it last started)."""
     return sum(
@@ -285,4 +304,5 @@ def everything(
     problems += progress(system, expected)
     problems += parked(system, expected)
     problems += relays_lost_nothing(system, seen)
+    problems += quorum_queues(system)
     return problems, counts

@@ -1,14 +1,18 @@
-"""One fault run per pytest session: the servers, the system, the figures at the end."""
+"""One fault run per pytest session: the servers, the system, the figures at the end.
+
+The cluster's run (``cluster_run``) has servers of its own, so both can be in one session.
+"""
 
 import os
 
 import pytest
 
-from tests.faults.scenarios import SIZES, Run, table
-from tests.faults.servers import Servers, exclusive_run
+from tests.faults.scenarios import CLUSTER_COLUMNS, SIZES, Run, table
+from tests.faults.servers import ClusterServers, Servers, exclusive_run
 from tests.faults.system import System
 
 FIGURES: list = []
+CLUSTER_FIGURES: list = []
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +31,26 @@ def fault_run():
             system.stop()
 
 
+@pytest.fixture(scope="session")
+def cluster_run():
+    """A three-node RabbitMQ cluster and a PostgreSQL cluster (started if needed, left
+    running) and the system on them."""
+    size = SIZES[os.environ.get("FAULTS_SIZE", "small")]
+    servers = ClusterServers()
+    with exclusive_run(names=servers.locks):
+        servers.start()
+        system = System(servers)
+        try:
+            system.start(size.copies, size.patrons)
+            yield Run(system, size, figures=CLUSTER_FIGURES)
+        finally:
+            system.stop()
+
+
 def pytest_terminal_summary(terminalreporter):
     if FIGURES:
         terminalreporter.section("fault scenarios")
         terminalreporter.write_line(table(FIGURES))
+    if CLUSTER_FIGURES:
+        terminalreporter.section("fault scenarios on a RabbitMQ cluster")
+        terminalreporter.write_line(table(CLUSTER_FIGURES, CLUSTER_COLUMNS))

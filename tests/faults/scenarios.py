@@ -19,13 +19,15 @@ from eventlet.greenthread import GreenThread
 
 from tests.faults import checks
 from tests.faults.desks import Command, Desks
-from tests.faults.system import System
+from tests.faults.system import VHOST, System
 from tests.helpers import wait_until
 
 _log = getLogger(__name__)
 
 FAULT_AT = 0.3
 """The share of a scenario's commands answered before its fault is injected."""
+DOWN_FOR = 0.4
+"""The share of a scenario's commands answered while a cluster node is down."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class Figures:
     recovery: float | None = None  # seconds from the fault until desks and archive flow again
     silence: float = 0.0  # longest stretch without any answer at any desk
     settle: float = 0.0  # seconds from the last answer until everything caught up
+    answered_during: int = 0  # commands answered while the fault lasted (a node down)
     took: float = 0.0  # the whole scenario, seconds
     violations: list[str] = field(default_factory=list)
 
@@ -144,6 +147,68 @@ def poison(run: Run, desks: Desks) -> None:
     run.expected.dead_letters["archives.from.circulation.dlq"] += 1
 
 
+def _answered_without(run: Run, desks: Desks, node: str) -> None:
+    """Until the desks got another ``DOWN_FOR`` of their commands answered through the
+    other nodes, and the archive holds what they recorded: the stream and the consumers
+    go on without ``node``."""
+    system = run.system
+    target = min(run.size.commands, desks.answered + max(1, int(run.size.commands * DOWN_FOR)))
+    wait_until(
+        lambda: desks.answered >= target,
+        timeout=run.size.settle_timeout,
+        what=f"the desks to be answered without {node}",
+    )
+    head = system.head("circulation")
+    wait_until(
+        lambda: (system.archive_position("circulation") or 0) >= head,
+        timeout=run.size.settle_timeout,
+        what=f"the archive to follow circulation to #{head} without {node}",
+    )
+
+
+def _cluster_whole(run: Run) -> None:
+    """Every node back in the cluster, every quorum queue with all its members, every
+    service consuming again."""
+    problems: list[str] = []
+
+    def whole() -> bool:
+        nonlocal problems
+        problems = run.system.servers.whole(VHOST)
+        return not problems
+
+    try:
+        wait_until(whole, timeout=120, what="the cluster to be whole again")
+    except AssertionError as error:
+        raise AssertionError(f"{error}: {problems}") from None
+    for service in ("catalog", "circulation", "activities", "archives"):
+        run.system.wait_ready(service, timeout=120)
+
+
+def stop_broker_node(run: Run, desks: Desks) -> None:
+    """``rabbitmqctl stop_app`` on the first node of everyone's address list: every client
+    was connected to it and it leads the quorum queues declared through it. The desks go on
+    through the other two; then it starts again and catches up."""
+    servers = run.system.servers
+    node = servers.nodes[0]
+    servers.stop_node(node)
+    _answered_without(run, desks, node.node)
+    servers.start_node(node)
+    _cluster_whole(run)
+
+
+def kill_broker_node(run: Run, desks: Desks) -> None:
+    """kill -9 the node leading circulation's RPC queue (the clients moved to it after the
+    previous scenario): its peers and clients learn of it only from the dropped
+    connections. The desks go on; then the node starts again and rejoins."""
+    servers = run.system.servers
+    leader = {q["name"]: q.get("leader") for q in servers.queues(VHOST)}.get("rpc-circulation")
+    node = next((n for n in servers.nodes if n.node == leader), servers.nodes[1])
+    servers.kill_node(node)
+    _answered_without(run, desks, node.node)
+    servers.revive_node(node)
+    _cluster_whole(run)
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -158,6 +223,12 @@ SCENARIOS = (
     Scenario("PostgreSQL restarted", restart_postgres),
     Scenario("poison event", poison),
 )
+
+CLUSTER_SCENARIOS = (
+    Scenario("RabbitMQ node stopped", stop_broker_node),
+    Scenario("RabbitMQ node killed", kill_broker_node),
+)
+"""On a three-node cluster (``tests.faults.servers.ClusterServers``)."""
 
 
 # ------------------------------------------------------------------ running one
@@ -213,6 +284,9 @@ def run_scenario(run: Run, scenario: Scenario, seed: int) -> Figures:
     if caught_up is not None:
         figures.recovery = max(answered_again, caught_up) - fault
     figures.silence = silence
+    figures.answered_during = sum(
+        1 for c in desks.commands if c.answered_at is not None and fault <= c.answered_at <= healed
+    )
     figures.settle = settled - last_answer
     figures.violations, _ = checks.everything(system, run.commands, run.expected, run.seen)
     figures.violations += [
@@ -280,7 +354,11 @@ COLUMNS = (
 )
 
 
-def table(figures: list[Figures]) -> str:
+CLUSTER_COLUMNS = COLUMNS[:11] + (("answered_during", "during", ">6"),) + COLUMNS[11:]
+"""The cluster's table also says how many commands were answered while the node was down."""
+
+
+def table(figures: list[Figures], columns: tuple = COLUMNS) -> str:
     """The figures as a Markdown table (docs/faults.md takes it as it is)."""
 
     def cell(value: object, spec: str) -> str:
@@ -288,10 +366,10 @@ def table(figures: list[Figures]) -> str:
             value = f"{value:.1f}"
         return format("-" if value is None else str(value), spec)
 
-    head = "| " + " | ".join(format(title, spec) for _, title, spec in COLUMNS) + " |"
-    rule = "|" + "|".join("-" * (len(format("", spec)) + 2) for _, _, spec in COLUMNS) + "|"
+    head = "| " + " | ".join(format(title, spec) for _, title, spec in columns) + " |"
+    rule = "|" + "|".join("-" * (len(format("", spec)) + 2) for _, _, spec in columns) + "|"
     rows = [
-        "| " + " | ".join(cell(getattr(f, key), spec) for key, _, spec in COLUMNS) + " |"
+        "| " + " | ".join(cell(getattr(f, key), spec) for key, _, spec in columns) + " |"
         for f in figures
     ]
     return "\n".join([head, rule, *rows])

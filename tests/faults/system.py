@@ -29,11 +29,11 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from shared.config import REPO_ROOT, SERVICES, load_config
 from shared.db import DatabaseUnavailable, connect
 from shared.dependencies import EventStoreProvider, Projections
-from shared.messaging import events_exchange
+from shared.messaging import QUORUM, events_exchange
 from shared.store import LOCK_NAMESPACE, RELAY_LOCK
 from shared.topology import declare_all, service_class, subscriptions
 from tests.faults.poisoned import POISON_TITLE, PoisonedArchives
-from tests.faults.servers import Servers, log_dir
+from tests.faults.servers import Servers
 from tests.helpers import wait_until
 
 _log = getLogger(__name__)
@@ -72,6 +72,7 @@ class Instance:
     name: str
     service: str
     config_path: Path
+    log_dir: Path
     process: subprocess.Popen | None = None
     starts: int = 0
     wanted: bool = False  # started and not killed on purpose: should be running
@@ -82,7 +83,7 @@ class Instance:
 
     def start(self) -> None:
         assert not self.alive, f"{self.name} is already running"
-        log = open(log_dir() / f"{self.name}.log", "a")
+        log = open(self.log_dir / f"{self.name}.log", "a")
         log.write(f"===== start {self.starts + 1} at {time.strftime('%H:%M:%S')} =====\n")
         log.flush()
         self.process = subprocess.Popen(
@@ -134,21 +135,22 @@ class System:
         )
         declare_all(self.config["AMQP_URI"])
         with Connection(self.config["AMQP_URI"]) as connection:
-            for source in AUDITED:
+            for source in AUDITED:  # quorum queues too: they must outlive a broker node
                 Queue(
                     AUDIT_QUEUE.format(source),
                     exchange=events_exchange(source),
                     routing_key="#",
                     durable=True,
+                    queue_arguments=dict(QUORUM),
                 )(connection.default_channel).declare()
         for name in INSTANCES:
             service = name.rsplit("-", 1)[0]
-            path = log_dir() / f"{name}.yml"
+            path = self.servers.log_dir() / f"{name}.yml"
             own = dict(self.config)
             own["DATABASES"] = {s: self.servers.dsn(s, name) for s in SERVICES}
             own["LOGGING"] = dict(own["LOGGING"], root={"level": "INFO", "handlers": ["console"]})
             path.write_text(yaml.safe_dump(own, allow_unicode=True))
-            self.instances[name] = Instance(name, service, path)
+            self.instances[name] = Instance(name, service, path, self.servers.log_dir())
         for instance in self.instances.values():
             instance.start()
         for service in SERVICES:
@@ -179,7 +181,7 @@ class System:
             for instance in self.of(service):
                 if instance.wanted and not instance.alive:
                     raise AssertionError(
-                        f"{instance.name} exited: see {log_dir()}/{instance.name}.log"
+                        f"{instance.name} exited: see {self.servers.log_dir()}/{instance.name}.log"
                     )
             consumers = self.servers.consumers(VHOST)
             seen.update({queue: consumers.get(queue, 0) for queue in queues})
