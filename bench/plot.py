@@ -7,7 +7,8 @@ becomes a point: p50, p95 and p99 against the offered rate, with the p99 target
 of issue 6 (25 ms at 100 commands/s) drawn as a line. Where a run could not keep
 up, the rate it achieved is written beside it; the closed-loop run
 (``desks_flat_out``) is marked at the rate it reached. The y axis is logarithmic
-when the latencies span more than ``LOG_SPREAD`` times.
+when the latencies span more than ``LOG_SPREAD`` times, the x axis when the
+rates span more than half that.
 """
 
 from __future__ import annotations
@@ -150,6 +151,11 @@ def draw(results: dict[str, Any], out: Path) -> Path:
         )
     if use_log_scale(points + ([closed] if closed else [])):
         axes.set_yscale("log")
+    rates = [p.offered for p in points] + ([closed.offered] if closed else [])
+    if max(rates) / min(rates) >= LOG_SPREAD / 2:  # 25 ... 300/s: evenly spaced on a log axis
+        axes.set_xscale("log")
+        axes.set_xticks(offered, [f"{rate:g}" for rate in offered])
+        axes.minorticks_off()
     axes.set_xlabel("offered load (commands/s, open loop)")
     axes.set_ylabel("latency (ms)")
     axes.set_title("Desk latency against offered load\n" + subtitle(results), fontsize=10)

@@ -65,6 +65,8 @@ from bench.rush_plan import (  # noqa: E402
     DeskPlan,
     RosterRow,
     copies_needed,
+    cpu_ms_per,
+    cpu_seconds,
     latency_summary,
     make_roster,
     plan_desks,
@@ -277,6 +279,20 @@ def lend_rush(stage: Stage, plans: list[DeskPlan], console: Console) -> dict[str
     }
 
 
+def cpu_now(stage: Stage) -> dict[str, float]:
+    """CPU seconds used so far by each service process and by this bench (the desks)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for name, process in stage.processes.items():
+        try:
+            used[name] = cpu_seconds(Path(f"/proc/{process.pid}/stat").read_text(), ticks)
+        except OSError:
+            continue
+    mine = os.times()
+    used["bench (the desks)"] = mine.user + mine.system
+    return used
+
+
 def stored_loans(stage: Stage) -> tuple[int, int]:
     """(``Lent`` events in circulation's store, copies its model says are out)."""
     with stage.pools["circulation"].transaction() as cursor:
@@ -306,8 +322,8 @@ def measure(args: argparse.Namespace, instances: int, console: Console) -> dict[
         stage.wait_for_rpc(["echo", *SERVICES])
         wait_for_instances(stage, "circulation", instances)
 
-        result["echo_calls_per_second"] = round(baseline_echo(stage.config, args.echo_seconds), 1)
-        console.print(f"  echo RPC, {DESKS} clients: {result['echo_calls_per_second']:,} calls/s")
+        echo_before = baseline_echo(stage.config, args.echo_seconds)
+        console.print(f"  echo RPC, {DESKS} clients: {echo_before:,.1f} calls/s")
 
         rows = make_roster(args.cards)
         imported = import_cards(stage, rows, console)
@@ -326,9 +342,19 @@ def measure(args: argparse.Namespace, instances: int, console: Console) -> dict[
             shelf = cursor.fetchall()
         readers = readers_from_import(rows, imported["issued"])
         plans = plan_desks(readers, shelf, args.lends, DESKS, lend_limits(stage.config))
+        result["load_average_at_start"] = round(os.getloadavg()[0], 2)
+        cpu_before = cpu_now(stage)
         result.update(lend_rush(stage, plans, console))
-        result["lends_vs_echo"] = ratio(result["lends_per_second"], result["echo_calls_per_second"])
+        result["cpu_ms_per_lend"] = cpu_ms_per(cpu_before, cpu_now(stage), result["lent"])
+        result["load_average_at_end"] = round(os.getloadavg()[0], 2)
         result["drain_seconds"] = wait_downstream(stage)
+        # Echo again right after: the baseline is the mean of the two, either side of the lends.
+        echo_after = baseline_echo(stage.config, args.echo_seconds)
+        console.print(f"  echo RPC again: {echo_after:,.1f} calls/s")
+        result["echo_before_calls_per_second"] = round(echo_before, 1)
+        result["echo_after_calls_per_second"] = round(echo_after, 1)
+        result["echo_calls_per_second"] = round((echo_before + echo_after) / 2, 1)
+        result["lends_vs_echo"] = ratio(result["lends_per_second"], result["echo_calls_per_second"])
         events, out = stored_loans(stage)
         result["lent_events_stored"] = events
         result["copies_out"] = out
@@ -344,7 +370,8 @@ def measure(args: argparse.Namespace, instances: int, console: Console) -> dict[
 
 
 ROWS = (
-    ("echo RPC, 20 clients (calls/s)", "echo_calls_per_second", "{:,.0f}"),
+    ("echo RPC, 20 clients, before the lends (calls/s)", "echo_before_calls_per_second", "{:,.0f}"),
+    ("echo RPC, 20 clients, after the lends (calls/s)", "echo_after_calls_per_second", "{:,.0f}"),
     ("cards issued in one import_cards", "cards_issued", "{:,.0f}"),
     ("import_cards time (s)", "import_seconds", "{:,.2f}"),
     ("cards issued/s", "cards_per_second", "{:,.0f}"),
@@ -352,7 +379,9 @@ ROWS = (
     ("lends made", "lent", "{:,.0f}"),
     ("time to finish the lends (s)", "seconds", "{:,.1f}"),
     ("lends/s", "lends_per_second", "{:,.1f}"),
-    ("lends/s / echo calls/s", "lends_vs_echo", "{:.0%}"),
+    ("lends/s / echo calls/s (mean of before and after)", "lends_vs_echo", "{:.0%}"),
+    ("1-minute load average as the lends began", "load_average_at_start", "{:.1f}"),
+    ("1-minute load average as they ended", "load_average_at_end", "{:.1f}"),
     ("latency p50 (ms)", "p50_ms", "{:,.1f}"),
     ("latency p95 (ms)", "p95_ms", "{:,.1f}"),
     ("latency p99 (ms)", "p99_ms", "{:,.1f}"),
@@ -392,13 +421,29 @@ def print_table(console: Console, results: dict[str, Any], instances: list[int])
                 for c in instances
             ),
         )
+    cpu_names = sorted(
+        {n for c in instances for n in results.get(f"instances_{c}", {}).get("cpu_ms_per_lend", {})}
+    )
+    for name in cpu_names:
+        table.add_row(
+            f"CPU ms per lend: {name}",
+            *(
+                cell(
+                    results.get(f"instances_{c}", {}).get("cpu_ms_per_lend", {}).get(name),
+                    "{:,.1f}",
+                )
+                for c in instances
+            ),
+        )
     console.print(table)
     if len(instances) >= 2:
         low, high = min(instances), max(instances)
         value = results.get(f"lends_per_second_{high}_vs_{low}")
         console.print(
             f"lends/s with {high} instances / with {low}: {cell(value, '{:.2f}')} "
-            f"(per run: {results.get(f'lends_per_second_{high}_vs_{low}_per_run')})"
+            f"(per run: {results.get(f'lends_per_second_{high}_vs_{low}_per_run')}); "
+            f"each first divided by its echo baseline: "
+            f"{cell(results.get(f'lends_vs_echo_{high}_vs_{low}'), '{:.2f}')}"
         )
     for count in instances:
         figures = results.get(f"instances_{count}", {})

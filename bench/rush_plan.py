@@ -216,6 +216,24 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
     return round(numerator / denominator, 2)
 
 
+def cpu_seconds(stat: str, ticks_per_second: int) -> float:
+    """User + system CPU seconds from a ``/proc/<pid>/stat`` line (fields 14 and 15, counted
+    after the command name, which may hold spaces and parentheses)."""
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / ticks_per_second
+
+
+def cpu_ms_per(before: dict[str, float], after: dict[str, float], count: int) -> dict[str, float]:
+    """CPU milliseconds each process spent per item between two readings."""
+    if not count:
+        return {}
+    return {
+        name: round((after[name] - before[name]) * 1000 / count, 2)
+        for name in after
+        if name in before
+    }
+
+
 def add_counts(into: dict[str, int], counts: dict[str, int]) -> dict[str, int]:
     for key, value in counts.items():
         into[key] = into.get(key, 0) + value
@@ -237,7 +255,10 @@ def summarise(measurements: list[dict[str, Any]], instances: list[int]) -> dict[
         refusals: dict[str, int] = {}
         errors: dict[str, int] = {}
         peaks: dict[str, float] = {}
+        cpu: dict[str, list[float]] = defaultdict(list)
         for m in mine:
+            for name, ms in m.get("cpu_ms_per_lend", {}).items():
+                cpu[name].append(ms)
             add_counts(refusals, m.get("refusals_by_code", {}))
             add_counts(errors, m.get("errors_by_type", {}))
             for name, mb in m.get("peak_rss_mb", {}).items():
@@ -246,6 +267,9 @@ def summarise(measurements: list[dict[str, Any]], instances: list[int]) -> dict[
         figures["errors_by_type"] = errors
         figures["first_errors"] = [e for m in mine for e in m.get("first_errors", [])][:5]
         figures["peak_rss_mb"] = peaks
+        figures["cpu_ms_per_lend"] = {
+            name: round(statistics.median(values), 2) for name, values in cpu.items()
+        }
         summary[f"instances_{count}"] = figures
     if len(instances) >= 2:
         low, high = min(instances), max(instances)
@@ -253,6 +277,12 @@ def summarise(measurements: list[dict[str, Any]], instances: list[int]) -> dict[
         highs = summary.get(f"instances_{high}", {})
         summary[f"lends_per_second_{high}_vs_{low}"] = ratio(
             highs.get("lends_per_second"), lows.get("lends_per_second")
+        )
+        # The same, each side first divided by the echo baseline of its own stage: the
+        # machine is shared, and its load can change more between two stages than
+        # the instances do.
+        summary[f"lends_vs_echo_{high}_vs_{low}"] = ratio(
+            highs.get("lends_vs_echo"), lows.get("lends_vs_echo")
         )
         per_run = []
         for run in sorted({m["run"] for m in measurements}):

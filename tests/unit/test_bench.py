@@ -12,6 +12,8 @@ from bench.history import Library, SchoolSize, catalogue
 from bench.rush_plan import (
     Reader,
     copies_needed,
+    cpu_ms_per,
+    cpu_seconds,
     lends_in_turn,
     make_roster,
     median_of,
@@ -138,6 +140,14 @@ def test_medians_take_numbers_only_and_ratios_need_both_sides():
     assert ratio(None, 20) is None and ratio(3, 0) is None
 
 
+def test_cpu_time_is_read_from_proc_stat_even_with_an_odd_process_name():
+    stat = "4242 (nameko (run) x) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 11 0 99 0 0"
+    assert cpu_seconds(stat, 100) == 3.0
+    before, after = {"circulation": 1.0, "gone": 1.0}, {"circulation": 3.0, "new": 1.0}
+    assert cpu_ms_per(before, after, 400) == {"circulation": 5.0}
+    assert cpu_ms_per(before, after, 0) == {}
+
+
 def measurement(run, instances, rate, errors=0, refusals=None, rss=60.0):
     return {
         "run": run,
@@ -150,6 +160,8 @@ def measurement(run, instances, rate, errors=0, refusals=None, rss=60.0):
         "errors_by_type": {"RpcTimeout": errors} if errors else {},
         "first_errors": [],
         "peak_rss_mb": {"circulation": rss, **({"circulation@2": rss} if instances > 1 else {})},
+        "lends_vs_echo": rate / 100,
+        "cpu_ms_per_lend": {"circulation": 10.0 / instances + run},
     }
 
 
@@ -173,6 +185,8 @@ def test_the_rush_summary_gives_medians_sums_peaks_and_the_scaling_ratio():
     assert one["peak_rss_mb"] == {"circulation": 61.0}
     assert summary["lends_per_second_3_vs_1"] == round(33 / 21, 2)
     assert summary["lends_per_second_3_vs_1_per_run"] == [1.5, 1.5, 2.0]
+    assert summary["lends_vs_echo_3_vs_1"] == round(0.33 / 0.21, 2)
+    assert one["cpu_ms_per_lend"] == {"circulation": 11.0}
 
 
 # ---------------------------------------------------------------- the latency plot
