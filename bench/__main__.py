@@ -154,7 +154,7 @@ def load() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
     parser.add_argument("--only", default=",".join(STEPS), help="steps, e.g. desk,plot")
     parser.add_argument("--events", type=int)
