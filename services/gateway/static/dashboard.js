@@ -205,6 +205,7 @@
           element("td", {}, money(line.held_value).slice(1)),
           element("td", {}, number(line.on_loan)),
           element("td", {}, number(line.in_repair)),
+          element("td", {}, number(line.in_transit)),
           element("td", {}, number(line.lost)),
           element("td", {}, number(line.added)),
           element("td", {}, number(line.weeded)),
