@@ -11,15 +11,16 @@
 # log in /var/log/postgresql/postgresql-<version>-NAME.log), started by hand only
 # (start.conf = manual), run as the postgres user by `pg_ctlcluster`. It gets the
 # `library` role (password LIBRARY_DB_PASSWORD, default library) and the four
-# service databases, as infra/up.sh does for the main cluster; migrations are the
+# service databases, as infra/up.sh does for the main cluster, or only those listed
+# in EXTRA_POSTGRES_DATABASES (space-separated, may be empty); migrations are the
 # caller's (`python -m shared.migrate` with DSNs on PORT). Restart it with
-# `pg_ctlcluster <version> NAME restart`. Used by the fault tests (tests/faults);
-# safe to run twice.
+# `pg_ctlcluster <version> NAME restart`. Used by the fault tests (tests/faults) and
+# infra/test_apart.sh; safe to run twice.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() {
-    sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -31,7 +32,10 @@ ACTION="$1" NAME="$2" PORT="$3"
 
 DB_ROLE=library
 DB_PASSWORD="${LIBRARY_DB_PASSWORD:-library}"
-DATABASES=(library_catalog library_circulation library_activities library_archives)
+read -r -a DATABASES <<<"${EXTRA_POSTGRES_DATABASES-library_catalog library_circulation library_activities library_archives}"
+for db in "${DATABASES[@]}"; do
+    [[ "$db" =~ ^[a-z][a-z0-9_]*$ ]] || die "bad database name '$db' in EXTRA_POSTGRES_DATABASES"
+done
 MAX_CONNECTIONS=200
 TIMEOUT="${EXTRA_POSTGRES_TIMEOUT:-60}"
 
@@ -84,9 +88,9 @@ cmd_start() {
         fi
     done
     PGPASSWORD="$DB_PASSWORD" psql -X -q -h 127.0.0.1 -p "$PORT" -U "$DB_ROLE" \
-        -d "${DATABASES[0]}" -tA -c 'select 1' >/dev/null \
+        -d postgres -tA -c 'select 1' >/dev/null \
         || die "cannot log in as '$DB_ROLE' over TCP on port $PORT"
-    log "PostgreSQL $PG_VERSION/$NAME: postgresql://$DB_ROLE@127.0.0.1:$PORT/ (${DATABASES[*]})"
+    log "PostgreSQL $PG_VERSION/$NAME: postgresql://$DB_ROLE@127.0.0.1:$PORT/ (${DATABASES[*]:-no databases})"
 }
 
 cmd_stop() {
