@@ -13,7 +13,7 @@ BENCH_STAMP := $(VENV)/.installed-bench
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dev infra-up infra-down lint unit test demo down bench clean
+.PHONY: help venv dev infra-up infra-down lint unit test test-apart demo down bench clean
 
 help:
 	@echo "Targets:"
@@ -24,6 +24,8 @@ help:
 	@echo "  lint        ruff check ."
 	@echo "  unit        pytest tests/unit (no infrastructure needed)"
 	@echo "  test        venv + infra-up + lint + the whole pytest suite (what CI runs)"
+	@echo "  test-apart  the same with circulation's and archives' databases on a second PostgreSQL"
+	@echo "              cluster (port 5434): no service reaches into another's database (docs/databases.md)"
 	@echo "  demo        infra-up, start the five services, load the demo school (once), print its URL"
 	@echo "  down        stop the services started by demo / infra/services.sh"
 	@echo "  bench       infra-up, the bench extra (matplotlib), then every benchmark (python -m bench)"
@@ -74,6 +76,11 @@ unit: dev
 test: dev infra-up lint
 	bash -c 'source infra/lib/common.sh && ensure_packages chromium fonts-wqy-microhei'
 	$(VENV)/bin/pytest
+
+# The suite once more with the databases on two PostgreSQL servers (infra/test_apart.sh
+# starts the second one and runs infra-up with the moved DSNs itself).
+test-apart: dev lint
+	bash infra/test_apart.sh
 
 demo: infra-up
 	bash infra/services.sh start

@@ -1,17 +1,15 @@
 #!/usr/bin/env bash
 # Bring up the local infrastructure: RabbitMQ (+ management API) and PostgreSQL
-# with the library user/role and the four service databases, then apply the
-# SQL migrations and the RabbitMQ topology. Idempotent: a second run only
-# checks that everything answers, and takes a few seconds.
+# with each service's role and database where its DSN says (the main cluster by
+# default), then apply the SQL migrations and the RabbitMQ topology. Idempotent:
+# a second run only checks that everything answers, and takes a few seconds.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$REPO_ROOT"
 
 AMQP_USER="${LIBRARY_AMQP_USER:-library}"
 AMQP_PASSWORD="${LIBRARY_AMQP_PASSWORD:-library}"
-DB_ROLE=library
 DB_PASSWORD="${LIBRARY_DB_PASSWORD:-library}"
-DATABASES=(library_catalog library_circulation library_activities library_archives)
 MGMT_URL=http://127.0.0.1:15672
 PG_PORT=5432
 PG_CLUSTER=main
@@ -133,29 +131,66 @@ if ! wait_until "$PG_TIMEOUT" "PostgreSQL" pg_ready; then
     die "PostgreSQL not accepting connections on 127.0.0.1:$PG_PORT within ${PG_TIMEOUT}s"
 fi
 
-# Role: create or reset its password (cheap, keeps env changes effective).
-# The password goes through a psql variable, so quoting is handled by psql.
-if [ "$(pg_admin -tA -c "SELECT 1 FROM pg_roles WHERE rolname = '$DB_ROLE'")" = 1 ]; then
-    pg_admin -v pw="$DB_PASSWORD" <<<"ALTER ROLE $DB_ROLE LOGIN CREATEDB PASSWORD :'pw';"
-else
-    log "creating PostgreSQL role '$DB_ROLE'"
-    pg_admin -v pw="$DB_PASSWORD" <<<"CREATE ROLE $DB_ROLE LOGIN CREATEDB PASSWORD :'pw';"
-fi
+# ---------------------------------------------------------------- each service's database
+# Each service's DSN (CATALOG_DSN, ...; infra/config.yml) names its own server, so
+# the four databases may be on four servers. A DSN on this machine (127.0.0.1,
+# localhost) gets its role and database here, on the local cluster listening on its
+# port: the main one above, or one made by infra/extra_postgres.sh (started if it is
+# down). A DSN on another host is its server administrator's to create: it is only
+# checked and migrated. The role's password is the DSN's (LIBRARY_DB_PASSWORD when
+# the DSN has none), so the services' own address is the one that gets in.
+[ -x .venv/bin/python ] || die ".venv is missing: run 'make venv' first (it reads each service's DSN)"
+cluster_on_port() {
+    pg_lsclusters -h 2>/dev/null | awk -v v="$PG_VERSION" -v p="$1" '$1==v && $3==p {print $2}'
+}
+cluster_online() {
+    pg_lsclusters -h 2>/dev/null | awk -v v="$PG_VERSION" -v c="$1" '$1==v && $2==c {print $4}' \
+        | grep -q '^online'
+}
+# psql as the postgres superuser on the local cluster listening on port $1.
+admin_on() { local port="$1"; shift; (cd / && runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p "$port" "$@"); }
 
-for db in "${DATABASES[@]}"; do
-    if [ "$(pg_admin -tA -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
-        log "creating database $db"
-        pg_admin -c "CREATE DATABASE $db OWNER $DB_ROLE"
+plan="$(.venv/bin/python -m shared.databases plan)" \
+    || die "could not read the services' DSNs (python -m shared.databases plan)"
+summary=()
+while IFS=$'\x1f' read -r -u 3 service where host port role password db; do
+    [ -n "$service" ] || continue
+    if [ "$where" = remote ]; then
+        log "$service: $db on $host:$port is not on this machine: not created here, checked and migrated"
+        summary+=("$service=$host:$port/$db")
+        continue
     fi
-done
+    [[ "$role" =~ ^[a-z_][a-z0-9_]*$ && "$db" =~ ^[a-z_][a-z0-9_]*$ ]] \
+        || die "$service's DSN: role '$role' and database '$db' must be lower-case letters, digits and _"
+    cluster="$(cluster_on_port "$port")"
+    [ -n "$cluster" ] || die "$service's DSN names port $port on this machine, where no PostgreSQL cluster is: \
+start one (infra/extra_postgres.sh start NAME $port) or change ${service^^}_DSN"
+    if ! cluster_online "$cluster"; then
+        log "starting PostgreSQL $PG_VERSION/$cluster (port $port, $service's)"
+        pg_ctlcluster "$PG_VERSION" "$cluster" start
+        wait_until "$PG_TIMEOUT" "PostgreSQL on port $port" pg_isready -q -h 127.0.0.1 -p "$port" \
+            || die "PostgreSQL $PG_VERSION/$cluster not accepting connections on port $port"
+    fi
+    # Create the role or reset its password (cheap, keeps env changes effective). The
+    # password goes through a psql variable, so quoting is handled by psql.
+    if [ "$(admin_on "$port" -tA -c "SELECT 1 FROM pg_roles WHERE rolname = '$role'")" = 1 ]; then
+        admin_on "$port" -v pw="${password:-$DB_PASSWORD}" <<<"ALTER ROLE $role LOGIN CREATEDB PASSWORD :'pw';"
+    else
+        log "creating PostgreSQL role '$role' on port $port"
+        admin_on "$port" -v pw="${password:-$DB_PASSWORD}" <<<"CREATE ROLE $role LOGIN CREATEDB PASSWORD :'pw';"
+    fi
+    if [ "$(admin_on "$port" -tA -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
+        log "creating database $db on port $port"
+        admin_on "$port" -c "CREATE DATABASE $db OWNER $role"
+    fi
+    summary+=("$service=$cluster:$port/$db")
+done 3<<<"$plan"
 
-# Services connect over TCP with a password: prove that path works.
-for db in "${DATABASES[@]}"; do
-    PGPASSWORD="$DB_PASSWORD" psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U "$DB_ROLE" -d "$db" \
-        -tA -c 'select 1' >/dev/null \
-        || die "cannot log in as '$DB_ROLE' to $db over TCP (check pg_hba.conf / password)"
-done
-log "PostgreSQL role '$DB_ROLE' and ${#DATABASES[@]} databases ok"
+# Services connect over TCP with their DSN's password: prove that path works, each
+# with its own DSN.
+.venv/bin/python -m shared.databases check \
+    || die "a service cannot log in to its database with its DSN (check pg_hba.conf / password)"
+log "PostgreSQL databases ok: ${summary[*]}"
 
 # ---------------------------------------------------------------- schema + topology
 # Written by the Python side; only run once they exist. Failures fail up.sh.
@@ -173,4 +208,4 @@ run_module shared.migrate shared/migrate.py
 run_module shared.topology shared/topology.py
 run_module shared.permissions shared/permissions.py
 
-log "up: RabbitMQ amqp://$AMQP_USER@127.0.0.1:5672/ (mgmt $MGMT_URL), PostgreSQL $PG_VERSION on 127.0.0.1:$PG_PORT (role $DB_ROLE, ${DATABASES[*]}) in ${SECONDS}s"
+log "up: RabbitMQ amqp://$AMQP_USER@127.0.0.1:5672/ (mgmt $MGMT_URL), PostgreSQL $PG_VERSION on 127.0.0.1:$PG_PORT (${summary[*]}) in ${SECONDS}s"

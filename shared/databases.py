@@ -6,7 +6,7 @@ from another service's: the four databases may be on four servers.
 
 ``python -m shared.databases``        one line per service: its server and database
 ``python -m shared.databases check``  log in to each database over TCP with its own DSN
-``python -m shared.databases plan``   tab-separated lines for infra/up.sh, passwords included
+``python -m shared.databases plan``   for infra/up.sh: fields apart by \\x1f, passwords included
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from shared.config import SERVICES, Config, database_url, load_config
 
 LOCAL_HOSTS = ("", "localhost", "127.0.0.1", "::1")
 DEFAULT_PORT = 5432
+# Between the fields of ``plan``: not whitespace, so bash's ``read`` keeps an empty field.
+PLAN_SEPARATOR = "\x1f"
 
 
 def with_database(dsn: str, name: str) -> str:
@@ -54,7 +56,7 @@ def service_dsns(config: Config) -> dict[str, str]:
 
 
 def plan_lines(config: Config) -> list[str]:
-    """For infra/up.sh: service, local|remote, host, port, user, password, database (tabs)."""
+    """For infra/up.sh: service, local|remote, host, port, user, password, database."""
     lines = []
     for service, dsn in service_dsns(config).items():
         parts = urlsplit(dsn)
@@ -67,9 +69,9 @@ def plan_lines(config: Config) -> list[str]:
             unquote(parts.password or ""),
             database_of(dsn),
         ]
-        if any("\t" in field or "\n" in field for field in fields):
-            raise ValueError(f"{service}'s DSN has a tab or a newline in it")
-        lines.append("\t".join(fields))
+        if any(PLAN_SEPARATOR in field or "\n" in field for field in fields):
+            raise ValueError(f"{service}'s DSN has a control character in it")
+        lines.append(PLAN_SEPARATOR.join(fields))
     return lines
 
 
