@@ -31,10 +31,11 @@ def fault_run():
             system.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cluster_run():
     """A three-node RabbitMQ cluster and a PostgreSQL cluster (started if needed, left
-    running) and the system on them."""
+    running) and the system on them, for one module: its processes are gone before the
+    next module's start."""
     size = SIZES[os.environ.get("FAULTS_SIZE", "small")]
     servers = ClusterServers()
     with exclusive_run(names=servers.locks):
