@@ -242,7 +242,6 @@ def test_the_subtitle_names_what_was_measured():
 
 
 def test_the_plot_is_written_as_a_png(tmp_path):
-    pytest.importorskip("matplotlib")
     out = plot.draw(DESK, tmp_path / "latency.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="no load_"):
