@@ -269,13 +269,15 @@ def relays_lost_nothing(system: System, seen: dict[str, Counter]) -> list[str]:
 
 
 def quorum_queues(system: System) -> list[str]:
-    """The services' request, subscriber and dead-letter queues (and the audit queues) are
-    quorum queues; a cluster is whole again."""
+    """The services' request, reply, subscriber and dead-letter queues (and the audit queues)
+    are quorum queues; a cluster is whole again. (Standalone proxies' reply queues, the
+    desks', stay classic: they live and die with one connection.)"""
     problems = []
     for queue in system.servers.queues(VHOST):
         name = queue["name"]
         must = (
-            (name.startswith("rpc-") and not name.startswith("rpc.reply-"))
+            name.startswith("rpc-")
+            or (name.startswith("rpc.reply-") and "standalone_rpc_proxy" not in name)
             or ".from." in name
             or name.endswith(".dlq")
             or name.startswith("faults.audit.")
