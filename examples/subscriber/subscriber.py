@@ -93,7 +93,7 @@ class Subscriber:
             after = self.checkpoint.get(source)
             limit = PAGE if until is None else min(PAGE, until - after)
             response = self.http.get(
-                f"{self.args.api}/api/events",
+                f"{self.args.api.rstrip('/')}/api/events",
                 params={"source": source, "after": after, "limit": limit},
                 timeout=10,
             )

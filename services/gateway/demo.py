@@ -816,15 +816,15 @@ def repair(desks: Desks, desk: Desk, loaded: Loaded) -> None:
 
 
 def dashboard(config: dict[str, Any]) -> dict[str, Any]:
-    """The dashboard's URL (with the librarian's token) and every role's token."""
+    """The gateway's address (``url``: the API under it, the dashboard at ``/``), the
+    dashboard's link signed in as the librarian, and every role's token."""
     from services.gateway.settings import ROLES, GatewaySettings
     from shared.cli.status import web_address
 
     tokens = dict(GatewaySettings.from_config(config).tokens)
-    url = web_address(config) + "/"
-    if "librarian" in tokens:
-        url += f"#token={tokens['librarian']}"
-    return {"url": url, "tokens": {role: tokens.get(role) for role in ROLES}}
+    url = web_address(config)
+    link = f"{url}/#token={tokens['librarian']}" if "librarian" in tokens else f"{url}/"
+    return {"url": url, "dashboard": link, "tokens": {role: tokens.get(role) for role in ROLES}}
 
 
 def catalog_copies(config: dict[str, Any]) -> int:
@@ -874,7 +874,7 @@ def main(argv: list[str] | None = None) -> int:
     info["external_amqp_uri"] = amqp_uri_for(config, "external")
     RUN_FILE.parent.mkdir(parents=True, exist_ok=True)
     RUN_FILE.write_text(json.dumps(info, indent=2) + "\n")
-    say(f"dashboard: {info['url']}")
+    say(f"dashboard: {info['dashboard']}")
     for role, token in info["tokens"].items():
         say(f"  {role:<9} token: {token or '(not configured)'}")
     say(f"  external systems' RabbitMQ (read only): {info['external_amqp_uri']}")
