@@ -212,12 +212,24 @@ def generate(
     days = 180
     loans_per_day = max(1, remaining // (2 * days))
     day = FIRST_DAY
-    while sum(stored.values()) < total_events:
+    while sum(stored.values()) + open_loans(library) < total_events:
         events = one_day(library, day, loans_per_day)
-        events = events[: total_events - sum(stored.values())]
+        events = events[: total_events - sum(stored.values()) - open_loans(library)]
         if events:
             stored["circulation"] += store_all(pools["circulation"], "circulation", events)
             if progress:
                 progress(len(events))
         day += timedelta(days=1)
+    # The end of term: every book comes back, so the desks that follow find
+    # every reader free to borrow (as after a stock-take), however long the history.
+    while library.due_back:
+        events = one_day(library, min(library.due_back), 0)
+        stored["circulation"] += store_all(pools["circulation"], "circulation", events)
+        if progress:
+            progress(len(events))
     return stored
+
+
+def open_loans(library: Library) -> int:
+    """Loans not yet returned (each will be one ``Returned`` more)."""
+    return sum(len(loans) for loans in library.due_back.values())
