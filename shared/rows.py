@@ -16,6 +16,7 @@ from typing import Any
 
 from psycopg2.extras import execute_values
 
+from shared.consumer import Projection
 from shared.envelope import Envelope
 from shared.store import Cursor
 
@@ -129,3 +130,26 @@ def insert_runs(
         else:
             for event in run:
                 apply_one(cursor, event)
+
+
+class BornInBulk(Projection):
+    """A projection whose rows are born of one event type, inserted a run at a time.
+
+    Subclasses set ``born_of`` (the event type) and ``insert`` (see
+    ``insert_runs``), and handle every other event in ``apply_one``.
+    """
+
+    born_of: str
+    insert: tuple[str, str]
+
+    def row_of(self, event: Envelope) -> dict[str, Any]:
+        return event.data
+
+    def apply_many(self, cursor: Cursor, events: Sequence[Envelope]) -> None:
+        insert_runs(cursor, events, self.born_of, self.insert, self.apply_one, row=self.row_of)
+
+    def apply(self, cursor: Cursor, event: Envelope) -> None:
+        self.apply_many(cursor, [event])
+
+    def apply_one(self, cursor: Cursor, event: Envelope) -> None:
+        raise NotImplementedError

@@ -10,13 +10,12 @@ can be emptied and replayed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from shared.catalogue.fields import normalise_isbn
 from shared.consumer import Cursor, Projection
 from shared.envelope import Envelope
-from shared.rows import insert_runs
+from shared.rows import BornInBulk
 
 ADD_COPIES = (
     """
@@ -56,22 +55,17 @@ RENEW = "UPDATE copies_on_loan SET due_on = %(due_on)s WHERE loan_id = %(loan_id
 END_LOAN = "DELETE FROM copies_on_loan WHERE barcode = %(barcode)s AND loan_id = %(loan_id)s"
 
 
-def _copy_row(event: Envelope) -> dict[str, Any]:
-    return {**event.data, "isbn_key": normalise_isbn(event.data["isbn"])}
-
-
-class CopyIndex(Projection):
+class CopyIndex(BornInBulk):
     """Every copy ever catalogued, with where it is and what state it is in."""
 
     name = "copy_index"
     sources = ("catalog",)
     tables = ("copies",)
 
-    def apply_many(self, cursor: Cursor, events: Sequence[Envelope]) -> None:
-        insert_runs(cursor, events, "BookAdded", ADD_COPIES, self.apply_one, row=_copy_row)
+    born_of, insert = "BookAdded", ADD_COPIES
 
-    def apply(self, cursor: Cursor, event: Envelope) -> None:
-        self.apply_many(cursor, [event])
+    def row_of(self, event: Envelope) -> dict[str, Any]:
+        return {**event.data, "isbn_key": normalise_isbn(event.data["isbn"])}
 
     def apply_one(self, cursor: Cursor, event: Envelope) -> None:
         data = event.data

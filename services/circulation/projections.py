@@ -11,11 +11,9 @@ in any interleaving and a rebuild gives the same table.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from shared.consumer import Cursor, Projection
 from shared.envelope import Envelope
-from shared.rows import insert_runs
+from shared.rows import BornInBulk
 
 ADD_COPIES = (
     """
@@ -32,18 +30,14 @@ SET_TRANSIT = "UPDATE copy_availability SET transit_from = %s WHERE barcode = %s
 SET_REFERENCE = "UPDATE copy_availability SET reference_only = %s WHERE barcode = %s"
 
 
-class CopyAvailability(Projection):
+class CopyAvailability(BornInBulk):
     """Every copy circulation may lend: campus, catalog status, reference-only, in transit."""
 
     name = "copy_availability"
     sources = ("catalog",)
     tables = ()  # shares copy_availability with CopyLoans; reset clears only its columns
 
-    def apply_many(self, cursor: Cursor, events: Sequence[Envelope]) -> None:
-        insert_runs(cursor, events, "BookAdded", ADD_COPIES, self.apply_one)
-
-    def apply(self, cursor: Cursor, event: Envelope) -> None:
-        self.apply_many(cursor, [event])
+    born_of, insert = "BookAdded", ADD_COPIES
 
     def apply_one(self, cursor: Cursor, event: Envelope) -> None:
         data = event.data
