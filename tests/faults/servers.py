@@ -319,7 +319,9 @@ class ClusterServers(Servers):
 
     def kill_node(self, node: Node) -> None:
         """kill -9 the node's Erlang VM: no goodbye to its clients or its peers."""
-        pid = int((REPO_ROOT / ".run" / "rabbit" / node.name / f"{node.name}.pid").read_text())
+        # Asked of the node itself: a node another checkout started has its pid
+        # file there, not under this checkout's .run.
+        pid = int(_run("rabbitmqctl", "-q", "-n", node.node, "eval", "os:getpid().").strip('"\n '))
         os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 30
         while _alive(pid):
