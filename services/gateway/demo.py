@@ -54,7 +54,7 @@ WEEKS = 3
 # catalog.add_titles takes at most this much per command.
 TITLES_PER_COMMAND = 2_000
 COPIES_PER_COMMAND = 10_000
-WORKERS = 4
+WORKERS = 8
 RETRIES = 3
 RPC_TIMEOUT = 120.0
 WAIT_TIMEOUT = 600.0
