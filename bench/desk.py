@@ -38,7 +38,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench.history import generate  # noqa: E402
-from bench.stage import Stage  # noqa: E402
+from bench.stage import Stage, cpu_used  # noqa: E402
 from shared.db import connect  # noqa: E402
 from shared.green import make_psycopg_green  # noqa: E402
 from shared.publisher import ConfirmingPublisher, OutgoingMessage  # noqa: E402
@@ -282,8 +282,8 @@ def run_load(
         "errors": len(errors),
         "first_errors": errors[:3],
         "cpu_ms_per_command": {
-            name: round((cpu_after[name] - cpu_before.get(name, 0.0)) * 1000 / len(latencies), 2)
-            for name in cpu_after
+            name: round(seconds * 1000 / len(latencies), 2)
+            for name, seconds in cpu_used(cpu_before, cpu_after).items()
             if latencies
         },
     }

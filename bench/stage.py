@@ -108,22 +108,34 @@ class Stage:
                         peaks[name] = round(int(line.split()[1]) / 1024, 1)
         return peaks
 
-    def cpu_seconds(self) -> dict[str, float]:
-        """CPU time (user + system) used so far by each service process, PostgreSQL
-        (every backend and helper process) and RabbitMQ, to share a run's cost out."""
+    def cpu_seconds(self) -> dict[tuple[str, int], float]:
+        """CPU time (user + system) so far of each process that serves this stage, by
+        (part, pid): the services, this stage's PostgreSQL backends and the main
+        cluster's own processes, the system RabbitMQ node, and the bench itself.
+
+        Other runs' backends and other RabbitMQ nodes on the machine are left out;
+        ``cpu_used`` counts only processes alive at both readings."""
         tick = os.sysconf("SC_CLK_TCK")
-        used: dict[str, float] = {}
+        used: dict[tuple[str, int], float] = {}
         for name, process in self.processes.items():
-            used[name] = _cpu_of(process.pid, tick)
+            used[(name, process.pid)] = _cpu_of(process.pid, tick)
+        ours = f"{PREFIX}{os.getpid()}_"
         for pid_dir in Path("/proc").glob("[0-9]*"):
             try:
                 command = (pid_dir / "comm").read_text().strip()
-            except OSError:
+                line = (pid_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                owner = (pid_dir / "status").read_text().split("\nUid:")[1].split()[0]
+            except (OSError, IndexError):
                 continue
-            group = {"postgres": "postgresql", "beam.smp": "rabbitmq"}.get(command)
-            if group:
-                used[group] = used.get(group, 0.0) + _cpu_of(int(pid_dir.name), tick)
-        used["bench (the desks)"] = _cpu_of(os.getpid(), tick)
+            pid = int(pid_dir.name)
+            if command == "beam.smp" and owner == str(_uid_of("rabbitmq")):
+                used[("rabbitmq", pid)] = _cpu_of(pid, tick)
+            elif command == "postgres" and "15/main" in line:
+                words = line.split("15/main:", 1)[-1].split()
+                backend = len(words) >= 2 and words[0] == "library"
+                if not backend or words[1].startswith(ours):
+                    used[("postgresql", pid)] = _cpu_of(pid, tick)
+        used[("bench (the desks)", os.getpid())] = _cpu_of(os.getpid(), tick)
         return used
 
     def close(self) -> None:
@@ -144,3 +156,23 @@ def _cpu_of(pid: int, tick: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / tick
+
+
+def cpu_used(
+    before: dict[tuple[str, int], float], after: dict[tuple[str, int], float]
+) -> dict[str, float]:
+    """Seconds of CPU per part between two ``cpu_seconds`` readings (processes in both)."""
+    used: dict[str, float] = {}
+    for key, seconds in after.items():
+        if key in before:
+            used[key[0]] = used.get(key[0], 0.0) + seconds - before[key]
+    return used
+
+
+def _uid_of(user: str) -> int:
+    try:
+        import pwd
+
+        return pwd.getpwnam(user).pw_uid
+    except KeyError:
+        return -1
