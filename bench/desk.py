@@ -42,8 +42,7 @@ from bench.stage import Stage, cpu_used  # noqa: E402
 from shared.db import connect  # noqa: E402
 from shared.green import make_psycopg_green  # noqa: E402
 from shared.publisher import ConfirmingPublisher, OutgoingMessage  # noqa: E402
-from shared.store import EventStore  # noqa: E402
-from shared.topology import declare_all, service_projections  # noqa: E402
+from shared.topology import declare_all  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 DESKS = 20
@@ -85,36 +84,9 @@ def seed(stage: Stage, events: int, console: Console) -> dict[str, int]:
     started = time.perf_counter()
     stored = generate(stage.pools, events)
     console.print(f"stored {stored} in {time.perf_counter() - started:.0f}s")
-    from shared.rebuild import rebuild
-
-    def read_feed(source: str, after: int, limit: int) -> list:
-        with stage.pools[source].transaction() as cursor:
-            return EventStore(source).read(cursor, after, limit)
-
-    copy_model = next(
-        p for p in service_projections("circulation") if p.name == "copy_availability"
-    )
-    rebuild(stage.pools["circulation"], copy_model, read_feed)
-    heads = {}
-    for service in SERVICES:
-        with stage.pools[service].transaction() as cursor:
-            heads[service] = EventStore(service).head(cursor)
-            cursor.execute(
-                "INSERT INTO relay_progress (exchange, position) VALUES (%s, %s)",
-                (f"{service}.events", heads[service]),
-            )
+    heads = stage.as_if_followed(SERVICES)
     with stage.pools["circulation"].transaction() as cursor:
         cursor.execute(SEED_COPY_LOANS)
-    for service in SERVICES:  # every projection is where a live one would be now
-        with stage.pools[service].transaction() as cursor:
-            for projection in service_projections(service):
-                for source in projection.sources:
-                    cursor.execute(
-                        "INSERT INTO projection_checkpoints (projection, source, position) "
-                        "VALUES (%s, %s, %s) ON CONFLICT (projection, source) DO UPDATE "
-                        "SET position = EXCLUDED.position",
-                        (projection.name, source, heads.get(source, 0)),
-                    )
     return heads
 
 

@@ -79,7 +79,6 @@ from bench.stage import Stage, management  # noqa: E402
 from shared.config import REPO_ROOT  # noqa: E402
 from shared.domain import Refused  # noqa: E402
 from shared.green import make_psycopg_green  # noqa: E402
-from shared.rebuild import rebuild  # noqa: E402
 from shared.store import EventStore  # noqa: E402
 from shared.topology import declare_all, service_projections  # noqa: E402
 
@@ -117,33 +116,7 @@ def seed_catalogue(stage: Stage, copies: int) -> dict[str, int]:
     if batch:
         store_all(stage.pools["catalog"], "catalog", batch)
 
-    def read_feed(source: str, after: int, limit: int) -> list:
-        with stage.pools[source].transaction() as cursor:
-            return EventStore(source).read(cursor, after, limit)
-
-    copy_model = next(
-        p for p in service_projections("circulation") if p.name == "copy_availability"
-    )
-    rebuild(stage.pools["circulation"], copy_model, read_feed)
-    heads = {}
-    for service in SERVICES:
-        with stage.pools[service].transaction() as cursor:
-            heads[service] = EventStore(service).head(cursor)
-            cursor.execute(
-                "INSERT INTO relay_progress (exchange, position) VALUES (%s, %s)",
-                (f"{service}.events", heads[service]),
-            )
-    for service in SERVICES:
-        with stage.pools[service].transaction() as cursor:
-            for projection in service_projections(service):
-                for source in projection.sources:
-                    cursor.execute(
-                        "INSERT INTO projection_checkpoints (projection, source, position) "
-                        "VALUES (%s, %s, %s) ON CONFLICT (projection, source) DO UPDATE "
-                        "SET position = EXCLUDED.position",
-                        (projection.name, source, heads.get(source, 0)),
-                    )
-    return heads
+    return stage.as_if_followed(SERVICES)
 
 
 def lend_limits(config: dict) -> dict[str, int]:

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -107,6 +108,43 @@ class Stage:
                     if line.startswith("VmHWM:"):
                         peaks[name] = round(int(line.split()[1]) / 1024, 1)
         return peaks
+
+    def as_if_followed(self, services: Sequence[str]) -> dict[str, int]:
+        """After a history was stored straight into the stores: circulation's copy
+        model built from catalog's feed, and every relay and projection of
+        ``services`` set at its source's head, as if they had followed it live.
+        Answers each store's head."""
+        from shared.rebuild import rebuild
+        from shared.store import EventStore
+        from shared.topology import service_projections
+
+        def read_feed(source: str, after: int, limit: int) -> list:
+            with self.pools[source].transaction() as cursor:
+                return EventStore(source).read(cursor, after, limit)
+
+        copy_model = next(
+            p for p in service_projections("circulation") if p.name == "copy_availability"
+        )
+        rebuild(self.pools["circulation"], copy_model, read_feed)
+        heads = {}
+        for service in services:
+            with self.pools[service].transaction() as cursor:
+                heads[service] = EventStore(service).head(cursor)
+                cursor.execute(
+                    "INSERT INTO relay_progress (exchange, position) VALUES (%s, %s)",
+                    (f"{service}.events", heads[service]),
+                )
+        for service in services:
+            with self.pools[service].transaction() as cursor:
+                for projection in service_projections(service):
+                    for source in projection.sources:
+                        cursor.execute(
+                            "INSERT INTO projection_checkpoints (projection, source, position) "
+                            "VALUES (%s, %s, %s) ON CONFLICT (projection, source) DO UPDATE "
+                            "SET position = EXCLUDED.position",
+                            (projection.name, source, heads.get(source, 0)),
+                        )
+        return heads
 
     def cpu_seconds(self) -> dict[tuple[str, int], float]:
         """CPU time (user + system) so far of each process that serves this stage, by
