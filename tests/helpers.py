@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -64,3 +65,15 @@ def queue_depth(amqp_uri: str, queue: str) -> int:
 
 def body(message: Any) -> dict[str, Any]:
     return json.loads(message.body)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now, for a gateway started by a test."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def with_web_address(config: dict[str, Any]) -> dict[str, Any]:
+    """The test config with the gateway on a port of its own."""
+    return {**config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}"}

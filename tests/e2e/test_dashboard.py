@@ -10,7 +10,6 @@ goes to ``tests/artifacts/dashboard.png``.
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from datetime import timedelta
@@ -26,7 +25,7 @@ from services.catalog.service import CatalogService
 from services.circulation.service import CirculationService
 from services.gateway.service import GatewayService
 from shared.calendar import calendar_from_config
-from tests.helpers import wait_until
+from tests.helpers import wait_until, with_web_address
 
 pytestmark = pytest.mark.integration
 
@@ -51,15 +50,9 @@ STUDENTS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def gateway(runner_factory, config):
-    settings = {**config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}"}
+    settings = with_web_address(config)
     runner = runner_factory(
         settings,
         CatalogService,
@@ -241,7 +234,7 @@ def test_the_dashboard_shows_the_numbers_the_api_gives(gateway):
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make test installs it)")
 def test_a_service_that_is_down_empties_only_its_panels_saying_why(runner_factory, config):
-    settings = {**config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}"}
+    settings = with_web_address(config)
     runner = runner_factory(
         settings, CatalogService, CirculationService, ArchivesService, GatewayService
     )

@@ -1,7 +1,6 @@
 """The ``library`` console against services running in this process, and against outages."""
 
 import json
-import socket
 
 import pytest
 import yaml
@@ -15,16 +14,10 @@ from services.gateway.service import GatewayService
 from shared.cli import errors
 from shared.cli.app import main
 from tests.factories import book_added
-from tests.helpers import wait_until
+from tests.helpers import free_port, wait_until, with_web_address
 
 ROSTER_HEADER = "name,kind,class,campus"
 TITLE = {k: v for k, v in book_added().items() if k != "barcode"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def config_file(tmp_path, settings) -> str:
@@ -36,7 +29,7 @@ def config_file(tmp_path, settings) -> str:
 @pytest.fixture
 def system(runner_factory, config, tmp_path):
     """All five services in this process; the path of their config, as an operator passes it."""
-    settings = {**config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}"}
+    settings = with_web_address(config)
     runner = runner_factory(
         settings,
         CatalogService,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from datetime import date, timedelta
 
 import pytest
@@ -17,19 +16,13 @@ from services.catalog.service import CatalogService
 from services.circulation.service import CirculationService
 from services.gateway.service import GatewayService
 from tests.factories import book_added
-from tests.helpers import wait_until
+from tests.helpers import free_port, wait_until
 
 PROBLEM = "application/problem+json"
 JSON_TYPE = {"Content-Type": "application/json"}
 TITLE = {k: v for k, v in book_added().items() if k not in ("barcode", "acquisition")}
 TODAY = date(2026, 10, 12)
 ALL_SERVICES = (CatalogService, CirculationService, ActivitiesService, ArchivesService)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Api:
