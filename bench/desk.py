@@ -38,6 +38,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench.history import generate  # noqa: E402
+from bench.profile import Profiler, summary  # noqa: E402
 from bench.stage import Stage, cpu_used  # noqa: E402
 from shared.db import connect  # noqa: E402
 from shared.green import make_psycopg_green  # noqa: E402
@@ -176,9 +177,17 @@ def make_desks(stage: Stage) -> list[Desk]:
 
 
 def run_load(
-    stage: Stage, desks: list[Desk], seconds: float, rate: float | None, watch_lag: bool = False
+    stage: Stage,
+    desks: list[Desk],
+    seconds: float,
+    rate: float | None,
+    watch_lag: bool = False,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
-    """Closed loop (``rate`` None) or open loop at ``rate`` commands/s over all desks."""
+    """Closed loop (``rate`` None) or open loop at ``rate`` commands/s over all desks.
+
+    With ``profile``, every service is sampled by py-spy while the desks run.
+    """
     latencies: list[float] = []
     lags: dict[str, list[float]] = {"archives": [], "activities": []}
     errors: list[str] = []
@@ -235,12 +244,17 @@ def run_load(
     pollers = [eventlet.spawn(watch, service, sql) for service, sql in LAG_QUERIES.items()]
     while len(ready) < len(desks):
         eventlet.sleep(0.05)
+    profiler = Profiler(profile) if profile else None
+    if profiler:
+        profiler.start({s: stage.processes[s].pid for s in SERVICES}, seconds)
     cpu_before = stage.cpu_seconds()
     started = time.monotonic()
     go.send()
     for thread in threads:
         thread.wait()
     elapsed = time.monotonic() - started
+    if profiler:
+        profiler.wait()
     cpu_after = stage.cpu_seconds()
     watching["on"] = False
     for poller in pollers:
@@ -282,6 +296,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--rates",
+        type=lambda text: tuple(int(r) for r in text.split(",") if r),
+        default=RATES,
+        help="offered commands/s of the open-loop runs, comma-separated ('' for none)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="sample every service with py-spy while the desks run flat out; "
+        "collapsed stacks and a summary go to this folder",
+    )
     args = parser.parse_args(argv)
     make_psycopg_green()
     console = Console()
@@ -312,10 +338,13 @@ def main(argv: list[str] | None = None) -> int:
                 {"confirmed_publishes_per_second": baseline_rabbit(stage.config["AMQP_URI"], short)}
             )
             console.print(f"  baselines: {[runs[k][-1] for k in ('echo', 'postgres', 'rabbit')]}")
-            for rate in (None, *RATES):
+            for rate in (None, *args.rates):
                 name = f"load_{rate}" if rate else "desks_flat_out"
                 desks = make_desks(stage)
-                result = run_load(stage, desks, args.seconds, rate, watch_lag=bool(rate))
+                profiler = args.profile if rate is None and run == 0 else None
+                result = run_load(
+                    stage, desks, args.seconds, rate, watch_lag=bool(rate), profile=profiler
+                )
                 runs.setdefault(name, []).append(result)
                 console.print(f"  {name}: {result}")
         for name, values in runs.items():
@@ -334,7 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     table.add_column("measure")
     table.add_column("figure", justify="right")
-    for name in ("echo", "postgres", "rabbit", "desks_flat_out", *(f"load_{r}" for r in RATES)):
+    loads = [f"load_{rate}" for rate in args.rates]
+    for name in ("echo", "postgres", "rabbit", "desks_flat_out", *loads):
         for key, value in results[name].items():
             if isinstance(value, dict):  # CPU per command, by process
                 for part, figure in value.items():
@@ -345,7 +375,29 @@ def main(argv: list[str] | None = None) -> int:
     for name, mb in results["peak_rss_mb"].items():
         table.add_row(f"peak RSS {name} (MB)", f"{mb}")
     console.print(table)
+    if args.profile:
+        print_profiles(args.profile, console)
     return 0
+
+
+def print_profiles(folder: Path, console: Console) -> None:
+    """Each service's hottest functions while the desks ran flat out (the first run)."""
+    for service in SERVICES:
+        collapsed = folder / f"{service}.txt"
+        if not collapsed.exists():
+            console.print(f"no profile of {service}")
+            continue
+        hottest = summary(collapsed, top=15)
+        table = Table(title=f"{service}: share of samples (py-spy, {collapsed})")
+        table.add_column("self %", justify="right")
+        table.add_column("function (self)")
+        table.add_column("inclusive %", justify="right")
+        table.add_column("function (with callees)")
+        for (own, own_share), (under, under_share) in zip(
+            hottest["self"], hottest["inclusive"], strict=False
+        ):
+            table.add_row(f"{own_share}", own, f"{under_share}", under)
+        console.print(table)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,6 @@ DEFAULT_BATCH_SIZE = 500
 DEFAULT_POLL_INTERVAL = 1.0
 RETRY_DELAY = 1.0
 
-SELECT_PROGRESS = "SELECT position FROM relay_progress WHERE exchange = %s"
 UPSERT_PROGRESS = """
     INSERT INTO relay_progress (exchange, position, updated_at) VALUES (%s, %s, now())
     ON CONFLICT (exchange) DO UPDATE SET position = EXCLUDED.position, updated_at = now()
@@ -121,10 +120,7 @@ class Relay:
         """Publish one batch after the recorded progress; return how many were sent."""
         assert self._conn is not None
         with self._conn.cursor() as cursor:
-            cursor.execute(SELECT_PROGRESS, (self.exchange.name,))
-            row = cursor.fetchone()
-            after = row[0] if row else 0
-            batch = self.store.read(cursor, after, self.batch_size)
+            batch = self.store.read_after_progress(cursor, self.exchange.name, self.batch_size)
             if not batch:
                 return 0
             self.publisher.publish_batch(self.exchange.name, [to_message(e) for e in batch])

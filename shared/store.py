@@ -50,13 +50,30 @@ SELECT_STREAM_AFTER = (
     "ORDER BY stream_version"
 )
 SELECT_CAUSED_BY = f"SELECT {COLUMNS} FROM events WHERE causation_id = %s ORDER BY position"
+LOCK_THEN_CAUSED_BY = "SELECT pg_advisory_xact_lock(%s, hashtext(%s));" + SELECT_CAUSED_BY
 SELECT_AFTER = f"SELECT {COLUMNS} FROM events WHERE position > %s ORDER BY position LIMIT %s"
+# The append lock, then (a statement later, so it sees every append committed before
+# the lock was granted) how many of the events are stored already, the stream's
+# version and the log's head: two statements in one round trip.
+LOCK_AND_PROBE = """
+    SELECT pg_advisory_xact_lock(%s, %s);
+    SELECT (SELECT count(*) FROM events WHERE event_id = ANY(%s::uuid[])),
+           (SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = %s),
+           (SELECT coalesce(max(position), 0) FROM events)
+"""
+SELECT_AFTER_PROGRESS = f"""
+    SELECT {COLUMNS} FROM events
+    WHERE position > coalesce((SELECT position FROM relay_progress WHERE exchange = %s), 0)
+    ORDER BY position LIMIT %s
+"""
 INSERT_EVENTS = f"""
     INSERT INTO events (position, event_id, stream_id, stream_version, type, schema_version,
                         campus, correlation_id, causation_id, occurred_at, data)
     VALUES %s
     RETURNING {COLUMNS}
 """
+# Listeners (the relay) hear of the append when it commits; sent with the insert.
+NOTIFY_AND_INSERT = f"NOTIFY {NOTIFY_CHANNEL};" + INSERT_EVENTS
 
 
 class Appended(list):
@@ -112,32 +129,30 @@ class EventStore:
                 )
             event.validated()
         ids = [event.event_id for event in events]
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, APPEND_LOCK))
-        cursor.execute(SELECT_EXISTING, (ids,))
-        existing = [self._envelope(row) for row in cursor.fetchall()]
-        if len(existing) == len(events):
-            replay = Appended(existing)
-            replay.replayed = True
-            return replay
-        stored = {envelope.event_id for envelope in existing}
-        fresh = [event for event in events if event.event_id not in stored]
-        cursor.execute(SELECT_STREAM_VERSION, (stream_id,))
-        version = cursor.fetchone()[0] or 0
+        cursor.execute(LOCK_AND_PROBE, (LOCK_NAMESPACE, APPEND_LOCK, ids, stream_id))
+        already, version, position = cursor.fetchone()
+        fresh = list(events)
+        if already:  # a retried command: what was stored then is not stored again
+            cursor.execute(SELECT_EXISTING, (ids,))
+            existing = [self._envelope(row) for row in cursor.fetchall()]
+            if len(existing) == len(events):
+                replay = Appended(existing)
+                replay.replayed = True
+                return replay
+            stored = {envelope.event_id for envelope in existing}
+            fresh = [event for event in events if event.event_id not in stored]
         if expected_version is not ANY_VERSION and version != expected_version:
             raise ConcurrencyError(stream_id, expected_version, version)
-        cursor.execute(SELECT_HEAD)
-        position = cursor.fetchone()[0]
         rows = [
             self._row(position + offset, version + offset, event)
             for offset, event in enumerate(fresh, start=1)
         ]
         try:
             stored_rows = psycopg2.extras.execute_values(
-                cursor, INSERT_EVENTS, rows, page_size=len(rows), fetch=True
+                cursor, NOTIFY_AND_INSERT, rows, page_size=len(rows), fetch=True
             )
         except psycopg2.errors.UniqueViolation as error:  # only if the lock was bypassed
             raise ConcurrencyError(stream_id, expected_version, -1) from error
-        cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
         return Appended(self._envelope(row) for row in sorted(stored_rows, key=lambda row: row[3]))
 
     def append_streams(
@@ -217,9 +232,19 @@ class EventStore:
             cursor.execute(SELECT_STREAM, (stream_id,))
         return [self._envelope(row) for row in cursor.fetchall()]
 
-    def caused_by(self, cursor: Cursor, causation_id: str) -> list[Envelope]:
-        """Every event recorded because of one command or event, in position order."""
-        cursor.execute(SELECT_CAUSED_BY, (causation_id,))
+    def caused_by(
+        self, cursor: Cursor, causation_id: str, lock: tuple[int, str] | None = None
+    ) -> list[Envelope]:
+        """Every event recorded because of one command or event, in position order.
+
+        With ``lock`` (namespace, name), first waits for that transaction-scoped
+        advisory lock, in the same round trip (the read is a statement later, so
+        it sees what the lock's previous holder committed).
+        """
+        if lock is None:
+            cursor.execute(SELECT_CAUSED_BY, (causation_id,))
+        else:
+            cursor.execute(LOCK_THEN_CAUSED_BY, (*lock, causation_id))
         return [self._envelope(row) for row in cursor.fetchall()]
 
     def stream_version(self, cursor: Cursor, stream_id: str) -> int:
@@ -229,6 +254,11 @@ class EventStore:
     def read(self, cursor: Cursor, after_position: int, limit: int = 1000) -> list[Envelope]:
         """The feed: up to ``limit`` events after ``after_position``, in position order."""
         cursor.execute(SELECT_AFTER, (after_position, limit))
+        return [self._envelope(row) for row in cursor.fetchall()]
+
+    def read_after_progress(self, cursor: Cursor, exchange: str, limit: int) -> list[Envelope]:
+        """The feed after the relay's recorded progress to ``exchange``, in one query."""
+        cursor.execute(SELECT_AFTER_PROGRESS, (exchange, limit))
         return [self._envelope(row) for row in cursor.fetchall()]
 
     def head(self, cursor: Cursor) -> int:

@@ -36,7 +36,6 @@ CONFLICTS = (
 # Transaction-scoped advisory locks (COMMAND_LOCKS, hash of a command id): one run of
 # a command at a time. A collision of hashes only makes two commands wait for each other.
 COMMAND_LOCKS = 7401
-LOCK_COMMAND = "SELECT pg_advisory_xact_lock(%s, hashtext(%s))"
 MOVE_INLINE_CHECKPOINTS = """
     INSERT INTO projection_checkpoints (projection, source, position, updated_at)
     SELECT unnest(%s::text[]), %s, %s, now()
@@ -107,8 +106,9 @@ class UnitOfWork:
         """
         if self.command_id is None:
             return []
-        self.cursor.execute(LOCK_COMMAND, (COMMAND_LOCKS, self.command_id))
-        return self.store.caused_by(self.cursor, self.command_id)
+        return self.store.caused_by(
+            self.cursor, self.command_id, lock=(COMMAND_LOCKS, self.command_id)
+        )
 
     def load(self, stream_id: str) -> list[Envelope]:
         return self.store.load(self.cursor, stream_id)
