@@ -3,7 +3,8 @@
     python -m bench.desk --events 100000 --profile bench/results/profile
 
 ``Profiler`` samples every named process with ``py-spy record`` (collapsed
-stacks, idle frames left out) while a load runs; ``summary`` turns a
+stacks, only while the process holds the GIL, so waiting on a socket is left
+out and the shares are of CPU) while a load runs; ``summary`` turns a
 collapsed file into the functions that took the most samples on their own and
 under them, which is where a command's CPU goes.
 """
@@ -49,6 +50,7 @@ class Profiler:
                         "--output",
                         str(self.outdir / f"{name}.txt"),
                         "--nonblocking",
+                        "--gil",  # only while holding the GIL: CPU, not waiting
                     ],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,

@@ -20,6 +20,7 @@ from functools import partial
 from logging import getLogger
 from typing import Any
 
+import eventlet
 import psycopg2
 from kombu import Connection
 from nameko.exceptions import ContainerBeingKilled
@@ -39,6 +40,9 @@ OUTAGE_BACKOFF = 1.0
 TRANSIENT = (ConnectionError, TimeoutError, OSError, psycopg2.OperationalError)
 PREFETCH = 500
 """Messages a subscriber holds unacked: the most one batch can take."""
+LINGER_MS = 20
+"""How long the first event of a quiet spell waits for others to share its transaction
+(``SUBSCRIBER_LINGER_MS`` in the config; 0 hands every event over at once)."""
 
 
 class RawQueueConsumer(TolerantQueueConsumer):
@@ -75,8 +79,9 @@ class EventSubscriber(Entrypoint):
     """Delivers the events of the given sources to the decorated method, in batches.
 
     One worker at a time: it gets every event that arrived while the previous
-    one ran (at most ``PREFETCH``), so a quiet stream is handled event by event
-    and a busy one in a few large transactions, and events from one queue reach
+    one ran (at most ``PREFETCH``), or, after a quiet spell, within ``linger``
+    of the first, so a trickle is handled a few events at a time and a busy
+    stream in a few large transactions, and events from one queue reach
     the method in the order the broker delivered them. A batch that fails for a
     reason of its own is split up so that one bad event cannot hold back the
     rest: alone, it is retried and then dead-lettered with its error.
@@ -92,10 +97,12 @@ class EventSubscriber(Entrypoint):
         self._failures: dict[tuple[str, str], int] = {}
         self._pending: deque[Delivery] = deque()
         self._running = False
+        self._lingering: Any = None  # the timer of a batch being gathered
         self._lock = threading.Lock()
         super().__init__(**kwargs)
 
     def setup(self) -> None:
+        self.linger = float(self.container.config.get("SUBSCRIBER_LINGER_MS", LINGER_MS)) / 1000
         service = self.container.service_name
         self.queues = [subscriber_queue(service, source) for source in self.sources]
         with Connection(amqp_uri(self.container.config)) as connection:
@@ -104,6 +111,10 @@ class EventSubscriber(Entrypoint):
         self.queue_consumer.register_provider(self)
 
     def stop(self) -> None:
+        with self._lock:
+            if self._lingering is not None:
+                self._lingering.cancel()
+                self._lingering = None
         self.queue_consumer.unregister_provider(self)
 
     def handle_message(self, body: Any, message: Any) -> None:
@@ -118,12 +129,24 @@ class EventSubscriber(Entrypoint):
             return
         with self._lock:
             self._pending.append(Delivery(message, queue, event))
+            if self._running or self._lingering is not None:
+                return  # it joins the batch being gathered, or the next one
+            if self.linger and len(self._pending) < PREFETCH:
+                # A quiet spell's first event: what follows within the linger shares
+                # its transaction (a lone event costs a commit per projection source).
+                self._lingering = eventlet.spawn_after(self.linger, self._linger_over)
+                return
+        self._run_next()
+
+    def _linger_over(self) -> None:
+        with self._lock:
+            self._lingering = None
         self._run_next()
 
     def _run_next(self) -> None:
-        """Start a worker on what is pending, unless one is running."""
+        """Start a worker on what is pending, unless one is running or a batch is gathering."""
         with self._lock:
-            if self._running or not self._pending:
+            if self._running or self._lingering is not None or not self._pending:
                 return
             self._running = True
             batch = [self._pending.popleft()]

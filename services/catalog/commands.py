@@ -10,7 +10,7 @@ state (``shared.unit_of_work.retrying``), for two librarians touching one copy.
 from __future__ import annotations
 
 from services.catalog import domain
-from shared.domain import fold
+from shared.domain import Refused, fold
 from shared.envelope import Envelope
 from shared.unit_of_work import UnitOfWork
 
@@ -34,3 +34,12 @@ def record(uow: UnitOfWork, command: domain.Command) -> list[Envelope]:
     state = fold(domain.evolve, domain.INITIAL, history)
     events = domain.decide(state, command)
     return uow.append(stream, len(history), events, campus=state.campus)
+
+
+def changes_anything(uow: UnitOfWork, command: domain.Command) -> bool:
+    """Whether ``command`` would record anything on its copy as it stands (refused: no)."""
+    history = uow.load(domain.stream_id(command.barcode))
+    try:
+        return bool(domain.decide(fold(domain.evolve, domain.INITIAL, history), command))
+    except Refused:
+        return False

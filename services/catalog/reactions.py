@@ -29,7 +29,9 @@ class ReturnsAndLosses(Reaction):
 
     def react(self, uow: UnitOfWork, event: Envelope) -> None:
         wanted = commands_for(event)
-        if not wanted or uow.earlier():  # reacted to already: nothing is recorded twice
+        if not any(commands.changes_anything(uow, command) for command in wanted):
+            return  # most returns: at the copy's home desk, nothing for the catalog to do
+        if uow.earlier():  # reacted to already: nothing is recorded twice
             return
         for command in wanted:
             try:
