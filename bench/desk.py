@@ -12,6 +12,8 @@ run, so every figure can be read as a ratio:
 * an open-loop load of 100 and of 300 commands/s: latency p50/p95/p99 and the
   lag from a loan's reply to its effect in the archives' loan records and the
   activities' borrowings;
+* the command side alone (the three consumers paused) and then the read side
+  alone (the time they take to apply what piled up meanwhile);
 * peak memory (RSS) of each service.
 
 Medians over ``--runs`` runs; results in bench/results/desk.json.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import statistics
 import sys
 import time
@@ -43,6 +46,7 @@ from bench.stage import Stage, cpu_used  # noqa: E402
 from shared.db import connect  # noqa: E402
 from shared.green import make_psycopg_green  # noqa: E402
 from shared.publisher import ConfirmingPublisher, OutgoingMessage  # noqa: E402
+from shared.store import EventStore  # noqa: E402
 from shared.topology import declare_all  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -91,7 +95,9 @@ def seed(stage: Stage, events: int, console: Console) -> dict[str, int]:
     return heads
 
 
-def baseline_echo(config: dict, seconds: float) -> float:
+def baseline_echo(stage: Stage, seconds: float) -> dict[str, Any]:
+    """Echo calls/s from 20 clients, and the CPU each part spent per call."""
+    config = stage.config
     done = [0]
     stop = time.monotonic() + seconds
 
@@ -102,10 +108,20 @@ def baseline_echo(config: dict, seconds: float) -> float:
                 done[0] += 1
 
     threads = [eventlet.spawn(client) for _ in range(DESKS)]
+    cpu_before = stage.cpu_seconds()
     started = time.monotonic()
     for thread in threads:
         thread.wait()
-    return done[0] / (time.monotonic() - started)
+    elapsed = time.monotonic() - started
+    used = cpu_used(cpu_before, stage.cpu_seconds())
+    return {
+        "calls_per_second": done[0] / elapsed,
+        "cpu_ms_per_call": {
+            name: round(seconds * 1000 / done[0], 2)
+            for name, seconds in used.items()
+            if name in ("echo", "rabbitmq", "bench (the desks)")
+        },
+    }
 
 
 def baseline_postgres(dsn: str, seconds: float) -> float:
@@ -280,6 +296,48 @@ def run_load(
     return result
 
 
+CONSUMERS = ("catalog", "activities", "archives")
+FOLLOWED_TO = "SELECT coalesce(min(position), 0) FROM projection_checkpoints WHERE source = %s"
+
+
+def commands_alone(stage: Stage, seconds: float) -> dict[str, Any]:
+    """The command side on its own, then the read side on its own.
+
+    The three consumers are paused (SIGSTOP) while 20 desks lend and return
+    flat out, so circulation, its relay and RabbitMQ have the cores to
+    themselves; then they are let go, and the time they take to apply the
+    backlog gives the read side's own rate. Together with the run where both
+    share the machine, this tells which side bounds the desks.
+    """
+    for name in CONSUMERS:
+        stage.processes[name].send_signal(signal.SIGSTOP)
+    try:
+        result = run_load(stage, make_desks(stage), seconds, None)
+    finally:
+        for name in CONSUMERS:
+            stage.processes[name].send_signal(signal.SIGCONT)
+    with stage.pools["circulation"].transaction() as cursor:
+        head = EventStore("circulation").head(cursor)
+    started, behind = time.monotonic(), {}
+    for name in CONSUMERS:
+        with stage.pools[name].transaction() as cursor:
+            cursor.execute(FOLLOWED_TO, ("circulation",))
+            behind[name] = head - cursor.fetchone()[0]
+    for name in CONSUMERS:
+        while True:
+            with stage.pools[name].transaction() as cursor:
+                cursor.execute(FOLLOWED_TO, ("circulation",))
+                if cursor.fetchone()[0] >= head:
+                    break
+            eventlet.sleep(0.02)
+    took = time.monotonic() - started
+    backlog = max(behind.values())
+    result["backlog_events"] = backlog
+    result["read_side_catch_up_seconds"] = round(took, 2)
+    result["read_side_events_per_second"] = round(backlog / took, 1) if took else 0.0
+    return result
+
+
 def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The median of every figure over the runs (nested tables figure by figure)."""
     medians: dict[str, Any] = {}
@@ -324,9 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         for run in range(args.runs):
             console.print(f"run {run + 1}/{args.runs}")
             short = max(3.0, args.seconds / 4)
-            runs.setdefault("echo", []).append(
-                {"calls_per_second": baseline_echo(stage.config, short)}
-            )
+            runs.setdefault("echo", []).append(baseline_echo(stage, short))
             runs.setdefault("postgres", []).append(
                 {
                     "inserts_per_second": baseline_postgres(
@@ -347,11 +403,17 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 runs.setdefault(name, []).append(result)
                 console.print(f"  {name}: {result}")
+            alone = commands_alone(stage, args.seconds)
+            runs.setdefault("commands_alone", []).append(alone)
+            console.print(f"  commands_alone: {alone}")
         for name, values in runs.items():
             results[name] = median_of(values)
+        echo = results["echo"]["calls_per_second"]
         results["lend_return_vs_echo"] = round(
-            results["desks_flat_out"]["commands_per_second"] / results["echo"]["calls_per_second"],
-            2,
+            results["desks_flat_out"]["commands_per_second"] / echo, 2
+        )
+        results["commands_alone_vs_echo"] = round(
+            results["commands_alone"]["commands_per_second"] / echo, 2
         )
         results["peak_rss_mb"] = stage.peak_rss_mb()
     finally:
@@ -364,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     table.add_column("measure")
     table.add_column("figure", justify="right")
     loads = [f"load_{rate}" for rate in args.rates]
-    for name in ("echo", "postgres", "rabbit", "desks_flat_out", *loads):
+    for name in ("echo", "postgres", "rabbit", "desks_flat_out", *loads, "commands_alone"):
         for key, value in results[name].items():
             if isinstance(value, dict):  # CPU per command, by process
                 for part, figure in value.items():
@@ -372,6 +434,9 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 table.add_row(f"{name}.{key}", f"{value:,}")
     table.add_row("lend/return throughput / echo RPC", f"{results['lend_return_vs_echo']:.0%}")
+    table.add_row(
+        "lend/return, consumers paused / echo RPC", f"{results['commands_alone_vs_echo']:.0%}"
+    )
     for name, mb in results["peak_rss_mb"].items():
         table.add_row(f"peak RSS {name} (MB)", f"{mb}")
     console.print(table)

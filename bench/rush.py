@@ -295,7 +295,7 @@ def measure(args: argparse.Namespace, instances: int, console: Console) -> dict[
         stage.wait_for_rpc(["echo", *SERVICES])
         wait_for_instances(stage, "circulation", instances)
 
-        echo_before = baseline_echo(stage.config, args.echo_seconds)
+        echo_before = baseline_echo(stage, args.echo_seconds)["calls_per_second"]
         console.print(f"  echo RPC, {DESKS} clients: {echo_before:,.1f} calls/s")
 
         rows = make_roster(args.cards)
@@ -322,7 +322,7 @@ def measure(args: argparse.Namespace, instances: int, console: Console) -> dict[
         result["load_average_at_end"] = round(os.getloadavg()[0], 2)
         result["drain_seconds"] = wait_downstream(stage)
         # Echo again right after: the baseline is the mean of the two, either side of the lends.
-        echo_after = baseline_echo(stage.config, args.echo_seconds)
+        echo_after = baseline_echo(stage, args.echo_seconds)["calls_per_second"]
         console.print(f"  echo RPC again: {echo_after:,.1f} calls/s")
         result["echo_before_calls_per_second"] = round(echo_before, 1)
         result["echo_after_calls_per_second"] = round(echo_after, 1)
