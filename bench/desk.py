@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import signal
 import statistics
 import sys
@@ -57,6 +58,7 @@ LAG_QUERIES = {  # where a loan shows once each read model has taken it in
     "activities": "SELECT loan_id FROM borrowings WHERE loan_id = ANY(%s)",
 }
 LAG_GIVE_UP = 30.0  # seconds: a loan not seen by then counts as this late
+LAG_POLL = 0.01  # seconds between two looks of a lag poller (its resolution)
 SERVICES = ("catalog", "circulation", "activities", "archives")
 
 SEED_COPY_LOANS = """
@@ -214,7 +216,7 @@ def run_load(
     watching = {"on": watch_lag}
 
     def watch(service: str, sql: str) -> None:
-        """One poller per read model: which loans awaited there have arrived (every 5 ms)."""
+        """One poller per read model: which loans awaited there have arrived (every 10 ms)."""
         waiting = watched[service]
         with stage.pools[service].transaction() as cursor:
             while watching["on"] or waiting:
@@ -228,14 +230,17 @@ def run_load(
                         if seen - replied > LAG_GIVE_UP:
                             del waiting[loan_id]
                             lags[service].append(LAG_GIVE_UP)
-                eventlet.sleep(0.005)
+                eventlet.sleep(LAG_POLL)
 
-    def work(desk: Desk) -> None:
+    def work(desk: Desk, seat: int) -> None:
         interval = DESKS / rate if rate else 0.0
         with ServiceRpcProxy("circulation", stage.config, timeout=60) as circulation:
             ready.append(desk)
             go.wait()
-            scheduled = time.monotonic()
+            # Readers come to a desk at random (a Poisson stream per desk, so all the
+            # desks together make one at ``rate``), not as a burst of 20 every interval.
+            arrivals = random.Random(seat)
+            scheduled = time.monotonic() + (arrivals.expovariate(1 / interval) if rate else 0)
             # Behind schedule, an open loop keeps its backlog (no coordinated omission)
             # but gives up at twice the run's length: the figures then show it fell behind.
             while scheduled < stop and time.monotonic() < stop + seconds:
@@ -254,9 +259,11 @@ def run_load(
                     if watch_lag and method == "lend":
                         for waiting in watched.values():
                             waiting[answer["loan_id"]] = replied
-                scheduled = scheduled + interval if rate else time.monotonic()
+                scheduled = (
+                    scheduled + arrivals.expovariate(1 / interval) if rate else time.monotonic()
+                )
 
-    threads = [eventlet.spawn(work, desk) for desk in desks]
+    threads = [eventlet.spawn(work, desk, seat) for seat, desk in enumerate(desks)]
     pollers = [eventlet.spawn(watch, service, sql) for service, sql in LAG_QUERIES.items()]
     while len(ready) < len(desks):
         eventlet.sleep(0.05)

@@ -49,13 +49,14 @@ class Stage:
         stage = cls(base, workdir)
         stage.vhost = f"libbench-{os.getpid()}"
         api, auth = management(base)
-        requests.put(f"{api}/api/vhosts/{quote(stage.vhost, safe='')}", auth=auth, timeout=10)
+        vhost = quote(stage.vhost, safe="")
+        requests.put(f"{api}/api/vhosts/{vhost}", auth=auth, timeout=10).raise_for_status()
         requests.put(
-            f"{api}/api/permissions/{quote(stage.vhost, safe='')}/{auth[0]}",
+            f"{api}/api/permissions/{vhost}/{auth[0]}",
             auth=auth,
             json={"configure": ".*", "write": ".*", "read": ".*"},
             timeout=10,
-        )
+        ).raise_for_status()
         parts = urlsplit(base["AMQP_URI"])
         stage.config["AMQP_URI"] = urlunsplit(parts._replace(path="/" + stage.vhost))
         stage.config["DATABASES"] = create_scratch_databases(base, PREFIX)
