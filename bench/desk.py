@@ -6,7 +6,8 @@ Stores a realistic history, starts catalog, circulation, activities, archives
 and a bare echo service as ``nameko run`` processes, then measures in the same
 run, so every figure can be read as a ratio:
 
-* baselines: nameko echo-RPC calls/s (20 clients), single-row PostgreSQL
+* baselines: nameko echo-RPC calls/s (20 clients) and the latency of echo
+  calls made one at a time (the floor under any command's), single-row PostgreSQL
   inserts/s, RabbitMQ publishes/s confirmed one by one;
 * 20 desks lending and returning as fast as they can (commands/s, latency);
 * an open-loop load of 100 and of 300 commands/s: latency p50/p95/p99 and the
@@ -123,6 +124,22 @@ def baseline_echo(stage: Stage, seconds: float) -> dict[str, Any]:
             for name, seconds in used.items()
             if name in ("echo", "rabbitmq", "bench (the desks)")
         },
+    }
+
+
+def baseline_echo_latency(stage: Stage, calls: int = 500) -> dict[str, float]:
+    """Latency of echo calls made one at a time by one client: the floor under a command's."""
+    with ServiceRpcProxy("echo", stage.config) as echo:
+        for _ in range(20):  # warm up the connection and the reply queue
+            echo.echo("ping")
+        latencies = []
+        for _ in range(calls):
+            started = time.monotonic()
+            echo.echo("ping")
+            latencies.append(time.monotonic() - started)
+    return {
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
     }
 
 
@@ -390,6 +407,7 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"run {run + 1}/{args.runs}")
             short = max(3.0, args.seconds / 4)
             runs.setdefault("echo", []).append(baseline_echo(stage, short))
+            runs.setdefault("echo_one_caller", []).append(baseline_echo_latency(stage))
             runs.setdefault("postgres", []).append(
                 {
                     "inserts_per_second": baseline_postgres(
@@ -400,7 +418,8 @@ def main(argv: list[str] | None = None) -> int:
             runs.setdefault("rabbit", []).append(
                 {"confirmed_publishes_per_second": baseline_rabbit(stage.config["AMQP_URI"], short)}
             )
-            console.print(f"  baselines: {[runs[k][-1] for k in ('echo', 'postgres', 'rabbit')]}")
+            baselines = ("echo", "echo_one_caller", "postgres", "rabbit")
+            console.print(f"  baselines: {[runs[k][-1] for k in baselines]}")
             for rate in (None, *args.rates):
                 name = f"load_{rate}" if rate else "desks_flat_out"
                 desks = make_desks(stage)
@@ -433,7 +452,8 @@ def main(argv: list[str] | None = None) -> int:
     table.add_column("measure")
     table.add_column("figure", justify="right")
     loads = [f"load_{rate}" for rate in args.rates]
-    for name in ("echo", "postgres", "rabbit", "desks_flat_out", *loads, "commands_alone"):
+    measures = ("echo", "echo_one_caller", "postgres", "rabbit", "desks_flat_out")
+    for name in (*measures, *loads, "commands_alone"):
         for key, value in results[name].items():
             if isinstance(value, dict):  # CPU per command, by process
                 for part, figure in value.items():
