@@ -98,6 +98,9 @@ class Projection:
     name: ClassVar[str]
     sources: ClassVar[tuple[str, ...]]
     tables: ClassVar[tuple[str, ...]] = ()
+    writes_only: ClassVar[bool] = False
+    """True when ``apply`` only executes statements and reads nothing back: inline, its
+    statements can then be sent to PostgreSQL together (``unit_of_work.StatementBatch``)."""
 
     def apply(self, cursor: Cursor, event: Envelope) -> None:
         """Update the read model for one event, in the caller's transaction."""

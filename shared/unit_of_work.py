@@ -93,6 +93,7 @@ class UnitOfWork:
         self.command_id = command_id
         self.inline = inline
         self._counter = 0
+        self._checkpoints_at = 0  # where the inline projections' checkpoints were moved to
         self.recorded: list[Envelope] = []
 
     def earlier(self) -> list[Envelope]:
@@ -172,18 +173,33 @@ class UnitOfWork:
         return results
 
     def _project(self, stored: Sequence[Envelope]) -> None:
-        """Apply newly stored events to the inline projections."""
+        """Apply newly stored events to the inline projections, and move their checkpoints.
+
+        Projections that only write (``Projection.writes_only``) have their
+        statements sent together with the checkpoints' in one round trip.
+        """
+        if not stored:
+            return
+        together = StatementBatch(self.cursor)
         for projection in self.inline:
+            if not projection.writes_only:
+                together.flush()  # in order: it may read what those wrote
             for envelope in stored:
-                projection.apply(self.cursor, envelope)
+                projection.apply(together if projection.writes_only else self.cursor, envelope)
+        self._move_checkpoints(together, max(envelope.position for envelope in stored))
+        together.flush()
 
     def finish(self) -> None:
-        """Move the inline projections' checkpoints; call once, before the commit."""
-        if not self.recorded or not self.inline:
+        """Move the inline projections' checkpoints if an append did not; call before commit."""
+        if self.recorded:
+            self._move_checkpoints(self.cursor, max(e.position for e in self.recorded))
+
+    def _move_checkpoints(self, cursor: Cursor | StatementBatch, position: int) -> None:
+        if not self.inline or position <= self._checkpoints_at:
             return
-        position = max(envelope.position for envelope in self.recorded)
         names = sorted(projection.name for projection in self.inline)  # one lock order
-        self.cursor.execute(MOVE_INLINE_CHECKPOINTS, (names, self.store.source, position))
+        cursor.execute(MOVE_INLINE_CHECKPOINTS, (names, self.store.source, position))
+        self._checkpoints_at = position
 
     def _stamp(self, stream_id: str, event: Event, campus: str | None) -> NewEvent:
         index, self._counter = self._counter, self._counter + 1
@@ -197,6 +213,25 @@ class UnitOfWork:
             correlation_id=self.correlation_id,
             causation_id=self.causation_id,
         )
+
+
+class StatementBatch:
+    """Statements that return nothing, sent to PostgreSQL together in one round trip.
+
+    Quacks like a cursor for ``execute``; ``flush`` sends what was given so far.
+    """
+
+    def __init__(self, cursor: Cursor) -> None:
+        self.cursor = cursor
+        self._statements: list[bytes] = []
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        self._statements.append(self.cursor.mogrify(sql, params))
+
+    def flush(self) -> None:
+        if self._statements:
+            self.cursor.execute(b";\n".join(self._statements))
+            self._statements.clear()
 
 
 def retrying(attempt: Callable[[], T], attempts: int = RETRIES) -> T:

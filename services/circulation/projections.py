@@ -78,6 +78,7 @@ class CopyLoans(Projection):
 
     name = "copy_loans"
     sources = ("circulation",)
+    writes_only = True
 
     def apply(self, cursor: Cursor, event: Envelope) -> None:
         match event.type:
@@ -112,6 +113,7 @@ class Patrons(Projection):
 
     name = "patrons"
     sources = ("circulation",)
+    writes_only = True
     tables = ("patrons",)
 
     def apply(self, cursor: Cursor, event: Envelope) -> None:
@@ -155,6 +157,7 @@ class Loans(Projection):
 
     name = "loans"
     sources = ("circulation",)
+    writes_only = True
     tables = ("loans",)
 
     def apply(self, cursor: Cursor, event: Envelope) -> None:
@@ -190,6 +193,7 @@ class Reservations(Projection):
 
     name = "reservations"
     sources = ("circulation",)
+    writes_only = True
     tables = ("reservations",)
 
     def apply(self, cursor: Cursor, event: Envelope) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -17,6 +18,16 @@ LOCK_COPIES = f"""
     SELECT {COPY_COLUMNS} FROM copy_availability
     WHERE barcode = ANY(%s) ORDER BY barcode FOR UPDATE
 """
+# The same, with how many open reservations of each copy's title at its campus are
+# other readers' (a copy can be held for them only if there are some): one round trip.
+LOCK_COPIES_FOR = f"""
+    SELECT {COPY_COLUMNS},
+           (SELECT count(*) FROM reservations r
+            WHERE r.isbn = c.isbn AND r.campus = c.campus AND r.status = 'open'
+              AND r.patron_id <> %(patron_id)s)
+    FROM copy_availability c
+    WHERE barcode = ANY(%(barcodes)s) ORDER BY barcode FOR UPDATE OF c
+"""
 SELECT_COPY = """
     SELECT barcode, isbn, title, classification, campus, price::text, reference_only, status,
            loan_id, patron_id, due_on, transit_from
@@ -26,10 +37,6 @@ SHELF_COPIES = """
     SELECT count(*) FROM copy_availability
     WHERE isbn = %s AND campus = %s AND status = 'on_shelf' AND loan_id IS NULL
       AND NOT reference_only AND transit_from IS NULL
-"""
-WAITING_RESERVATIONS = """
-    SELECT count(*) FROM reservations
-    WHERE isbn = %s AND campus = %s AND status = 'open' AND patron_id <> %s
 """
 RESERVED_BY_OTHERS = """
     SELECT EXISTS (SELECT 1 FROM reservations
@@ -68,31 +75,36 @@ PATRONS_OF = """
 def lock_copies(cursor: Cursor, barcodes: list[str]) -> dict[str, CopyAtDesk]:
     """The copies at the desk, locked until the transaction ends (no two desks lend one copy)."""
     cursor.execute(LOCK_COPIES, (sorted(set(barcodes)),))
-    return {
-        row[0]: CopyAtDesk(
-            barcode=row[0],
-            isbn=row[1],
-            title=row[2],
-            classification=row[3],
-            campus=row[4],
-            price=Decimal(row[5]),
-            reference_only=row[6],
-            status=row[7],
-            on_loan=row[8],
-            transit_from=row[9],
-        )
-        for row in cursor.fetchall()
-    }
+    return {row[0]: _copy_at_desk(row) for row in cursor.fetchall()}
 
 
-def held_for_others(cursor: Cursor, copy: CopyAtDesk, patron_id: str) -> bool:
-    """True when every shelf copy of this title at this campus is waited for by others."""
-    cursor.execute(WAITING_RESERVATIONS, (copy.isbn, copy.campus, patron_id))
-    waiting = cursor.fetchone()[0]
-    if not waiting:
-        return False
-    cursor.execute(SHELF_COPIES, (copy.isbn, copy.campus))
-    return waiting >= cursor.fetchone()[0]
+def lock_copies_for(cursor: Cursor, barcodes: list[str], patron_id: str) -> dict[str, CopyAtDesk]:
+    """``lock_copies`` for lending to ``patron_id``: each copy says whether it is held for
+    other readers (every shelf copy of its title at its campus is waited for by others)."""
+    cursor.execute(LOCK_COPIES_FOR, {"barcodes": sorted(set(barcodes)), "patron_id": patron_id})
+    copies = {}
+    for row in cursor.fetchall():
+        copy, waiting = _copy_at_desk(row), row[-1]
+        if waiting:
+            cursor.execute(SHELF_COPIES, (copy.isbn, copy.campus))
+            copy = replace(copy, held_for_others=waiting >= cursor.fetchone()[0])
+        copies[copy.barcode] = copy
+    return copies
+
+
+def _copy_at_desk(row: tuple[Any, ...]) -> CopyAtDesk:
+    return CopyAtDesk(
+        barcode=row[0],
+        isbn=row[1],
+        title=row[2],
+        classification=row[3],
+        campus=row[4],
+        price=Decimal(row[5]),
+        reference_only=row[6],
+        status=row[7],
+        on_loan=row[8],
+        transit_from=row[9],
+    )
 
 
 def reserved_by_others(cursor: Cursor, isbn: str | None, patron_id: str) -> bool:

@@ -9,7 +9,6 @@ before is answered from what it recorded then.
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -211,7 +210,9 @@ class CirculationService(feed.EventFeed):
                         "loans": [dict(e.data) for e in earlier if e.type == "Lent"],
                         "refused": [],
                     }
-                copies = queries.lock_copies(uow.cursor, command["barcodes"])
+                copies = queries.lock_copies_for(
+                    uow.cursor, command["barcodes"], command["patron_id"]
+                )
                 version, patron = card_of(uow, command["patron_id"])
                 events, refused = [], []
                 for index, barcode in enumerate(command["barcodes"]):
@@ -220,13 +221,9 @@ class CirculationService(feed.EventFeed):
                             _refusal(barcode, f"no copy with barcode {barcode}", "unknown_copy")
                         )
                         continue
-                    copy = replace(
-                        copies[barcode],
-                        held_for_others=queries.held_for_others(
-                            uow.cursor, copies[barcode], patron.patron_id
-                        ),
+                    lend = self._lend_command(
+                        {**command, "index": index}, copies[barcode], patron, today
                     )
-                    lend = self._lend_command({**command, "index": index}, copy, patron, today)
                     try:
                         decided = domain.decide(patron, lend)
                     except Refused as refusal:
@@ -243,11 +240,10 @@ class CirculationService(feed.EventFeed):
         return retrying(attempt)
 
     def _copy_at_desk(self, uow: UnitOfWork, barcode: str, patron_id: str) -> domain.CopyAtDesk:
-        copies = queries.lock_copies(uow.cursor, [barcode])
+        copies = queries.lock_copies_for(uow.cursor, [barcode], patron_id)
         if barcode not in copies:
             raise NotFound(f"no copy with barcode {barcode!r}")
-        copy = copies[barcode]
-        return replace(copy, held_for_others=queries.held_for_others(uow.cursor, copy, patron_id))
+        return copies[barcode]
 
     def _lend_command(
         self, command: dict[str, Any], copy: domain.CopyAtDesk, patron: domain.Patron, today: date
