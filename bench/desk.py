@@ -1,6 +1,7 @@
 """Desk throughput, latency and event lag, against a store already holding a school's history.
 
-    python -m bench.desk [--events 1000000] [--seconds 20] [--runs 3]
+    python -m bench.desk [--events 1000000] [--seconds 20] [--runs 3] [--rates 10,25,50,100,300]
+                         [--profile DIR]
 
 Stores a realistic history, starts catalog, circulation, activities, archives
 and a bare echo service as ``nameko run`` processes, then measures in the same
@@ -10,9 +11,10 @@ run, so every figure can be read as a ratio:
   calls made one at a time (the floor under any command's), single-row PostgreSQL
   inserts/s, RabbitMQ publishes/s confirmed one by one;
 * 20 desks lending and returning as fast as they can (commands/s, latency);
-* an open-loop load of 100 and of 300 commands/s: latency p50/p95/p99 and the
-  lag from a loan's reply to its effect in the archives' loan records and the
-  activities' borrowings;
+* open loops at 10, 25, 50, 100 and 300 commands/s (``--rates``; readers
+  arrive at random): latency p50/p95/p99 counted from when each command was
+  due, and the lag from a loan's reply to its effect in the archives' loan
+  records and the activities' borrowings;
 * the command side alone (the three consumers paused) and then the read side
   alone (the time they take to apply what piled up meanwhile);
 * peak memory (RSS) of each service.
@@ -53,7 +55,7 @@ from shared.topology import declare_all  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 DESKS = 20
-RATES = (25, 50, 100, 200, 300)  # offered commands/s for the open-loop runs
+RATES = (10, 25, 50, 100, 300)  # offered commands/s for the open-loop runs
 LAG_QUERIES = {  # where a loan shows once each read model has taken it in
     "archives": "SELECT loan_id FROM archive_loans WHERE loan_id = ANY(%s)",
     "activities": "SELECT loan_id FROM borrowings WHERE loan_id = ANY(%s)",
