@@ -12,12 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from shared.consumer import FeedReader, Projection, Reaction, lock_checkpoint
 from shared.db import ConnectionPool
+from shared.envelope import Envelope
 
 REBUILD_BATCH = 5000
 Progress = Callable[[str, int], None]
@@ -60,7 +62,7 @@ def rebuild(
         cursor.execute(FORGET_PARKED, (projection.name,))
         for source in projection.sources:
             after = 0
-            while page := read_feed(source, after, batch):
+            for page in read_ahead(read_feed, source, batch):
                 projection.apply_many(cursor, page)
                 after = page[-1].position
                 report.events += len(page)
@@ -70,6 +72,19 @@ def rebuild(
             report.positions[source] = after
     report.seconds = time.perf_counter() - started
     return report
+
+
+def read_ahead(read_feed: FeedReader, source: str, batch: int) -> Iterator[Sequence[Envelope]]:
+    """Every page of ``source``'s feed, each next one read while the caller applies this one.
+
+    Reading a page (a query, then building envelopes) took a third of a rebuild;
+    applying one mostly waits on the read model's database, so the two overlap.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"read-{source}") as reader:
+        ahead = reader.submit(read_feed, source, 0, batch)
+        while page := ahead.result():
+            ahead = reader.submit(read_feed, source, page[-1].position, batch)
+            yield page
 
 
 def lag(checkpoints: dict[tuple[str, str], int], heads: dict[str, int]) -> list[dict[str, Any]]:
@@ -95,7 +110,6 @@ def main(argv: list[str] | None = None) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from shared.config import database_url, load_config
-    from shared.envelope import Envelope
     from shared.store import EventStore
     from shared.topology import service_projections
 

@@ -26,7 +26,7 @@ from psycopg2.extras import execute_values
 from shared.calendar import DEFAULT_TIMEZONE, local_date
 from shared.consumer import Cursor, Projection
 from shared.envelope import Envelope
-from shared.rows import Rows
+from shared.rows import Rows, upsert
 
 SOURCES = ("catalog", "circulation", "activities", "archives")
 
@@ -84,11 +84,19 @@ COPY_COLUMNS = (
     "in_transit",
 )
 COPY_FLAGS = {"on_loan": False, "in_repair": False, "lost": False, "in_transit": False}
-ENTRIES = """
-    INSERT INTO ledger_entries (source, position, campus, entry_on, entry, class_letter, copies,
-                                value)
-    VALUES %s ON CONFLICT DO NOTHING
-"""
+# The events whose entries take what the ledger knows of the copy (its campus,
+# letter and price); the other events only set columns, so their rows need not be read.
+READS_COPY = frozenset({"Weeded", "Transferred"})
+ENTRY_COLUMNS = (
+    "source",
+    "position",
+    "campus",
+    "entry_on",
+    "entry",
+    "class_letter",
+    "copies",
+    "value",
+)
 
 
 class CopyLedger(_Dated):
@@ -103,8 +111,8 @@ class CopyLedger(_Dated):
 
     def apply_many(self, cursor: Cursor, events: Sequence[Envelope]) -> None:
         copies = Rows("ledger_copies", "barcode", COPY_COLUMNS)
-        copies.load(cursor, (event.data.get("barcode") for event in events))
-        entries: list[tuple[Any, ...]] = []
+        copies.load(cursor, (e.data["barcode"] for e in events if e.type in READS_COPY))
+        entries: list[dict[str, Any]] = []
         for event in events:
             data = event.data
             if "barcode" not in data:
@@ -169,8 +177,7 @@ class CopyLedger(_Dated):
                 case ("circulation", "DeclaredLost"):
                     copy.update(lost=True, on_loan=False)
         copies.write(cursor, COPY_FLAGS)
-        if entries:
-            execute_values(cursor, ENTRIES, entries, page_size=1000)
+        upsert(cursor, "ledger_entries", ENTRY_COLUMNS, entries)
 
     def _entry(
         self,
@@ -180,23 +187,20 @@ class CopyLedger(_Dated):
         letter: str,
         copies: int,
         value: Decimal,
-    ) -> tuple[Any, ...]:
-        return (
-            event.source,
-            event.position,
-            campus or "unknown",
-            self.day(event),
-            entry,
-            letter,
-            copies,
-            value,
-        )
+    ) -> dict[str, Any]:
+        return {
+            "source": event.source,
+            "position": event.position,
+            "campus": campus or "unknown",
+            "entry_on": self.day(event),
+            "entry": entry,
+            "class_letter": letter,
+            "copies": copies,
+            "value": value,
+        }
 
 
-PATRONS = """
-    INSERT INTO archive_patrons (patron_id, name, kind, class_name, campus) VALUES %s
-    ON CONFLICT (patron_id) DO NOTHING
-"""
+PATRON_COLUMNS = ("patron_id", "name", "kind", "class_name", "campus")
 LOAN_COLUMNS = (
     "loan_id",
     "patron_id",
@@ -233,36 +237,32 @@ class LoanRecords(_Dated):
         self.apply_many(cursor, [event])
 
     def apply_many(self, cursor: Cursor, events: Sequence[Envelope]) -> None:
+        # Only the births are read (a loan or reservation is recorded once); every
+        # other event changes a record as an UPDATE would, without reading it.
         loans = Rows("archive_loans", "loan_id", LOAN_COLUMNS)
-        loans.load(cursor, (e.data.get("loan_id") for e in events))
+        loans.load(cursor, (e.data["loan_id"] for e in events if e.type == "Lent"))
         reservations = Rows("archive_reservations", "reservation_id", RESERVATION_COLUMNS)
-        reservations.load(cursor, (e.data.get("reservation_id") for e in events))
+        reservations.load(
+            cursor, (e.data["reservation_id"] for e in events if e.type == "Reserved")
+        )
         patrons = []
         for event in events:
             data = event.data
             match event.type:
                 case "CardIssued":
-                    patrons.append(
-                        (
-                            data["patron_id"],
-                            data["name"],
-                            data["kind"],
-                            data.get("class_name"),
-                            data["campus"],
-                        )
-                    )
+                    patrons.append({column: data.get(column) for column in PATRON_COLUMNS})
                 case "Lent" if loans.get(data["loan_id"]) is None:
                     loan = loans.row(data["loan_id"])
                     loan.update({column: data.get(column) for column in LOAN_COLUMNS[:10]})
                     loan["status"] = "open"
                 case "Renewed":
-                    loans.row(data["loan_id"])["due_on"] = data["due_on"]
+                    loans.existing(data["loan_id"])["due_on"] = data["due_on"]
                 case "Returned":
-                    loans.row(data["loan_id"]).update(
+                    loans.existing(data["loan_id"]).update(
                         returned_on=data["returned_on"], status="returned"
                     )
                 case "DeclaredLost":
-                    loans.row(data["loan_id"])["status"] = "lost"
+                    loans.existing(data["loan_id"])["status"] = "lost"
                 case "Reserved" if reservations.get(data["reservation_id"]) is None:
                     reservations.row(data["reservation_id"]).update(
                         patron_id=data["patron_id"],
@@ -272,24 +272,23 @@ class LoanRecords(_Dated):
                         status="open",
                     )
                 case "ReservationFulfilled":
-                    reservations.row(data["reservation_id"]).update(
+                    reservations.existing(data["reservation_id"]).update(
                         status="fulfilled", loan_id=data["loan_id"]
                     )
                 case "ReservationCancelled":
-                    reservations.row(data["reservation_id"]).update(
+                    reservations.existing(data["reservation_id"]).update(
                         status="cancelled", loan_id=None
                     )
-        if patrons:
-            execute_values(cursor, PATRONS, patrons, page_size=1000)
+        upsert(cursor, "archive_patrons", PATRON_COLUMNS, patrons, "(patron_id) DO NOTHING")
         loans.write(cursor)
         reservations.write(cursor)
 
 
-PURCHASES = """
-    INSERT INTO register_purchases (purchased_on, isbn, title, author, campus, unit_price, copies)
-    VALUES %s ON CONFLICT (purchased_on, isbn, campus, unit_price)
-    DO UPDATE SET copies = register_purchases.copies + EXCLUDED.copies
-"""
+PURCHASE_COLUMNS = ("purchased_on", "isbn", "title", "author", "campus", "unit_price", "copies")
+ADD_PURCHASES = (
+    "(purchased_on, isbn, campus, unit_price) "
+    "DO UPDATE SET copies = register_purchases.copies + EXCLUDED.copies"
+)
 REPAIR_COLUMNS = (
     "damage_id",
     "barcode",
@@ -345,16 +344,19 @@ class CatalogRegisters(_Dated):
                         repairs.row(still_open[0][1]).update(
                             repaired_on=self.day(event), repair_note=data.get("note") or ""
                         )
-        if purchases:
-            execute_values(
-                cursor,
-                PURCHASES,
-                [
-                    (day, isbn, title, author, campus, price, copies)
-                    for (day, isbn, campus, price), (title, author, copies) in purchases.items()
-                ],
-                page_size=1000,
-            )
+        lines = [
+            {
+                "purchased_on": day,
+                "isbn": isbn,
+                "title": title,
+                "author": author,
+                "campus": campus,
+                "unit_price": price,
+                "copies": copies,
+            }
+            for (day, isbn, campus, price), (title, author, copies) in purchases.items()
+        ]
+        upsert(cursor, "register_purchases", PURCHASE_COLUMNS, lines, ADD_PURCHASES)
         repairs.write(cursor)
 
 

@@ -207,3 +207,56 @@ def test_ledgers_and_registers_rebuilt_equal_live(history, seed, pool_for, clean
     for projection in PROJECTIONS:
         rebuild(archives, projection, read_feed, batch=7)
     assert tables(archives) == live
+
+
+def _lent(loan_id: str) -> dict:
+    return {
+        "loan_id": loan_id,
+        "barcode": "C00000001",
+        "patron_id": "P0000001",
+        "patron_kind": "student",
+        "class_name": "G7-1",
+        "campus": "north",
+        "lent_on": "2026-09-01",
+        "due_on": "2026-09-15",
+        "title": "A",
+        "classification": "I247.5",
+        "isbn": "9780000000002",
+    }
+
+
+def _returned(loan_id: str) -> dict:
+    return {
+        "loan_id": loan_id,
+        "barcode": "C00000001",
+        "patron_id": "P0000001",
+        "campus": "north",
+        "returned_on": "2026-09-10",
+        "overdue_days": 0,
+        "condition": "ok",
+    }
+
+
+def test_a_return_of_a_loan_never_recorded_changes_no_record(pool_for, clean_databases):
+    """A return whose loan the records lack updates nothing (as an UPDATE would),
+    alone or in a batch with other loans; it used to create a record of NULLs."""
+    for service in ("circulation", "archives"):
+        empty_database(clean_databases[service])
+    events = [
+        NewEvent("Returned", "card-P0000001", _returned("L0000000001")),
+        NewEvent("Lent", "card-P0000001", _lent("L0000000002")),
+        NewEvent("Returned", "card-P0000001", _returned("L0000000002")),
+    ]
+    with pool_for("circulation").transaction() as cursor:
+        EventStore("circulation").append(cursor, "card-P0000001", ANY_VERSION, events)
+
+    def read_feed(source, after, limit):
+        with pool_for(source).transaction() as cursor:
+            return EventStore(source).read(cursor, after, limit)
+
+    archives = pool_for("archives")
+    for batch in (1, 3):
+        rebuild(archives, LoanRecords(), read_feed, batch=batch)
+        with archives.transaction() as cursor:
+            cursor.execute("SELECT loan_id, status, returned_on::text FROM archive_loans")
+            assert cursor.fetchall() == [("L0000000002", "returned", "2026-09-10")]
