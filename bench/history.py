@@ -212,9 +212,10 @@ def generate(
     days = 180
     loans_per_day = max(1, remaining // (2 * days))
     day = FIRST_DAY
-    while sum(stored.values()) + open_loans(library) < total_events:
-        events = one_day(library, day, loans_per_day)
-        events = events[: total_events - sum(stored.values()) - open_loans(library)]
+    # Each loan is two events (lent, then returned); a day lends no more than the
+    # budget has room for, so no loan is cut off after it was counted as lent.
+    while (room := total_events - sum(stored.values()) - open_loans(library)) >= 2:
+        events = one_day(library, day, min(loans_per_day, room // 2))
         if events:
             stored["circulation"] += store_all(pools["circulation"], "circulation", events)
             if progress:

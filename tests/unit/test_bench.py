@@ -290,3 +290,28 @@ def test_a_quick_run_puts_the_real_figures_back(tmp_path):
     assert real.read_text() == "real figures" and not fresh.exists()
     assert (aside / "desk.json").read_text() == "quick figures"
     assert (aside / "rebuild.json").read_text() == "quick rebuild"
+
+
+@pytest.mark.parametrize("budget", [60_000, 60_001, 75_333])
+def test_a_generated_history_returns_only_what_it_lent_and_fills_its_budget(budget, monkeypatch):
+    from bench import history
+
+    stored: dict[str, list] = {"catalog": [], "circulation": []}
+
+    def store_all(pool, source, events):
+        stored[source].extend(events)
+        return len(events)
+
+    monkeypatch.setattr(history, "store_all", store_all)
+    size = SchoolSize(copies=4000, titles=1000, students=300, teachers=20)
+    counts = history.generate({"catalog": None, "circulation": None}, budget, size=size)
+
+    lent, returned = set(), []
+    for event in stored["circulation"]:
+        if event.type == "Lent":
+            lent.add(event.data["loan_id"])
+        elif event.type == "Returned":
+            assert event.data["loan_id"] in lent, "a return of a loan never lent"
+            returned.append(event.data["loan_id"])
+    assert sorted(returned) == sorted(lent)  # every book back at the end
+    assert budget - 1 <= sum(counts.values()) <= budget
