@@ -2,6 +2,7 @@
 figures, the latency plot's data, and how ``python -m bench`` picks sizes and outputs."""
 
 import random
+import statistics
 from collections import Counter
 
 import pytest
@@ -315,3 +316,28 @@ def test_a_generated_history_returns_only_what_it_lent_and_fills_its_budget(budg
             returned.append(event.data["loan_id"])
     assert sorted(returned) == sorted(lent)  # every book back at the end
     assert budget - 1 <= sum(counts.values()) <= budget
+
+
+def test_compare_takes_throughput_latency_lag_and_cpu_from_a_desk_result():
+    from bench import compare
+
+    result = {
+        **DESK,
+        "desks_flat_out": {
+            "commands_per_second": 100.0,
+            "cpu_ms_per_command": {"circulation": 4.0, "bench (the desks)": 1.5},
+        },
+        "commands_alone": {"commands_per_second": 150.0},
+        "commands_alone_vs_echo": 0.3,
+        "load_25": {**DESK["load_25"], "lag_archives_p99_ms": 120.0},
+    }
+    before, after = compare.figures(result), compare.figures({**result, "lend_return_vs_echo": 0.5})
+    assert before["lend/return flat out (commands/s)"] == 100.0
+    assert before["commands alone / echo (%)"] == 30.0
+    assert "CPU ms/command flat out: circulation" in before
+    assert not any("desks" in key for key in before)  # only the services, broker and database
+    assert before["25/s lag p99 archives (ms)"] == 120.0
+    assert "abc/s p50 (ms)" not in before and before["50/s p50 (ms)"] == 10
+    assert compare.medians([result, {**result, "lend_return_vs_echo": 0.5}])[
+        "lend/return / echo (%)"
+    ] == statistics.median([before["lend/return / echo (%)"], after["lend/return / echo (%)"]])
