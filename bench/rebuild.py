@@ -24,7 +24,7 @@ from bench.history import generate
 from shared.config import load_config
 from shared.consumer import Projection
 from shared.db import ConnectionPool
-from shared.rebuild import rebuild
+from shared.rebuild import REBUILD_BATCH, rebuild
 from shared.scratch import create_scratch_databases, drop_scratch_databases
 from shared.store import EventStore
 from shared.topology import service_projections
@@ -45,7 +45,7 @@ def projections_to_rebuild() -> list[tuple[str, Projection]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=REBUILD_BATCH)
     parser.add_argument(
         "--runs", type=int, default=1, help="rebuild each projection this many times (median)"
     )
@@ -108,12 +108,14 @@ def main(argv: list[str] | None = None) -> int:
             pool.close()
         if not args.keep:
             drop_scratch_databases(config, PREFIX)
-    print_results(console, stored, results, read_rate)
+    print_results(console, stored, results, read_rate, args.batch)
 
     return 0
 
 
-def print_results(console: Console, stored: dict, results: list[dict], read_rate: float) -> None:
+def print_results(
+    console: Console, stored: dict, results: list[dict], read_rate: float, batch: int
+) -> None:
     """Print the table and write bench/results/rebuild.json."""
     table = Table(title=f"Rebuild from {sum(stored.values()):,} stored events")
     for column in ("projection", "events", "seconds", "events/s", "vs. reading the feed"):
@@ -133,6 +135,7 @@ def print_results(console: Console, stored: dict, results: list[dict], read_rate
         json.dumps(
             {
                 "events": stored,
+                "batch": batch,
                 "feed_read_events_per_second": round(read_rate),
                 "projections": results,
             },

@@ -21,7 +21,11 @@ from shared.consumer import FeedReader, Projection, Reaction, lock_checkpoint
 from shared.db import ConnectionPool
 from shared.envelope import Envelope
 
-REBUILD_BATCH = 5000
+REBUILD_BATCH = 20_000
+"""Events per page of a rebuild. A ledger row touched in a page is written once for the
+page; over a term a copy is lent and returned dozens of times, so larger pages write
+it fewer times (a million events: copy ledger 16,007 events/s in pages of 5,000,
+35,750 in pages of 20,000). Two pages are held at once (one read ahead)."""
 Progress = Callable[[str, int], None]
 
 SET_CHECKPOINT = """
