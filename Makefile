@@ -28,7 +28,7 @@ help:
 	@echo "              cluster (port 5434): no service reaches into another's database (docs/databases.md)"
 	@echo "  demo        infra-up, start the five services, load the demo school (once), print its URL"
 	@echo "  down        stop the services started by demo / infra/services.sh"
-	@echo "  bench       infra-up, the bench extra (matplotlib), then every benchmark (python -m bench)"
+	@echo "  bench       infra-up, the bench extra (matplotlib, py-spy), then every benchmark (python -m bench)"
 	@echo "              sizes: BENCH_EVENTS BENCH_SECONDS BENCH_RUNS BENCH_RUSH_RUNS BENCH_CARDS BENCH_LENDS"
 	@echo "  clean       stop the services and remove .run (pids, logs)"
 
@@ -89,7 +89,7 @@ demo: infra-up
 down:
 	bash infra/services.sh stop
 
-# The benchmarks also need the `bench` extra (matplotlib, for docs/latency.png);
+# The benchmarks also need the `bench` extra (matplotlib for docs/latency.png, py-spy for --profile);
 # `make test` does not, so it stays with `.[dev]`.
 $(BENCH_STAMP): $(STAMP)
 	@echo "[make] installing the bench extra into $(VENV)"
