@@ -66,14 +66,15 @@ SELECT_AFTER_PROGRESS = f"""
     WHERE position > coalesce((SELECT position FROM relay_progress WHERE exchange = %s), 0)
     ORDER BY position LIMIT %s
 """
-INSERT_EVENTS = f"""
+_INSERT_EVENTS = f"""
     INSERT INTO events (position, event_id, stream_id, stream_version, type, schema_version,
                         campus, correlation_id, causation_id, occurred_at, data)
     VALUES %s
     RETURNING {COLUMNS}
 """
-# Listeners (the relay) hear of the append when it commits; sent with the insert.
-NOTIFY_AND_INSERT = f"NOTIFY {NOTIFY_CHANNEL};" + INSERT_EVENTS
+# Listeners (the relay) hear of the append when it commits; sent with the insert (a
+# bulk append sends it with each page: PostgreSQL delivers one per transaction).
+NOTIFY_AND_INSERT = f"NOTIFY {NOTIFY_CHANNEL};" + _INSERT_EVENTS
 
 
 class Appended(list):
@@ -203,9 +204,8 @@ class EventStore:
                 version += 1
                 rows.append(self._row(position, version, event))
         stored_rows = psycopg2.extras.execute_values(
-            cursor, INSERT_EVENTS, rows, page_size=1000, fetch=True
+            cursor, NOTIFY_AND_INSERT, rows, page_size=1000, fetch=True
         )
-        cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
         by_stream: dict[str, Appended] = {stream: Appended() for stream in streams}
         for row in sorted(stored_rows, key=lambda row: row[3]):
             envelope = self._envelope(row)
