@@ -84,7 +84,7 @@ test-apart: dev lint
 
 demo: infra-up
 	bash infra/services.sh start
-	$(PY) -m services.gateway.demo
+	$(PY) -m shared.cli.demo
 
 down:
 	bash infra/services.sh stop

@@ -47,11 +47,11 @@ from rich.table import Table  # noqa: E402
 from bench.history import generate  # noqa: E402
 from bench.profile import Profiler, summary  # noqa: E402
 from bench.stage import Stage, cpu_used  # noqa: E402
-from shared.db import connect  # noqa: E402
-from shared.green import make_psycopg_green  # noqa: E402
-from shared.publisher import ConfirmingPublisher, OutgoingMessage  # noqa: E402
-from shared.store import EventStore  # noqa: E402
-from shared.topology import declare_all  # noqa: E402
+from shared.eventsourcing.store import EventStore  # noqa: E402
+from shared.messaging.publisher import ConfirmingPublisher, OutgoingMessage  # noqa: E402
+from shared.runtime.topology import declare_all  # noqa: E402
+from shared.storage.green import make_psycopg_green  # noqa: E402
+from shared.storage.pool import connect  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 DESKS = 20

@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from shared.db import ConnectionPool
-from shared.envelope import NewEvent
-from shared.store import ANY_VERSION, EventStore
+from shared.events.envelope import NewEvent
+from shared.eventsourcing.store import ANY_VERSION, EventStore
+from shared.storage.pool import ConnectionPool
 
 # Share of the collection by top-level class letter (literature and children's books lead).
 CLASS_LETTERS = {

@@ -22,12 +22,12 @@ from rich.table import Table
 
 from bench.history import generate
 from shared.config import load_config
-from shared.consumer import Projection
-from shared.db import ConnectionPool
-from shared.rebuild import REBUILD_BATCH, rebuild
-from shared.scratch import create_scratch_databases, drop_scratch_databases
-from shared.store import EventStore
-from shared.topology import service_projections
+from shared.eventsourcing.projection import Projection
+from shared.eventsourcing.rebuild import REBUILD_BATCH, rebuild
+from shared.eventsourcing.store import EventStore
+from shared.runtime.topology import service_projections
+from shared.storage.pool import ConnectionPool
+from shared.storage.scratch_databases import create_scratch_databases, drop_scratch_databases
 
 RESULTS = Path(__file__).parent / "results"
 PREFIX = "libbench_"

@@ -77,10 +77,10 @@ from bench.rush_plan import (  # noqa: E402
 )
 from bench.stage import Stage, management  # noqa: E402
 from shared.config import REPO_ROOT  # noqa: E402
-from shared.domain import Refused  # noqa: E402
-from shared.green import make_psycopg_green  # noqa: E402
-from shared.store import EventStore  # noqa: E402
-from shared.topology import declare_all, service_projections  # noqa: E402
+from shared.eventsourcing.decider import Refused  # noqa: E402
+from shared.eventsourcing.store import EventStore  # noqa: E402
+from shared.runtime.topology import declare_all, service_projections  # noqa: E402
+from shared.storage.green import make_psycopg_green  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 WORKDIR = REPO_ROOT / ".run" / "bench" / "rush"

@@ -21,8 +21,8 @@ import requests
 import yaml
 
 from shared.config import REPO_ROOT, Config, load_config
-from shared.db import ConnectionPool
-from shared.scratch import create_scratch_databases, drop_scratch_databases
+from shared.storage.pool import ConnectionPool
+from shared.storage.scratch_databases import create_scratch_databases, drop_scratch_databases
 
 PREFIX = "libbench_"
 
@@ -115,9 +115,9 @@ class Stage:
         model built from catalog's feed, and every relay and projection of
         ``services`` set at its source's head, as if they had followed it live.
         Answers each store's head."""
-        from shared.rebuild import rebuild
-        from shared.store import EventStore
-        from shared.topology import service_projections
+        from shared.eventsourcing.rebuild import rebuild
+        from shared.eventsourcing.store import EventStore
+        from shared.runtime.topology import service_projections
 
         def read_feed(source: str, after: int, limit: int) -> list:
             with self.pools[source].transaction() as cursor:

@@ -13,7 +13,7 @@
 # `library` role (password LIBRARY_DB_PASSWORD, default library) and the four
 # service databases, as infra/up.sh does for the main cluster, or only those listed
 # in EXTRA_POSTGRES_DATABASES (space-separated, may be empty); migrations are the
-# caller's (`python -m shared.migrate` with DSNs on PORT). Restart it with
+# caller's (`python -m shared.storage.migrate` with DSNs on PORT). Restart it with
 # `pg_ctlcluster <version> NAME restart`. Used by the fault tests (tests/faults) and
 # infra/test_apart.sh; safe to run twice.
 set -euo pipefail

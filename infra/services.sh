@@ -11,7 +11,7 @@
 # its HTTP port answers), stop/status also cover every pid file.
 # Logs: .run/logs/<spec>.log   pids: .run/pids/<spec>.pid (LIBRARY_RUN_DIR moves .run)
 # Each process logs in to RabbitMQ as its service's own user (AMQP_URI from
-# `python -m shared.permissions uri <service>`), never as the administrator.
+# `python -m shared.runtime.permissions uri <service>`), never as the administrator.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$REPO_ROOT"
@@ -87,10 +87,10 @@ start_one() {
     fi
     [ -x .venv/bin/nameko ] || die ".venv/bin/nameko missing: run 'make venv' first"
     [ -f "services/$name/service.py" ] || die "services/$name/service.py does not exist"
-    # The service's own RabbitMQ user (its rights: shared/permissions.py), on the
+    # The service's own RabbitMQ user (its rights: shared/runtime/permissions.py), on the
     # broker and virtual host of the config's AMQP_URI.
     local uri
-    uri="$(LIBRARY_CONFIG="$CONFIG" .venv/bin/python -W ignore -m shared.permissions uri "$name")" \
+    uri="$(LIBRARY_CONFIG="$CONFIG" .venv/bin/python -W ignore -m shared.runtime.permissions uri "$name")" \
         || die "no RabbitMQ user for '$name' (RABBIT_USERS in $CONFIG)"
     rm -f "$(pid_file "$spec")"  # stale: must not be mistaken for the new pid below
     printf '===== %s starting %s =====\n' "$(date -Is)" "$spec" >>"$(log_file "$spec")"
@@ -134,23 +134,23 @@ cmd_start() {
         [[ " ${names[*]} " == *" $name "* ]] || names+=("$name")
     done
 
-    if [ ! -f shared/health.py ]; then
+    if [ ! -f shared/runtime/health.py ]; then
         # No health RPC yet: the best we can do is check the processes stay up.
         sleep 3
         check_alive "${specs[@]}"
-        log "running (no shared/health.py yet, only checked the processes are alive): ${specs[*]}"
+        log "running (no shared/runtime/health.py yet, only checked the processes are alive): ${specs[*]}"
         return 0
     fi
 
     log "waiting for health RPC: ${names[*]} (up to ${HEALTH_TIMEOUT}s)"
     local start=$SECONDS
-    until timeout 15 .venv/bin/python -m shared.health "${names[@]}" >/dev/null 2>&1; do
+    until timeout 15 .venv/bin/python -m shared.runtime.health "${names[@]}" >/dev/null 2>&1; do
         check_alive "${specs[@]}"
         if (( SECONDS - start >= HEALTH_TIMEOUT )); then
             # Name the services that still do not answer, with their logs.
             local bad=()
             for name in "${names[@]}"; do
-                timeout 15 .venv/bin/python -m shared.health "$name" >/dev/null 2>&1 || bad+=("$name")
+                timeout 15 .venv/bin/python -m shared.runtime.health "$name" >/dev/null 2>&1 || bad+=("$name")
             done
             for spec in "${specs[@]}"; do
                 [[ " ${bad[*]} " == *" $(service_of "$spec") "* ]] && tail_log "$spec"

@@ -9,7 +9,7 @@
 #
 # APART_SERVICES (default "circulation archives") picks who moves; APART_PG_CLUSTER
 # and APART_PG_PORT name the second cluster. The tests' scratch databases follow
-# each DSN (shared/scratch.py). The fault tests (tests/faults) run on their own
+# each DSN (shared/storage/scratch_databases.py). The fault tests (tests/faults) run on their own
 # servers and do not follow these DSNs. Runs as root, like infra/up.sh.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -46,7 +46,7 @@ done
 # The main cluster, each service's database where its DSN says, migrations, topology.
 bash infra/up.sh
 bash -c 'source infra/lib/common.sh && ensure_packages chromium fonts-wqy-microhei'
-.venv/bin/python -m shared.databases | sed 's/^/[infra] databases on /'
+.venv/bin/python -m shared.storage.servers | sed 's/^/[infra] databases on /'
 
 log "pytest with ${APART[*]} on 127.0.0.1:$APART_PORT"
 start=$SECONDS

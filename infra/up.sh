@@ -150,8 +150,8 @@ cluster_online() {
 # psql as the postgres superuser on the local cluster listening on port $1.
 admin_on() { local port="$1"; shift; (cd / && runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p "$port" "$@"); }
 
-plan="$(.venv/bin/python -m shared.databases plan)" \
-    || die "could not read the services' DSNs (python -m shared.databases plan)"
+plan="$(.venv/bin/python -m shared.storage.servers plan)" \
+    || die "could not read the services' DSNs (python -m shared.storage.servers plan)"
 summary=()
 while IFS=$'\x1f' read -r -u 3 service where host port role password db; do
     [ -n "$service" ] || continue
@@ -188,7 +188,7 @@ done 3<<<"$plan"
 
 # Services connect over TCP with their DSN's password: prove that path works, each
 # with its own DSN.
-.venv/bin/python -m shared.databases check \
+.venv/bin/python -m shared.storage.servers check \
     || die "a service cannot log in to its database with its DSN (check pg_hba.conf / password)"
 log "PostgreSQL databases ok: ${summary[*]}"
 
@@ -204,8 +204,8 @@ run_module() {
     log "running $module"
     .venv/bin/python -m "$module" || die "$module failed (exit $?)"
 }
-run_module shared.migrate shared/migrate.py
-run_module shared.topology shared/topology.py
-run_module shared.permissions shared/permissions.py
+run_module shared.storage.migrate shared/storage/migrate.py
+run_module shared.runtime.topology shared/runtime/topology.py
+run_module shared.runtime.permissions shared/runtime/permissions.py
 
 log "up: RabbitMQ amqp://$AMQP_USER@127.0.0.1:5672/ (mgmt $MGMT_URL), PostgreSQL $PG_VERSION on 127.0.0.1:$PG_PORT (${summary[*]}) in ${SECONDS}s"

@@ -1,6 +1,13 @@
-"""The common core every library service is built on.
+"""The common core every library service is built on, in layers.
 
-The event catalogue and envelope define what the services say to each other and
-to the rest of the school; the store, relay and consumer implement event sourcing
-on PostgreSQL and RabbitMQ; the nameko DependencyProviders wire them into services.
+* ``events``: the event catalogue (every payload's schema), the envelope, the AsyncAPI contract;
+* ``storage``: PostgreSQL connections, where each service's database lives, migrations;
+* ``eventsourcing``: the decider shape, the event store, the unit of work and the command
+  pipeline, projections and their rebuilds;
+* ``messaging``: RabbitMQ names and queues, the relay, ``@subscribe``, ``@rpc``, rights;
+* ``runtime``: the nameko dependency providers and entrypoints every service shares;
+* ``cli``: the operator's ``library`` console and the demo school loader.
+
+``config`` sits beside them: every layer reads its settings from it.
+Nothing here imports ``services``.
 """

@@ -63,3 +63,22 @@ def connect_retries(uri: str) -> int:
     """How many retries let kombu's ``ensure_connection`` try each address of ``uri`` once
     (at least one, so a single broker is tried twice, as before)."""
     return max(1, len(addresses(uri)) - 1)
+
+
+ROLES = ("librarian", "assistant", "operator", "reader")
+
+
+def role_tokens(config: Config) -> dict[str, str]:
+    """The gateway's bearer token of each role: ``GATEWAY.tokens``, else ``<ROLE>_TOKEN``.
+
+    Tokens are never written in code; the config's defaults are for local
+    development only. A role without a token cannot sign in at all.
+    """
+    configured = (config.get("GATEWAY") or {}).get("tokens") or {}
+    tokens = {}
+    for role in ROLES:
+        token = configured.get(role, os.environ.get(f"{role.upper()}_TOKEN"))
+        # YAML may read a numeric token as a number; a blank one disables the role.
+        if token is not None and str(token).strip():
+            tokens[role] = str(token).strip()
+    return tokens

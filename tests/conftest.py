@@ -15,9 +15,9 @@ import os  # noqa: E402
 import pytest  # noqa: E402
 
 from shared.config import load_config  # noqa: E402
-from shared.db import ConnectionPool  # noqa: E402
-from shared.green import make_psycopg_green  # noqa: E402
-from shared.scratch import (  # noqa: E402, F401 (empty_database is used by tests)
+from shared.storage.green import make_psycopg_green  # noqa: E402
+from shared.storage.pool import ConnectionPool  # noqa: E402
+from shared.storage.scratch_databases import (  # noqa: E402, F401 (empty_database is used by tests)
     create_scratch_databases,
     drop_scratch_databases,
     empty_database,
@@ -46,7 +46,7 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def databases():
-    """Fresh, migrated databases for this test session, one per service (see shared.scratch)."""
+    """Fresh, migrated databases for this session, one per service (storage.scratch_databases)."""
     config = load_config()
     dsns = create_scratch_databases(config, TEST_DB_PREFIX)
     yield dsns

@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from shared.catalogue.examples import EXAMPLES
-from shared.envelope import NewEvent
+from shared.events.envelope import NewEvent
+from shared.events.examples import EXAMPLES
 
 _barcodes = itertools.count(1)
 

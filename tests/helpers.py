@@ -11,7 +11,7 @@ from typing import Any
 import eventlet
 from kombu import Connection, Queue
 
-from shared.messaging import events_exchange
+from shared.messaging.names import events_exchange
 
 DEFAULT_TIMEOUT = 30.0
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shared.consumer import Cursor
+from shared.eventsourcing.projection import Cursor
 
 
 def merge(

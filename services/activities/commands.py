@@ -2,7 +2,7 @@
 
 Writes are optimistic: the events are appended only if the stream is still at
 the version that was decided on; the service runs a command that lost such a
-race again on the new state (``shared.unit_of_work.retrying``), which is how
+race again on the new state (``shared.eventsourcing.unit_of_work.retrying``), which is how
 two notes about one loan, or two entries by one student, end with one refused.
 """
 
@@ -12,10 +12,10 @@ import uuid
 from typing import Any
 
 from services.activities import domain
-from shared.domain import fold
-from shared.envelope import Envelope
-from shared.exceptions import NotFound
-from shared.unit_of_work import UnitOfWork
+from shared.errors import NotFound
+from shared.events.envelope import Envelope
+from shared.eventsourcing.decider import fold
+from shared.eventsourcing.unit_of_work import UnitOfWork
 
 
 def new_id(prefix: str, command_id: Any, what: str) -> str:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, assert_never
 
-from shared.domain import Event, Refused
+from shared.eventsourcing.decider import Event, Refused
 
 COMPETITION_KINDS = ("essay", "quiz", "reading_notes")
 MAX_SCORE = 100

@@ -20,9 +20,15 @@ from typing import Any
 
 from nameko.extensions import DependencyProvider
 
-from shared.calendar import SchoolCalendar, Term, calendar_from_config, month_of, week_of
 from shared.config import ConfigError
-from shared.exceptions import NotFound
+from shared.errors import NotFound
+from shared.runtime.school_calendar import (
+    SchoolCalendar,
+    Term,
+    calendar_from_config,
+    month_of,
+    week_of,
+)
 
 DEFAULT_TERM_TARGET = 5
 PERIODS = ("week", "month", "term")

@@ -31,10 +31,10 @@ from typing import Any
 from psycopg2.extras import Json
 
 from services.activities.bulk import merge
-from shared.calendar import DEFAULT_TIMEZONE, local_date
-from shared.catalogue.fields import normalise_isbn
-from shared.consumer import Cursor, Projection
-from shared.envelope import Envelope
+from shared.events.envelope import Envelope
+from shared.events.fields import normalise_isbn
+from shared.eventsourcing.projection import Cursor, Projection
+from shared.runtime.school_calendar import DEFAULT_TIMEZONE, local_date
 
 CARD_COLUMNS = (
     ("patron_id", "text"),

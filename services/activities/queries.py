@@ -15,7 +15,7 @@ from typing import Any
 
 from services.activities import domain
 from services.activities.programme import Period
-from shared.consumer import Cursor
+from shared.eventsourcing.projection import Cursor
 
 Row = dict[str, Any]
 

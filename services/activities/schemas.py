@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.catalogue import fields as f
-from shared.catalogue.activities import COMPETITION_KINDS, MAX_SCORE
+from shared.events import fields as f
+from shared.events.activities import COMPETITION_KINDS, MAX_SCORE
 
 PATRON_ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9\-]{0,31}$", error="Not a valid card number.")
 MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="Not a month like 2026-10.")

@@ -18,13 +18,13 @@ from services.activities.bulletin import bulletin
 from services.activities.commands import carry_out, new_id
 from services.activities.programme import Programme, month_named
 from services.activities.projections import FOLLOWING_CIRCULATION, INLINE
-from shared import feed
-from shared.dependencies import EventStoreProvider, Projections
-from shared.envelope import Envelope
-from shared.exceptions import NotFound, load
-from shared.rpc import rpc
-from shared.subscriber import subscribe
-from shared.unit_of_work import UnitOfWork, retrying
+from shared.errors import NotFound, load
+from shared.events.envelope import Envelope
+from shared.eventsourcing.unit_of_work import UnitOfWork, retrying
+from shared.messaging.rpc import rpc
+from shared.messaging.subscriber import subscribe
+from shared.runtime import event_feed as feed
+from shared.runtime.dependencies import EventStoreProvider, Projections
 
 
 class ActivitiesService(feed.EventFeed):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from shared.domain import Event, Refused
+from shared.eventsourcing.decider import Event, Refused
 
 
 def stream_id(term: str) -> str:

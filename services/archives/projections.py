@@ -23,10 +23,10 @@ from typing import Any
 
 from psycopg2.extras import execute_values
 
-from shared.calendar import DEFAULT_TIMEZONE, local_date
-from shared.consumer import Cursor, Projection
-from shared.envelope import Envelope
-from shared.rows import Rows, upsert
+from shared.events.envelope import Envelope
+from shared.eventsourcing.projection import Cursor, Projection
+from shared.eventsourcing.projection_rows import Rows, upsert
+from shared.runtime.school_calendar import DEFAULT_TIMEZONE, local_date
 
 SOURCES = ("catalog", "circulation", "activities", "archives")
 

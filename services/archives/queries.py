@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from shared.consumer import Cursor
+from shared.eventsourcing.projection import Cursor
 
 Table = dict[str, Any]  # {"columns": [...], "rows": [[...], ...]}
 

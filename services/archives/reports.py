@@ -6,8 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 from services.archives.queries import plain, to_csv
-from shared.calendar import Term
-from shared.consumer import Cursor
+from shared.eventsourcing.projection import Cursor
+from shared.runtime.school_calendar import Term
 
 TOP = 10
 

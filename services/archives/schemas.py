@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from services.archives.projections import SOURCES
 from services.archives.queries import REGISTERS
-from shared.catalogue import fields as f
+from shared.events import fields as f
 
 MAX_PAGE = 5000
 FORMATS = ("json", "csv")

@@ -7,14 +7,14 @@ from typing import Any
 from services.archives import domain, queries, reports
 from services.archives import schemas as s
 from services.archives.projections import FOLLOWED, INLINE, SOURCES
-from shared import feed
-from shared.dependencies import Calendar, EventStoreProvider, Projections
-from shared.domain import fold
-from shared.envelope import Envelope
-from shared.exceptions import NotFound, load
-from shared.rpc import rpc
-from shared.subscriber import subscribe
-from shared.unit_of_work import retrying
+from shared.errors import NotFound, load
+from shared.events.envelope import Envelope
+from shared.eventsourcing.decider import fold
+from shared.eventsourcing.unit_of_work import retrying
+from shared.messaging.rpc import rpc
+from shared.messaging.subscriber import subscribe
+from shared.runtime import event_feed as feed
+from shared.runtime.dependencies import Calendar, EventStoreProvider, Projections
 
 SELECT_ARCHIVED = """
     SELECT envelope FROM archived_events WHERE source = %s AND position > %s

@@ -4,15 +4,15 @@ The RPC entrypoints and the reactions to circulation both change copies this
 way, so a copy follows the same rules whoever asks. Writes are optimistic: the
 events are appended only if the copy's stream is still at the version that was
 decided on; the service runs a command that lost such a race again on the new
-state (``shared.unit_of_work.retrying``), for two librarians touching one copy.
+state (``shared.eventsourcing.unit_of_work.retrying``), for two librarians touching one copy.
 """
 
 from __future__ import annotations
 
 from services.catalog import domain
-from shared.domain import Refused, fold
-from shared.envelope import Envelope
-from shared.unit_of_work import UnitOfWork
+from shared.events.envelope import Envelope
+from shared.eventsourcing.decider import Refused, fold
+from shared.eventsourcing.unit_of_work import UnitOfWork
 
 
 def carry_out(uow: UnitOfWork, command: domain.Command) -> list[Envelope]:

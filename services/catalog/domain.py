@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, assert_never
 
-from shared.domain import Event, Refused
-from shared.exceptions import NotFound
+from shared.errors import NotFound
+from shared.eventsourcing.decider import Event, Refused
 
 ABSENT = "absent"
 ON_SHELF = "on_shelf"

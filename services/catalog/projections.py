@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.catalogue.fields import normalise_isbn
-from shared.consumer import Cursor, Projection
-from shared.envelope import Envelope
-from shared.rows import BornInBulk
+from shared.events.envelope import Envelope
+from shared.events.fields import normalise_isbn
+from shared.eventsourcing.projection import Cursor, Projection
+from shared.eventsourcing.projection_rows import BornInBulk
 
 ADD_COPIES = (
     """

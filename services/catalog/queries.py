@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.catalogue.fields import normalise_isbn
-from shared.consumer import Cursor
+from shared.events.fields import normalise_isbn
+from shared.eventsourcing.projection import Cursor
 
 STATUS = """
     CASE WHEN c.status = 'weeded' THEN 'weeded'

@@ -13,10 +13,10 @@ from __future__ import annotations
 from logging import getLogger
 
 from services.catalog import commands, domain
-from shared.consumer import Reaction
-from shared.domain import Refused
-from shared.envelope import Envelope
-from shared.unit_of_work import UnitOfWork
+from shared.events.envelope import Envelope
+from shared.eventsourcing.decider import Refused
+from shared.eventsourcing.projection import Reaction
+from shared.eventsourcing.unit_of_work import UnitOfWork
 
 _log = getLogger(__name__)
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates
 
-from shared.catalogue import fields as f
-from shared.catalogue.catalog import CopyDetails
+from shared.events import fields as f
+from shared.events.catalog import CopyDetails
 
 MAX_COPIES_PER_COMMAND = 500
 MAX_TITLES = 2000

@@ -16,14 +16,14 @@ from marshmallow import Schema
 from services.catalog import commands, domain, queries, schemas
 from services.catalog.projections import CopiesOnLoan, CopyIndex
 from services.catalog.reactions import ReturnsAndLosses
-from shared import feed
-from shared.dependencies import EventStoreProvider, Projections
-from shared.envelope import Envelope
-from shared.exceptions import NotFound, load
-from shared.rpc import rpc
-from shared.store import NO_STREAM
-from shared.subscriber import subscribe
-from shared.unit_of_work import retrying
+from shared.errors import NotFound, load
+from shared.events.envelope import Envelope
+from shared.eventsourcing.store import NO_STREAM
+from shared.eventsourcing.unit_of_work import retrying
+from shared.messaging.rpc import rpc
+from shared.messaging.subscriber import subscribe
+from shared.runtime import event_feed as feed
+from shared.runtime.dependencies import EventStoreProvider, Projections
 
 NEXT_BARCODES = "SELECT nextval('barcode_seq') FROM generate_series(1, %s)"
 

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from shared.domain import Event, Refused
+from shared.eventsourcing.decider import Event, Refused
 
 PATRON_KINDS = ("student", "teacher", "class_corner")
 MAX_OPEN_RESERVATIONS = 5

@@ -16,8 +16,8 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 
 from services.circulation.domain import PATRON_KINDS, Policy
-from shared.calendar import SchoolCalendar, calendar_from_config
 from shared.config import ConfigError
+from shared.runtime.school_calendar import SchoolCalendar, calendar_from_config
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ in any interleaving and a rebuild gives the same table.
 
 from __future__ import annotations
 
-from shared.consumer import Cursor, Projection
-from shared.envelope import Envelope
-from shared.rows import BornInBulk
+from shared.events.envelope import Envelope
+from shared.eventsourcing.projection import Cursor, Projection
+from shared.eventsourcing.projection_rows import BornInBulk
 
 ADD_COPIES = (
     """

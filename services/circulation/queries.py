@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.circulation.domain import CopyAtDesk
-from shared.consumer import Cursor
+from shared.eventsourcing.projection import Cursor
 
 COPY_COLUMNS = """
     barcode, isbn, title, classification, campus, price, reference_only, status,

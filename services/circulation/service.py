@@ -18,15 +18,15 @@ from services.circulation import schemas as s
 from services.circulation.policies import Rules
 from services.circulation.projections import INLINE, CopyAvailability
 from services.circulation.roster import RosterError, read_roster
-from shared import feed
-from shared.campus import Campus
-from shared.dependencies import EventStoreProvider, Projections
-from shared.domain import Refused, fold
-from shared.envelope import Envelope
-from shared.exceptions import BadRequest, NotFound, load
-from shared.rpc import rpc
-from shared.subscriber import subscribe
-from shared.unit_of_work import FoldCache, UnitOfWork, retrying
+from shared.errors import BadRequest, NotFound, load
+from shared.events.envelope import Envelope
+from shared.eventsourcing.decider import Refused, fold
+from shared.eventsourcing.unit_of_work import FoldCache, UnitOfWork, retrying
+from shared.messaging.rpc import rpc
+from shared.messaging.subscriber import subscribe
+from shared.runtime import event_feed as feed
+from shared.runtime.campus import Campus
+from shared.runtime.dependencies import EventStoreProvider, Projections
 
 NEXT_PATRON_IDS = "SELECT nextval('patron_seq') FROM generate_series(1, %s)"
 

@@ -23,7 +23,7 @@ from nameko.rpc import MethodProxy, RpcProxy, RpcReply
 
 from services.gateway.problems import RemoteFailure, ServiceUnavailable
 from services.gateway.settings import GatewaySettings
-from shared.rpc import SurvivingReplyListener
+from shared.messaging.rpc import SurvivingReplyListener
 
 _log = getLogger(__name__)
 
@@ -109,7 +109,7 @@ class ServiceClient:
 class ServiceRpc(RpcProxy):
     """An ``RpcProxy`` to ``target_service`` giving up after ``GATEWAY.rpc_timeout`` seconds.
 
-    Replies arrive on the services' surviving reply listener (``shared.rpc``): a quorum
+    Replies arrive on the services' surviving reply listener (``shared.messaging.rpc``): a quorum
     queue the gateway consumes again through another node when its node is lost.
     """
 

@@ -21,7 +21,7 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 
 from services.gateway.problems import InvalidRequest
-from shared.campus import campus_setting
+from shared.runtime.campus import campus_setting
 
 MISSING = (
     "Missing data for required field: this gateway serves the whole school, so name the campus."

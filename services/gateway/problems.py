@@ -21,10 +21,10 @@ from typing import Any
 from nameko.exceptions import get_module_path
 from werkzeug.wrappers import Response
 
-from shared.domain import Refused
-from shared.exceptions import BadRequest
-from shared.exceptions import NotFound as RemoteNotFound
-from shared.store import ConcurrencyError
+from shared.errors import BadRequest
+from shared.errors import NotFound as RemoteNotFound
+from shared.eventsourcing.decider import Refused
+from shared.eventsourcing.store import ConcurrencyError
 
 _log = getLogger(__name__)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from marshmallow import INCLUDE, Schema, fields
 
-from shared.catalogue import circulation as events
-from shared.envelope import EnvelopeSchema
+from shared.events import circulation as events
+from shared.events.envelope import EnvelopeSchema
 
 MONEY_PATTERN = r"^-?\d+\.\d{2}$"
 

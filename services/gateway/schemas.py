@@ -16,8 +16,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared.catalogue import fields as f
 from shared.config import SERVICES
+from shared.events import fields as f
 
 PATRON_ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9\-]{0,31}$", error="Not a valid card number.")
 GRADE = validate.Regexp(r"^G(1[0-2]|[1-9])$", error="Not a grade like G9.")

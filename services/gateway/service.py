@@ -19,7 +19,7 @@ from services.gateway.auth import DESK, MANAGE, OPERATE, PUBLIC, QUERY, READ
 from services.gateway.calls import ServiceRpc
 from services.gateway.desk import DeskCampus
 from services.gateway.routing import CSV, ApiRequest, Reply, route
-from shared.rpc import rpc
+from shared.messaging.rpc import rpc
 
 CATALOG, CIRCULATION, READING, RECORDS, SYSTEM = (
     "catalog",
@@ -322,7 +322,7 @@ class GatewayService:
 
     @rpc
     def health(self) -> dict[str, Any]:
-        """For ``python -m shared.health gateway`` (infra/services.sh): this instance answers."""
+        """For ``python -m shared.runtime.health gateway`` (infra/services.sh): it answers."""
         return {
             "service": self.name,
             "address": self.config.get("WEB_SERVER_ADDRESS"),

@@ -7,12 +7,13 @@ A role without a token cannot sign in at all.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-ROLES = ("librarian", "assistant", "operator", "reader")
+from shared.config import ROLES, role_tokens
+
+__all__ = ["ROLES", "GatewaySettings"]
 
 # Seconds to wait for a service before answering 503: commands and queries, and
 # the status page, which must answer quickly even when a service is down.
@@ -36,15 +37,8 @@ class GatewaySettings:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> GatewaySettings:
         section = config.get("GATEWAY") or {}
-        configured = section.get("tokens") or {}
-        tokens = {}
-        for role in ROLES:
-            token = configured.get(role, os.environ.get(f"{role.upper()}_TOKEN"))
-            # YAML may read a numeric token as a number; a blank one disables the role.
-            if token is not None and str(token).strip():
-                tokens[role] = str(token).strip()
         return cls(
-            tokens=tokens,
+            tokens=role_tokens(config),
             rpc_timeout=float(section.get("rpc_timeout") or DEFAULT_RPC_TIMEOUT),
             status_timeout=float(section.get("status_timeout") or DEFAULT_STATUS_TIMEOUT),
             max_body=int(section.get("max_body_bytes") or DEFAULT_MAX_BODY),

@@ -156,7 +156,7 @@ def translate(error: Exception) -> CliError | None:
     from kombu.exceptions import OperationalError as BrokerError
     from nameko.exceptions import RpcTimeout, UnknownService
 
-    from shared.db import DatabaseUnavailable
+    from shared.storage.pool import DatabaseUnavailable
 
     reason = (str(error).strip() or type(error).__name__).splitlines()[0]
     if isinstance(error, psycopg2.OperationalError | DatabaseUnavailable):
@@ -263,7 +263,7 @@ def cmd_scale(args: argparse.Namespace, config: dict[str, Any]) -> int:
 
 def cmd_rebuild(args: argparse.Namespace, config: dict[str, Any]) -> int:
     from shared.cli.rpc import Services
-    from shared.topology import service_projections
+    from shared.runtime.topology import service_projections
 
     projections = {p.name: p for p in service_projections(args.service)}
     if args.projection not in projections:
@@ -272,7 +272,7 @@ def cmd_rebuild(args: argparse.Namespace, config: dict[str, Any]) -> int:
     with Services(config, timeout=STATUS_TIMEOUT) as rpc:
         for source in dict.fromkeys([args.service, *projections[args.projection].sources]):
             rpc.call(source, "health")
-    from shared.rebuild import main as rebuild
+    from shared.cli.rebuild import main as rebuild
 
     argv = [args.service, args.projection]
     if args.batch:
@@ -388,7 +388,7 @@ def cmd_import_cards(args: argparse.Namespace, config: dict[str, Any]) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, config: dict[str, Any]) -> int:
-    from services.gateway.demo import main as load_demo
+    from shared.cli.demo import main as load_demo
 
     return load_demo([])
 

@@ -56,7 +56,7 @@ class Letter:
 
 
 def letters(config: Config, queue: str, limit: int = DEFAULT_LIMIT) -> list[Letter]:
-    from shared.dead_letters import list_dead_letters
+    from shared.messaging.dead_letters import list_dead_letters
 
     return [_letter(dead) for dead in list_dead_letters(amqp_uri(config), queue, limit)]
 
@@ -86,7 +86,7 @@ def _peek_type(body: bytes) -> str:
 
 
 def retry(config: Config, queue: str, limit: int | None = None) -> int:
-    from shared.dead_letters import retry_dead_letters
+    from shared.messaging.dead_letters import retry_dead_letters
 
     return retry_dead_letters(amqp_uri(config), queue, limit)
 

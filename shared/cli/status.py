@@ -17,7 +17,7 @@ from shared.cli import broker
 from shared.cli.errors import OK, UNREACHABLE, CliError, ServiceDown, Unreachable
 from shared.cli.rpc import Services, check_broker
 from shared.config import SERVICES, Config, database_url
-from shared.store import LOCK_NAMESPACE, RELAY_LOCK
+from shared.eventsourcing.store import LOCK_NAMESPACE, RELAY_LOCK
 
 GATEWAY = "gateway"
 DEFAULT_WEB_ADDRESS = "0.0.0.0:8000"

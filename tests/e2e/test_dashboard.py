@@ -24,7 +24,7 @@ from services.archives.service import ArchivesService
 from services.catalog.service import CatalogService
 from services.circulation.service import CirculationService
 from services.gateway.service import GatewayService
-from shared.calendar import calendar_from_config
+from shared.runtime.school_calendar import calendar_from_config
 from tests.helpers import wait_until, with_web_address
 
 pytestmark = pytest.mark.integration

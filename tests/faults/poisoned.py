@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from services.archives.projections import FOLLOWED
 from services.archives.service import ArchivesService
-from shared.consumer import Cursor, Projection
-from shared.dependencies import Projections
-from shared.envelope import Envelope
+from shared.events.envelope import Envelope
+from shared.eventsourcing.projection import Cursor, Projection
+from shared.runtime.dependencies import Projections
 
 POISON_TITLE = "POISON"
 

@@ -17,7 +17,7 @@ import argparse  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
 
-from shared.green import make_psycopg_green  # noqa: E402
+from shared.storage.green import make_psycopg_green  # noqa: E402
 from tests.faults.scenarios import (  # noqa: E402
     CLUSTER_COLUMNS,
     CLUSTER_SCENARIOS,

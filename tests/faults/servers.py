@@ -27,8 +27,8 @@ from urllib.parse import quote
 import requests
 
 from shared.config import REPO_ROOT, SERVICES
-from shared.migrate import migrate
-from shared.scratch import empty_database
+from shared.storage.migrate import migrate
+from shared.storage.scratch_databases import empty_database
 
 _log = getLogger(__name__)
 

@@ -27,11 +27,11 @@ from kombu import Connection, Queue
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from shared.config import REPO_ROOT, SERVICES, load_config
-from shared.db import DatabaseUnavailable, connect
-from shared.dependencies import EventStoreProvider, Projections
-from shared.messaging import QUORUM, events_exchange
-from shared.store import LOCK_NAMESPACE, RELAY_LOCK
-from shared.topology import declare_all, service_class, subscriptions
+from shared.eventsourcing.store import LOCK_NAMESPACE, RELAY_LOCK
+from shared.messaging.names import QUORUM, events_exchange
+from shared.runtime.dependencies import EventStoreProvider, Projections
+from shared.runtime.topology import declare_all, service_class, subscriptions
+from shared.storage.pool import DatabaseUnavailable, connect
 from tests.faults.poisoned import POISON_TITLE, PoisonedArchives
 from tests.faults.servers import Servers
 from tests.helpers import wait_until

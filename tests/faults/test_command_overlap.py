@@ -10,10 +10,10 @@ made. The desk was told no, and the store said yes.
 
 import eventlet
 
-from shared.db import connect
-from shared.domain import Event
-from shared.store import EventStore
-from shared.unit_of_work import UnitOfWork
+from shared.eventsourcing.decider import Event
+from shared.eventsourcing.store import EventStore
+from shared.eventsourcing.unit_of_work import UnitOfWork
+from shared.storage.pool import connect
 from tests.helpers import wait_until
 
 COMMAND = "5f0c0c52-8f3e-4d51-9a36-6b0e7f1a2c9d"

@@ -12,9 +12,9 @@ consumer's own pool, of one connection, as the other service's feed worker
 needed one of a pool that was drained.
 """
 
-from shared.consumer import Projection, ProjectionRunner
-from shared.db import ConnectionPool
-from shared.store import EventStore
+from shared.eventsourcing.projection import Projection, ProjectionRunner
+from shared.eventsourcing.store import EventStore
+from shared.storage.pool import ConnectionPool
 from tests.factories import added_event
 
 COPIES = 5

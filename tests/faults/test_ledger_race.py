@@ -11,8 +11,8 @@ the two transactions interleave exactly so.
 """
 
 from services.archives.projections import COPY_COLUMNS, COPY_FLAGS
-from shared.db import connect
-from shared.rows import Rows
+from shared.eventsourcing.projection_rows import Rows
+from shared.storage.pool import connect
 
 BARCODE = "R00000001"
 

@@ -8,7 +8,7 @@ circulation process. Both instances died this way while RabbitMQ restarted.
 
 import time
 
-from shared.relay import Relay
+from shared.messaging.relay import Relay
 
 CLOSED_PORT = "amqp://library:library@127.0.0.1:1/"  # nothing listens: refused at once
 RUN_FOR = 1.5

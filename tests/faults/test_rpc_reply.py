@@ -3,7 +3,7 @@ restart scenario found.
 
 nameko sends an RPC reply with three quick retries and, when the broker is still
 out, lets the error end the container: a circulation instance answering a desk
-while RabbitMQ restarted simply exited. ``shared.rpc.rpc`` puts the request back
+while RabbitMQ restarted simply exited. ``shared.messaging.rpc.rpc`` puts the request back
 on its queue instead, so it is answered once the broker can take the reply.
 
 Acking a request or a reply on a connection the broker has just dropped raised
@@ -18,8 +18,8 @@ import kombu.exceptions
 from nameko.rpc import Responder
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from shared.dependencies import Projections
-from shared.rpc import SurvivingRpc, rpc
+from shared.messaging.rpc import SurvivingRpc, rpc
+from shared.runtime.dependencies import Projections
 
 
 class DroppedMessage:

@@ -9,8 +9,8 @@ back every message it was not told about, so there is nothing to do but wait.
 
 from types import SimpleNamespace
 
-from shared.publisher import PublishNotConfirmed
-from shared.subscriber import EventSubscriber, RawQueueConsumer
+from shared.messaging.publisher import PublishNotConfirmed
+from shared.messaging.subscriber import EventSubscriber, RawQueueConsumer
 
 
 class DroppedMessage:

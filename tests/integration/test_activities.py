@@ -16,8 +16,8 @@ from services.activities.projections import FOLLOWING_CIRCULATION, INLINE
 from services.activities.service import ActivitiesService
 from services.catalog.service import CatalogService
 from services.circulation.service import CirculationService
-from shared.rebuild import rebuild
-from shared.store import EventStore
+from shared.eventsourcing.rebuild import rebuild
+from shared.eventsourcing.store import EventStore
 from tests.factories import book_added
 from tests.helpers import wait_until
 

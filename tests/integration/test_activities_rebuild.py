@@ -5,7 +5,7 @@ and returned, on random days, sometimes without a title) are appended to a
 circulation test store. The live path is the consumer's: every event
 delivered up to three times in a shuffled order to ``ProjectionRunner``,
 which drops duplicates and fills gaps from the feed. The rebuild path is
-``shared.rebuild`` in batches of random size through ``apply_many``. Both must
+``shared.eventsourcing.rebuild`` in batches of random size through ``apply_many``. Both must
 leave the same rows, and the leaderboard must count exactly the loans to
 students, day by day.
 """
@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.activities.projections import FOLLOWING_CIRCULATION, title_key
-from shared.consumer import ProjectionRunner
-from shared.envelope import NewEvent
-from shared.rebuild import rebuild
-from shared.store import ANY_VERSION, EventStore
+from shared.events.envelope import NewEvent
+from shared.eventsourcing.projection import ProjectionRunner
+from shared.eventsourcing.rebuild import rebuild
+from shared.eventsourcing.store import ANY_VERSION, EventStore
 
 FIRST_DAY = date(2026, 9, 1)
 TITLES = [

@@ -12,8 +12,8 @@ from services.archives.projections import FOLLOWED
 from services.archives.service import ArchivesService
 from services.catalog.service import CatalogService
 from services.circulation.service import CirculationService
-from shared.envelope import Envelope
-from shared.rebuild import rebuild
+from shared.events.envelope import Envelope
+from shared.eventsourcing.rebuild import rebuild
 from tests.factories import book_added
 from tests.helpers import wait_until
 

@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.archives.projections import CatalogRegisters, CopyLedger, LoanRecords
-from shared.consumer import ProjectionRunner
-from shared.envelope import NewEvent
-from shared.rebuild import rebuild
-from shared.scratch import empty_database
-from shared.store import ANY_VERSION, EventStore
+from shared.events.envelope import NewEvent
+from shared.eventsourcing.projection import ProjectionRunner
+from shared.eventsourcing.rebuild import rebuild
+from shared.eventsourcing.store import ANY_VERSION, EventStore
+from shared.storage.scratch_databases import empty_database
 from tests.factories import book_added
 
 PROJECTIONS = (CopyLedger(), LoanRecords(), CatalogRegisters())

@@ -5,9 +5,9 @@ import threading
 import eventlet
 from kombu import Connection
 
-from shared.messaging import campus_queue, declare_campus_routing
-from shared.relay import Relay
-from shared.store import ANY_VERSION, EventStore
+from shared.eventsourcing.store import ANY_VERSION, EventStore
+from shared.messaging.names import campus_queue, declare_campus_routing
+from shared.messaging.relay import Relay
 from tests.factories import added_event
 from tests.helpers import body, drain, queue_depth, wait_until
 

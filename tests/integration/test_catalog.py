@@ -19,10 +19,10 @@ from services.catalog import domain
 from services.catalog.projections import CopiesOnLoan, CopyIndex
 from services.catalog.reactions import ReturnsAndLosses
 from services.catalog.service import CatalogService
-from shared.envelope import NewEvent
-from shared.rebuild import rebuild
-from shared.relay import Relay
-from shared.store import ANY_VERSION, EventStore
+from shared.events.envelope import NewEvent
+from shared.eventsourcing.rebuild import rebuild
+from shared.eventsourcing.store import ANY_VERSION, EventStore
+from shared.messaging.relay import Relay
 from tests.factories import book_added
 from tests.helpers import wait_until
 

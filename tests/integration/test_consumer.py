@@ -5,9 +5,9 @@ import random
 import pytest
 
 from services.circulation.projections import CopyAvailability
-from shared.consumer import Projection, ProjectionRunner, TransientError
-from shared.envelope import NewEvent
-from shared.store import ANY_VERSION, EventStore
+from shared.events.envelope import NewEvent
+from shared.eventsourcing.projection import Projection, ProjectionRunner, TransientError
+from shared.eventsourcing.store import ANY_VERSION, EventStore
 from tests.factories import added_event
 
 COPIES = 12

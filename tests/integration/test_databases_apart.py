@@ -20,9 +20,13 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from services.catalog.service import CatalogService
 from services.circulation.service import CirculationService
 from shared.config import REPO_ROOT
-from shared.databases import database_of, server_of, with_database
-from shared.db import DatabaseUnavailable, connect
-from shared.scratch import create_scratch_databases, drop_scratch_databases, empty_database
+from shared.storage.pool import DatabaseUnavailable, connect
+from shared.storage.scratch_databases import (
+    create_scratch_databases,
+    drop_scratch_databases,
+    empty_database,
+)
+from shared.storage.servers import database_of, server_of, with_database
 from tests.factories import book_added
 from tests.helpers import wait_until
 

@@ -3,7 +3,7 @@
 import eventlet
 import pytest
 
-from shared.store import APPEND_LOCK, NO_STREAM, ConcurrencyError, EventStore
+from shared.eventsourcing.store import APPEND_LOCK, NO_STREAM, ConcurrencyError, EventStore
 from tests.factories import added_event, repaired_event
 from tests.helpers import wait_until
 

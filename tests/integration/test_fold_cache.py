@@ -1,8 +1,8 @@
 """The fold cache: a long stream is folded once, then only what came after; never stale."""
 
-from shared.scratch import empty_database
-from shared.store import ANY_VERSION, EventStore
-from shared.unit_of_work import FoldCache, UnitOfWork
+from shared.eventsourcing.store import ANY_VERSION, EventStore
+from shared.eventsourcing.unit_of_work import FoldCache, UnitOfWork
+from shared.storage.scratch_databases import empty_database
 from tests.factories import repaired_event
 
 

@@ -8,7 +8,7 @@ import amqp
 import requests
 from kombu import Connection, Queue
 
-from shared.messaging import (
+from shared.messaging.names import (
     DEAD_LETTER_EXCHANGE,
     QUORUM,
     dead_letter_queue,
@@ -16,8 +16,8 @@ from shared.messaging import (
     rpc_queue,
     subscriber_queue,
 )
-from shared.queue_types import convert
-from shared.topology import declare_all
+from shared.messaging.quorum_queues import convert
+from shared.runtime.topology import declare_all
 
 
 def queue_types(config):

@@ -10,8 +10,8 @@ import uuid
 import eventlet
 import pytest
 
-from shared.relay import Relay
-from shared.store import NO_STREAM, EventStore
+from shared.eventsourcing.store import NO_STREAM, EventStore
+from shared.messaging.relay import Relay
 from tests.factories import added_event, repaired_event
 from tests.helpers import bind_test_queue, body, drain, wait_until
 
@@ -85,7 +85,7 @@ def test_a_relay_killed_mid_stream_resumes_and_loses_nothing(config, pool):
         "AMQP_URI": config["AMQP_URI"],
         "RELAY_BATCH_SIZE": "50",
     }
-    command = [sys.executable, "-m", "shared.relay", "catalog"]
+    command = [sys.executable, "-m", "shared.messaging.relay", "catalog"]
 
     first = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     try:

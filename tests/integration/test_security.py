@@ -14,9 +14,9 @@ from kombu import Connection, Exchange, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared.config import REPO_ROOT, SERVICES
-from shared.messaging import declare_campus_routing
-from shared.permissions import amqp_uri_for, apply, vhost_of
-from shared.publisher import ConfirmingPublisher, OutgoingMessage, PublishNotConfirmed
+from shared.messaging.names import declare_campus_routing
+from shared.messaging.publisher import ConfirmingPublisher, OutgoingMessage, PublishNotConfirmed
+from shared.runtime.permissions import amqp_uri_for, apply, vhost_of
 from tests.factories import book_added
 from tests.helpers import bind_test_queue, body, drain, wait_until
 

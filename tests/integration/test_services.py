@@ -10,12 +10,12 @@ from services.archives.service import ArchivesService
 from services.catalog.service import CatalogService
 from services.circulation.projections import CopyAvailability
 from services.circulation.service import CirculationService
-from shared.consumer import Projection
-from shared.dead_letters import list_dead_letters
-from shared.dependencies import Projections
-from shared.envelope import Envelope
-from shared.messaging import events_exchange
-from shared.publisher import ConfirmingPublisher, OutgoingMessage
+from shared.events.envelope import Envelope
+from shared.eventsourcing.projection import Projection
+from shared.messaging.dead_letters import list_dead_letters
+from shared.messaging.names import events_exchange
+from shared.messaging.publisher import ConfirmingPublisher, OutgoingMessage
+from shared.runtime.dependencies import Projections
 from tests.factories import book_added
 from tests.helpers import wait_until
 

@@ -16,7 +16,7 @@ from services.archives.service import ArchivesService
 from services.catalog.service import CatalogService
 from services.circulation.service import CirculationService
 from shared.config import REPO_ROOT, SERVICES
-from shared.messaging import declare_campus_routing
+from shared.messaging.names import declare_campus_routing
 from tests.helpers import wait_until
 from tests.integration.test_gateway import start_gateway
 

@@ -8,9 +8,9 @@ still load, replay and arrive off the wire as v2; new ones are stored as v2.
 import pytest
 from marshmallow import Schema, fields, validate
 
-from shared.catalogue import CATALOGUE, InvalidEvent
-from shared.envelope import Envelope, NewEvent
-from shared.store import ANY_VERSION, EventStore
+from shared.events import CATALOGUE, InvalidEvent
+from shared.events.envelope import Envelope, NewEvent
+from shared.eventsourcing.store import ANY_VERSION, EventStore
 
 
 class CardBlockedV2(Schema):

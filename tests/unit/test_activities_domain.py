@@ -5,8 +5,8 @@ from datetime import date, timedelta
 import pytest
 
 from services.activities import domain as d
-from shared.domain import Event, Refused, fold
-from shared.envelope import NewEvent
+from shared.events.envelope import NewEvent
+from shared.eventsourcing.decider import Event, Refused, fold
 
 TODAY = date(2026, 10, 12)
 STUDENT = d.Card("P0000001", "李雷", "student", "G7-3", "north")

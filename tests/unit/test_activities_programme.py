@@ -6,7 +6,7 @@ import pytest
 
 from services.activities.programme import month_named, programme_from_config
 from shared.config import ConfigError, load_config
-from shared.exceptions import NotFound
+from shared.errors import NotFound
 
 SCHOOL = {
     "SCHOOL": {

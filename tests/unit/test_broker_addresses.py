@@ -8,8 +8,8 @@ from kombu import Connection
 from shared.cli import errors
 from shared.cli.broker import vhost_of
 from shared.config import addresses, connect_retries
-from shared.messaging import QUORUM, dead_letter_queue, rpc_queue, subscriber_queue
-from shared.rpc import TolerantQueueConsumer
+from shared.messaging.names import QUORUM, dead_letter_queue, rpc_queue, subscriber_queue
+from shared.messaging.rpc import TolerantQueueConsumer
 
 CLUSTER = (
     "amqp://library:s3cret@rabbit1:5672/school;"
@@ -50,7 +50,7 @@ def test_every_password_of_a_list_is_hidden_and_the_vhost_is_the_first_address_s
 def test_nameko_s_reconnection_warning_names_every_node_without_its_password(caplog):
     consumer = TolerantQueueConsumer()
     consumer.container = SimpleNamespace(config={"AMQP_URI": CLUSTER})
-    with caplog.at_level(logging.WARNING, logger="shared.rpc"):
+    with caplog.at_level(logging.WARNING, logger="shared.messaging.rpc"):
         consumer.on_connection_error(ConnectionRefusedError(111, "refused"), 2)
     assert "s3cret" not in caplog.text
     assert "rabbit1" in caplog.text and "rabbit3" in caplog.text

@@ -9,8 +9,8 @@ import pytest
 
 from services.gateway.desk import Desk
 from services.gateway.problems import InvalidRequest
-from shared.campus import campus_setting
 from shared.config import REPO_ROOT, ConfigError, load_config
+from shared.runtime.campus import campus_setting
 
 DEPLOY = REPO_ROOT / "infra" / "deploy"
 SECRETS = {

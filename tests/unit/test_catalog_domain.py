@@ -15,9 +15,9 @@ from services.catalog.domain import (
     decide,
     evolve,
 )
-from shared.catalogue import CATALOGUE
-from shared.domain import Event, Refused, fold
-from shared.exceptions import NotFound
+from shared.errors import NotFound
+from shared.events import CATALOGUE
+from shared.eventsourcing.decider import Event, Refused, fold
 from tests.factories import book_added
 
 BARCODE = "C00000042"

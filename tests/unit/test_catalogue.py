@@ -3,8 +3,8 @@
 import pytest
 from marshmallow import Schema, fields
 
-from shared.catalogue import CATALOGUE, EventCatalogue, InvalidEvent, UnknownEventType
-from shared.catalogue.fields import isbn_is_valid
+from shared.events import CATALOGUE, EventCatalogue, InvalidEvent, UnknownEventType
+from shared.events.fields import isbn_is_valid
 from tests.factories import book_added
 
 BOOK_ADDED = book_added("C00000001")

@@ -7,8 +7,8 @@ import pytest
 
 from services.circulation import domain as d
 from services.circulation.policies import rules_from_config
-from shared.domain import Refused, fold
-from shared.envelope import NewEvent
+from shared.events.envelope import NewEvent
+from shared.eventsourcing.decider import Refused, fold
 
 TODAY = date(2026, 10, 12)
 STUDENT = d.Policy(max_loans=3, loan_days=14)

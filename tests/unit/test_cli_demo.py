@@ -4,9 +4,8 @@ import random
 from collections import Counter
 from datetime import date
 
-from services.gateway import demo
-from shared.catalogue.fields import CLASSIFICATION_PATTERN, isbn_is_valid
-from shared.cli import roster
+from shared.cli import demo, roster
+from shared.events.fields import CLASSIFICATION_PATTERN, isbn_is_valid
 
 
 def school():

@@ -2,13 +2,13 @@
 
 import yaml
 
-from shared.catalogue import CATALOGUE
-from shared.catalogue.examples import EXAMPLES
-from shared.contract import ASYNCAPI_PATH, disagreements
+from shared.events import CATALOGUE
+from shared.events.examples import EXAMPLES
+from shared.messaging.asyncapi import ASYNCAPI_PATH, disagreements
 
 
 def test_the_contract_files_agree_with_the_catalogue():
-    assert disagreements() == [], "run: python -m shared.contract write"
+    assert disagreements() == [], "run: python -m shared.messaging.asyncapi write"
 
 
 def test_every_event_type_has_an_example_the_system_would_accept():

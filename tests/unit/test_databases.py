@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from shared.config import REPO_ROOT, SERVICES
-from shared.databases import (
+from shared.storage.servers import (
     PLAN_SEPARATOR,
     by_server,
     database_of,
@@ -32,7 +32,7 @@ CREATE_TABLE = re.compile(
 )
 # A table named after FROM, JOIN, INTO, UPDATE or TABLE in a string of the source.
 SQL_TABLE = re.compile(r"\b(?:from|join|into|update|table)\s+([a-z_][a-z0-9_]*)", re.I)
-# What only shared.dependencies (with the container's own service name) may use.
+# What only shared.runtime.dependencies (with the container's own service name) may use.
 OPENS_A_DATABASE = ("database_url", "DATABASES", "_DSN", "psycopg2.connect", "ConnectionPool(")
 
 
@@ -156,7 +156,7 @@ def test_no_service_imports_another_services_modules(package):
 
 @pytest.mark.parametrize("package", PACKAGES)
 def test_no_service_opens_a_database_itself(package):
-    """Only shared.dependencies opens the pool, with the container's own service name."""
+    """Only shared.runtime.dependencies opens the pool, with the container's own service name."""
     offending = [
         f"{path.relative_to(REPO_ROOT)}: {word}"
         for path in modules(package)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from shared.envelope import MAX_BODY_BYTES, Envelope, InvalidEnvelope, NewEvent, derived_id
+from shared.events.envelope import MAX_BODY_BYTES, Envelope, InvalidEnvelope, NewEvent, derived_id
 
 from .test_catalogue import BOOK_ADDED
 

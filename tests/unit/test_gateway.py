@@ -97,13 +97,15 @@ def failure(exc_path, *args, exc_type="X"):
 
 
 def test_remote_errors_map_to_statuses_keeping_their_fields_and_codes():
-    bad = from_remote(failure("shared.exceptions.BadRequest", "bad", {"campus": ["no"]}))
+    bad = from_remote(failure("shared.errors.BadRequest", "bad", {"campus": ["no"]}))
     assert isinstance(bad, InvalidRequest) and bad.errors == {"campus": ["no"]}
-    refused = from_remote(failure("shared.domain.Refused", "on loan", "copy_on_loan"))
+    refused = from_remote(
+        failure("shared.eventsourcing.decider.Refused", "on loan", "copy_on_loan")
+    )
     assert isinstance(refused, Conflict) and refused.code == "copy_on_loan"
     assert refused.detail == "on loan"
-    assert isinstance(from_remote(failure("shared.exceptions.NotFound", "gone")), NotFound)
-    stale = from_remote(failure("shared.store.ConcurrencyError", "s", 1, 2))
+    assert isinstance(from_remote(failure("shared.errors.NotFound", "gone")), NotFound)
+    stale = from_remote(failure("shared.eventsourcing.store.ConcurrencyError", "s", 1, 2))
     assert stale.status == 409 and stale.code == "concurrent_change"
 
 

@@ -1,4 +1,4 @@
-"""Broker rights and addresses as written down in shared/permissions.py (no broker needed;
+"""Broker rights and addresses as written down in shared/runtime/permissions.py (no broker needed;
 tests/integration/test_security.py proves RabbitMQ enforces them)."""
 
 import re
@@ -6,7 +6,7 @@ import re
 import pytest
 
 from shared.config import SERVICES
-from shared.permissions import amqp_uri_for, permissions_for, vhost_of
+from shared.runtime.permissions import amqp_uri_for, permissions_for, vhost_of
 
 CONFIG = {
     "AMQP_URI": "amqp://library:secret@rabbit.example:5673/school",

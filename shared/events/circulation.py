@@ -1,0 +1,138 @@
+"""Events published by the circulation service: cards, loans and reservations."""
+
+from marshmallow import Schema, fields, validate
+
+from shared.events import fields as f
+from shared.events.registry import CATALOGUE
+
+SOURCE = "circulation"
+
+
+class CardIssued(Schema):
+    """A library card was issued to a student, a teacher or a class book corner."""
+
+    patron_id = f.identifier()
+    name = f.text(100)
+    kind = f.choice(f.PATRON_KINDS)
+    class_name = f.class_name(required=False, allow_none=True)
+    campus = f.campus()
+
+
+class CardBlocked(Schema):
+    """A card may not borrow until unblocked."""
+
+    patron_id = f.identifier()
+    reason = f.text(300)
+
+
+class CardUnblocked(Schema):
+    """A blocked card may borrow again."""
+
+    patron_id = f.identifier()
+
+
+class CardRetired(Schema):
+    """A card was retired (leaver, graduate); it can never borrow again."""
+
+    patron_id = f.identifier()
+    reason = f.text(300)
+
+
+class Lent(Schema):
+    """A copy was lent to a patron at a campus desk."""
+
+    loan_id = f.identifier()
+    barcode = f.barcode()
+    patron_id = f.identifier()
+    patron_kind = f.choice(f.PATRON_KINDS)
+    class_name = f.class_name(required=False, allow_none=True)
+    campus = f.campus()
+    lent_on = fields.Date(required=True)
+    due_on = fields.Date(required=True)
+    title = f.text(300, required=False)
+    classification = f.classification(required=False)
+    isbn = f.isbn(required=False)
+
+
+class Returned(Schema):
+    """A lent copy came back, on time or overdue, intact or damaged.
+
+    ``campus`` is the desk that took it back; ``home_campus`` the campus the copy
+    belongs to (when they differ, the catalog records it as in transit home).
+    """
+
+    loan_id = f.identifier()
+    barcode = f.barcode()
+    patron_id = f.identifier()
+    campus = f.campus()
+    home_campus = f.campus(required=False)
+    returned_on = fields.Date(required=True)
+    overdue_days = fields.Integer(required=True, validate=validate.Range(min=0))
+    condition = f.choice(f.CONDITIONS)
+
+
+class Renewed(Schema):
+    """A loan was renewed once; it has a new due date."""
+
+    loan_id = f.identifier()
+    barcode = f.barcode()
+    patron_id = f.identifier()
+    due_on = fields.Date(required=True)
+
+
+class Reserved(Schema):
+    """A patron (usually a teacher) reserved a title for when a copy is free."""
+
+    reservation_id = f.identifier()
+    patron_id = f.identifier()
+    isbn = f.isbn()
+    campus = f.campus()
+
+
+class ReservationFulfilled(Schema):
+    """A reservation was met by a loan."""
+
+    reservation_id = f.identifier()
+    patron_id = f.identifier()
+    loan_id = f.identifier()
+
+
+class ReservationCancelled(Schema):
+    """A reservation was withdrawn."""
+
+    reservation_id = f.identifier()
+    patron_id = f.identifier()
+
+
+class DeclaredLost(Schema):
+    """A lent copy was declared lost; the patron owes its price."""
+
+    loan_id = f.identifier()
+    barcode = f.barcode()
+    patron_id = f.identifier()
+    replacement_cost = f.money()
+
+
+class CompensationPaid(Schema):
+    """A patron paid for a lost copy."""
+
+    loan_id = f.identifier()
+    patron_id = f.identifier()
+    amount = f.money()
+
+
+for _schema in (
+    CardIssued,
+    CardBlocked,
+    CardUnblocked,
+    CardRetired,
+    Lent,
+    Returned,
+    Renewed,
+    Reserved,
+    ReservationFulfilled,
+    ReservationCancelled,
+    DeclaredLost,
+    CompensationPaid,
+):
+    CATALOGUE.register(SOURCE, _schema.__name__, _schema)

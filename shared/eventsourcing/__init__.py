@@ -1,0 +1,1 @@
+"""Event sourcing: the decider shape, the store, the unit of work, projections, rebuilds."""

@@ -1,0 +1,323 @@
+"""The event store: an append-only log per service in PostgreSQL.
+
+Appends are serialised by a transaction-scoped advisory lock, so positions are
+handed out gapless and become visible in position order: the lock is released
+only after the commit is visible, so a reader tailing ``read(after)`` can never
+see position N+1 while N is still in flight. The lock is taken as the last step
+before the insert, so it is held only for the insert and the commit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from logging import getLogger
+from typing import Any
+
+import psycopg2.errors
+import psycopg2.extensions
+import psycopg2.extras
+
+from shared.events.envelope import Envelope, NewEvent
+
+_log = getLogger(__name__)
+
+Cursor = psycopg2.extensions.cursor
+
+# (namespace, key) pairs for pg_advisory locks; namespace 7400 is "library".
+LOCK_NAMESPACE = 7400
+APPEND_LOCK = 1
+RELAY_LOCK = 2
+NOTIFY_CHANNEL = "events_appended"
+
+ANY_VERSION = None
+NO_STREAM = 0
+
+# Ids and times are turned into text by PostgreSQL (ISO 8601 via to_json), which is
+# cheaper than building uuid and datetime objects only to format them again.
+COLUMNS = (
+    "event_id::text, type, schema_version, position, stream_id, stream_version, "
+    "to_json(occurred_at) #>> '{}', to_json(recorded_at) #>> '{}', campus, correlation_id, "
+    "causation_id, data"
+)
+SELECT_EXISTING = f"SELECT {COLUMNS} FROM events WHERE event_id = ANY(%s::uuid[]) ORDER BY position"
+SELECT_STREAM_VERSION = "SELECT max(stream_version) FROM events WHERE stream_id = %s"
+SELECT_HEAD = "SELECT coalesce(max(position), 0) FROM events"
+SELECT_STREAM = f"SELECT {COLUMNS} FROM events WHERE stream_id = %s ORDER BY stream_version"
+SELECT_STREAM_AFTER = (
+    f"SELECT {COLUMNS} FROM events WHERE stream_id = %s AND stream_version > %s "
+    "ORDER BY stream_version"
+)
+SELECT_CAUSED_BY = f"SELECT {COLUMNS} FROM events WHERE causation_id = %s ORDER BY position"
+LOCK_THEN_CAUSED_BY = "SELECT pg_advisory_xact_lock(%s, hashtext(%s));" + SELECT_CAUSED_BY
+SELECT_AFTER = f"SELECT {COLUMNS} FROM events WHERE position > %s ORDER BY position LIMIT %s"
+# The append lock, then (a statement later, so it sees every append committed before
+# the lock was granted) how many of the events are stored already, the stream's
+# version and the log's head: two statements in one round trip.
+LOCK_AND_PROBE = """
+    SELECT pg_advisory_xact_lock(%s, %s);
+    SELECT (SELECT count(*) FROM events WHERE event_id = ANY(%s::uuid[])),
+           (SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = %s),
+           (SELECT coalesce(max(position), 0) FROM events)
+"""
+SELECT_AFTER_PROGRESS = f"""
+    SELECT {COLUMNS} FROM events
+    WHERE position > coalesce((SELECT position FROM relay_progress WHERE exchange = %s), 0)
+    ORDER BY position LIMIT %s
+"""
+_INSERT_EVENTS = f"""
+    INSERT INTO events (position, event_id, stream_id, stream_version, type, schema_version,
+                        campus, correlation_id, causation_id, occurred_at, data)
+    VALUES %s
+    RETURNING {COLUMNS}
+"""
+# Listeners (the relay) hear of the append when it commits; sent with the insert (a
+# bulk append sends it with each page: PostgreSQL delivers one per transaction).
+NOTIFY_AND_INSERT = f"NOTIFY {NOTIFY_CHANNEL};" + _INSERT_EVENTS
+
+
+class Appended(list):
+    """The envelopes of an append, in position order.
+
+    ``replayed`` is true when every event had been stored by an earlier call
+    (a retried command): nothing new was recorded, and nothing should be
+    projected or reacted to again.
+    """
+
+    replayed: bool = False
+
+
+class ConcurrencyError(Exception):
+    """Raised when a stream moved since the caller read it (``expected_version`` is stale)."""
+
+    def __init__(self, stream_id: str, expected: int | None, actual: int) -> None:
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"stream {stream_id!r} is at version {actual}, expected {expected}: "
+            "it changed meanwhile, reload and try again"
+        )
+
+
+class EventStore:
+    """The log of one service (``source``); every method works in the caller's transaction."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def append(
+        self,
+        cursor: Cursor,
+        stream_id: str,
+        expected_version: int | None,
+        events: Sequence[NewEvent],
+    ) -> Appended:
+        """Append ``events`` to ``stream_id`` if it is still at ``expected_version``.
+
+        Events whose ``event_id`` is already stored are not stored again: when the
+        whole batch is stored, the stored envelopes are returned (a retried
+        command is a no-op). Raises ``ConcurrencyError`` when the stream moved.
+        The caller commits; the advisory lock is held until then.
+        """
+        if not events:
+            return Appended()
+        for event in events:
+            if event.stream_id != stream_id:
+                raise ValueError(
+                    f"event {event.type} belongs to {event.stream_id}, not {stream_id}"
+                )
+            event.validated()
+        ids = [event.event_id for event in events]
+        cursor.execute(LOCK_AND_PROBE, (LOCK_NAMESPACE, APPEND_LOCK, ids, stream_id))
+        already, version, position = cursor.fetchone()
+        fresh = list(events)
+        if already:  # a retried command: what was stored then is not stored again
+            cursor.execute(SELECT_EXISTING, (ids,))
+            existing = [self._envelope(row) for row in cursor.fetchall()]
+            if len(existing) == len(events):
+                replay = Appended(existing)
+                replay.replayed = True
+                return replay
+            stored = {envelope.event_id for envelope in existing}
+            fresh = [event for event in events if event.event_id not in stored]
+        if expected_version is not ANY_VERSION and version != expected_version:
+            raise ConcurrencyError(stream_id, expected_version, version)
+        rows = [
+            self._row(position + offset, version + offset, event)
+            for offset, event in enumerate(fresh, start=1)
+        ]
+        try:
+            stored_rows = psycopg2.extras.execute_values(
+                cursor, NOTIFY_AND_INSERT, rows, page_size=len(rows), fetch=True
+            )
+        except psycopg2.errors.UniqueViolation as error:  # only if the lock was bypassed
+            raise ConcurrencyError(stream_id, expected_version, -1) from error
+        return Appended(self._envelope(row) for row in sorted(stored_rows, key=lambda row: row[3]))
+
+    def append_streams(
+        self,
+        cursor: Cursor,
+        writes: Sequence[tuple[str, int | None, Sequence[NewEvent]]],
+    ) -> list[Appended]:
+        """Append to many streams at once: one lock, one version check, one insert.
+
+        For bulk commands (a roster of cards, a class corner's pile of books, a
+        school's catalogue): the same guarantees as ``append`` for each stream,
+        in a handful of statements instead of a handful per stream. Falls back
+        to ``append`` stream by stream when some events were stored before.
+        """
+        writes = [(stream, expected, events) for stream, expected, events in writes if events]
+        if not writes:
+            return []
+        for stream_id, _, events in writes:
+            for event in events:
+                if event.stream_id != stream_id:
+                    raise ValueError(f"event {event.type} belongs to {event.stream_id}")
+                event.validated()
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, APPEND_LOCK))
+        ids = [event.event_id for _, _, events in writes for event in events]
+        cursor.execute("SELECT count(*) FROM events WHERE event_id = ANY(%s::uuid[])", (ids,))
+        if cursor.fetchone()[0]:
+            return [self.append(cursor, *write) for write in writes]
+        streams = [stream for stream, _, _ in writes]
+        if len(set(streams)) != len(streams):
+            raise ValueError("append_streams takes each stream once")
+        cursor.execute(
+            "SELECT stream_id, max(stream_version) FROM events WHERE stream_id = ANY(%s) "
+            "GROUP BY stream_id",
+            (streams,),
+        )
+        versions = dict(cursor.fetchall())
+        for stream_id, expected, _ in writes:
+            actual = versions.get(stream_id, 0)
+            if expected is not ANY_VERSION and actual != expected:
+                raise ConcurrencyError(stream_id, expected, actual)
+        cursor.execute(SELECT_HEAD)
+        position = cursor.fetchone()[0]
+        rows = []
+        for stream_id, _, events in writes:
+            version = versions.get(stream_id, 0)
+            for event in events:
+                position += 1
+                version += 1
+                rows.append(self._row(position, version, event))
+        stored_rows = psycopg2.extras.execute_values(
+            cursor, NOTIFY_AND_INSERT, rows, page_size=1000, fetch=True
+        )
+        by_stream: dict[str, Appended] = {stream: Appended() for stream in streams}
+        for row in sorted(stored_rows, key=lambda row: row[3]):
+            envelope = self._envelope(row)
+            by_stream[envelope.stream_id].append(envelope)
+        return [by_stream[stream] for stream in streams]
+
+    def load_streams(self, cursor: Cursor, stream_ids: Sequence[str]) -> dict[str, list[Envelope]]:
+        """Several streams' histories in one query (streams with no events map to [])."""
+        cursor.execute(
+            f"SELECT {COLUMNS} FROM events WHERE stream_id = ANY(%s) "
+            "ORDER BY stream_id, stream_version",
+            (list(stream_ids),),
+        )
+        histories: dict[str, list[Envelope]] = {stream: [] for stream in stream_ids}
+        for row in cursor.fetchall():
+            histories[row[4]].append(self._envelope(row))
+        return histories
+
+    def load(self, cursor: Cursor, stream_id: str, after_version: int = 0) -> list[Envelope]:
+        """The events of one stream (after ``after_version``), oldest first."""
+        if after_version:
+            cursor.execute(SELECT_STREAM_AFTER, (stream_id, after_version))
+        else:
+            cursor.execute(SELECT_STREAM, (stream_id,))
+        return [self._envelope(row) for row in cursor.fetchall()]
+
+    def caused_by(
+        self, cursor: Cursor, causation_id: str, lock: tuple[int, str] | None = None
+    ) -> list[Envelope]:
+        """Every event recorded because of one command or event, in position order.
+
+        With ``lock`` (namespace, name), first waits for that transaction-scoped
+        advisory lock, in the same round trip (the read is a statement later, so
+        it sees what the lock's previous holder committed).
+        """
+        if lock is None:
+            cursor.execute(SELECT_CAUSED_BY, (causation_id,))
+        else:
+            cursor.execute(LOCK_THEN_CAUSED_BY, (*lock, causation_id))
+        return [self._envelope(row) for row in cursor.fetchall()]
+
+    def stream_version(self, cursor: Cursor, stream_id: str) -> int:
+        cursor.execute(SELECT_STREAM_VERSION, (stream_id,))
+        return cursor.fetchone()[0] or 0
+
+    def read(self, cursor: Cursor, after_position: int, limit: int = 1000) -> list[Envelope]:
+        """The feed: up to ``limit`` events after ``after_position``, in position order."""
+        cursor.execute(SELECT_AFTER, (after_position, limit))
+        return [self._envelope(row) for row in cursor.fetchall()]
+
+    def read_after_progress(self, cursor: Cursor, exchange: str, limit: int) -> list[Envelope]:
+        """The feed after the relay's recorded progress to ``exchange``, in one query."""
+        cursor.execute(SELECT_AFTER_PROGRESS, (exchange, limit))
+        return [self._envelope(row) for row in cursor.fetchall()]
+
+    def head(self, cursor: Cursor) -> int:
+        """The newest committed position (0 when the log is empty)."""
+        cursor.execute(SELECT_HEAD)
+        return cursor.fetchone()[0]
+
+    def _row(self, position: int, version: int, event: NewEvent) -> tuple[Any, ...]:
+        return (
+            position,
+            event.event_id,
+            event.stream_id,
+            version,
+            event.type,
+            _latest_version(event.type),
+            event.campus,
+            event.correlation_id,
+            event.causation_id,
+            event.occurred_at,
+            psycopg2.extras.Json(event.data),
+        )
+
+    def _envelope(self, row: tuple[Any, ...]) -> Envelope:
+        (
+            event_id,
+            type_,
+            schema_version,
+            position,
+            stream_id,
+            stream_version,
+            occurred_at,
+            recorded_at,
+            campus,
+            correlation_id,
+            causation_id,
+            data,
+        ) = row
+        return Envelope(
+            event_id=str(event_id),
+            type=type_,
+            schema_version=schema_version,
+            source=self.source,
+            position=position,
+            stream_id=stream_id,
+            stream_version=stream_version,
+            occurred_at=_iso(occurred_at),
+            recorded_at=_iso(recorded_at),
+            campus=campus,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            data=data if isinstance(data, dict) else json.loads(data),
+        ).upcast()
+
+
+def _iso(value: datetime | str) -> str:
+    return value if isinstance(value, str) else value.isoformat(timespec="microseconds")
+
+
+def _latest_version(event_type: str) -> int:
+    from shared.events import CATALOGUE
+
+    return CATALOGUE.latest_version(event_type)

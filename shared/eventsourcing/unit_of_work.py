@@ -1,0 +1,257 @@
+"""The unit of work: one transaction in which a service loads, decides and records.
+
+Events appended through it are stamped with the correlation and causation ids
+of what caused them, and get ids derived from the command's id when it has one,
+so a retried command (or a redelivered event a service reacts to) records
+nothing twice. The service's *inline* projections, read models of its own
+events that must be current the moment a command returns (a copy that was just
+lent must not be lent again), are applied in the same transaction, in position
+order, with their checkpoints.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+import psycopg2.errors
+
+from shared.events.envelope import Envelope, NewEvent, derived_id, new_id
+from shared.eventsourcing.decider import Event
+from shared.eventsourcing.store import Appended, ConcurrencyError, Cursor, EventStore
+
+T = TypeVar("T")
+S = TypeVar("S")
+RETRIES = 5
+CONFLICTS = (
+    ConcurrencyError,
+    psycopg2.errors.DeadlockDetected,
+    psycopg2.errors.SerializationFailure,
+)
+
+# Transaction-scoped advisory locks (COMMAND_LOCKS, hash of a command id): one run of
+# a command at a time. A collision of hashes only makes two commands wait for each other.
+COMMAND_LOCKS = 7401
+MOVE_INLINE_CHECKPOINTS = """
+    INSERT INTO projection_checkpoints (projection, source, position, updated_at)
+    SELECT unnest(%s::text[]), %s, %s, now()
+    ON CONFLICT (projection, source) DO UPDATE
+        SET position = GREATEST(projection_checkpoints.position, EXCLUDED.position),
+            updated_at = now()
+"""
+
+
+class InlineProjection(Protocol):
+    """What the unit of work needs of a projection it keeps inline (``projection.Projection``)."""
+
+    name: str
+    writes_only: bool
+
+    def apply(self, cursor: Any, envelope: Envelope) -> None: ...
+
+    def apply_many(self, cursor: Cursor, envelopes: Sequence[Envelope]) -> None: ...
+
+
+class FoldCache:
+    """The last folded state of recently used streams, kept per process.
+
+    A card with years of loans has hundreds of events; folding them all for
+    every lend is most of a lend's work. The cache keeps (version, id of the
+    last event, state); the unit of work reads the stream from that version on
+    and uses the cached state only if the store still has that very event there
+    (it would not after a database was restored from a backup), then folds what
+    came after. So the answer is always the store's, whoever appended meanwhile.
+    States must be immutable.
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._states: OrderedDict[str, tuple[int, str, Any]] = OrderedDict()
+
+    def get(self, stream_id: str) -> tuple[int, str, Any] | None:
+        found = self._states.get(stream_id)
+        if found is not None:
+            self._states.move_to_end(stream_id)
+        return found
+
+    def put(self, stream_id: str, version: int, last_event_id: str, state: Any) -> None:
+        self._states[stream_id] = (version, last_event_id, state)
+        self._states.move_to_end(stream_id)
+        while len(self._states) > self.size:
+            self._states.popitem(last=False)
+
+
+class UnitOfWork:
+    """Loads streams and appends decided events inside the caller's transaction."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        cursor: Cursor,
+        correlation_id: str | None,
+        causation_id: str | None,
+        command_id: str | None = None,
+        inline: Sequence[InlineProjection] = (),
+    ) -> None:
+        self.store = store
+        self.cursor = cursor
+        self.correlation_id = correlation_id
+        self.causation_id = command_id or causation_id
+        self.command_id = command_id
+        self.inline = inline
+        self._counter = 0
+        self._checkpoints_at = 0  # where the inline projections' checkpoints were moved to
+        self.recorded: list[Envelope] = []
+
+    def earlier(self) -> list[Envelope]:
+        """What this command recorded when it ran before (it is a retry), else nothing.
+
+        Two runs of one command can overlap: a caller whose answer was late (a
+        timeout, a lost reply) asks again while the first run is still going. The
+        second run waits here, on a lock named after the command, until the first
+        has committed or rolled back, and so sees what it recorded; otherwise it
+        would decide again and be refused for what the first run just did.
+        """
+        if self.command_id is None:
+            return []
+        return self.store.caused_by(
+            self.cursor, self.command_id, lock=(COMMAND_LOCKS, self.command_id)
+        )
+
+    def load(self, stream_id: str) -> list[Envelope]:
+        return self.store.load(self.cursor, stream_id)
+
+    def fold(
+        self,
+        stream_id: str,
+        evolve: Callable[[S, Any], S],
+        initial: S,
+        cache: FoldCache | None = None,
+    ) -> tuple[int, S]:
+        """(version, state) of a stream: its cached fold brought up to date, or a full fold."""
+        cached = cache.get(stream_id) if cache else None
+        version, last_id, state = 0, "", initial
+        if cached is not None:
+            events = self.store.load(self.cursor, stream_id, after_version=cached[0] - 1)
+            if events and events[0].event_id == cached[1]:
+                (version, last_id, state), events = cached, events[1:]
+            else:
+                events = self.store.load(self.cursor, stream_id)
+        else:
+            events = self.store.load(self.cursor, stream_id)
+        for event in events:
+            state = evolve(state, event)
+            version, last_id = event.stream_version, event.event_id
+        if cache is not None and version:
+            cache.put(stream_id, version, last_id, state)
+        return version, state
+
+    def append(
+        self,
+        stream_id: str,
+        expected_version: int | None,
+        events: Sequence[Event],
+        campus: str | None = None,
+    ) -> Appended:
+        """Record decided events on one stream (optimistic: ``expected_version``)."""
+        stamped = [self._stamp(stream_id, event, campus) for event in events]
+        stored = self.store.append(self.cursor, stream_id, expected_version, stamped)
+        if not stored.replayed:
+            self._project(stored)
+            self.recorded.extend(stored)
+        return stored
+
+    def append_streams(
+        self, writes: Sequence[tuple[str, int | None, Sequence[Event]]], campus: str | None = None
+    ) -> list[Appended]:
+        """Record decided events on many streams in one bulk append (a roster, a catalogue)."""
+        stamped = [
+            (stream_id, expected, [self._stamp(stream_id, event, campus) for event in events])
+            for stream_id, expected, events in writes
+        ]
+        results = self.store.append_streams(self.cursor, stamped)
+        fresh = sorted(
+            (envelope for result in results if not result.replayed for envelope in result),
+            key=lambda envelope: envelope.position,
+        )
+        for projection in self.inline:
+            projection.apply_many(self.cursor, fresh)
+        self.recorded.extend(fresh)
+        return results
+
+    def _project(self, stored: Sequence[Envelope]) -> None:
+        """Apply newly stored events to the inline projections, and move their checkpoints.
+
+        Projections that only write (``Projection.writes_only``) have their
+        statements sent together with the checkpoints' in one round trip.
+        """
+        if not stored:
+            return
+        together = StatementBatch(self.cursor)
+        for projection in self.inline:
+            if not projection.writes_only:
+                together.flush()  # in order: it may read what those wrote
+            for envelope in stored:
+                projection.apply(together if projection.writes_only else self.cursor, envelope)
+        self._move_checkpoints(together, max(envelope.position for envelope in stored))
+        together.flush()
+
+    def finish(self) -> None:
+        """Move the inline projections' checkpoints if an append did not; call before commit."""
+        if self.recorded:
+            self._move_checkpoints(self.cursor, max(e.position for e in self.recorded))
+
+    def _move_checkpoints(self, cursor: Cursor | StatementBatch, position: int) -> None:
+        if not self.inline or position <= self._checkpoints_at:
+            return
+        names = sorted(projection.name for projection in self.inline)  # one lock order
+        cursor.execute(MOVE_INLINE_CHECKPOINTS, (names, self.store.source, position))
+        self._checkpoints_at = position
+
+    def _stamp(self, stream_id: str, event: Event, campus: str | None) -> NewEvent:
+        index, self._counter = self._counter, self._counter + 1
+        event_id = derived_id(self.command_id, index) if self.command_id else new_id()
+        return NewEvent(
+            type=event.type,
+            stream_id=stream_id,
+            data=dict(event.data),
+            event_id=event_id,
+            campus=campus or event.data.get("campus"),
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+        )
+
+
+class StatementBatch:
+    """Statements that return nothing, sent to PostgreSQL together in one round trip.
+
+    Quacks like a cursor for ``execute``; ``flush`` sends what was given so far.
+    """
+
+    def __init__(self, cursor: Cursor) -> None:
+        self.cursor = cursor
+        self._statements: list[bytes] = []
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        self._statements.append(self.cursor.mogrify(sql, params))
+
+    def flush(self) -> None:
+        if self._statements:
+            self.cursor.execute(b";\n".join(self._statements))
+            self._statements.clear()
+
+
+def retrying(attempt: Callable[[], T], attempts: int = RETRIES) -> T:
+    """Run a whole load-decide-append ``attempt`` again when a stream moved under it.
+
+    Optimistic concurrency in one line for services: the loser of a race decides
+    again on the new state (and is then refused, or succeeds).
+    """
+    for remaining in range(attempts - 1, -1, -1):
+        try:
+            return attempt()
+        except CONFLICTS:
+            if not remaining:
+                raise
+    raise AssertionError("unreachable")

@@ -1,0 +1,1 @@
+"""Messaging over RabbitMQ: names, quorum queues, publishing, relay, subscribing, RPC, rights."""

@@ -1,0 +1,136 @@
+"""Dead-letter queues: where messages go that a consumer could not process.
+
+A message is dead-lettered with its original body and headers plus why it
+failed (``x-error``), where it came from (``x-queue``) and when. Nothing is
+dropped: an operator lists them and, once the cause is fixed, sends them back
+to the queue they came from.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from kombu import Connection
+from nameko.extensions import SharedExtension
+
+from shared.config import amqp_uri
+from shared.messaging.names import DEAD_LETTER_EXCHANGE, dead_letter_queue
+from shared.messaging.publisher import ConfirmingPublisher, OutgoingMessage
+from shared.messaging.quorum_queues import declare
+
+
+def dead_letter(
+    publisher: ConfirmingPublisher,
+    queue_name: str,
+    body: bytes,
+    headers: dict[str, Any],
+    message_id: str,
+    routing_key: str | None = None,
+) -> None:
+    """Publish ``body`` to ``queue_name``'s dead-letter queue, confirmed."""
+    publisher.declare(DEAD_LETTER_EXCHANGE, dead_letter_queue(queue_name))
+    stamped = {
+        **headers,
+        "x-queue": queue_name,
+        "x-failed-at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if routing_key is not None:
+        stamped["x-original-routing-key"] = routing_key
+    publisher.publish_batch(
+        DEAD_LETTER_EXCHANGE.name,
+        [
+            OutgoingMessage(
+                routing_key=queue_name, body=body, message_id=message_id, headers=stamped
+            )
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    queue: str
+    message_id: str | None
+    error: str
+    headers: dict[str, Any]
+    body: bytes
+
+
+def list_dead_letters(amqp_uri: str, queue_name: str, limit: int = 100) -> list[DeadLetter]:
+    """Peek at up to ``limit`` dead letters of a queue without removing them."""
+    letters: list[DeadLetter] = []
+    with Connection(amqp_uri) as connection:
+        declare(connection, dead_letter_queue(queue_name))
+        channel = connection.channel()
+        dlq = dead_letter_queue(queue_name)(channel)
+        for _ in range(limit):
+            message = dlq.get(no_ack=False)
+            if message is None:
+                break
+            headers = dict(message.headers or {})
+            letters.append(
+                DeadLetter(
+                    queue_name,
+                    message.properties.get("message_id"),
+                    str(headers.get("x-error", "")),
+                    headers,
+                    message.body,
+                )
+            )
+        channel.close()  # unacked messages go back to the queue, in order
+    return letters
+
+
+def retry_dead_letters(amqp_uri: str, queue_name: str, limit: int | None = None) -> int:
+    """Send dead letters back to the queue they came from; return how many."""
+    publisher = ConfirmingPublisher(amqp_uri)
+    moved = 0
+    try:
+        with Connection(amqp_uri) as connection:
+            declare(connection, dead_letter_queue(queue_name))
+            channel = connection.channel()
+            dlq = dead_letter_queue(queue_name)(channel)
+            while limit is None or moved < limit:
+                message = dlq.get(no_ack=False)
+                if message is None:
+                    break
+                headers = {
+                    k: v for k, v in (message.headers or {}).items() if not k.startswith("x-")
+                }
+                publisher.publish_batch(
+                    "",  # the default exchange routes by queue name
+                    [
+                        OutgoingMessage(
+                            routing_key=queue_name,
+                            body=message.body,
+                            message_id=message.properties.get("message_id") or "",
+                            headers=headers,
+                        )
+                    ],
+                )
+                message.ack()
+                moved += 1
+    finally:
+        publisher.close()
+    return moved
+
+
+class DeadLetters(SharedExtension):
+    """Publishes messages a service could not process to their dead-letter queues."""
+
+    def setup(self) -> None:
+        self.publisher = ConfirmingPublisher(amqp_uri(self.container.config))
+        self._lock = threading.Lock()
+
+    def publish(
+        self, queue_name: str, body: bytes, headers: dict[str, Any], message_id: str
+    ) -> None:
+        with self._lock:
+            dead_letter(self.publisher, queue_name, body, headers, message_id)
+
+    def stop(self) -> None:
+        self.publisher.close()
+
+    kill = stop

@@ -1,0 +1,145 @@
+"""Names and declarations of the RabbitMQ topology, written once.
+
+Each service publishes to the durable topic exchange ``<service>.events`` with the
+event type as routing key (nameko's convention). A consuming service reads each
+source through its own durable queue ``<service>.from.<source>``; messages it
+cannot process go to ``<queue>.dlq`` through the ``library.dlx`` exchange.
+
+The queues that must outlive a broker node are quorum queues (replicated on a
+majority of a cluster's nodes; on a single broker they work as well): the
+subscriber queues, their dead-letter queues, each service's RPC request queue
+``rpc-<service>`` and the reply queues of the calls services make. Everyone
+declaring one of them must declare it with the same arguments, so they are
+written here only. ``shared.messaging.quorum_queues`` turns the classic queues of a broker
+from before into quorum queues.
+"""
+
+from __future__ import annotations
+
+from kombu import Connection, Exchange, Queue
+
+from shared.messaging.quorum_queues import QUORUM, declare
+
+EVENTS_EXCHANGE_TEMPLATE = "{}.events"
+SUBSCRIBER_QUEUE_TEMPLATE = "{}.from.{}"
+DEAD_LETTER_QUEUE_TEMPLATE = "{}.dlq"
+DEAD_LETTER_EXCHANGE = Exchange("library.dlx", type="direct", durable=True)
+# Every service's events again, routed by message headers: a subscriber binds
+# with {"x-match": "all", "campus": "north"} (or "source", "type") and receives
+# only those, without parsing a single body.
+BY_CAMPUS_EXCHANGE = Exchange("library.events.by_campus", type="headers", durable=True)
+PERSISTENT = 2
+RPC_QUEUE_TEMPLATE = "rpc-{}"
+RPC_EXCHANGE = Exchange("nameko-rpc", type="topic", durable=True)  # nameko's default
+
+
+def events_exchange(source: str) -> Exchange:
+    """The exchange ``source`` publishes its events to."""
+    return Exchange(EVENTS_EXCHANGE_TEMPLATE.format(source), type="topic", durable=True)
+
+
+def dead_letter_queue(queue_name: str) -> Queue:
+    name = DEAD_LETTER_QUEUE_TEMPLATE.format(queue_name)
+    return Queue(
+        name,
+        exchange=DEAD_LETTER_EXCHANGE,
+        routing_key=queue_name,
+        durable=True,
+        queue_arguments=dict(QUORUM),
+    )
+
+
+def subscriber_queue(service: str, source: str) -> Queue:
+    """The queue through which ``service`` follows every event of ``source``.
+
+    It is bound with ``#``: positions are per source, so a consumer must see every
+    event of a source (skipping types it ignores) to tell a gap from a filter.
+    Messages rejected by the broker itself are dead-lettered too.
+    """
+    name = SUBSCRIBER_QUEUE_TEMPLATE.format(service, source)
+    return Queue(
+        name,
+        exchange=events_exchange(source),
+        routing_key="#",
+        durable=True,
+        queue_arguments={
+            **QUORUM,
+            "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
+            "x-dead-letter-routing-key": name,
+        },
+    )
+
+
+def rpc_queue(service: str, exchange: Exchange = RPC_EXCHANGE) -> Queue:
+    """``service``'s RPC request queue, as nameko's would be, but a quorum queue.
+
+    Its instances compete on it; a request a dying instance had taken is
+    delivered to another (requests carry a ``command_id``, so a repeat is safe).
+    """
+    return Queue(
+        RPC_QUEUE_TEMPLATE.format(service),
+        exchange=exchange,
+        routing_key=f"{service}.*",
+        durable=True,
+        queue_arguments=dict(QUORUM),
+    )
+
+
+def quorum_reply_queue(queue: Queue) -> Queue:
+    """nameko's reply queue for the calls a service makes (durable, expiring when its
+    instance is gone), as a quorum queue: after a node is lost the instance consumes it
+    again through another node, and no reply sent meanwhile is lost.
+
+    (Callers outside the services, nameko's standalone proxies, keep nameko's classic
+    reply queue: it lives and dies with their one connection.)
+    """
+    return Queue(
+        queue.name,
+        exchange=queue.exchange,
+        routing_key=queue.routing_key,
+        durable=True,
+        queue_arguments={**(queue.queue_arguments or {}), **QUORUM},
+    )
+
+
+def declare_subscriber(connection: Connection, service: str, source: str) -> Queue:
+    """Declare the source's exchange, the subscriber queue and its dead-letter queue.
+
+    A classic queue of the same name, from before the queues were quorum queues,
+    is made a quorum queue first, messages and all (``shared.messaging.quorum_queues``).
+    """
+    channel = connection.default_channel
+    queue = subscriber_queue(service, source)
+    events_exchange(source)(channel).declare()
+    DEAD_LETTER_EXCHANGE(channel).declare()
+    declare(connection, dead_letter_queue(queue.name))
+    declare(connection, queue)
+    return queue
+
+
+def declare_events_exchange(connection: Connection, source: str) -> Exchange:
+    exchange = events_exchange(source)
+    exchange(connection.default_channel).declare()
+    return exchange
+
+
+def declare_campus_routing(connection: Connection, sources: list[str]) -> Exchange:
+    """The headers exchange, fed by every source's events exchange (exchange-to-exchange)."""
+    channel = connection.default_channel
+    exchange = BY_CAMPUS_EXCHANGE(channel)
+    exchange.declare()
+    for source in sources:
+        events_exchange(source)(channel).declare()
+        exchange.bind_to(EVENTS_EXCHANGE_TEMPLATE.format(source), routing_key="#")
+    return BY_CAMPUS_EXCHANGE
+
+
+def campus_queue(name: str, campus: str, **arguments: str) -> Queue:
+    """A subscriber's durable queue receiving only one campus's events (plus other header
+    filters, e.g. ``source="circulation"``)."""
+    return Queue(
+        name,
+        exchange=BY_CAMPUS_EXCHANGE,
+        binding_arguments={"x-match": "all", "campus": campus, **arguments},
+        durable=True,
+    )

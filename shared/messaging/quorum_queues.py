@@ -1,0 +1,225 @@
+"""Declaring the quorum queues, and making quorum queues of the classic ones from before.
+
+A queue's type cannot change: declaring ``x-queue-type: quorum`` where a classic
+queue of that name exists fails with ``PRECONDITION_FAILED`` (and closes the
+channel). ``declare`` then converts it, keeping every message:
+
+1. a broker-side lock: an exclusive queue ``<name>.migration-lock`` (a second
+   process converting the same queue gets ``RESOURCE_LOCKED`` and waits; the lock
+   goes with its connection, so a crashed converter leaves none behind);
+2. a quorum queue ``<name>.migrating`` with the same binding, so that what the
+   exchange routes meanwhile is kept;
+3. the classic queue's messages moved into it (get, publish with confirms and
+   ``mandatory``, ack), the classic queue deleted once it is empty and unused;
+4. the quorum queue declared and bound, the holding queue unbound, emptied into
+   it and deleted (quorum queues take no if-empty delete, hence the unbinding
+   first: nothing reaches it any more).
+
+A classic queue that has consumers is left alone (``QueueInUse``): its service
+instances are from before, stop them first. A user without the rights to convert
+it (a service's own user may not publish to the default exchange, nor declare
+``rpc-<service>.migrating``) gets ``CannotConvert``: ``python -m shared.runtime.topology``
+as the administrator (as infra/up.sh runs it) converts everything. Messages may
+change order, which every consumer here tolerates (redelivery reorders them anyway).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from logging import getLogger
+from typing import Any
+
+import amqp.exceptions
+from kombu import Connection, Queue
+
+# The queue argument that makes a queue a quorum queue (replicated on a cluster's nodes).
+QUORUM = {"x-queue-type": "quorum"}
+
+_log = getLogger(__name__)
+
+LOCK_TEMPLATE = "{}.migration-lock"
+HOLDING_TEMPLATE = "{}.migrating"
+LOCK_TIMEOUT = 60.0
+LOCK_RETRY = 0.2
+
+
+class CannotConvert(RuntimeError):
+    """Raised when a classic queue cannot be made a quorum queue now."""
+
+
+class QueueInUse(CannotConvert):
+    """Raised when a classic queue to convert has consumers (instances from before)."""
+
+
+def is_type_mismatch(error: BaseException) -> bool:
+    return isinstance(error, amqp.exceptions.PreconditionFailed) and "x-queue-type" in str(error)
+
+
+def declare(connection: Connection, queue: Queue) -> Queue:
+    """Declare ``queue`` (and its binding); a classic queue of that name is converted first.
+
+    Returns ``queue``. Raises ``QueueInUse`` when the classic queue has consumers,
+    ``CannotConvert`` when this user may not convert it.
+    """
+    # every node of a cluster's address list once, not just the first two
+    connection.ensure_connection(max_retries=max(1, len(connection.alt) - 1))
+    try:
+        _declare(connection, queue)
+        return queue
+    except amqp.exceptions.PreconditionFailed as error:
+        if not is_type_mismatch(error):
+            raise
+    try:
+        convert(connection, queue)
+    except amqp.exceptions.AccessRefused as error:
+        raise CannotConvert(
+            f"{queue.name} is a classic queue and this user may not make it a quorum queue "
+            f"({error}): run python -m shared.runtime.topology as the administrator"
+        ) from error
+    return queue
+
+
+def convert(connection: Connection, queue: Queue) -> int:
+    """Make ``queue`` (declared with ``x-queue-type: quorum``) replace the classic queue of
+    its name; returns how many messages were carried over.
+
+    Stopped half-way (a lost connection, refused rights) it is safe to run again: the
+    holding queue keeps what it took and the next run empties it into the quorum queue.
+    """
+    with _locked(connection, queue.name):
+        try:
+            _declare(connection, queue)
+            return 0  # another process converted it while we waited for the lock
+        except amqp.exceptions.PreconditionFailed as error:
+            if not is_type_mismatch(error):
+                raise
+        consumers = _consumers(connection, queue.name)
+        if consumers:
+            raise QueueInUse(
+                f"{queue.name} is a classic queue with {consumers} consumer(s), instances from "
+                "before the quorum queues: stop them, then start the services again "
+                "(or run python -m shared.runtime.topology)"
+            )
+        holding = _holding(queue)
+        _declare(connection, holding)
+        moved = 0
+        while True:
+            moved += _move(connection, queue.name, holding.name)
+            if _delete_if_idle(connection, queue.name):
+                break
+        _declare(connection, queue)
+        _unbind(connection, holding)  # from here on nothing reaches it
+        while _move(connection, holding.name, queue.name) or _depth(connection, holding.name):
+            pass
+        _delete(connection, holding.name)
+    _log.warning("%s is a quorum queue now (%d messages carried over)", queue.name, moved)
+    return moved
+
+
+def _holding(queue: Queue) -> Queue:
+    return Queue(
+        HOLDING_TEMPLATE.format(queue.name),
+        exchange=queue.exchange,
+        routing_key=queue.routing_key,
+        binding_arguments=queue.binding_arguments,
+        durable=True,
+        queue_arguments=dict(QUORUM),
+    )
+
+
+@contextmanager
+def _channel(connection: Connection) -> Iterator[Any]:
+    channel = connection.channel()
+    try:
+        yield channel
+    finally:
+        try:
+            channel.close()
+        except Exception:  # already closed by a channel error
+            _log.debug("closing a channel", exc_info=True)
+
+
+def _declare(connection: Connection, queue: Queue) -> None:
+    with _channel(connection) as channel:
+        queue(channel).declare()
+
+
+def _consumers(connection: Connection, name: str) -> int:
+    with _channel(connection) as channel:
+        return channel.queue_declare(name, passive=True).consumer_count
+
+
+def _depth(connection: Connection, name: str) -> int:
+    with _channel(connection) as channel:
+        return channel.queue_declare(name, passive=True).message_count
+
+
+def _delete(connection: Connection, name: str) -> None:
+    """Delete a quorum queue (they take neither if-empty nor if-unused)."""
+    with _channel(connection) as channel:
+        channel.queue_delete(name)
+
+
+def _unbind(connection: Connection, queue: Queue) -> None:
+    if queue.exchange is None or not queue.exchange.name:
+        return
+    with _channel(connection) as channel:
+        channel.queue_unbind(
+            queue.name,
+            queue.exchange.name,
+            routing_key=queue.routing_key or "",
+            arguments=queue.binding_arguments,
+        )
+
+
+def _move(connection: Connection, source: str, target: str) -> int:
+    """Move every message of ``source`` to ``target``; each is acked once confirmed there."""
+    moved = 0
+    with _channel(connection) as channel:
+        channel.confirm_select()
+        while (message := channel.basic_get(source, no_ack=False)) is not None:
+            # mandatory: a message the target cannot take raises instead of vanishing
+            channel.basic_publish_confirm(message, exchange="", routing_key=target, mandatory=True)
+            channel.basic_ack(message.delivery_tag)
+            moved += 1
+    return moved
+
+
+def _delete_if_idle(connection: Connection, name: str) -> bool:
+    """Delete the classic queue ``name`` if it is empty and unused; false when a message
+    arrived meanwhile."""
+    with _channel(connection) as channel:
+        try:
+            channel.queue_delete(name, if_unused=True, if_empty=True)
+            return True
+        except amqp.exceptions.PreconditionFailed as error:
+            if "in use" in str(error):
+                raise QueueInUse(f"{name} got a consumer while it was being converted") from error
+            return False
+
+
+@contextmanager
+def _locked(connection: Connection, name: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold the broker-side lock for converting ``name`` (an exclusive queue)."""
+    lock = LOCK_TEMPLATE.format(name)
+    deadline = time.monotonic() + timeout
+    channel = connection.channel()
+    try:
+        while True:
+            try:
+                channel.queue_declare(lock, exclusive=True, auto_delete=True)
+                break
+            except amqp.exceptions.ResourceLocked:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{lock} held for more than {timeout}s") from None
+                time.sleep(LOCK_RETRY)  # another process converts it: nothing to wait on
+                channel = connection.channel()
+        yield
+    finally:
+        try:
+            channel.queue_delete(lock)
+            channel.close()
+        except Exception:  # the connection is gone, and the lock with it
+            _log.debug("releasing %s", lock, exc_info=True)

@@ -1,0 +1,130 @@
+"""The ``@rpc`` entrypoint every service uses.
+
+nameko's own ``rpc``, told which exceptions are answers rather than faults: bad
+input, a missing record, a refused command or a stale stream is returned to the
+caller as an error and logged as a warning, without a stack trace.
+
+One change to how it ends a call: nameko publishes the reply with three quick
+retries and, when the broker is still out, lets the error end the whole
+container (every entrypoint of the process). Here the request goes back to its
+queue instead (when the broker dropped the connection it is back there
+already), so a worker answers it again once the broker returns; a caller that
+gave up meanwhile asks again with the same ``command_id``.
+
+And one to acks: nameko's queue consumer forgives only amqp's own
+``ConnectionError`` around an ack or a requeue, while a connection the broker
+has just dropped raises a socket error there, which ends the container too.
+``TolerantQueueConsumer`` leaves such a message to the broker, which delivers it
+again; the RPC entrypoint and ``SurvivingReplyListener`` (for calls a service
+makes) consume through it.
+
+And the queues are quorum queues (``shared.messaging.names``): the request queue
+``rpc-<service>`` and the reply queue of a service's own calls, so that both
+outlive the loss of the broker node they were led from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from logging import getLogger
+from typing import Any
+
+import amqp.exceptions
+import kombu.exceptions
+from kombu import Connection
+from nameko.messaging import QueueConsumer
+from nameko.rpc import ReplyListener, Rpc, RpcConsumer, get_rpc_exchange
+from nameko.utils import sanitize_url
+
+from shared.config import addresses, amqp_uri
+from shared.errors import BadRequest, NotFound
+from shared.eventsourcing.decider import Refused
+from shared.eventsourcing.store import ConcurrencyError
+from shared.messaging.names import quorum_reply_queue, rpc_queue
+from shared.messaging.quorum_queues import declare
+
+_log = getLogger(__name__)
+
+EXPECTED_FAILURES = (BadRequest, NotFound, Refused, ConcurrencyError)
+BROKER_OUT = (kombu.exceptions.OperationalError, amqp.exceptions.ConnectionError, OSError)
+
+
+class TolerantQueueConsumer(QueueConsumer):
+    """nameko's queue consumer; an ack or requeue on a dropped connection is left to the broker.
+
+    Its reconnection warning names every address of a cluster's list without its
+    password (nameko's hides only the first one's).
+    """
+
+    def on_connection_error(self, exc: Exception, interval: float) -> None:
+        _log.warning(
+            "Error connecting to broker at %s (%s). Retrying in %s seconds.",
+            ";".join(sanitize_url(address) for address in addresses(self.amqp_uri)),
+            exc,
+            interval,
+        )
+
+    def ack_message(self, message: Any) -> None:
+        try:
+            super().ack_message(message)
+        except BROKER_OUT as error:
+            _log.warning("cannot ack, the broker is out (%s): it will deliver again", error)
+
+    def requeue_message(self, message: Any) -> None:
+        try:
+            super().requeue_message(message)
+        except BROKER_OUT as error:
+            _log.warning("cannot requeue, the broker is out (%s): it will deliver again", error)
+
+
+class SurvivingRpcConsumer(RpcConsumer):
+    """nameko's RPC consumer on a quorum request queue (one declared classic before is
+    converted first, see ``shared.messaging.quorum_queues``)."""
+
+    queue_consumer = TolerantQueueConsumer()
+
+    def setup(self) -> None:
+        if self.queue is None:
+            queue = rpc_queue(self.container.service_name, get_rpc_exchange(self.container.config))
+            with Connection(amqp_uri(self.container.config), connect_timeout=10) as connection:
+                declare(connection, queue)
+            self.queue = queue
+            self.queue_consumer.register_provider(self)
+            self._registered = True
+
+
+class SurvivingReplyListener(ReplyListener):
+    """Receives the replies to the RPCs a service makes (a consumer reading a feed), on a
+    quorum reply queue."""
+
+    queue_consumer = TolerantQueueConsumer()
+
+    def setup(self) -> None:
+        super().setup()
+        self.queue = quorum_reply_queue(self.queue)
+
+
+class SurvivingRpc(Rpc):
+    """nameko's RPC entrypoint, except that a reply the broker cannot take keeps the service up."""
+
+    rpc_consumer = SurvivingRpcConsumer()
+
+    def handle_result(
+        self, message: Any, worker_ctx: Any, result: Any, exc_info: Any
+    ) -> tuple[Any, Any]:
+        try:
+            return super().handle_result(message, worker_ctx, result, exc_info)
+        except BROKER_OUT as error:
+            _log.warning(
+                "cannot answer %s.%s, the broker is out (%s): the request goes back to its queue",
+                self.container.service_name,
+                self.method_name,
+                error,
+            )
+            self.rpc_consumer.requeue_message(message)
+            return result, exc_info
+
+
+def rpc(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Expose ``method`` over nameko RPC."""
+    return SurvivingRpc.decorator(expected_exceptions=EXPECTED_FAILURES)(method)

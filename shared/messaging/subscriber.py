@@ -1,0 +1,257 @@
+"""The ``@subscribe`` entrypoint: a service following other services' events.
+
+Each source is read through the service's own durable queue. Messages arrive
+undecoded so that a body that is not a valid event (not JSON, wrong schema,
+unknown type, too big) is dead-lettered with its reason instead of upsetting
+the consumer. Valid events are handed to the decorated method in batches (see
+``EventSubscriber``); if that fails because a server is out, the messages are
+requeued after a pause; an event that keeps failing for any other reason is
+dead-lettered with its error.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass
+from functools import partial
+from logging import getLogger
+from typing import Any
+
+import eventlet
+import psycopg2
+from kombu import Connection
+from nameko.exceptions import ContainerBeingKilled
+from nameko.extensions import Entrypoint
+
+from shared.config import amqp_uri
+from shared.events.envelope import Envelope, InvalidEnvelope
+from shared.messaging.dead_letters import DeadLetters
+from shared.messaging.names import declare_subscriber, subscriber_queue
+from shared.messaging.publisher import PublishNotConfirmed
+from shared.messaging.rpc import TolerantQueueConsumer
+
+_log = getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+OUTAGE_BACKOFF = 1.0
+TRANSIENT = (ConnectionError, TimeoutError, OSError, psycopg2.OperationalError)
+PREFETCH = 500
+"""Messages a subscriber holds unacked: the most one batch can take."""
+LINGER_MS = 20
+"""How long the first event of a quiet spell waits for others to share its transaction
+(``SUBSCRIBER_LINGER_MS`` in the config; 0 hands every event over at once)."""
+
+
+class RawQueueConsumer(TolerantQueueConsumer):
+    """nameko's queue consumer, handing messages over without decoding them.
+
+    It asks the broker for ``PREFETCH`` messages rather than one per worker:
+    a subscriber runs one worker at a time and gives it what has arrived.
+    Acks and requeues that meet a connection the broker just dropped are left
+    to the broker (see ``shared.messaging.rpc.TolerantQueueConsumer``).
+    """
+
+    def get_consumers(self, consumer_cls: Any, channel: Any) -> Any:
+        for provider in self._providers:
+            consumer = consumer_cls(
+                queues=provider.queues,
+                on_message=partial(self.handle_message, provider, None),
+            )
+            consumer.qos(prefetch_count=PREFETCH)
+            self._consumers[provider] = consumer
+        return self._consumers.values()
+
+
+@dataclass
+class Delivery:
+    """A decoded event and the message it came in, until it is acked."""
+
+    message: Any
+    queue: str
+    event: Envelope
+    alone: bool = False  # to be handled in a batch of its own (its batch failed)
+
+
+class EventSubscriber(Entrypoint):
+    """Delivers the events of the given sources to the decorated method, in batches.
+
+    One worker at a time: it gets every event that arrived while the previous
+    one ran (at most ``PREFETCH``), or, after a quiet spell, within ``linger``
+    of the first, so a trickle is handled a few events at a time and a busy
+    stream in a few large transactions, and events from one queue reach
+    the method in the order the broker delivered them. A batch that fails for a
+    reason of its own is split up so that one bad event cannot hold back the
+    rest: alone, it is retried and then dead-lettered with its error.
+    """
+
+    queue_consumer = RawQueueConsumer()
+    dead_letters = DeadLetters()
+
+    def __init__(self, *sources: str, **kwargs: Any) -> None:
+        if not sources:
+            raise ValueError("subscribe to at least one source")
+        self.sources = sources
+        self._failures: dict[tuple[str, str], int] = {}
+        self._pending: deque[Delivery] = deque()
+        self._running = False
+        self._lingering: Any = None  # the timer of a batch being gathered
+        self._lock = threading.Lock()
+        super().__init__(**kwargs)
+
+    def setup(self) -> None:
+        self.linger = float(self.container.config.get("SUBSCRIBER_LINGER_MS", LINGER_MS)) / 1000
+        service = self.container.service_name
+        self.queues = [subscriber_queue(service, source) for source in self.sources]
+        with Connection(amqp_uri(self.container.config)) as connection:
+            for source in self.sources:
+                declare_subscriber(connection, service, source)
+        self.queue_consumer.register_provider(self)
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._lingering is not None:
+                self._lingering.cancel()
+                self._lingering = None
+        self.queue_consumer.unregister_provider(self)
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        queue = self._queue_of(message)
+        try:
+            event = Envelope.from_json(message.body)
+            if event.source not in self.sources or f".from.{event.source}" not in queue:
+                raise InvalidEnvelope({"source": [f"{event.source!r} does not publish to {queue}"]})
+        except InvalidEnvelope as error:
+            _log.warning("dead-lettering a malformed message from %s: %s", queue, error)
+            self._dead_letter(message, queue, f"InvalidEnvelope: {error}")
+            return
+        with self._lock:
+            self._pending.append(Delivery(message, queue, event))
+            if self._running or self._lingering is not None:
+                return  # it joins the batch being gathered, or the next one
+            if self.linger and len(self._pending) < PREFETCH:
+                # A quiet spell's first event: what follows within the linger shares
+                # its transaction (a lone event costs a commit per projection source).
+                self._lingering = eventlet.spawn_after(self.linger, self._linger_over)
+                return
+        self._run_next()
+
+    def _linger_over(self) -> None:
+        with self._lock:
+            self._lingering = None
+        self._run_next()
+
+    def _run_next(self) -> None:
+        """Start a worker on what is pending, unless one is running or a batch is gathering."""
+        with self._lock:
+            if self._running or self._lingering is not None or not self._pending:
+                return
+            self._running = True
+            batch = [self._pending.popleft()]
+            while self._pending and not batch[0].alone and not self._pending[0].alone:
+                batch.append(self._pending.popleft())
+        first = batch[0].event
+        context = {"correlation_id": first.correlation_id, "causation_id": first.event_id}
+        try:
+            self.container.spawn_worker(
+                self,
+                ([delivery.event for delivery in batch],),
+                {},
+                context_data=context,
+                handle_result=partial(self.handle_result, batch),
+            )
+        except ContainerBeingKilled:
+            for delivery in batch:
+                self.queue_consumer.requeue_message(delivery.message)
+            with self._lock:
+                self._running = False
+
+    def handle_result(
+        self,
+        batch: list[Delivery],
+        worker_ctx: Any,
+        result: Any = None,
+        exc_info: Any = None,
+    ) -> tuple[Any, Any]:
+        try:
+            if exc_info is None:
+                self._done(batch)
+            elif isinstance(exc_info[1], TRANSIENT):
+                self._outage(batch, exc_info[1])
+            else:
+                self._failed(batch, exc_info[1])
+        finally:
+            with self._lock:
+                self._running = False
+            self._run_next()
+        return result, exc_info
+
+    def _done(self, batch: list[Delivery]) -> None:
+        with self._lock:
+            for delivery in batch:
+                self._failures.pop((delivery.queue, delivery.event.event_id), None)
+        for delivery in batch:
+            self.queue_consumer.ack_message(delivery.message)
+
+    def _outage(self, batch: list[Delivery], error: BaseException) -> None:
+        """A server is out: pause, then let the broker deliver the batch again."""
+        first = batch[0].event
+        _log.warning(
+            "outage while handling %d events from %s #%d, will retry: %s",
+            len(batch),
+            first.type,
+            first.position,
+            error,
+            extra={"correlation_id": first.correlation_id},
+        )
+        time.sleep(OUTAGE_BACKOFF)
+        for delivery in batch:
+            self.queue_consumer.requeue_message(delivery.message)
+
+    def _failed(self, batch: list[Delivery], error: BaseException) -> None:
+        """Split a failed batch; retry a failed event alone, then dead-letter it."""
+        if len(batch) > 1:
+            with self._lock:
+                for delivery in reversed(batch):
+                    delivery.alone = True
+                    self._pending.appendleft(delivery)
+            return
+        delivery = batch[0]
+        key = (delivery.queue, delivery.event.event_id)
+        with self._lock:
+            attempts = self._failures[key] = self._failures.get(key, 0) + 1
+            if attempts < MAX_ATTEMPTS:
+                self._pending.appendleft(delivery)
+                return
+            self._failures.pop(key, None)
+        reason = "".join(traceback.format_exception_only(type(error), error)).strip()
+        self._dead_letter(delivery.message, delivery.queue, reason)
+
+    def _dead_letter(self, message: Any, queue: str, reason: str) -> None:
+        headers = dict(message.headers or {})
+        headers["x-error"] = reason[:2000]
+        try:
+            self.dead_letters.publish(
+                queue,
+                message.body,
+                headers,
+                message.properties.get("message_id") or "",
+            )
+        except PublishNotConfirmed as error:  # the broker is out: it will deliver again
+            _log.warning("cannot dead-letter a message from %s now: %s", queue, error)
+            self.queue_consumer.requeue_message(message)
+            return
+        self.queue_consumer.ack_message(message)
+
+    def _queue_of(self, message: Any) -> str:
+        exchange = message.delivery_info.get("exchange", "")
+        for source, queue in zip(self.sources, self.queues, strict=True):
+            if exchange == f"{source}.events":
+                return queue.name
+        # Retried dead letters arrive through the default exchange, routed by queue name.
+        return message.delivery_info.get("routing_key", "")
+
+
+subscribe = EventSubscriber.decorator

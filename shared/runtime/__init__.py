@@ -1,0 +1,1 @@
+"""The service runtime: nameko providers, shared entrypoints, errors, logs, calendar, campus."""

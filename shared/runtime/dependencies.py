@@ -1,0 +1,279 @@
+"""nameko DependencyProviders wiring the core into services.
+
+* ``DatabasePool`` (shared by a container): the service's connection pool.
+* ``EventStoreProvider``: gives a worker a ``UnitOfWork`` over its service's
+  event store, stamped with the worker's correlation and causation ids.
+* ``EventRelay``: runs the relay in the background of every instance; only the
+  leader publishes.
+* ``Projections``: applies delivered events to the service's projections, with
+  gaps filled from the source's ``events_since`` RPC and parked events dead-lettered.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from logging import getLogger
+from typing import Any
+
+from nameko.extensions import DependencyProvider, SharedExtension
+from nameko.rpc import ServiceProxy
+
+from shared.config import amqp_uri, database_url
+from shared.events.envelope import Envelope
+from shared.eventsourcing.projection import Outcome, Projection, ProjectionRunner, TransientError
+from shared.eventsourcing.store import Cursor, EventStore
+from shared.eventsourcing.unit_of_work import UnitOfWork
+from shared.messaging.dead_letters import DeadLetters
+from shared.messaging.relay import DEFAULT_BATCH_SIZE, DEFAULT_POLL_INTERVAL, Relay, to_message
+from shared.messaging.rpc import SurvivingReplyListener
+from shared.runtime.school_calendar import SchoolCalendar, calendar_from_config
+from shared.storage.pool import ConnectionPool
+
+_log = getLogger(__name__)
+
+
+class DatabasePool(SharedExtension):
+    """One connection pool per container, to the service's own database."""
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.pool = ConnectionPool(
+            database_url(config, self.container.service_name),
+            size=int(config.get("DB_POOL_SIZE", 8)),
+        )
+
+    def stop(self) -> None:
+        self.pool.close()
+
+    kill = stop
+
+
+def correlation_of(worker_ctx: Any) -> tuple[str, str]:
+    """(correlation id, causation id) of a worker: propagated, or started here."""
+    data = worker_ctx.context_data
+    call_id = worker_ctx.call_id.rsplit(".", 1)[-1]
+    correlation_id = data.get("correlation_id") or call_id
+    return correlation_id, data.get("causation_id") or data.get("command_id") or call_id
+
+
+class StoreAccess:
+    """What a worker gets from ``EventStoreProvider``."""
+
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        store: EventStore,
+        worker_ctx: Any,
+        inline: Sequence[Projection] = (),
+    ) -> None:
+        self.pool = pool
+        self.store = store
+        self.inline = inline
+        self.correlation_id, self.causation_id = correlation_of(worker_ctx)
+
+    @contextmanager
+    def unit_of_work(self, command_id: str | None = None) -> Iterator[UnitOfWork]:
+        """A transaction: committed when the block ends, rolled back if it raises."""
+        with self.pool.transaction() as cursor:
+            uow = UnitOfWork(
+                self.store, cursor, self.correlation_id, self.causation_id, command_id, self.inline
+            )
+            yield uow
+            uow.finish()
+
+    def read(self, after: int, limit: int) -> list[Envelope]:
+        with self.pool.transaction() as cursor:
+            return self.store.read(cursor, after, limit)
+
+    def head(self) -> int:
+        with self.pool.transaction() as cursor:
+            return self.store.head(cursor)
+
+    @contextmanager
+    def cursor(self) -> Iterator[Cursor]:
+        """A plain transaction for the service's read models."""
+        with self.pool.transaction() as cursor:
+            yield cursor
+
+
+class EventStoreProvider(DependencyProvider):
+    """Gives workers access to their service's event store and database.
+
+    ``inline`` projections follow the service's own events inside the
+    transaction that records them (see ``shared.eventsourcing.unit_of_work``).
+    """
+
+    database = DatabasePool()
+
+    def __init__(self, *inline: Projection) -> None:
+        self.inline = inline
+
+    def setup(self) -> None:
+        self.store = EventStore(self.container.service_name)
+        for projection in self.inline:
+            projection.configure(self.container.config)
+
+    def get_dependency(self, worker_ctx: Any) -> StoreAccess:
+        return StoreAccess(self.database.pool, self.store, worker_ctx, self.inline)
+
+    def unit_of_work(self, cursor: Cursor, cause: Envelope) -> UnitOfWork:
+        """A unit of work for reacting to ``cause`` inside a consumer's transaction."""
+        return UnitOfWork(
+            self.store, cursor, cause.correlation_id, cause.event_id, cause.event_id, self.inline
+        )
+
+
+class EventRelay(DependencyProvider):
+    """Runs the service's relay in the background; one instance leads at a time."""
+
+    def setup(self) -> None:
+        config = self.container.config
+        service = self.container.service_name
+        self.relay = Relay(
+            service,
+            database_url(config, service),
+            amqp_uri(config),
+            batch_size=int(config.get("RELAY_BATCH_SIZE", DEFAULT_BATCH_SIZE)),
+            poll_interval=float(config.get("RELAY_POLL_INTERVAL", DEFAULT_POLL_INTERVAL)),
+        )
+        self._stopping = threading.Event()
+        self._thread: Any = None
+
+    def start(self) -> None:
+        self._thread = self.container.spawn_managed_thread(
+            lambda: self.relay.run(self._stopping.is_set), identifier="relay"
+        )
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.wait()
+
+    def kill(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.kill()
+        self.relay.close()
+
+    def get_dependency(self, worker_ctx: Any) -> Relay:
+        return self.relay
+
+
+class FeedReaders:
+    """Reads a source's feed: from the local store for the service's own events,
+    over the source's ``events_since`` RPC for everyone else's."""
+
+    def __init__(
+        self, service: str, pool: ConnectionPool, reply_listener: Any, worker_ctx: Any
+    ) -> None:
+        self.service = service
+        self.pool = pool
+        self.reply_listener = reply_listener
+        self.worker_ctx = worker_ctx
+
+    def __call__(self, source: str, after: int, limit: int) -> list[Envelope]:
+        if source == self.service:
+            with self.pool.transaction() as cursor:
+                return EventStore(source).read(cursor, after, limit)
+        try:
+            raw = self._proxy(source).events_since(after, limit)
+        except Exception as error:  # UnknownService, RemoteError...: the feed is not there now
+            raise TransientError(f"{source}.events_since failed: {error}") from error
+        return [Envelope.from_dict(item) for item in raw]
+
+    def head(self, source: str) -> int:
+        """The newest position of ``source``'s log."""
+        if source == self.service:
+            with self.pool.transaction() as cursor:
+                return EventStore(source).head(cursor)
+        try:
+            return self._proxy(source).health()["head"]
+        except Exception as error:  # the source is down: its head is unknown for now
+            raise TransientError(f"{source}.health failed: {error}") from error
+
+    def _proxy(self, source: str) -> ServiceProxy:
+        return ServiceProxy(self.worker_ctx, source, self.reply_listener)
+
+
+class ProjectionsHandle:
+    """What a worker gets from ``Projections``: apply a batch of delivered events."""
+
+    def __init__(
+        self,
+        runner: ProjectionRunner,
+        dead_letters: DeadLetters,
+        queue_name: str,
+        feeds: FeedReaders,
+    ) -> None:
+        self.feeds = feeds
+        self.runner = runner
+        self.dead_letters = dead_letters
+        self.queue_name = queue_name
+
+    def apply(self, events: Sequence[Envelope]) -> Outcome:
+        """Apply a delivered batch; dead-letter what a projection had to park."""
+        outcome = self.runner.handle_many(events)
+        for parked in outcome.parked:
+            message = to_message(parked.event)
+            self.dead_letters.publish(
+                self.queue_name.format(source=parked.event.source),
+                message.body,
+                {
+                    **message.headers,
+                    "x-error": parked.error[:2000],
+                    "x-projection": parked.projection,
+                },
+                message.message_id,
+            )
+        if outcome.applied or outcome.parked or outcome.filled:
+            _log.debug(
+                "%d events from #%d: applied %d, filled %d, duplicates %d, parked %d",
+                len(events),
+                events[0].position,
+                outcome.applied,
+                outcome.filled,
+                outcome.duplicates,
+                len(outcome.parked),
+                extra={"correlation_id": events[0].correlation_id},
+            )
+        return outcome
+
+
+class Projections(DependencyProvider):
+    """The service's projections, fed by the ``@subscribe`` entrypoint."""
+
+    database = DatabasePool()
+    dead_letters = DeadLetters()
+    rpc_reply_listener = SurvivingReplyListener()
+
+    def __init__(self, *projections: Projection) -> None:
+        self.projections = projections
+
+    def setup(self) -> None:
+        for projection in self.projections:
+            projection.configure(self.container.config)
+        stores = [d for d in self.container.dependencies if isinstance(d, EventStoreProvider)]
+        self._unit_of_work = stores[0].unit_of_work if stores else None
+
+    def get_dependency(self, worker_ctx: Any) -> ProjectionsHandle:
+        from shared.messaging.names import SUBSCRIBER_QUEUE_TEMPLATE
+
+        service = self.container.service_name
+        read_feed = FeedReaders(service, self.database.pool, self.rpc_reply_listener, worker_ctx)
+        runner = ProjectionRunner(
+            self.database.pool, self.projections, read_feed, unit_of_work=self._unit_of_work
+        )
+        queue_template = SUBSCRIBER_QUEUE_TEMPLATE.format(service, "{source}")
+        return ProjectionsHandle(runner, self.dead_letters, queue_template, read_feed)
+
+
+class Calendar(DependencyProvider):
+    """Gives workers the school calendar (terms, today) read once from the config."""
+
+    def setup(self) -> None:
+        self.calendar = calendar_from_config(self.container.config)
+
+    def get_dependency(self, worker_ctx: Any) -> SchoolCalendar:
+        return self.calendar

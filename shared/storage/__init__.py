@@ -1,0 +1,1 @@
+"""PostgreSQL: the connection pool, each service's server, migrations, scratch databases."""
