@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 S = TypeVar("S")
 
@@ -46,3 +46,27 @@ def fold(evolve: Callable[[S, Any], S], initial: S, events: Iterable[Any]) -> S:
     for event in events:
         state = evolve(state, event)
     return state
+
+
+@dataclass(frozen=True)
+class Aggregate(Generic[S]):
+    """One kind of stream (a card, a copy, a note): its ids, first state, fold and decision.
+
+    ``missing``, when given, is the message of the ``NotFound`` answered for a
+    stream with no events yet (``{key}`` is the key asked for); without it an
+    empty stream is simply ``initial``. ``campus`` says which campus a stream's
+    events belong to when their payload does not name one. ``cached``: the
+    unit of work keeps recently folded states of this kind (``FoldCache``).
+    """
+
+    name: str
+    stream_prefix: str
+    initial: S
+    evolve: Callable[[S, Any], S]
+    decide: Callable[[S, Any], list[Event]]
+    missing: str | None = None
+    campus: Callable[[S], str | None] | None = None
+    cached: bool = False
+
+    def stream_id(self, key: str) -> str:
+        return f"{self.stream_prefix}{key}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from logging import getLogger
 from typing import Any
@@ -52,6 +53,16 @@ SELECT_STREAM_AFTER = (
 SELECT_CAUSED_BY = f"SELECT {COLUMNS} FROM events WHERE causation_id = %s ORDER BY position"
 LOCK_THEN_CAUSED_BY = "SELECT pg_advisory_xact_lock(%s, hashtext(%s));" + SELECT_CAUSED_BY
 SELECT_AFTER = f"SELECT {COLUMNS} FROM events WHERE position > %s ORDER BY position LIMIT %s"
+# A command's lock, then (a statement later: it sees what the lock's last holder
+# committed) what that command id did before, if anything.
+LOCK_THEN_COMMAND = (
+    "SELECT pg_advisory_xact_lock(%s, hashtext(%s));"
+    "SELECT name, fingerprint, receipt FROM commands WHERE command_id = %s"
+)
+NEXT_NUMBERS = "SELECT nextval(%s) FROM generate_series(1, %s)"
+REMEMBER_COMMAND = (
+    "INSERT INTO commands (command_id, name, fingerprint, receipt) VALUES (%s, %s, %s, %s)"
+)
 # The append lock, then (a statement later, so it sees every append committed before
 # the lock was granted) how many of the events are stored already, the stream's
 # version and the log's head: two statements in one round trip.
@@ -99,6 +110,15 @@ class ConcurrencyError(Exception):
             f"stream {stream_id!r} is at version {actual}, expected {expected}: "
             "it changed meanwhile, reload and try again"
         )
+
+
+@dataclass(frozen=True)
+class CommandRun:
+    """What a command id did before: which command, a fingerprint of its parameters, its answer."""
+
+    name: str
+    fingerprint: str
+    receipt: Any
 
 
 class EventStore:
@@ -246,6 +266,28 @@ class EventStore:
         else:
             cursor.execute(LOCK_THEN_CAUSED_BY, (*lock, causation_id))
         return [self._envelope(row) for row in cursor.fetchall()]
+
+    def command_run(self, cursor: Cursor, command_id: str, lock: int) -> CommandRun | None:
+        """What ``command_id`` did when it ran before, waiting first for the command's lock.
+
+        Two runs of one command can overlap (a caller whose answer was late asks
+        again): the second waits on the lock (namespace ``lock``) until the first
+        has committed or rolled back, and so sees what it recorded.
+        """
+        cursor.execute(LOCK_THEN_COMMAND, (lock, command_id, command_id))
+        row = cursor.fetchone()
+        return CommandRun(*row) if row else None
+
+    def remember(
+        self, cursor: Cursor, command_id: str, name: str, fingerprint: str, receipt_json: str
+    ) -> None:
+        """Record what a command did, in the transaction that did it (``receipt_json``: JSON)."""
+        cursor.execute(REMEMBER_COMMAND, (command_id, name, fingerprint, receipt_json))
+
+    def next_numbers(self, cursor: Cursor, sequence: str, count: int) -> list[int]:
+        """``count`` numbers from one of the service's sequences (card numbers, barcodes)."""
+        cursor.execute(NEXT_NUMBERS, (sequence, count))
+        return [number for (number,) in cursor.fetchall()]
 
     def stream_version(self, cursor: Cursor, stream_id: str) -> int:
         cursor.execute(SELECT_STREAM_VERSION, (stream_id,))

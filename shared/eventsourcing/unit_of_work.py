@@ -12,14 +12,17 @@ order, with their checkpoints.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 import psycopg2.errors
+import psycopg2.extensions
 
+from shared.errors import NotFound
 from shared.events.envelope import Envelope, NewEvent, derived_id, new_id
-from shared.eventsourcing.decider import Event
-from shared.eventsourcing.store import Appended, ConcurrencyError, Cursor, EventStore
+from shared.eventsourcing.decider import Aggregate, Event
+from shared.eventsourcing.store import Appended, CommandRun, ConcurrencyError, Cursor, EventStore
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -82,8 +85,27 @@ class FoldCache:
             self._states.popitem(last=False)
 
 
+@dataclass(frozen=True)
+class Loaded(Generic[S]):
+    """A stream as the unit of work found it: its state and the version it was decided on."""
+
+    aggregate: Aggregate[S]
+    key: str
+    version: int
+    state: S
+
+    @property
+    def stream_id(self) -> str:
+        return self.aggregate.stream_id(self.key)
+
+
 class UnitOfWork:
-    """Loads streams and appends decided events inside the caller's transaction."""
+    """A repository of streams inside the caller's transaction: ``get``, decide, ``record``.
+
+    Statements that only write (inline projections, checkpoints, the command's
+    receipt) wait in a batch and go to PostgreSQL together, before the next read
+    (``cursor``) or at ``finish``: a command's writes cost one round trip.
+    """
 
     def __init__(
         self,
@@ -93,9 +115,12 @@ class UnitOfWork:
         causation_id: str | None,
         command_id: str | None = None,
         inline: Sequence[InlineProjection] = (),
+        caches: Mapping[str, FoldCache] | None = None,
     ) -> None:
         self.store = store
-        self.cursor = cursor
+        self._cursor = cursor
+        self._writes = StatementBatch(cursor)
+        self.caches = caches if caches is not None else {}
         self.correlation_id = correlation_id
         self.causation_id = command_id or causation_id
         self.command_id = command_id
@@ -103,6 +128,81 @@ class UnitOfWork:
         self._counter = 0
         self._checkpoints_at = 0  # where the inline projections' checkpoints were moved to
         self.recorded: list[Envelope] = []
+
+    @property
+    def cursor(self) -> Cursor:
+        """The transaction's cursor for queries, with every waiting write sent first."""
+        self._writes.flush()
+        return self._cursor
+
+    # ------------------------------------------------------------ the repository
+
+    def get(self, aggregate: Aggregate[S], key: str) -> Loaded[S]:
+        """A stream's state and version; ``NotFound`` if it has no events and must exist."""
+        cache = self._cache(aggregate)
+        version, state = self.fold(
+            aggregate.stream_id(key), aggregate.evolve, aggregate.initial, cache
+        )
+        if not version and aggregate.missing is not None:
+            raise NotFound(aggregate.missing.format(key=key))
+        return Loaded(aggregate, key, version, state)
+
+    def get_many(self, aggregate: Aggregate[S], keys: Sequence[str]) -> dict[str, Loaded[S]]:
+        """Many streams of one kind in one query (a roster's cards); none must exist."""
+        histories = self.store.load_streams(self.cursor, [aggregate.stream_id(k) for k in keys])
+        found = {}
+        for key in keys:
+            history = histories[aggregate.stream_id(key)]
+            state = aggregate.initial
+            for event in history:
+                state = aggregate.evolve(state, event)
+            found[key] = Loaded(aggregate, key, len(history), state)
+        return found
+
+    def record(self, loaded: Loaded[Any], events: Sequence[Event]) -> Appended:
+        """Append what was decided on ``loaded``, if its stream has not moved since."""
+        return self.append(loaded.stream_id, loaded.version, events, self._campus(loaded))
+
+    def record_many(self, decided: Sequence[tuple[Loaded[Any], Sequence[Event]]]) -> list[Appended]:
+        """Append what was decided on many streams in one bulk append."""
+        return self.append_streams(
+            [(loaded.stream_id, loaded.version, events) for loaded, events in decided],
+            campuses=[self._campus(loaded) for loaded, _ in decided],
+        )
+
+    def execute(self, aggregate: Aggregate[S], key: str, command: Any) -> Appended:
+        """Load the stream, decide ``command`` on it and record what was decided."""
+        loaded = self.get(aggregate, key)
+        return self.record(loaded, aggregate.decide(loaded.state, command))
+
+    def next_numbers(self, sequence: str, count: int) -> list[int]:
+        """``count`` numbers from one of the service's sequences (card numbers, barcodes)."""
+        return self.store.next_numbers(self.cursor, sequence, count)
+
+    def _cache(self, aggregate: Aggregate[Any]) -> FoldCache | None:
+        if not aggregate.cached:
+            return None
+        cache = self.caches.get(aggregate.name)
+        if cache is None and isinstance(self.caches, dict):
+            cache = self.caches[aggregate.name] = FoldCache()
+        return cache
+
+    def _campus(self, loaded: Loaded[Any]) -> str | None:
+        campus_of = loaded.aggregate.campus
+        return campus_of(loaded.state) if campus_of else None
+
+    # ------------------------------------------------------------ commands run before
+
+    def command_run(self) -> CommandRun | None:
+        """What this unit's command id did when it ran before, waiting for a run still going."""
+        if self.command_id is None:
+            return None
+        return self.store.command_run(self.cursor, self.command_id, COMMAND_LOCKS)
+
+    def remember(self, name: str, fingerprint: str, receipt_json: str) -> None:
+        """Keep what this command did, sent with the transaction's other writes."""
+        if self.command_id is not None:
+            self.store.remember(self._writes, self.command_id, name, fingerprint, receipt_json)
 
     def earlier(self) -> list[Envelope]:
         """What this command recorded when it ran before (it is a retry), else nothing.
@@ -163,12 +263,16 @@ class UnitOfWork:
         return stored
 
     def append_streams(
-        self, writes: Sequence[tuple[str, int | None, Sequence[Event]]], campus: str | None = None
+        self,
+        writes: Sequence[tuple[str, int | None, Sequence[Event]]],
+        campus: str | None = None,
+        campuses: Sequence[str | None] | None = None,
     ) -> list[Appended]:
         """Record decided events on many streams in one bulk append (a roster, a catalogue)."""
+        each = campuses if campuses is not None else [campus] * len(writes)
         stamped = [
-            (stream_id, expected, [self._stamp(stream_id, event, campus) for event in events])
-            for stream_id, expected, events in writes
+            (stream_id, expected, [self._stamp(stream_id, event, where) for event in events])
+            for (stream_id, expected, events), where in zip(writes, each, strict=True)
         ]
         results = self.store.append_streams(self.cursor, stamped)
         fresh = sorted(
@@ -188,19 +292,18 @@ class UnitOfWork:
         """
         if not stored:
             return
-        together = StatementBatch(self.cursor)
         for projection in self.inline:
-            if not projection.writes_only:
-                together.flush()  # in order: it may read what those wrote
             for envelope in stored:
-                projection.apply(together if projection.writes_only else self.cursor, envelope)
-        self._move_checkpoints(together, max(envelope.position for envelope in stored))
-        together.flush()
+                # one that reads gets the cursor, which first sends what was written
+                projection.apply(self._writes if projection.writes_only else self.cursor, envelope)
+        self._move_checkpoints(self._writes, max(envelope.position for envelope in stored))
 
     def finish(self) -> None:
-        """Move the inline projections' checkpoints if an append did not; call before commit."""
+        """Move the inline projections' checkpoints if an append did not, and send every
+        waiting write; call before commit."""
         if self.recorded:
-            self._move_checkpoints(self.cursor, max(e.position for e in self.recorded))
+            self._move_checkpoints(self._writes, max(e.position for e in self.recorded))
+        self._writes.flush()
 
     def _move_checkpoints(self, cursor: Cursor | StatementBatch, position: int) -> None:
         if not self.inline or position <= self._checkpoints_at:
@@ -229,7 +332,7 @@ class StatementBatch:
     Quacks like a cursor for ``execute``; ``flush`` sends what was given so far.
     """
 
-    def __init__(self, cursor: Cursor) -> None:
+    def __init__(self, cursor: psycopg2.extensions.cursor) -> None:
         self.cursor = cursor
         self._statements: list[bytes] = []
 
@@ -240,18 +343,3 @@ class StatementBatch:
         if self._statements:
             self.cursor.execute(b";\n".join(self._statements))
             self._statements.clear()
-
-
-def retrying(attempt: Callable[[], T], attempts: int = RETRIES) -> T:
-    """Run a whole load-decide-append ``attempt`` again when a stream moved under it.
-
-    Optimistic concurrency in one line for services: the loser of a race decides
-    again on the new state (and is then refused, or succeeds).
-    """
-    for remaining in range(attempts - 1, -1, -1):
-        try:
-            return attempt()
-        except CONFLICTS:
-            if not remaining:
-                raise
-    raise AssertionError("unreachable")

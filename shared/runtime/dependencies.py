@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from logging import getLogger
 from typing import Any
@@ -22,9 +22,10 @@ from nameko.rpc import ServiceProxy
 
 from shared.config import amqp_uri, database_url
 from shared.events.envelope import Envelope
+from shared.eventsourcing.pipeline import Handler, run_command
 from shared.eventsourcing.projection import Outcome, Projection, ProjectionRunner, TransientError
 from shared.eventsourcing.store import Cursor, EventStore
-from shared.eventsourcing.unit_of_work import UnitOfWork
+from shared.eventsourcing.unit_of_work import FoldCache, UnitOfWork
 from shared.messaging.dead_letters import DeadLetters
 from shared.messaging.relay import DEFAULT_BATCH_SIZE, DEFAULT_POLL_INTERVAL, Relay, to_message
 from shared.messaging.rpc import SurvivingReplyListener
@@ -67,18 +68,30 @@ class StoreAccess:
         store: EventStore,
         worker_ctx: Any,
         inline: Sequence[Projection] = (),
+        caches: dict[str, FoldCache] | None = None,
     ) -> None:
         self.pool = pool
         self.store = store
         self.inline = inline
+        self.caches = caches if caches is not None else {}
         self.correlation_id, self.causation_id = correlation_of(worker_ctx)
+
+    def run(self, name: str, parameters: Mapping[str, Any], handle: Handler) -> Any:
+        """Carry out one command through the pipeline (``shared.eventsourcing.pipeline``)."""
+        return run_command(self.unit_of_work, name, parameters, handle)
 
     @contextmanager
     def unit_of_work(self, command_id: str | None = None) -> Iterator[UnitOfWork]:
         """A transaction: committed when the block ends, rolled back if it raises."""
         with self.pool.transaction() as cursor:
             uow = UnitOfWork(
-                self.store, cursor, self.correlation_id, self.causation_id, command_id, self.inline
+                self.store,
+                cursor,
+                self.correlation_id,
+                self.causation_id,
+                command_id,
+                self.inline,
+                self.caches,
             )
             yield uow
             uow.finish()
@@ -112,16 +125,23 @@ class EventStoreProvider(DependencyProvider):
 
     def setup(self) -> None:
         self.store = EventStore(self.container.service_name)
+        self.caches: dict[str, FoldCache] = {}  # folded states of cached aggregates, per process
         for projection in self.inline:
             projection.configure(self.container.config)
 
     def get_dependency(self, worker_ctx: Any) -> StoreAccess:
-        return StoreAccess(self.database.pool, self.store, worker_ctx, self.inline)
+        return StoreAccess(self.database.pool, self.store, worker_ctx, self.inline, self.caches)
 
     def unit_of_work(self, cursor: Cursor, cause: Envelope) -> UnitOfWork:
         """A unit of work for reacting to ``cause`` inside a consumer's transaction."""
         return UnitOfWork(
-            self.store, cursor, cause.correlation_id, cause.event_id, cause.event_id, self.inline
+            self.store,
+            cursor,
+            cause.correlation_id,
+            cause.event_id,
+            cause.event_id,
+            self.inline,
+            self.caches,
         )
 
 

@@ -1,0 +1,99 @@
+"""The command pipeline: the one way every command of every service is carried out.
+
+A command is a name (``lend``), its validated parameters and a handler that
+decides and records in a unit of work and says what to answer (the receipt).
+The pipeline owns everything around the handler, once for all services:
+
+* **idempotency**: a command that carries a ``command_id`` is run once. Sent
+  again with the same command and parameters it is answered with the receipt
+  it got the first time, without running again; sent with another command or
+  other parameters it is refused (``CommandReused``, 409), as payment APIs do,
+  and never answered with another command's result;
+* **the transaction**: the handler runs in one unit of work, committed when it
+  answers and rolled back when it raises (a refusal records nothing);
+* **retry**: when a stream moved under the handler (optimistic concurrency), a
+  deadlock or a serialization failure, the whole command runs again on the new
+  state, up to ``RETRIES`` times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from typing import Any, TypeVar
+
+from kombu.utils import json
+
+from shared.eventsourcing.decider import Refused
+from shared.eventsourcing.unit_of_work import CONFLICTS, RETRIES, UnitOfWork
+
+T = TypeVar("T")
+Handler = Callable[[UnitOfWork, Mapping[str, Any]], Any]
+OpenUnitOfWork = Callable[[str | None], AbstractContextManager[UnitOfWork]]
+
+
+class CommandReused(Refused):
+    """Raised when a ``command_id`` comes again with another command or other parameters."""
+
+    code = "command_id_reused"
+
+
+def fingerprint(name: str, parameters: Mapping[str, Any]) -> str:
+    """A digest of a command and its parameters (the ``command_id`` left out)."""
+    given = {key: value for key, value in parameters.items() if key != "command_id"}
+    text = json.dumps({"command": name, "parameters": given}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def command_key(parameters: Mapping[str, Any]) -> str | None:
+    """The command's idempotency key as text, or None when it carries none."""
+    command_id = parameters.get("command_id")
+    return str(command_id) if command_id else None
+
+
+def run_command(
+    open_unit_of_work: OpenUnitOfWork,
+    name: str,
+    parameters: Mapping[str, Any],
+    handle: Handler,
+    attempts: int = RETRIES,
+) -> Any:
+    """Carry out one command: answered again if it ran, else decided, recorded and answered."""
+    key = command_key(parameters)
+    digest = fingerprint(name, parameters) if key else ""
+
+    def attempt() -> Any:
+        with open_unit_of_work(key) as uow:
+            earlier = uow.command_run()
+            if earlier is not None:
+                if (earlier.name, earlier.fingerprint) != (name, digest):
+                    raise CommandReused(
+                        f"command_id {key} was already used for another command or other "
+                        f"parameters ({earlier.name}); send a new command_id for a new command",
+                    )
+                return earlier.receipt
+            receipt = handle(uow, parameters)
+            if key is None:
+                return receipt
+            # What is kept is what is answered, the first time as every time after.
+            receipt_json = json.dumps(receipt)
+            uow.remember(name, digest, receipt_json)
+            return json.loads(receipt_json)
+
+    return retrying(attempt, attempts)
+
+
+def retrying(attempt: Callable[[], T], attempts: int = RETRIES) -> T:
+    """Run a whole load-decide-record ``attempt`` again when a stream moved under it.
+
+    The loser of a race decides again on the new state (and is then refused, or
+    succeeds).
+    """
+    for remaining in range(attempts - 1, -1, -1):
+        try:
+            return attempt()
+        except CONFLICTS:
+            if not remaining:
+                raise
+    raise AssertionError("unreachable")
