@@ -14,6 +14,9 @@ Two kinds of aggregate, each on its own stream:
 Whatever a rule needs beyond the stream's own history (the loan as circulation
 recorded it, the reader's and the teacher's cards, today's date) comes in with
 the command; the service looks it up in its read models.
+
+The leaderboards' and term targets' rule, what counts as a book read, is here
+too (``books_read``), as a pure function the queries call on the loans they read.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import lru_cache
 from typing import Any, assert_never
 
+from shared.events.fields import normalise_isbn
 from shared.eventsourcing.decider import Event, Refused
 
 COMPETITION_KINDS = ("essay", "quiz", "reading_notes")
@@ -529,3 +534,64 @@ def _day(value: Any) -> date | None:
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(value)
+
+
+# ---------------------------------------------------------------- books read
+
+
+@lru_cache(maxsize=65536)
+def title_key(isbn: str | None, title: str | None) -> str | None:
+    """What makes two loans the same title: the ISBN (hyphens aside), else the title."""
+    if isbn:
+        return normalise_isbn(isbn)
+    return title or None
+
+
+@dataclass(frozen=True)
+class Borrowing:
+    """A loan as the reading figures see it: whose it was, which title, how it ended.
+
+    ``returned_on`` is the day circulation took it back (its ``Returned``), ``lost``
+    whether it was declared lost (``DeclaredLost``); ``title_key`` as ``title_key``.
+    """
+
+    loan_id: str
+    patron_id: str
+    title_key: str | None
+    returned_on: date | None = None
+    lost: bool = False
+
+
+def read_on(borrowing: Borrowing) -> date | None:
+    """The day a loan became a book read, or None if it is not one (yet).
+
+    A book is read when it comes back: a loan still out is not read yet, and a
+    loan declared lost is never read, whatever else was recorded about it. The
+    return day (not the lending day) places it in a week, month or term, so a
+    period's count only grows with returns made in it, and a book taken out on
+    the last day of a week and brought back the next counts in the next.
+    """
+    if borrowing.lost or borrowing.returned_on is None:
+        return None
+    return borrowing.returned_on
+
+
+def books_read(borrowings: Iterable[Borrowing], starts: date, ends: date) -> dict[str, int]:
+    """Books each reader read from ``starts`` to ``ends`` (both included): the
+    leaderboards' and the students' term targets' count.
+
+    A reader's books read in a period are the distinct titles they borrowed and
+    brought back in it (``read_on``): borrowing the same title again in the period
+    counts once (in another period it counts there too), a lost book never counts.
+    A loan recorded with neither ISBN nor title is a title of its own, since there
+    is no telling it from another. Readers with no book read are left out.
+    """
+    titles: dict[str, set[str]] = {}
+    for borrowing in borrowings:
+        day = read_on(borrowing)
+        if day is None or not starts <= day <= ends:
+            continue
+        titles.setdefault(borrowing.patron_id, set()).add(
+            borrowing.title_key or f"loan:{borrowing.loan_id}"
+        )
+    return {patron_id: len(read) for patron_id, read in titles.items()}

@@ -4,12 +4,15 @@ Following circulation (through ``activities.from.circulation``):
 
 * ``Readers``: every card, its class and campus, retired or not: names on
   the leaderboards, class sizes, who must reach a term target, who is a teacher.
-* ``Borrowings``: every loan, so a note is only accepted about one's own loan,
-  and the most borrowed titles (of a week, a month, a term, of each class in
-  the weekly bulletin) can be counted.
-* ``Leaderboard``: loans per card per day. A book read is a ``Lent`` to a
-  student, counted on its ``lent_on`` date, returned or not; a week, a month
-  or a term is then a sum over one row per reader per day.
+* ``Borrowings``: every loan and how it ended (the day it was returned, or
+  that it was declared lost), so a note is only accepted about one's own loan,
+  the most borrowed titles (of a week, a month, a term, of each class in the
+  weekly bulletin) can be counted, and so can the books each student read:
+  the leaderboards and the students' term targets apply ``domain.books_read``
+  (distinct titles returned in the period, never a lost one) to these rows.
+* ``Leaderboard``: loans per card per day, every ``Lent`` counted on its
+  ``lent_on`` date: the teachers' term target is loans taken out, so a week,
+  a month or a term is a sum over one row per card per day.
 
 Kept inline, from activities' own events, in the transaction that records
 them (so a note just written can be awarded at once):
@@ -25,14 +28,13 @@ in memory in position order, then written in a few statements.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from typing import Any
 
 from psycopg2.extras import Json
 
 from services.activities.bulk import merge
+from services.activities.domain import title_key
 from shared.events.envelope import Envelope
-from shared.events.fields import normalise_isbn
 from shared.eventsourcing.projection import Cursor, Projection
 from shared.runtime.school_calendar import DEFAULT_TIMEZONE, local_date
 
@@ -78,14 +80,6 @@ class Readers(Projection):
             cursor.execute(RETIRE_CARDS, (retired,))
 
 
-@lru_cache(maxsize=65536)
-def title_key(isbn: str | None, title: str | None) -> str | None:
-    """What makes two loans the same title: the ISBN (hyphens aside), else the title."""
-    if isbn:
-        return normalise_isbn(isbn)
-    return title or None
-
-
 LOAN_COLUMNS = (
     ("loan_id", "text"),
     ("patron_id", "text"),
@@ -99,8 +93,16 @@ LOAN_COLUMNS = (
 )
 
 
+RETURN_LOANS = """
+    UPDATE borrowings b SET returned_on = back.returned_on
+    FROM unnest(%s::text[], %s::date[]) AS back (loan_id, returned_on)
+    WHERE b.loan_id = back.loan_id
+"""
+LOSE_LOANS = "UPDATE borrowings SET lost = true WHERE loan_id = ANY(%s)"
+
+
 class Borrowings(Projection):
-    """Every loan circulation made, with its borrower and title."""
+    """Every loan circulation made, with its borrower and title, and how it ended."""
 
     name = "borrowings"
     sources = ("circulation",)
@@ -110,21 +112,34 @@ class Borrowings(Projection):
         self.apply_many(cursor, [event])
 
     def apply_many(self, cursor: Cursor, events: Sequence[Envelope]) -> None:
-        rows = [
-            (
-                data["loan_id"],
-                data["patron_id"],
-                data["patron_kind"],
-                data.get("class_name"),
-                data["campus"],
-                data["lent_on"],
-                data.get("title"),
-                data.get("isbn"),
-                title_key(data.get("isbn"), data.get("title")),
-            )
-            for data in (event.data for event in events if event.type == "Lent")
-        ]
-        merge(cursor, "borrowings", LOAN_COLUMNS, rows, "ON CONFLICT (loan_id) DO NOTHING")
+        lent, returned, lost = [], {}, []
+        for event in events:
+            data = event.data
+            if event.type == "Lent":
+                lent.append(
+                    (
+                        data["loan_id"],
+                        data["patron_id"],
+                        data["patron_kind"],
+                        data.get("class_name"),
+                        data["campus"],
+                        data["lent_on"],
+                        data.get("title"),
+                        data.get("isbn"),
+                        title_key(data.get("isbn"), data.get("title")),
+                    )
+                )
+            elif event.type == "Returned":
+                returned[data["loan_id"]] = data["returned_on"]
+            elif event.type == "DeclaredLost":
+                lost.append(data["loan_id"])
+        # A loan is lent before it ends, so the batch's loans go in before its endings
+        # (which only set columns): one at a time or in a batch, the same rows.
+        merge(cursor, "borrowings", LOAN_COLUMNS, lent, "ON CONFLICT (loan_id) DO NOTHING")
+        if returned:
+            cursor.execute(RETURN_LOANS, (list(returned), list(returned.values())))
+        if lost:
+            cursor.execute(LOSE_LOANS, (lost,))
 
 
 DAY_COLUMNS = (
@@ -141,7 +156,11 @@ ADD_LOANS = (
 
 
 class Leaderboard(Projection):
-    """Loans per card per day: the books each student read, and each teacher's loans.
+    """Loans per card per day: each teacher's loans toward the term target.
+
+    (Books read, which the leaderboards rank, are not loans: a title borrowed
+    twice is one book, a lost one none. They are counted from ``borrowings`` by
+    ``domain.books_read``.)
 
     Each row is a counter. A batch is first summed in memory (the first loan
     of a row gives its class and campus, in live and rebuilt alike), then

@@ -284,13 +284,14 @@ def competition_results(cursor: Cursor, competition_id: str) -> Row | None:
 
 # ---------------------------------------------------------------- leaderboards
 
-BOOKS_PER_STUDENT = """
-    SELECT d.patron_id, coalesce(max(r.name), d.patron_id),
-           coalesce(max(r.class_name), max(d.class_name)),
-           coalesce(max(r.campus), max(d.campus)), sum(d.loans)::int
-    FROM loans_by_day d LEFT JOIN readers r USING (patron_id)
-    WHERE d.patron_kind = 'student' AND d.lent_on BETWEEN %s AND %s
-    GROUP BY d.patron_id
+RETURNED_TO_STUDENTS = """
+    SELECT loan_id, patron_id, title_key, returned_on, lost, class_name, campus
+    FROM borrowings
+    WHERE patron_kind = 'student' AND returned_on BETWEEN %s AND %s {patrons}
+    ORDER BY returned_on, loan_id
+"""
+STUDENT_CARDS = """
+    SELECT patron_id, name, class_name, campus FROM readers WHERE patron_id = ANY(%s)
 """
 TOP_TITLES = """
     SELECT title_key,
@@ -304,12 +305,44 @@ TOP_TITLES = """
 """
 
 
+def books_read(
+    cursor: Cursor, starts: date, ends: date, patrons: list[str] | None = None
+) -> tuple[dict[str, int], dict[str, tuple[str | None, str]]]:
+    """Books each student read from ``starts`` to ``ends``, by ``domain.books_read``
+    (the rule lives there), and the class and campus of their latest such loan, for
+    a card not seen yet. Only loans returned in the period can count, so only those
+    are read; ``patrons`` narrows it to some students."""
+    narrow = patrons is not None
+    cursor.execute(
+        RETURNED_TO_STUDENTS.format(patrons="AND patron_id = ANY(%s)" if narrow else ""),
+        (starts, ends, *([patrons] if narrow else [])),
+    )
+    borrowings, lent_as = [], {}
+    for loan_id, patron_id, key, returned_on, lost, class_name, campus in cursor.fetchall():
+        borrowings.append(domain.Borrowing(loan_id, patron_id, key, returned_on, lost))
+        lent_as[patron_id] = (class_name, campus)
+    return domain.books_read(borrowings, starts, ends), lent_as
+
+
 def books_per_student(cursor: Cursor, period: Period, campus: str | None) -> list[Row]:
-    """Every student who read at least one book in ``period``, with their count."""
-    cursor.execute(BOOKS_PER_STUDENT, (period.starts, period.ends))
-    names = ("patron_id", "name", "class_name", "campus", "books")
-    students = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    return [s for s in students if campus is None or s["campus"] == campus]
+    """Every student who read at least one book in ``period``, with their count; a
+    student counts for the class and campus on their card."""
+    books, lent_as = books_read(cursor, period.starts, period.ends)
+    cursor.execute(STUDENT_CARDS, (list(books),))
+    cards = {patron_id: (name, class_name, where) for patron_id, name, class_name, where in cursor}
+    students = []
+    for patron_id, count in books.items():
+        name, class_name, where = cards.get(patron_id, (None, None, None))
+        student = {
+            "patron_id": patron_id,
+            "name": name or patron_id,
+            "class_name": class_name or lent_as[patron_id][0],
+            "campus": where or lent_as[patron_id][1],
+            "books": count,
+        }
+        if campus is None or student["campus"] == campus:
+            students.append(student)
+    return students
 
 
 def leaderboard(cursor: Cursor, scope: str, period: Period, campus: str | None) -> list[Row]:
@@ -365,6 +398,7 @@ PROGRESS = """
     SELECT r.patron_id, r.name, r.kind, r.class_name, r.campus, coalesce(sum(d.loans), 0)::int
     FROM readers r
     LEFT JOIN loans_by_day d ON d.patron_id = r.patron_id AND d.lent_on BETWEEN %s AND %s
+        AND r.kind = 'teacher'
     WHERE NOT r.retired AND r.kind IN ('student', 'teacher') {where}
     GROUP BY r.patron_id
 """
@@ -373,7 +407,9 @@ PROGRESS = """
 def term_progress(
     cursor: Cursor, starts: date, until: date, class_name: str | None, campus: str | None
 ) -> list[Row]:
-    """Every current student and teacher with their loans from ``starts`` to ``until``."""
+    """Every current student and teacher with what counts toward their term target
+    from ``starts`` to ``until``, as ``loans``: a student's books read
+    (``domain.books_read``), a teacher's loans taken out."""
     where, params = [], [starts, until]
     if class_name:
         where.append("AND r.class_name = %s")
@@ -383,7 +419,13 @@ def term_progress(
         params.append(campus)
     cursor.execute(PROGRESS.format(where=" ".join(where)), params)
     names = ("patron_id", "name", "kind", "class_name", "campus", "loans")
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    people = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    students = [p["patron_id"] for p in people if p["kind"] == "student"]
+    books, _ = books_read(cursor, starts, until, students)
+    for person in people:
+        if person["kind"] == "student":
+            person["loans"] = books.get(person["patron_id"], 0)
+    return people
 
 
 def term_targets(people: list[Row], books_per_student: int, loans_per_teacher: int) -> Row:

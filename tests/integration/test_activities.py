@@ -31,7 +31,10 @@ def isbn13(number: int) -> str:
     return digits + str(check)
 
 
-TITLES = {name: isbn13(n) for n, name in enumerate(["红楼梦", "西游记", "三国演义", "水浒传"], 1)}
+TITLES = {
+    name: isbn13(n)
+    for n, name in enumerate(["红楼梦", "西游记", "三国演义", "水浒传", "儒林外史"], 1)
+}
 
 
 @pytest.fixture
@@ -356,7 +359,7 @@ def board(school, scope, period, on=MONDAY + timedelta(days=2), **extra):
     return [(row["rank"], row[key], row["books"]) for row in answer["entries"]]
 
 
-def test_leaderboards_move_with_every_loan_to_a_student(school, pool_for):
+def test_leaderboards_move_with_every_book_a_student_reads(school, pool_for):
     school.stock(copies=2)
     school.stock(copies=1, campus="south")
     a, b = school.card("安"), school.card("白")
@@ -364,37 +367,37 @@ def test_leaderboards_move_with_every_loan_to_a_student(school, pool_for):
     d = school.card("丁", campus="south")
     teacher = school.card("王老师", kind="teacher")
     corner = school.card("G7-3 图书角", kind="class_corner")
-    for day, title in ((0, "红楼梦"), (1, "西游记"), (2, "红楼梦")):
+    for day, title in ((0, "红楼梦"), (1, "西游记"), (2, "红楼梦")):  # 红楼梦 again: 2 books
         school.read(a, title, MONDAY + timedelta(days=day))
     school.read(b, "红楼梦", MONDAY + timedelta(days=3))
     school.read(c, "三国演义", MONDAY)
     school.read(c, "水浒传", MONDAY + timedelta(days=4))
     school.read(d, "西游记", MONDAY + timedelta(days=1), campus="south")
-    for day in range(3):  # the week before: same month
+    for day in range(3):  # the week before: same month, one book read three times
         school.read(b, "水浒传", MONDAY - timedelta(days=7 - day))
-    for day in range(4):  # September: same term
+    for day in range(4):  # September: same term, one book
         school.read(c, "西游记", date(2026, 9, 14 + day))
     school.read(teacher, "三国演义", MONDAY)  # teachers and book corners are not on the board
     school.lend(corner, "水浒传", MONDAY, copy=1)
     school.caught_up()
 
     assert board(school, "student", "week") == [
-        (1, "安", 3),
-        (2, "陈", 2),
+        (1, "安", 2),
+        (1, "陈", 2),
         (3, "丁", 1),
         (3, "白", 1),
     ]
     assert board(school, "student", "month") == [
-        (1, "白", 4),
-        (2, "安", 3),
-        (3, "陈", 2),
+        (1, "安", 2),
+        (1, "白", 2),
+        (1, "陈", 2),
         (4, "丁", 1),
     ]
-    assert board(school, "student", "term")[0] == (1, "陈", 6)
-    assert board(school, "class", "week") == [(1, "G7-3", 4), (2, "G8-1", 2), (3, "G7-3", 1)]
-    assert board(school, "campus", "week") == [(1, "north", 6), (2, "south", 1)]
+    assert board(school, "student", "term")[0] == (1, "陈", 3)
+    assert board(school, "class", "week") == [(1, "G7-3", 3), (2, "G8-1", 2), (3, "G7-3", 1)]
+    assert board(school, "campus", "week") == [(1, "north", 5), (2, "south", 1)]
     assert board(school, "student", "week", campus="south") == [(1, "丁", 1)]
-    assert board(school, "student", "week", limit=2) == [(1, "安", 3), (2, "陈", 2)]
+    assert board(school, "student", "week", limit=2) == [(1, "安", 2), (1, "陈", 2)]
     week = school.activities.leaderboard({"scope": "class", "period": "week", "on": "2026-10-14"})
     assert (week["name"], week["from"], week["to"], week["total"]) == (
         "2026-W42",
@@ -410,12 +413,12 @@ def test_leaderboards_move_with_every_loan_to_a_student(school, pool_for):
 
     school.read(b, "三国演义", MONDAY + timedelta(days=5))
     school.read(b, "西游记", MONDAY + timedelta(days=6))
-    school.read(b, "红楼梦", MONDAY + timedelta(days=6))
+    school.read(b, "红楼梦", MONDAY + timedelta(days=6))  # read on Thursday already
     school.caught_up()
     assert board(school, "student", "week") == [
-        (1, "白", 4),
-        (2, "安", 3),
-        (3, "陈", 2),
+        (1, "白", 3),
+        (2, "安", 2),
+        (2, "陈", 2),
         (4, "丁", 1),
     ]
 
@@ -433,6 +436,46 @@ def test_leaderboards_move_with_every_loan_to_a_student(school, pool_for):
     assert_rebuild_gives_the_same_tables(pool_for, FOLLOWING_CIRCULATION, "circulation")
 
 
+def test_a_book_read_is_a_title_brought_back_counted_once_in_the_week_it_came_back(
+    school, pool_for
+):
+    """Borrowing a title again is not reading another book, and a lost book is none."""
+    school.stock(copies=1)
+    reader, loser = school.card("安"), school.card("白")
+    teacher = school.card("王老师", kind="teacher")
+    next_monday = MONDAY + timedelta(days=7)
+
+    school.read(reader, "红楼梦", MONDAY)
+    school.lend(reader, "水浒传", MONDAY + timedelta(days=1))  # never brought back
+    school.read(reader, "红楼梦", MONDAY + timedelta(days=2))  # the same title, the same week
+    over_the_weekend = school.lend(reader, "三国演义", MONDAY + timedelta(days=4))
+    school.circulation.return_copy(
+        {"barcode": over_the_weekend["barcode"], "campus": "north", "on": next_monday.isoformat()}
+    )
+    school.read(reader, "红楼梦", next_monday + timedelta(days=1))  # again, but another week
+    lost = school.lend(loser, "西游记", MONDAY)
+    school.circulation.declare_lost({"loan_id": lost["loan_id"]})
+    school.read(teacher, "儒林外史", MONDAY)
+    school.read(teacher, "儒林外史", MONDAY + timedelta(days=1))
+    school.caught_up()
+
+    assert board(school, "student", "week") == [(1, "安", 1)]
+    assert board(school, "student", "week", on=next_monday) == [(1, "安", 2)]
+    assert board(school, "student", "month") == [(1, "安", 2)]  # 红楼梦 and 三国演义
+    assert board(school, "class", "week") == [(1, "G7-3", 1)]
+    assert board(school, "campus", "month") == [(1, "north", 2)]
+
+    targets = school.activities.term_targets({"on": (next_monday + timedelta(days=1)).isoformat()})
+    assert targets["classes"][0]["behind"] == [
+        {"patron_id": loser, "name": "白", "books": 0, "short_by": 5},
+        {"patron_id": reader, "name": "安", "books": 2, "short_by": 3},
+    ]
+    assert targets["teachers"]["behind"] == [  # a teacher's target is loans: each one counts
+        {"patron_id": teacher, "name": "王老师", "loans": 2, "short_by": 3}
+    ]
+    assert_rebuild_gives_the_same_tables(pool_for, FOLLOWING_CIRCULATION, "circulation")
+
+
 def test_term_targets_show_who_is_behind_class_by_class(school):
     school.stock(copies=1)
     school.stock(copies=1, campus="south")
@@ -443,8 +486,8 @@ def test_term_targets_show_who_is_behind_class_by_class(school):
     school.circulation.retire_card({"patron_id": leaver, "reason": "moved away"})
     busy, idle = school.card("王老师", kind="teacher"), school.card("李老师", kind="teacher")
     titles = list(TITLES)
-    for day in range(5):
-        school.read(a, titles[day % 4], date(2026, 9, 7 + day))
+    for day in range(5):  # five books; the teacher's target is loans, a title again counts
+        school.read(a, titles[day], date(2026, 9, 7 + day))
         school.read(busy, titles[day % 4], date(2026, 10, 5 + day))
     school.read(b, "红楼梦", date(2026, 8, 20))  # the summer holidays: before the term
     school.read(b, "红楼梦", date(2026, 9, 21))

@@ -341,3 +341,90 @@ def test_a_competition_with_no_entries_closes_with_an_empty_ranking():
 def test_closing_needs_a_competition():
     assert refused(d.NO_COMPETITION, close()).code == "no_competition"
     assert refused(d.NO_COMPETITION, score("E1", 1)).code == "no_competition"
+
+
+# ---------------------------------------------------------------- books read
+
+MONDAY = date(2026, 10, 12)  # week 2026-W42
+NEXT_MONDAY = MONDAY + timedelta(days=7)  # week 2026-W43
+HONGLOU, XIYOU = d.title_key("978-7-02-000220-7", "红楼梦"), d.title_key("9787020008735", "西游记")
+
+
+def borrowed(loan_id, title=HONGLOU, returned_on=MONDAY, lost=False, patron_id="P0000001"):
+    return d.Borrowing(loan_id, patron_id, title, returned_on, lost)
+
+
+def week_of(day):
+    monday = day - timedelta(days=day.weekday())
+    return monday, monday + timedelta(days=6)
+
+
+def test_a_title_borrowed_and_returned_is_one_book_read_on_the_day_it_came_back():
+    loan = borrowed("L1", returned_on=MONDAY + timedelta(days=2))
+    assert d.read_on(loan) == MONDAY + timedelta(days=2)
+    assert d.books_read([loan], *week_of(MONDAY)) == {"P0000001": 1}
+
+
+def test_a_title_borrowed_again_in_the_same_period_is_still_one_book():
+    loans = [
+        borrowed("L1", returned_on=MONDAY),
+        borrowed("L2", returned_on=MONDAY + timedelta(days=2)),
+        borrowed("L3", XIYOU, returned_on=MONDAY + timedelta(days=3)),
+    ]
+    assert d.books_read(loans, *week_of(MONDAY)) == {"P0000001": 2}
+
+
+def test_a_title_read_in_two_weeks_counts_in_each_week_and_once_in_the_month():
+    loans = [borrowed("L1", returned_on=MONDAY), borrowed("L2", returned_on=NEXT_MONDAY)]
+    assert d.books_read(loans, *week_of(MONDAY)) == {"P0000001": 1}
+    assert d.books_read(loans, *week_of(NEXT_MONDAY)) == {"P0000001": 1}
+    assert d.books_read(loans, date(2026, 10, 1), date(2026, 10, 31)) == {"P0000001": 1}
+
+
+def test_a_book_counts_in_the_period_it_was_returned_not_the_one_it_was_lent_in():
+    lent_last_week_back_this_week = borrowed("L1", returned_on=NEXT_MONDAY)
+    assert d.books_read([lent_last_week_back_this_week], *week_of(MONDAY)) == {}
+    assert d.books_read([lent_last_week_back_this_week], *week_of(NEXT_MONDAY)) == {"P0000001": 1}
+
+
+def test_a_book_still_out_is_not_read_yet_and_a_lost_one_never_is():
+    out = borrowed("L1", returned_on=None)
+    lost = borrowed("L2", XIYOU, returned_on=None, lost=True)
+    lost_even_if_a_return_was_recorded = borrowed("L3", XIYOU, returned_on=MONDAY, lost=True)
+    assert [d.read_on(loan) for loan in (out, lost, lost_even_if_a_return_was_recorded)] == [
+        None,
+        None,
+        None,
+    ]
+    assert d.books_read([out, lost, lost_even_if_a_return_was_recorded], *week_of(MONDAY)) == {}
+
+
+def test_a_lost_copy_of_a_title_does_not_cancel_another_loan_of_it_that_came_back():
+    loans = [borrowed("L1", lost=True, returned_on=None), borrowed("L2", returned_on=MONDAY)]
+    assert d.books_read(loans, *week_of(MONDAY)) == {"P0000001": 1}
+
+
+def test_the_same_title_is_known_by_its_isbn_with_or_without_hyphens_else_by_its_title():
+    assert d.title_key("978-7-02-000220-7", "红楼梦") == d.title_key("9787020002207", None)
+    assert d.title_key(None, "红楼梦") == "红楼梦"
+    assert d.title_key(None, None) is None
+    loans = [
+        borrowed("L1", d.title_key("978-7-02-000220-7", "红楼梦")),
+        borrowed("L2", d.title_key("9787020002207", "红楼梦 (新版)")),
+    ]
+    assert d.books_read(loans, *week_of(MONDAY)) == {"P0000001": 1}
+
+
+def test_loans_recorded_without_isbn_or_title_are_each_a_book_of_their_own():
+    loans = [borrowed("L1", None), borrowed("L2", None)]
+    assert d.books_read(loans, *week_of(MONDAY)) == {"P0000001": 2}
+
+
+def test_each_reader_is_counted_apart_and_readers_with_nothing_read_are_left_out():
+    loans = [
+        borrowed("L1", patron_id="P1"),
+        borrowed("L2", patron_id="P2"),
+        borrowed("L3", XIYOU, patron_id="P2"),
+        borrowed("L4", patron_id="P3", returned_on=None),
+    ]
+    assert d.books_read(loans, *week_of(MONDAY)) == {"P1": 1, "P2": 2}
