@@ -30,7 +30,7 @@ from functools import lru_cache
 from typing import Any, assert_never
 
 from shared.events.fields import normalise_isbn
-from shared.eventsourcing.decider import Event, Refused
+from shared.eventsourcing.decider import Aggregate, Event, Refused
 
 COMPETITION_KINDS = ("essay", "quiz", "reading_notes")
 MAX_SCORE = 100
@@ -595,3 +595,13 @@ def books_read(borrowings: Iterable[Borrowing], starts: date, ends: date) -> dic
             borrowing.title_key or f"loan:{borrowing.loan_id}"
         )
     return {patron_id: len(read) for patron_id, read in titles.items()}
+
+
+# ---------------------------------------------------------------- the streams
+
+NOTE = Aggregate("note", "note-", NO_NOTE, evolve, decide, missing="no reading note {key!r}")
+NEW_NOTE = replace(NOTE, missing=None)  # submitting: one note per loan, not there yet
+COMPETITION = Aggregate(
+    "competition", "competition-", NO_COMPETITION, evolve, decide, missing="no competition {key!r}"
+)
+NEW_COMPETITION = replace(COMPETITION, missing=None)

@@ -1,7 +1,8 @@
 """The activities service: the reading programme (entrypoints only).
 
 Reading notes and competitions are decided on their own streams
-(``commands.carry_out`` over ``domain``); everything a rule needs from
+(``domain.NOTE``, ``domain.COMPETITION``) by ``@command`` handlers that the
+command pipeline runs once per ``command_id``, in one transaction; everything a rule needs from
 circulation (the loan, the reader's and the teacher's cards) comes from this
 service's own read models of circulation's events, never from its database.
 Leaderboards, term targets, the weekly bulletin and the monthly winners are
@@ -10,24 +11,29 @@ answered from the read models in ``projections``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from services.activities import domain, queries
 from services.activities import schemas as s
 from services.activities.bulletin import bulletin
-from services.activities.commands import carry_out, new_id
 from services.activities.programme import Programme, month_named
 from services.activities.projections import FOLLOWING_CIRCULATION, INLINE
 from shared.errors import NotFound, load
 from shared.events.envelope import Envelope
-from shared.eventsourcing.unit_of_work import UnitOfWork, retrying
+from shared.eventsourcing.pipeline import derived_name
+from shared.eventsourcing.unit_of_work import UnitOfWork
 from shared.messaging.rpc import rpc
 from shared.messaging.subscriber import subscribe
-from shared.runtime import event_feed as feed
+from shared.runtime.commands import command
 from shared.runtime.dependencies import EventStoreProvider, Projections
+from shared.runtime.event_feed import EventFeed
+
+Command = Mapping[str, Any]
 
 
-class ActivitiesService(feed.EventFeed):
+class ActivitiesService(EventFeed):
     name = "activities"
     store = EventStoreProvider(*INLINE)
     projections = Projections(*FOLLOWING_CIRCULATION)
@@ -39,66 +45,37 @@ class ActivitiesService(feed.EventFeed):
 
     # ------------------------------------------------------------ reading notes
 
-    @rpc
-    def submit_note(self, payload: dict[str, Any]) -> dict[str, Any]:
+    @command(s.SubmitNote)
+    def submit_note(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
         """A reader's note about a book they borrowed: ``{patron_id, loan_id, text,
         word_count?, on?, command_id?}``; one note per loan."""
-        command = load(s.SubmitNote(), payload)
-        today = command["on"] or self.programme.today()
         note_id = domain.note_id_for(command["loan_id"])
+        reader = queries.card(uow.cursor, command["patron_id"])
+        submit = domain.SubmitNote(
+            note_id,
+            command["patron_id"],
+            command["loan_id"],
+            queries.loan_on_record(uow.cursor, command["loan_id"]),
+            command["text"],
+            command["word_count"],
+            self._today(command),
+        )
+        uow.execute(domain.NEW_NOTE, note_id, submit, campus=reader.campus if reader else None)
+        return queries.note(uow.cursor, note_id)
 
-        def attempt() -> dict[str, Any]:
-            with self.store.unit_of_work(_id(command)) as uow:
-                if not uow.earlier():
-                    reader = queries.card(uow.cursor, command["patron_id"])
-                    submit = domain.SubmitNote(
-                        note_id,
-                        command["patron_id"],
-                        command["loan_id"],
-                        queries.loan_on_record(uow.cursor, command["loan_id"]),
-                        command["text"],
-                        command["word_count"],
-                        today,
-                    )
-                    carry_out(
-                        uow,
-                        domain.note_stream(note_id),
-                        domain.NO_NOTE,
-                        submit,
-                        campus=reader.campus if reader else None,
-                    )
-                return queries.note(uow.cursor, note_id)
-
-        return retrying(attempt)
-
-    @rpc
-    def award_note(self, payload: dict[str, Any]) -> dict[str, Any]:
+    @command(s.AwardNote)
+    def award_note(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
         """A teacher awards a note, once: ``{note_id, award, awarded_by, on?, command_id?}``."""
-        command = load(s.AwardNote(), payload)
-        today = command["on"] or self.programme.today()
         note_id = command["note_id"]
-
-        def attempt() -> dict[str, Any]:
-            with self.store.unit_of_work(_id(command)) as uow:
-                if not uow.earlier():
-                    award = domain.AwardNote(
-                        command["award"],
-                        command["awarded_by"],
-                        queries.card(uow.cursor, command["awarded_by"]),
-                        today,
-                    )
-                    note = queries.note(uow.cursor, note_id)
-                    carry_out(
-                        uow,
-                        domain.note_stream(note_id),
-                        domain.NO_NOTE,
-                        award,
-                        missing=f"no reading note {note_id!r}",
-                        campus=note["campus"] if note else None,
-                    )
-                return queries.note(uow.cursor, note_id)
-
-        return retrying(attempt)
+        award = domain.AwardNote(
+            command["award"],
+            command["awarded_by"],
+            queries.card(uow.cursor, command["awarded_by"]),
+            self._today(command),
+        )
+        note = queries.note(uow.cursor, note_id)
+        uow.execute(domain.NOTE, note_id, award, campus=note["campus"] if note else None)
+        return queries.note(uow.cursor, note_id)
 
     @rpc
     def get_note(self, note_id: str) -> dict[str, Any]:
@@ -126,115 +103,69 @@ class ActivitiesService(feed.EventFeed):
 
     # ------------------------------------------------------------ competitions
 
-    @rpc
-    def open_competition(self, payload: dict[str, Any]) -> dict[str, Any]:
+    @command(s.OpenCompetition)
+    def open_competition(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
         """Open an essay, quiz or reading-notes competition:
         ``{title, kind, campus?, closes_on, on?, command_id?}``."""
-        command = load(s.OpenCompetition(), payload)
-        today = command["on"] or self.programme.today()
-        competition_id = new_id("K", command["command_id"], "competition")
+        competition_id = derived_name("K", command["command_id"], "competition")
+        open_ = domain.OpenCompetition(
+            competition_id,
+            command["title"],
+            command["kind"],
+            command["campus"],
+            command["closes_on"],
+            self._today(command),
+        )
+        uow.execute(domain.NEW_COMPETITION, competition_id, open_, campus=command["campus"])
+        return self._competition(uow.cursor, competition_id)
 
-        def attempt() -> dict[str, Any]:
-            with self.store.unit_of_work(_id(command)) as uow:
-                if earlier := uow.earlier():
-                    opened = earlier[0].data["competition_id"]
-                else:
-                    opened = competition_id
-                    open_ = domain.OpenCompetition(
-                        competition_id,
-                        command["title"],
-                        command["kind"],
-                        command["campus"],
-                        command["closes_on"],
-                        today,
-                    )
-                    carry_out(
-                        uow,
-                        domain.competition_stream(competition_id),
-                        domain.NO_COMPETITION,
-                        open_,
-                        campus=command["campus"],
-                    )
-                return self._competition(uow.cursor, opened)
-
-        return retrying(attempt)
-
-    @rpc
-    def enter_competition(self, payload: dict[str, Any]) -> dict[str, Any]:
+    @command(s.EnterCompetition)
+    def enter_competition(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
         """A student enters, once, before the closing date:
         ``{competition_id, patron_id, title, text?, on?, command_id?}``."""
-        command = load(s.EnterCompetition(), payload)
-        today = command["on"] or self.programme.today()
-        entry_id = new_id("E", command["command_id"], "entry")
+        entry_id = derived_name("E", command["command_id"], "entry")
+        entrant = queries.card(uow.cursor, command["patron_id"])
+        enter = domain.EnterCompetition(
+            entry_id,
+            command["patron_id"],
+            entrant,
+            command["title"],
+            command["text"],
+            self._today(command),
+        )
+        self._decide_on_competition(uow, command["competition_id"], enter, entrant)
+        return queries.entry(uow.cursor, command["competition_id"], entry_id)
 
-        def attempt() -> dict[str, Any]:
-            with self.store.unit_of_work(_id(command)) as uow:
-                if earlier := uow.earlier():
-                    entered = earlier[0].data["entry_id"]
-                else:
-                    entered = entry_id
-                    entrant = queries.card(uow.cursor, command["patron_id"])
-                    enter = domain.EnterCompetition(
-                        entry_id,
-                        command["patron_id"],
-                        entrant,
-                        command["title"],
-                        command["text"],
-                        today,
-                    )
-                    self._carry_out(uow, command["competition_id"], enter, entrant)
-                return queries.entry(uow.cursor, command["competition_id"], entered)
-
-        return retrying(attempt)
-
-    @rpc
-    def score_entry(self, payload: dict[str, Any]) -> dict[str, Any]:
+    @command(s.ScoreEntry)
+    def score_entry(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
         """A teacher scores an entry 0-100 (again, until the close):
         ``{competition_id, entry_id, score, scored_by, command_id?}``."""
-        command = load(s.ScoreEntry(), payload)
+        score = domain.ScoreEntry(
+            command["entry_id"],
+            command["score"],
+            command["scored_by"],
+            queries.card(uow.cursor, command["scored_by"]),
+        )
+        self._decide_on_competition(uow, command["competition_id"], score)
+        return queries.entry(uow.cursor, command["competition_id"], command["entry_id"])
 
-        def attempt() -> dict[str, Any]:
-            with self.store.unit_of_work(_id(command)) as uow:
-                if not uow.earlier():
-                    score = domain.ScoreEntry(
-                        command["entry_id"],
-                        command["score"],
-                        command["scored_by"],
-                        queries.card(uow.cursor, command["scored_by"]),
-                    )
-                    self._carry_out(uow, command["competition_id"], score)
-                return queries.entry(uow.cursor, command["competition_id"], command["entry_id"])
-
-        return retrying(attempt)
-
-    @rpc
-    def close_competition(self, payload: dict[str, Any]) -> dict[str, Any]:
+    @command(s.CloseCompetition)
+    def close_competition(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
         """Close a competition whose entries are all scored; answer its final ranking."""
-        command = load(s.CloseCompetition(), payload)
-        today = command["on"] or self.programme.today()
+        close = domain.CloseCompetition(self._today(command))
+        self._decide_on_competition(uow, command["competition_id"], close)
+        return self._results(uow.cursor, command["competition_id"])
 
-        def attempt() -> dict[str, Any]:
-            with self.store.unit_of_work(_id(command)) as uow:
-                if not uow.earlier():
-                    close = domain.CloseCompetition(today)
-                    self._carry_out(uow, command["competition_id"], close)
-                return self._results(uow.cursor, command["competition_id"])
-
-        return retrying(attempt)
-
-    def _carry_out(
-        self, uow: UnitOfWork, competition_id: str, command: Any, entrant: domain.Card | None = None
+    def _decide_on_competition(
+        self, uow: UnitOfWork, competition_id: str, change: Any, entrant: domain.Card | None = None
     ) -> None:
+        """Decide on a competition; its events belong to the entrant's campus or its own."""
         found = queries.competition(uow.cursor, competition_id)
         campus = entrant.campus if entrant else (found["campus"] if found else None)
-        carry_out(
-            uow,
-            domain.competition_stream(competition_id),
-            domain.NO_COMPETITION,
-            command,
-            missing=f"no competition {competition_id!r}",
-            campus=campus,
-        )
+        uow.execute(domain.COMPETITION, competition_id, change, campus=campus)
+
+    def _today(self, command: Command) -> date:
+        return command["on"] or self.programme.today()
 
     @rpc
     def competition_results(self, competition_id: str) -> dict[str, Any]:
@@ -324,7 +255,3 @@ class ActivitiesService(feed.EventFeed):
         with self.store.cursor() as cursor:
             classes = queries.class_borrowing(cursor, week, query["campus"])
         return bulletin(week, query["campus"], classes)
-
-
-def _id(command: dict[str, Any]) -> str | None:
-    return str(command["command_id"]) if command.get("command_id") else None

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from shared.eventsourcing.decider import Event, Refused
+from shared.eventsourcing.decider import Aggregate, Event, Refused
 
 
 def stream_id(term: str) -> str:
@@ -64,3 +64,7 @@ def evolve(state: TermState, event: Any) -> TermState:
     if event.type == "TermClosed":
         return TermState(closed_on=date.fromisoformat(event.data["closed_on"]))
     return state
+
+
+# A school term's stream: closed once, with its report frozen in the event.
+TERM = Aggregate("term", "term-", INITIAL, evolve, decide)

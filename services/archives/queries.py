@@ -88,6 +88,8 @@ REGISTERS: dict[str, tuple[tuple[str, ...], str]] = {
         ORDER BY purchased_on, isbn, campus, unit_price
         """,
     ),
+    # A repair's campus is where the copy was damaged (CatalogRegisters); the copy's
+    # campus now stands in only for a damage recorded without one.
     "repairs": (
         (
             "damaged_on",
@@ -100,11 +102,11 @@ REGISTERS: dict[str, tuple[tuple[str, ...], str]] = {
             "repair_note",
         ),
         """
-        SELECT r.damaged_on, r.barcode, c.title, c.campus, r.note, r.loan_id, r.repaired_on,
-               r.repair_note
+        SELECT r.damaged_on, r.barcode, c.title, coalesce(r.campus, c.campus), r.note,
+               r.loan_id, r.repaired_on, r.repair_note
         FROM register_repairs r LEFT JOIN ledger_copies c USING (barcode)
         WHERE r.damaged_on BETWEEN %(since)s AND %(until)s
-          AND (%(campus)s IS NULL OR c.campus = %(campus)s)
+          AND (%(campus)s IS NULL OR coalesce(r.campus, c.campus) = %(campus)s)
         ORDER BY r.damaged_on, r.barcode, r.damage_id
         """,
     ),
@@ -209,3 +211,23 @@ def timeline(cursor: Cursor, after: tuple[str, str, int], limit: int) -> list[di
     """Events of every source in the order they were recorded (then by source and position)."""
     cursor.execute(TIMELINE, (*after, limit))
     return [row[0] for row in cursor.fetchall()]
+
+
+SELECT_ARCHIVED = """
+    SELECT envelope FROM archived_events WHERE source = %s AND position > %s
+    ORDER BY position LIMIT %s
+"""
+SELECT_REPORT = "SELECT report FROM term_reports WHERE term = %s"
+
+
+def archived(cursor: Cursor, source: str, after: int, limit: int) -> list[dict[str, Any]]:
+    """The archived replay feed of one source after a position, in position order."""
+    cursor.execute(SELECT_ARCHIVED, (source, after, limit))
+    return [row[0] for row in cursor.fetchall()]
+
+
+def frozen_report(cursor: Cursor, term: str) -> dict[str, Any] | None:
+    """A closed term's report as it was frozen by ``TermClosed``; None while it is open."""
+    cursor.execute(SELECT_REPORT, (term,))
+    row = cursor.fetchone()
+    return row[0] if row else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from services.archives import domain, queries, reports
@@ -9,22 +10,17 @@ from services.archives import schemas as s
 from services.archives.projections import FOLLOWED, INLINE, SOURCES
 from shared.errors import NotFound, load
 from shared.events.envelope import Envelope
-from shared.eventsourcing.decider import fold
-from shared.eventsourcing.unit_of_work import retrying
+from shared.eventsourcing.unit_of_work import UnitOfWork
 from shared.messaging.rpc import rpc
 from shared.messaging.subscriber import subscribe
-from shared.runtime import event_feed as feed
+from shared.runtime.commands import command
 from shared.runtime.dependencies import Calendar, EventStoreProvider, Projections
+from shared.runtime.event_feed import EventFeed
 
-SELECT_ARCHIVED = """
-    SELECT envelope FROM archived_events WHERE source = %s AND position > %s
-    ORDER BY position LIMIT %s
-"""
-SELECT_REPORT = "SELECT report FROM term_reports WHERE term = %s"
 EPOCH = "1970-01-01T00:00:00+00:00"
 
 
-class ArchivesService(feed.EventFeed):
+class ArchivesService(EventFeed):
     name = "archives"
     store = EventStoreProvider(*INLINE)
     projections = Projections(*FOLLOWED)
@@ -41,8 +37,7 @@ class ArchivesService(feed.EventFeed):
         """The archived replay feed of one source, in position order."""
         query = load(s.ArchiveQuery(), {"source": source, "after": after, "limit": limit})
         with self.store.cursor() as cursor:
-            cursor.execute(SELECT_ARCHIVED, (query["source"], query["after"], query["limit"]))
-            return [row[0] for row in cursor.fetchall()]
+            return queries.archived(cursor, query["source"], query["after"], query["limit"])
 
     @rpc
     def timeline(self, payload: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -99,28 +94,16 @@ class ArchivesService(feed.EventFeed):
 
     # ------------------------------------------------------------ terms
 
-    @rpc
-    def close_term(self, payload: dict[str, Any]) -> dict[str, Any]:
+    @command(s.CloseTerm)
+    def close_term(self, uow: UnitOfWork, command: Mapping[str, Any]) -> dict[str, Any]:
         """Freeze a term's report in a ``TermClosed`` event; a term is closed once."""
-        command = load(s.CloseTerm(), payload)
         term = self.calendar.term_named(command["term"])
         if term is None:
             raise NotFound(f"no term {command['term']!r} in the school calendar")
         on = command["on"] or self.calendar.today()
-        command_id = str(command["command_id"]) if command["command_id"] else None
-
-        def attempt() -> dict[str, Any]:
-            with self.store.unit_of_work(command_id) as uow:
-                if earlier := uow.earlier():
-                    return earlier[0].data["report"]
-                history = uow.load(domain.stream_id(term.name))
-                state = fold(domain.evolve, domain.INITIAL, history)
-                report = reports.term_report(uow.cursor, term)
-                events = domain.decide(state, domain.CloseTerm(term.name, term.starts, on, report))
-                uow.append(domain.stream_id(term.name), len(history), events)
-                return report
-
-        return retrying(attempt)
+        report = reports.term_report(uow.cursor, term)
+        uow.execute(domain.TERM, term.name, domain.CloseTerm(term.name, term.starts, on, report))
+        return report
 
     @rpc
     def term_report(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -130,11 +113,10 @@ class ArchivesService(feed.EventFeed):
         if term is None:
             raise NotFound(f"no term {query['term']!r} in the school calendar")
         with self.store.cursor() as cursor:
-            cursor.execute(SELECT_REPORT, (term.name,))
-            row = cursor.fetchone()
+            frozen = queries.frozen_report(cursor, term.name)
             report = (
-                {**row[0], "closed": True}
-                if row
+                {**frozen, "closed": True}
+                if frozen is not None
                 else {**reports.term_report(cursor, term), "closed": False}
             )
         if query["format"] == "csv":

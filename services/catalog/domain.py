@@ -18,8 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, assert_never
 
-from shared.errors import NotFound
-from shared.eventsourcing.decider import Event, Refused
+from shared.eventsourcing.decider import Aggregate, Event, Refused
 
 ABSENT = "absent"
 ON_SHELF = "on_shelf"
@@ -268,9 +267,8 @@ def _arrived(state: Copy, barcode: str) -> Event:
 
 
 def _in_stock(state: Copy, command: Command) -> Copy:
-    """The copy, if it was catalogued and not written off; otherwise why not."""
-    if state.status == ABSENT:
-        raise NotFound(f"No copy has barcode {command.barcode}.")
+    """The copy, if it was not written off; otherwise why not (a copy never catalogued
+    is not found: ``COPY.missing``)."""
     if state.status != WEEDED:
         return state
     gone = f"Copy {command.barcode} was weeded ({state.weed_reason})"
@@ -318,3 +316,18 @@ def evolve(state: Copy, event: Any) -> Copy:
         case "ArrivedHome":
             return replace(state, transit_from=None)
     raise ValueError(f"a copy's stream cannot hold a {event.type} event")
+
+
+# ---------------------------------------------------------------- the stream
+
+# One physical copy's stream; its events belong to the campus it is shelved at.
+COPY = Aggregate(
+    "copy",
+    "copy-",
+    INITIAL,
+    evolve,
+    decide,
+    missing="No copy has barcode {key}.",
+    campus=lambda copy: copy.campus,
+)
+NEW_COPY = replace(COPY, missing=None)  # cataloguing: the copy does not exist yet

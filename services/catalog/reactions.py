@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from logging import getLogger
 
-from services.catalog import commands, domain
+from services.catalog import domain
 from shared.events.envelope import Envelope
 from shared.eventsourcing.decider import Refused
 from shared.eventsourcing.projection import Reaction
@@ -29,13 +29,13 @@ class ReturnsAndLosses(Reaction):
 
     def react(self, uow: UnitOfWork, event: Envelope) -> None:
         wanted = commands_for(event)
-        if not any(commands.changes_anything(uow, command) for command in wanted):
+        if not any(changes_anything(uow, command) for command in wanted):
             return  # most returns: at the copy's home desk, nothing for the catalog to do
         if uow.earlier():  # reacted to already: nothing is recorded twice
             return
         for command in wanted:
             try:
-                commands.record(uow, command)
+                uow.execute(domain.COPY, command.barcode, command)
             except Refused as refusal:
                 # Already so (damaged earlier, weeded meanwhile): nothing left to record.
                 _log.info(
@@ -46,6 +46,15 @@ class ReturnsAndLosses(Reaction):
                     refusal,
                     extra={"correlation_id": event.correlation_id},
                 )
+
+
+def changes_anything(uow: UnitOfWork, command: domain.Command) -> bool:
+    """Whether ``command`` would record anything on its copy as it stands (refused: no)."""
+    copy = uow.get(domain.COPY, command.barcode)
+    try:
+        return bool(domain.decide(copy.state, command))
+    except Refused:
+        return False
 
 
 def commands_for(event: Envelope) -> list[domain.Command]:

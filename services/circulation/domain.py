@@ -13,12 +13,13 @@ copy at the desk, the policy, today's date) comes in with the command.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from shared.eventsourcing.decider import Event, Refused
+from shared.eventsourcing.decider import Aggregate, Event, Refused
 
 PATRON_KINDS = ("student", "teacher", "class_corner")
 MAX_OPEN_RESERVATIONS = 5
@@ -109,8 +110,26 @@ class CopyAtDesk:
     reference_only: bool
     on_loan: bool
     price: Decimal
-    held_for_others: bool = False  # the last shelf copies are held for other readers' reservations
     transit_from: str | None = None  # returned at this other campus, on its way home
+    others_waiting: int = 0  # other readers' open reservations of its title at its campus
+    shelf_copies: int = 0  # lendable copies of its title on that campus's shelf (when waited for)
+
+    @property
+    def held_for_others(self) -> bool:
+        """The last shelf copies of a title are held for the readers who reserved it:
+        a copy is held when others wait for at least as many copies as are on the shelf."""
+        return self.others_waiting > 0 and self.others_waiting >= self.shelf_copies
+
+    @property
+    def desk_status(self) -> str:
+        """Where the copy is, for the desk: weeded, damaged, on_loan, in_transit or on_shelf."""
+        if self.status in ("weeded", "damaged"):
+            return self.status
+        if self.on_loan:
+            return "on_loan"
+        if self.transit_from is not None:
+            return "in_transit"
+        return self.status
 
 
 # ---------------------------------------------------------------- commands
@@ -329,6 +348,49 @@ def _refuse_to_borrow(patron: Patron, today: date) -> None:
             "borrow until it is paid",
             "unpaid_loss",
         )
+
+
+def lendable(copy: CopyAtDesk, desk_campus: str | None = None) -> bool:
+    """Whether the copy can leave the desk of ``desk_campus`` (its own campus's when None)
+    for someone; the one rule behind both the lend and the availability answer."""
+    return copy_refusal(copy, desk_campus or copy.campus) is None
+
+
+def copy_refusal(copy: CopyAtDesk, desk_campus: str) -> Refused | None:
+    """Why this copy cannot leave the desk, whoever asks; None when it can."""
+    try:
+        _refuse_copy(copy, desk_campus)
+    except Refused as refusal:
+        return refusal
+    return None
+
+
+def availability(copy: CopyAtDesk, loan: Mapping[str, Any]) -> dict[str, Any]:
+    """What the desk is told of a copy: where it is (``desk_status``), its loan, and
+    whether it can be lent at its own campus now (``lendable``: a reference book never)."""
+    return {
+        "barcode": copy.barcode,
+        "isbn": copy.isbn,
+        "title": copy.title,
+        "classification": copy.classification,
+        "campus": copy.campus,
+        "price": money(copy.price),
+        "reference_only": copy.reference_only,
+        "status": copy.desk_status,
+        **loan,
+        "transit": None
+        if copy.transit_from is None
+        else {"from_campus": copy.transit_from, "to_campus": copy.campus},
+        "available": lendable(copy),
+    }
+
+
+def borrower_returning(barcode: str, borrower: str | None) -> str:
+    """Who a copy brought back to the desk is returned for: its borrower. A copy that is
+    on no loan cannot be returned."""
+    if borrower is None:
+        raise Refused(f"{barcode} is not on loan", "not_on_loan")
+    return borrower
 
 
 def _refuse_copy(copy: CopyAtDesk, desk_campus: str) -> None:
@@ -595,3 +657,20 @@ def evolve(patron: Patron, event: Any) -> Patron:
 
 def _without(mapping: dict[str, Any], key: str) -> dict[str, Any]:
     return {k: v for k, v in mapping.items() if k != key}
+
+
+# ---------------------------------------------------------------- the stream
+
+# A library card's stream: its loans, reservations and losses. Cached: a card with
+# years of loans is folded once, then brought up to date (``FoldCache``).
+CARD = Aggregate(
+    "card",
+    "card-",
+    INITIAL,
+    evolve,
+    decide,
+    missing="no library card {key!r}",
+    campus=None,
+    cached=True,
+)
+NEW_CARD = replace(CARD, missing=None)  # issuing: the card need not exist yet

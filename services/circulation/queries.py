@@ -29,7 +29,7 @@ LOCK_COPIES_FOR = f"""
     WHERE barcode = ANY(%(barcodes)s) ORDER BY barcode FOR UPDATE OF c
 """
 SELECT_COPY = """
-    SELECT barcode, isbn, title, classification, campus, price::text, reference_only, status,
+    SELECT barcode, isbn, title, classification, campus, price, reference_only, status,
            loan_id, patron_id, due_on, transit_from
     FROM copy_availability WHERE barcode = %s
 """
@@ -79,15 +79,16 @@ def lock_copies(cursor: Cursor, barcodes: list[str]) -> dict[str, CopyAtDesk]:
 
 
 def lock_copies_for(cursor: Cursor, barcodes: list[str], patron_id: str) -> dict[str, CopyAtDesk]:
-    """``lock_copies`` for lending to ``patron_id``: each copy says whether it is held for
-    other readers (every shelf copy of its title at its campus is waited for by others)."""
+    """``lock_copies`` for lending to ``patron_id``: each copy with how many other readers
+    wait for its title at its campus and, when some do, how many copies are on that shelf
+    (whether it is held for them is the domain's rule: ``CopyAtDesk.held_for_others``)."""
     cursor.execute(LOCK_COPIES_FOR, {"barcodes": sorted(set(barcodes)), "patron_id": patron_id})
     copies = {}
     for row in cursor.fetchall():
         copy, waiting = _copy_at_desk(row), row[-1]
         if waiting:
             cursor.execute(SHELF_COPIES, (copy.isbn, copy.campus))
-            copy = replace(copy, held_for_others=waiting >= cursor.fetchone()[0])
+            copy = replace(copy, others_waiting=waiting, shelf_copies=cursor.fetchone()[0])
         copies[copy.barcode] = copy
     return copies
 
@@ -131,37 +132,20 @@ def lock_loan_of_copy(cursor: Cursor, barcode: str) -> tuple[str | None, str | N
     return cursor.fetchone()
 
 
-def copy(cursor: Cursor, barcode: str) -> dict[str, Any] | None:
+def copy(cursor: Cursor, barcode: str) -> tuple[CopyAtDesk, dict[str, Any]] | None:
+    """A copy as circulation knows it, and its loan (``loan_id``, ``patron_id``, ``due_on``:
+    None when on no loan); None when circulation knows no such copy."""
     cursor.execute(SELECT_COPY, (barcode,))
     row = cursor.fetchone()
     if row is None:
         return None
-    names = (
-        "barcode",
-        "isbn",
-        "title",
-        "classification",
-        "campus",
-        "price",
-        "reference_only",
-        "status",
-        "loan_id",
-        "patron_id",
-        "due_on",
-        "transit_from",
-    )
-    found = dict(zip(names, row, strict=True))
-    found["due_on"] = found["due_on"].isoformat() if found["due_on"] else None
-    transit_from = found.pop("transit_from")
-    found["transit"] = (
-        None
-        if transit_from is None
-        else {"from_campus": transit_from, "to_campus": found["campus"]}
-    )
-    found["available"] = (
-        found["status"] == "on_shelf" and found["loan_id"] is None and transit_from is None
-    )
-    return found
+    loan_id, patron_id, due_on, transit_from = row[8:]
+    found = _copy_at_desk((*row[:8], loan_id is not None, transit_from))
+    return found, {
+        "loan_id": loan_id,
+        "patron_id": patron_id,
+        "due_on": due_on.isoformat() if due_on else None,
+    }
 
 
 def patron(cursor: Cursor, patron_id: str) -> dict[str, Any] | None:

@@ -19,12 +19,14 @@ The pipeline owns everything around the handler, once for all services:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from kombu.utils import json
 
+from shared.events.envelope import Envelope
 from shared.eventsourcing.decider import Refused
 from shared.eventsourcing.unit_of_work import CONFLICTS, RETRIES, UnitOfWork
 
@@ -50,6 +52,22 @@ def command_key(parameters: Mapping[str, Any]) -> str | None:
     """The command's idempotency key as text, or None when it carries none."""
     command_id = parameters.get("command_id")
     return str(command_id) if command_id else None
+
+
+def derived_name(prefix: str, command_id: uuid.UUID | None, what: str) -> str:
+    """A short id for what a command creates (``L3f9a...``: a loan), derived from the
+    command's id when it has one, so a command run again names it the same."""
+    if command_id is None:
+        return f"{prefix}{uuid.uuid4().hex[:16]}"
+    return f"{prefix}{uuid.uuid5(command_id, what).hex[:16]}"
+
+
+def receipt_of(events: Sequence[Envelope], *types: str) -> dict[str, Any]:
+    """What a desk is told of a command: the payload of its main event (the first of ``types``)."""
+    for event in events:
+        if event.type in types:
+            return dict(event.data)
+    raise LookupError(f"none of {types} among {[e.type for e in events]}")
 
 
 def run_command(

@@ -147,6 +147,10 @@ class UnitOfWork:
             raise NotFound(aggregate.missing.format(key=key))
         return Loaded(aggregate, key, version, state)
 
+    def new(self, aggregate: Aggregate[S], key: str) -> Loaded[S]:
+        """A stream that does not exist yet (a barcode just drawn from its sequence): not read."""
+        return Loaded(aggregate, key, 0, aggregate.initial)
+
     def get_many(self, aggregate: Aggregate[S], keys: Sequence[str]) -> dict[str, Loaded[S]]:
         """Many streams of one kind in one query (a roster's cards); none must exist."""
         histories = self.store.load_streams(self.cursor, [aggregate.stream_id(k) for k in keys])
@@ -159,9 +163,15 @@ class UnitOfWork:
             found[key] = Loaded(aggregate, key, len(history), state)
         return found
 
-    def record(self, loaded: Loaded[Any], events: Sequence[Event]) -> Appended:
-        """Append what was decided on ``loaded``, if its stream has not moved since."""
-        return self.append(loaded.stream_id, loaded.version, events, self._campus(loaded))
+    def record(
+        self, loaded: Loaded[Any], events: Sequence[Event], campus: str | None = None
+    ) -> Appended:
+        """Append what was decided on ``loaded``, if its stream has not moved since.
+
+        The events' campus: ``campus`` when given, else the aggregate's (``Aggregate.campus``),
+        else the one their payload names.
+        """
+        return self.append(loaded.stream_id, loaded.version, events, campus or self._campus(loaded))
 
     def record_many(self, decided: Sequence[tuple[Loaded[Any], Sequence[Event]]]) -> list[Appended]:
         """Append what was decided on many streams in one bulk append."""
@@ -170,10 +180,12 @@ class UnitOfWork:
             campuses=[self._campus(loaded) for loaded, _ in decided],
         )
 
-    def execute(self, aggregate: Aggregate[S], key: str, command: Any) -> Appended:
+    def execute(
+        self, aggregate: Aggregate[S], key: str, command: Any, campus: str | None = None
+    ) -> Appended:
         """Load the stream, decide ``command`` on it and record what was decided."""
         loaded = self.get(aggregate, key)
-        return self.record(loaded, aggregate.decide(loaded.state, command))
+        return self.record(loaded, aggregate.decide(loaded.state, command), campus)
 
     def next_numbers(self, sequence: str, count: int) -> list[int]:
         """``count`` numbers from one of the service's sequences (card numbers, barcodes)."""

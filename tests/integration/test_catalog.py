@@ -5,6 +5,7 @@ appended to the circulation test database and the relay publishes them to
 ``circulation.events``, exactly as the real circulation service would.
 """
 
+import dataclasses
 import threading
 import uuid
 
@@ -248,7 +249,8 @@ def test_a_change_that_lost_a_race_is_decided_again_on_the_new_state(
                     )
         return real_decide(state, command)
 
-    monkeypatch.setattr(domain, "decide", decide_while_another_librarian_moves_the_copy)
+    racing = dataclasses.replace(domain.COPY, decide=decide_while_another_librarian_moves_the_copy)
+    monkeypatch.setattr(domain, "COPY", racing)
     with rpc(config) as service:
         copy = service.mark_damaged({"barcode": barcode})
     assert decided == ["north", "south"]  # decided on the stale copy, then on the moved one

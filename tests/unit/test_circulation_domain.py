@@ -216,13 +216,45 @@ def test_blocked_and_retired_cards_cannot_borrow():
 
 
 def test_the_last_copies_are_held_for_readers_who_reserved_them():
-    error = refused(card(), lend(held_for_others=True))
+    error = refused(card(), lend(others_waiting=2, shelf_copies=2))
     assert error.code == "held_for_reservation" and "held for readers" in str(error)
+
+
+def test_a_copy_is_held_only_while_others_wait_for_every_copy_left_on_the_shelf():
+    assert not copy(others_waiting=0, shelf_copies=0).held_for_others
+    assert not copy(others_waiting=1, shelf_copies=2).held_for_others
+    assert copy(others_waiting=2, shelf_copies=2).held_for_others
+    assert copy(others_waiting=3, shelf_copies=1).held_for_others
+    assert d.decide(card(), lend(others_waiting=1, shelf_copies=2))[0].type == "Lent"
+
+
+def test_one_rule_says_whether_a_copy_can_leave_the_desk():
+    assert d.lendable(copy())
+    assert not d.lendable(copy(reference_only=True))
+    assert d.copy_refusal(copy(reference_only=True), "north").code == "reference_only"
+    assert not d.lendable(copy(on_loan=True))
+    assert not d.lendable(copy(status="damaged"))
+    assert not d.lendable(copy(transit_from="south"))
+    assert d.lendable(copy()) and not d.lendable(copy(), "south")  # a north copy at south
+
+
+def test_the_desk_status_of_a_copy_on_loan_is_on_loan_not_on_shelf():
+    assert copy(on_loan=True).desk_status == "on_loan"
+    assert copy(transit_from="south").desk_status == "in_transit"
+    assert copy(status="damaged", on_loan=False).desk_status == "damaged"
+    assert copy().desk_status == "on_shelf"
+
+
+def test_a_copy_on_no_loan_cannot_be_returned():
+    with pytest.raises(Refused) as caught:
+        d.borrower_returning("C00000001", None)
+    assert caught.value.code == "not_on_loan"
+    assert d.borrower_returning("C00000001", "P0000001") == "P0000001"
 
 
 def test_lending_a_reserved_title_to_its_reserver_fulfils_the_reservation():
     patron = apply(card(kind="teacher", class_name=None), d.Reserve("R1", "9787020002207", "north"))
-    events = d.decide(patron, lend(policy=TEACHER, held_for_others=True))
+    events = d.decide(patron, lend(policy=TEACHER, others_waiting=1, shelf_copies=1))
     assert [e.type for e in events] == ["Lent", "ReservationFulfilled"]
     assert events[1].data == {
         "reservation_id": "R1",
