@@ -6,7 +6,9 @@
   classification and write-off ledgers are summed.
 * ``LoanRecords``: cards, loans and reservations, for the staff-loans and
   teacher-reservations registers and the term report.
-* ``CatalogRegisters``: the purchases and repairs registers.
+* ``CatalogRegisters``: the purchases and repairs registers. A repair is filed
+  under the campus the copy was at when it was damaged (its ``CopyDamaged``
+  event's campus), never where the copy went afterwards.
 * ``TermReports``: the reports frozen by closing a term.
 
 Catalog's facts and circulation's facts about a copy live in separate columns
@@ -292,6 +294,7 @@ ADD_PURCHASES = (
 REPAIR_COLUMNS = (
     "damage_id",
     "barcode",
+    "campus",
     "damaged_on",
     "note",
     "loan_id",
@@ -304,7 +307,14 @@ OPEN_REPAIRS = """
 
 
 class CatalogRegisters(_Dated):
-    """The purchases register and the repairs register."""
+    """The purchases register and the repairs register.
+
+    A repairs line is a damage and its repair, at the campus where the copy was
+    damaged: the damage event's own campus (the copy's campus at that moment,
+    which the catalog writes on every event of the copy). Taking the campus from
+    the copy as it is now would move a repair done at north to south once the
+    copy is transferred there.
+    """
 
     name = "catalog_registers"
     sources = ("catalog",)
@@ -330,6 +340,7 @@ class CatalogRegisters(_Dated):
                 case "CopyDamaged":
                     repairs.row(event.event_id).update(
                         barcode=data["barcode"],
+                        campus=event.campus,
                         damaged_on=self.day(event),
                         note=data.get("note") or "",
                         loan_id=data.get("loan_id"),

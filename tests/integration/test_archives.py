@@ -137,6 +137,37 @@ def test_the_books_of_record_follow_a_term_of_work(library):
     assert lines[0] == purchases["columns"] and len(lines) == 3
 
 
+def caught_up_with_catalog(library):
+    """True once the copy ledger and the registers have applied every catalog event."""
+    lags = {(r["projection"], r["source"]): r["lag"] for r in library.archives.projection_lag()}
+    return all(lags.get((name, "catalog")) == 0 for name in ("copy_ledger", "catalog_registers"))
+
+
+def test_a_repair_stays_registered_at_the_campus_where_it_was_done(library):
+    catalog = library.catalog
+    [copy] = catalog.add_copies({**TITLE, "campus": "north", "copies": 1})["barcodes"]
+    catalog.mark_damaged({"barcode": copy, "note": "torn spine"})
+    catalog.repair({"barcode": copy, "note": "rebound at north"})
+    catalog.transfer({"barcode": copy, "to_campus": "south", "shelf": "S-I-01"})
+    catalog.mark_damaged({"barcode": copy, "note": "water damage"})
+    catalog.repair({"barcode": copy, "note": "dried at south"})
+    wait_until(lambda: caught_up_with_catalog(library), what="archives to follow the catalog")
+    archives = library.archives
+    held = {row["campus"]: row["held"] for row in archives.general_ledger()}
+    assert (held["north"], held["south"]) == (0, 1)  # the copy is south's now
+
+    def repairs(**where):
+        table = archives.register({"name": "repairs", **where})
+        return sorted((r[3], r[1], r[4], r[7]) for r in table["rows"])
+
+    assert repairs() == [
+        ("north", copy, "torn spine", "rebound at north"),
+        ("south", copy, "water damage", "dried at south"),
+    ]
+    assert repairs(campus="north") == [("north", copy, "torn spine", "rebound at north")]
+    assert repairs(campus="south") == [("south", copy, "water damage", "dried at south")]
+
+
 def test_registers_refuse_unknown_names_and_bad_periods(library):
     with pytest.raises(RemoteError) as unknown:
         library.archives.register({"name": "secret"})
