@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from marshmallow import Schema, ValidationError
+
+T = TypeVar("T")
 
 
 class BadRequest(ValueError):
@@ -21,6 +23,17 @@ class BadRequest(ValueError):
 
 class NotFound(LookupError):
     """Raised when the thing asked for (a copy, a card, a loan) does not exist."""
+
+
+def found(value: T | None, message: str) -> T:
+    """``value``, unless a query found nothing (None): then ``NotFound`` with ``message``.
+
+    The one convention for "not found": a stream that must exist names its message in
+    its ``Aggregate`` (``missing``); a read model's row that is not there goes through here.
+    """
+    if value is None:
+        raise NotFound(message)
+    return value
 
 
 def load(schema: Schema, payload: Any) -> dict[str, Any]:

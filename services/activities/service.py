@@ -20,7 +20,7 @@ from services.activities import schemas as s
 from services.activities.bulletin import bulletin
 from services.activities.programme import Programme, month_named
 from services.activities.projections import FOLLOWING_CIRCULATION, INLINE
-from shared.errors import NotFound, load
+from shared.errors import found, load
 from shared.events.envelope import Envelope
 from shared.eventsourcing.pipeline import derived_name
 from shared.eventsourcing.unit_of_work import UnitOfWork
@@ -80,10 +80,7 @@ class ActivitiesService(EventFeed):
     @rpc
     def get_note(self, note_id: str) -> dict[str, Any]:
         with self.store.cursor() as cursor:
-            found = queries.note(cursor, note_id)
-        if found is None:
-            raise NotFound(f"no reading note {note_id!r}")
-        return found
+            return found(queries.note(cursor, note_id), f"no reading note {note_id!r}")
 
     @rpc
     def reading_notes(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -181,16 +178,15 @@ class ActivitiesService(EventFeed):
             return queries.competitions(cursor, query["status"], query["campus"])
 
     def _competition(self, cursor: Any, competition_id: str) -> dict[str, Any]:
-        found = queries.competition(cursor, competition_id)
-        if found is None:
-            raise NotFound(f"no competition {competition_id!r}")
-        return found
+        return found(
+            queries.competition(cursor, competition_id), f"no competition {competition_id!r}"
+        )
 
     def _results(self, cursor: Any, competition_id: str) -> dict[str, Any]:
-        found = queries.competition_results(cursor, competition_id)
-        if found is None:
-            raise NotFound(f"no competition {competition_id!r}")
-        return found
+        return found(
+            queries.competition_results(cursor, competition_id),
+            f"no competition {competition_id!r}",
+        )
 
     # ------------------------------------------------------------ figures from circulation
 

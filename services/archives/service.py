@@ -8,7 +8,7 @@ from typing import Any
 from services.archives import domain, queries, reports
 from services.archives import schemas as s
 from services.archives.projections import FOLLOWED, INLINE, SOURCES
-from shared.errors import NotFound, load
+from shared.errors import found, load
 from shared.events.envelope import Envelope
 from shared.eventsourcing.unit_of_work import UnitOfWork
 from shared.messaging.rpc import rpc
@@ -97,9 +97,10 @@ class ArchivesService(EventFeed):
     @command(s.CloseTerm)
     def close_term(self, uow: UnitOfWork, command: Mapping[str, Any]) -> dict[str, Any]:
         """Freeze a term's report in a ``TermClosed`` event; a term is closed once."""
-        term = self.calendar.term_named(command["term"])
-        if term is None:
-            raise NotFound(f"no term {command['term']!r} in the school calendar")
+        term = found(
+            self.calendar.term_named(command["term"]),
+            f"no term {command['term']!r} in the school calendar",
+        )
         on = command["on"] or self.calendar.today()
         report = reports.term_report(uow.cursor, term)
         uow.execute(domain.TERM, term.name, domain.CloseTerm(term.name, term.starts, on, report))
@@ -109,9 +110,10 @@ class ArchivesService(EventFeed):
     def term_report(self, payload: dict[str, Any]) -> dict[str, Any]:
         """A closed term's frozen report (JSON), or it as CSV; an open term's as of now."""
         query = load(s.TermReportQuery(), payload)
-        term = self.calendar.term_named(query["term"])
-        if term is None:
-            raise NotFound(f"no term {query['term']!r} in the school calendar")
+        term = found(
+            self.calendar.term_named(query["term"]),
+            f"no term {query['term']!r} in the school calendar",
+        )
         with self.store.cursor() as cursor:
             frozen = queries.frozen_report(cursor, term.name)
             report = (

@@ -16,7 +16,7 @@ from typing import Any
 from services.catalog import domain, queries, schemas
 from services.catalog.projections import CopiesOnLoan, CopyIndex
 from services.catalog.reactions import ReturnsAndLosses
-from shared.errors import NotFound, load
+from shared.errors import found, load
 from shared.events.envelope import Envelope
 from shared.eventsourcing.unit_of_work import UnitOfWork
 from shared.messaging.rpc import rpc
@@ -92,9 +92,7 @@ class CatalogService(EventFeed):
     @rpc
     def get_copy(self, barcode: str) -> dict[str, Any]:
         with self.store.cursor() as cursor:
-            copy = queries.find_copy(cursor, barcode)
-        if copy is None:
-            raise NotFound(f"No copy has barcode {barcode}.")
+            copy = found(queries.find_copy(cursor, barcode), f"No copy has barcode {barcode}.")
         return copy
 
     @rpc

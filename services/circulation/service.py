@@ -17,7 +17,7 @@ from services.circulation import schemas as s
 from services.circulation.policies import Rules
 from services.circulation.projections import INLINE, CopyAvailability
 from services.circulation.roster import RosterError, read_roster
-from shared.errors import BadRequest, NotFound, load
+from shared.errors import BadRequest, NotFound, found, load
 from shared.events.envelope import Envelope
 from shared.eventsourcing.decider import Refused, fold
 from shared.eventsourcing.pipeline import derived_name, receipt_of
@@ -137,9 +137,7 @@ class CirculationService(EventFeed):
 
     def _copy_at_desk(self, uow: UnitOfWork, barcode: str, patron_id: str) -> domain.CopyAtDesk:
         copies = queries.lock_copies_for(uow.cursor, [barcode], patron_id)
-        if barcode not in copies:
-            raise NotFound(f"no copy with barcode {barcode!r}")
-        return copies[barcode]
+        return found(copies.get(barcode), f"no copy with barcode {barcode!r}")
 
     def _lend_command(
         self, command: Command, copy: domain.CopyAtDesk, patron: domain.Patron, index: int
@@ -162,9 +160,10 @@ class CirculationService(EventFeed):
         campus, it goes into transit home (the catalog records it) and is not
         lent again until its home desk has received it.
         """
-        holder = queries.lock_loan_of_copy(uow.cursor, command["barcode"])
-        if holder is None:
-            raise NotFound(f"no copy with barcode {command['barcode']!r}")
+        holder = found(
+            queries.lock_loan_of_copy(uow.cursor, command["barcode"]),
+            f"no copy with barcode {command['barcode']!r}",
+        )
         _, patron_id, home_campus = holder
         back = domain.ReturnCopy(
             command["barcode"],
@@ -206,9 +205,7 @@ class CirculationService(EventFeed):
 
     def _lock_loan(self, uow: UnitOfWork, loan_id: str) -> tuple[str, str, str | None]:
         """(patron_id, barcode, isbn) of a loan, with its copy locked."""
-        holder = queries.loan_holder(uow.cursor, loan_id)
-        if holder is None:
-            raise NotFound(f"no loan {loan_id!r}")
+        holder = found(queries.loan_holder(uow.cursor, loan_id), f"no loan {loan_id!r}")
         queries.lock_copies(uow.cursor, [holder[1]])
         return holder
 
@@ -252,9 +249,7 @@ class CirculationService(EventFeed):
             return self._card_view(cursor, patron_id)
 
     def _card_view(self, cursor: Any, patron_id: str) -> dict[str, Any]:
-        card = queries.patron(cursor, patron_id)
-        if card is None:
-            raise NotFound(f"no library card {patron_id!r}")
+        card = found(queries.patron(cursor, patron_id), f"no library card {patron_id!r}")
         return card
 
     @rpc
@@ -289,10 +284,8 @@ class CirculationService(EventFeed):
     def copy_availability(self, barcode: str) -> dict[str, Any]:
         """Whether a copy can be lent now, as far as circulation knows (``domain.availability``)."""
         with self.store.cursor() as cursor:
-            found = queries.copy(cursor, barcode)
-        if found is None:
-            raise NotFound(f"circulation knows no copy {barcode!r}")
-        return domain.availability(*found)
+            known = found(queries.copy(cursor, barcode), f"circulation knows no copy {barcode!r}")
+        return domain.availability(*known)
 
 
 def _issue_command(patron_id: str, card: Mapping[str, Any]) -> domain.IssueCard:

@@ -18,6 +18,7 @@ from services.gateway import schemas as s
 from services.gateway.auth import DESK, MANAGE, OPERATE, PUBLIC, QUERY, READ
 from services.gateway.calls import ServiceRpc
 from services.gateway.desk import DeskCampus
+from services.gateway.problems import Conflict
 from services.gateway.routing import CSV, ApiRequest, Reply, route
 from shared.messaging.rpc import rpc
 
@@ -32,8 +33,26 @@ CSV_TEXT = "text/csv; charset=utf-8"
 
 
 def command(request: ApiRequest) -> dict[str, Any]:
-    """A command's payload: the body, with the record named in the path."""
+    """A command's payload: the body, with the record named in the path (both as given)."""
     return {**request.body, **request.path}
+
+
+def bulk_lent(answer: dict[str, Any], request: ApiRequest) -> dict[str, Any]:
+    """A bulk lend's answer when at least one copy was lent; a 409 when none was.
+
+    The 409 is a ``nothing_lent`` problem carrying each copy's refusal (``refused``:
+    barcode, reason, code), as the 201 lists the copies refused beside those lent.
+    """
+    if answer["loans"]:
+        return answer
+    refused = answer["refused"]
+    reasons = sorted({refusal["code"] for refusal in refused})
+    raise Conflict(
+        f"No copy was lent to {request.body['patron_id']}: all {len(refused)} were refused "
+        f"({', '.join(reasons)}); each copy's reason is under 'refused'.",
+        code="nothing_lent",
+        members={"refused": refused},
+    )
 
 
 def csv_reply(text: str, filename: str) -> Reply:
@@ -100,13 +119,13 @@ class GatewayService:
         return self.circulation.copy_availability(request.path["barcode"])
 
     @route("POST", "/api/copies/<barcode>/damage", allow=MANAGE, tag=CATALOG,
-           path=s.BarcodePath, body=s.CopyNoteBody, reply=r.CopyReply,
+           path=s.BarcodePath, body=s.DamageBody, reply=r.CopyReply,
            summary="Take a damaged copy off the shelf")  # fmt: skip
     def damage(self, request: ApiRequest) -> Any:
         return self.catalog.mark_damaged(command(request))
 
     @route("POST", "/api/copies/<barcode>/repair", allow=MANAGE, tag=CATALOG,
-           path=s.BarcodePath, body=s.CopyNoteBody, reply=r.CopyReply,
+           path=s.BarcodePath, body=s.RepairBody, reply=r.CopyReply,
            summary="Put a repaired copy back on the shelf")  # fmt: skip
     def repair(self, request: ApiRequest) -> Any:
         return self.catalog.repair(command(request))
@@ -181,9 +200,10 @@ class GatewayService:
 
     @route("POST", "/api/loans/bulk", allow=DESK, tag=CIRCULATION, body=s.LendManyBody,
            reply=r.BulkLoansReply, status=201,
-           summary="Lend a pile of copies to one card (a class book corner)")  # fmt: skip
+           summary="Lend a pile of copies to one card (a class book corner); 409 "
+                   "(nothing_lent) when none was")  # fmt: skip
     def lend_many(self, request: ApiRequest) -> Any:
-        return self.circulation.lend_many(self.desk.at_desk(request.body))
+        return bulk_lent(self.circulation.lend_many(self.desk.at_desk(request.body)), request)
 
     @route("POST", "/api/returns", allow=DESK, tag=CIRCULATION, body=s.ReturnBody,
            reply=r.RETURNED,
@@ -259,7 +279,7 @@ class GatewayService:
         return self.activities.award_note(command(request))
 
     @route("GET", "/api/patrons/<patron_id>/notes", allow=QUERY, tag=READING,
-           path=s.PatronPath, reply=r.NotesReply, summary="A reader's notes")  # fmt: skip
+           path=s.NotesPath, reply=r.NotesReply, summary="A reader's notes")  # fmt: skip
     def notes(self, request: ApiRequest) -> Any:
         return {"notes": self.activities.reading_notes(request.path)}
 
@@ -298,10 +318,13 @@ class GatewayService:
     @route("GET", "/api/events", allow=READ, tag=RECORDS, query=s.EventsQuery,
            reply=r.EventsReply, summary="The archived replay feed of one source")  # fmt: skip
     def events(self, request: ApiRequest) -> Any:
-        source, after = request.query["source"], request.query.get("after", 0)
-        page = self.archives.events(source, after, request.query.get("limit", 500))
+        # events(source, after, limit) takes its arguments in order: the archives' own
+        # defaults fill in the ones left out.
+        query = {**s.defaults(s.EventsQuery), **request.query}
+        page = self.archives.events(query["source"], query["after"], query["limit"])
+        after = int(query["after"])  # checked by the archives' schema: the digits 0-9
         next_after = page[-1]["position"] if page else after
-        return {"source": source, "after": after, "next_after": next_after, "events": page}
+        return {"source": query["source"], "after": after, "next_after": next_after, "events": page}
 
     @route("GET", "/api/terms/<term>/report", allow=READ, tag=RECORDS, path=s.TermPath,
            query=s.TermReportQuery, reply=r.TermReport, produces=("application/json", CSV),
@@ -312,7 +335,7 @@ class GatewayService:
         answer = self.archives.term_report({"term": term, "format": as_csv})
         return csv_reply(answer["csv"], term) if as_csv == "csv" else answer
 
-    @route("POST", "/api/terms/<term>/close", allow=MANAGE, tag=RECORDS, path=s.TermPath,
+    @route("POST", "/api/terms/<term>/close", allow=MANAGE, tag=RECORDS, path=s.CloseTermPath,
            body=s.CloseTermBody, reply=r.TermReport,
            summary="Close a term, freezing its report")  # fmt: skip
     def close_term(self, request: ApiRequest) -> Any:
