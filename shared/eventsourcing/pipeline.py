@@ -19,12 +19,15 @@ The pipeline owns everything around the handler, once for all services:
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from datetime import date, time
+from decimal import Decimal
 from typing import Any, TypeVar
 
-from kombu.utils import json
+from kombu.utils import json as kombu_json
 
 from shared.events.envelope import Envelope
 from shared.eventsourcing.decider import Refused
@@ -44,7 +47,7 @@ class CommandReused(Refused):
 def fingerprint(name: str, parameters: Mapping[str, Any]) -> str:
     """A digest of a command and its parameters (the ``command_id`` left out)."""
     given = {key: value for key, value in parameters.items() if key != "command_id"}
-    text = json.dumps({"command": name, "parameters": given}, sort_keys=True)
+    text = kombu_json.dumps({"command": name, "parameters": given}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -91,15 +94,34 @@ def run_command(
                         f"parameters ({earlier.name}); send a new command_id for a new command",
                     )
                 return earlier.receipt
-            receipt = handle(uow, parameters)
-            if key is None:
-                return receipt
-            # What is kept is what is answered, the first time as every time after.
-            receipt_json = json.dumps(receipt)
-            uow.remember(name, digest, receipt_json)
-            return json.loads(receipt_json)
+            # What is kept is what is answered, the first time as every time after (and
+            # without a command_id, when nothing is kept, the answer is the same JSON).
+            kept = receipt_json(handle(uow, parameters))
+            if key is not None:
+                uow.remember(name, digest, kept)
+            return json.loads(kept)
 
     return retrying(attempt, attempts)
+
+
+def receipt_json(receipt: Any) -> str:
+    """A receipt as the JSON text that is kept and answered.
+
+    The kept receipt comes back from jsonb through the standard ``json`` module,
+    so dates, times, Decimals and UUIDs are written as text here: kombu's JSON
+    writes them as ``{"__type__": ...}`` objects and reads those back as dates,
+    so a resend was answered otherwise than the first send. NaN is refused, as
+    jsonb refuses it.
+    """
+    return json.dumps(receipt, default=_as_text, allow_nan=False)
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, date | time):  # a datetime is a date
+        return value.isoformat()
+    if isinstance(value, Decimal | uuid.UUID):
+        return str(value)
+    raise TypeError(f"a receipt holds JSON values, dates, Decimals and UUIDs, not {value!r}")
 
 
 def retrying(attempt: Callable[[], T], attempts: int = RETRIES) -> T:

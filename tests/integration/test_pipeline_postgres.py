@@ -21,7 +21,6 @@ from shared.eventsourcing.pipeline import run_command
 from shared.eventsourcing.store import NO_STREAM, EventStore
 from shared.eventsourcing.unit_of_work import COMMAND_LOCKS, UnitOfWork
 from tests.factories import repaired_event
-from tests.unit.test_pipeline import RECEIPTS_KEEP_KOMBU_MARKERS
 
 
 class Desk:
@@ -85,7 +84,6 @@ def test_a_refused_command_leaves_no_event_and_no_receipt_in_postgresql(desk):
     assert desk.head() == 0 and desk.remembered(key) is None
 
 
-@RECEIPTS_KEEP_KOMBU_MARKERS
 def test_a_receipt_with_a_date_is_answered_the_same_on_a_resend(desk):
     def lend(uow: UnitOfWork, parameters: Mapping[str, Any]) -> dict[str, Any]:
         repair(uow, parameters)

@@ -227,19 +227,6 @@ def test_events_of_a_command_get_ids_derived_from_its_command_id(desk):
 # ------------------------------------------------------------ receipts
 
 
-# A known bug, expected to fail until pipeline.py is fixed (then drop the marker):
-# run_command keeps receipts with kombu's JSON, which writes a date as
-# {"__type__": "date", "__value__": ...} and reads it back as a date. So the first
-# answer holds a date, and a resend (the receipt read back from jsonb with the
-# standard json module, as psycopg2 does) that marker object.
-RECEIPTS_KEEP_KOMBU_MARKERS = pytest.mark.xfail(
-    strict=True,
-    reason="pipeline.run_command keeps receipts with kombu's JSON: a resend is answered "
-    "{'__type__': 'date', ...} where the first answer was a date",
-)
-
-
-@RECEIPTS_KEEP_KOMBU_MARKERS
 def test_the_first_receipt_equals_the_resent_one_with_dates_and_decimals_as_text(desk):
     def lend(uow: UnitOfWork, parameters: Mapping[str, Any]) -> dict[str, Any]:
         damage(uow, parameters)
@@ -268,7 +255,6 @@ def test_the_first_receipt_equals_the_resent_one_with_dates_and_decimals_as_text
     assert desk.calls == 1
 
 
-@RECEIPTS_KEEP_KOMBU_MARKERS
 def test_a_receipt_is_answered_as_json_with_or_without_a_command_id(desk):
     def lend(uow: UnitOfWork, parameters: Mapping[str, Any]) -> dict[str, Any]:
         return {"due_on": date(2026, 12, 10), "fee": Decimal("1.50")}
