@@ -22,7 +22,7 @@ help:
 	@echo "  infra-up    install/start RabbitMQ + PostgreSQL, create users/databases, migrate, declare topology"
 	@echo "  infra-down  stop RabbitMQ and PostgreSQL (data kept)"
 	@echo "  lint        ruff check ."
-	@echo "  unit        pytest tests/unit (no infrastructure needed)"
+	@echo "  unit        pytest tests/unit and the in-memory store's contract (no servers needed)"
 	@echo "  test        venv + infra-up + lint + the whole pytest suite (what CI runs)"
 	@echo "  test-apart  the same with circulation's and archives' databases on a second PostgreSQL"
 	@echo "              cluster (port 5434): no service reaches into another's database (docs/databases.md)"
@@ -67,7 +67,7 @@ lint: dev
 	$(VENV)/bin/ruff format --check .
 
 unit: dev
-	$(VENV)/bin/pytest tests/unit
+	$(VENV)/bin/pytest tests/unit tests/contract -m "not integration"
 
 # No `-` prefix and no `|| true`: any pytest failure, including exit code 5
 # (no tests collected), must fail the target.

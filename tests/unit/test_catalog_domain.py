@@ -18,6 +18,8 @@ from services.catalog.domain import (
 from shared.errors import NotFound
 from shared.events import CATALOGUE
 from shared.eventsourcing.decider import Event, Refused, fold
+from shared.eventsourcing.memory_store import InMemoryEventStore
+from shared.eventsourcing.unit_of_work import UnitOfWork
 from tests.factories import book_added
 
 BARCODE = "C00000042"
@@ -323,8 +325,9 @@ def test_weeding_a_copy_in_transit_ends_the_transit():
     ],
 )
 def test_any_command_on_an_unknown_barcode_is_not_found(command):
+    uow = UnitOfWork(InMemoryEventStore("catalog"), None, "c1", None)
     with pytest.raises(NotFound, match="^No copy has barcode C99999999.$"):
-        decide(domain.INITIAL, command)
+        uow.execute(domain.COPY, command.barcode, command)
 
 
 def test_an_unknown_command_fails_loudly():
