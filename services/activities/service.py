@@ -26,14 +26,14 @@ from shared.eventsourcing.pipeline import derived_name
 from shared.eventsourcing.unit_of_work import UnitOfWork
 from shared.messaging.rpc import rpc
 from shared.messaging.subscriber import subscribe
+from shared.runtime import event_feed
 from shared.runtime.commands import command
 from shared.runtime.dependencies import EventStoreProvider, Projections
-from shared.runtime.event_feed import EventFeed
 
 Command = Mapping[str, Any]
 
 
-class ActivitiesService(EventFeed):
+class ActivitiesService(event_feed.EventFeed):
     name = "activities"
     store = EventStoreProvider(*INLINE)
     projections = Projections(*FOLLOWING_CIRCULATION)

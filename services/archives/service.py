@@ -13,14 +13,14 @@ from shared.events.envelope import Envelope
 from shared.eventsourcing.unit_of_work import UnitOfWork
 from shared.messaging.rpc import rpc
 from shared.messaging.subscriber import subscribe
+from shared.runtime import event_feed
 from shared.runtime.commands import command
 from shared.runtime.dependencies import Calendar, EventStoreProvider, Projections
-from shared.runtime.event_feed import EventFeed
 
 EPOCH = "1970-01-01T00:00:00+00:00"
 
 
-class ArchivesService(EventFeed):
+class ArchivesService(event_feed.EventFeed):
     name = "archives"
     store = EventStoreProvider(*INLINE)
     projections = Projections(*FOLLOWED)

@@ -21,16 +21,16 @@ from shared.events.envelope import Envelope
 from shared.eventsourcing.unit_of_work import UnitOfWork
 from shared.messaging.rpc import rpc
 from shared.messaging.subscriber import subscribe
+from shared.runtime import event_feed
 from shared.runtime.commands import command
 from shared.runtime.dependencies import EventStoreProvider, Projections
-from shared.runtime.event_feed import EventFeed
 
 Command = Mapping[str, Any]
 # The commands whose rules depend on whether circulation has the copy out on loan.
 LOAN_SENSITIVE = (domain.Weed, domain.Transfer)
 
 
-class CatalogService(EventFeed):
+class CatalogService(event_feed.EventFeed):
     name = "catalog"
     store = EventStoreProvider(CopyIndex())
     projections = Projections(CopiesOnLoan(), ReturnsAndLosses())

@@ -24,17 +24,17 @@ from shared.eventsourcing.pipeline import derived_name, receipt_of
 from shared.eventsourcing.unit_of_work import UnitOfWork
 from shared.messaging.rpc import rpc
 from shared.messaging.subscriber import subscribe
+from shared.runtime import event_feed
 from shared.runtime.campus import Campus
 from shared.runtime.commands import command
 from shared.runtime.dependencies import EventStoreProvider, Projections
-from shared.runtime.event_feed import EventFeed
 
 Command = Mapping[str, Any]
 # The roster column a refusal of a row is about, so the error names what the user wrote.
 ROSTER_COLUMN_OF_REFUSAL = {"class_required": "class", "card_exists": "patron_id"}
 
 
-class CirculationService(EventFeed):
+class CirculationService(event_feed.EventFeed):
     name = "circulation"
     store = EventStoreProvider(*INLINE)
     projections = Projections(CopyAvailability())
@@ -241,7 +241,7 @@ class CirculationService(EventFeed):
         Informational only: instances of circulation share one RPC queue, so any
         of them may serve any desk; the desk's campus always comes with the command.
         """
-        return {**EventFeed.health(self), "campus": self.campus}
+        return {**event_feed.EventFeed.health(self), "campus": self.campus}
 
     @rpc
     def get_card(self, patron_id: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from nameko.cli.run import import_service
 from nameko.rpc import Rpc
 
 from services.activities.service import ActivitiesService
@@ -63,3 +64,11 @@ def test_no_service_module_has_retry_loops_or_sql(service):
 def test_an_entrypoint_checks_its_calls_against_the_payload_signature():
     entrypoint = CirculationService.lend
     assert list(inspect.signature(entrypoint).parameters) == ["self", "payload"]
+
+
+@pytest.mark.parametrize("service", ["catalog", "circulation", "activities", "archives"])
+def test_nameko_run_finds_the_one_service_of_each_service_module(service):
+    # infra/services.sh and the benches run ``nameko run services.<name>.service``, which
+    # takes every class with entrypoints in the module: a base class imported by name
+    # there (EventFeed) would be taken for a second service and stop the run.
+    assert [cls.name for cls in import_service(f"services.{service}.service")] == [service]
