@@ -1,4 +1,8 @@
-"""Commands and queries the reading programme accepts, validated at the RPC edge."""
+"""Commands and queries the reading programme accepts, validated at the RPC edge.
+
+The HTTP gateway validates its requests with these same schemas (and documents
+them from here).
+"""
 
 from __future__ import annotations
 
@@ -7,60 +11,56 @@ from marshmallow import Schema, fields, validate
 from shared.events import fields as f
 from shared.events.activities import COMPETITION_KINDS, MAX_SCORE
 
-PATRON_ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9\-]{0,31}$", error="Not a valid card number.")
-MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="Not a month like 2026-10.")
+MONTH = f.Pattern(r"^[0-9]{4}-(0[1-9]|1[0-2])$", error="Not a month like 2026-10.")
 SCOPES = ("student", "class", "campus")
 PERIODS = ("week", "month", "term")
 MAX_LIMIT = 500
-
-
-def patron_id(**kwargs: object) -> fields.String:
-    return fields.String(required=True, validate=PATRON_ID, **kwargs)
+MAX_WORDS = 1_000_000
 
 
 def campus() -> fields.String:
     return f.campus(required=False, load_default=None, allow_none=True)
 
 
-def day() -> fields.Date:
+def day(description: str = "A school day; today (at the school) when left out.") -> fields.Date:
     """A school day; today (at the school) when left out."""
-    return fields.Date(load_default=None, allow_none=True)
+    return f.day(load_default=None, metadata={"description": description})
 
 
 def limit(default: int) -> fields.Integer:
-    return fields.Integer(load_default=default, validate=validate.Range(min=1, max=MAX_LIMIT))
+    return f.whole(1, MAX_LIMIT, load_default=default)
 
 
 class Command(Schema):
     """Every command may carry an id; sending it again is then answered, not redone."""
 
-    command_id = fields.UUID(load_default=None)
-    on = day()
+    command_id = f.command_id()
+    on = f.backdate()
 
 
 class SubmitNote(Command):
-    patron_id = patron_id()
+    patron_id = f.patron_id()
     loan_id = f.identifier()
     text = f.text(20000)
-    word_count = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    word_count = f.whole(1, MAX_WORDS, load_default=None)
 
 
 class AwardNote(Command):
     note_id = f.identifier()
     award = f.text(100)
-    awarded_by = patron_id()
+    awarded_by = f.patron_id(metadata={"description": "The teacher's card number."})
 
 
 class OpenCompetition(Command):
     title = f.text(200)
     kind = f.choice(COMPETITION_KINDS)
     campus = campus()
-    closes_on = fields.Date(required=True)
+    closes_on = f.day(required=True)
 
 
 class EnterCompetition(Command):
     competition_id = f.identifier()
-    patron_id = patron_id()
+    patron_id = f.patron_id()
     title = f.text(300)
     text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20000))
 
@@ -68,8 +68,8 @@ class EnterCompetition(Command):
 class ScoreEntry(Command):
     competition_id = f.identifier()
     entry_id = f.identifier()
-    score = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_SCORE))
-    scored_by = patron_id()
+    score = f.whole(0, MAX_SCORE, required=True)
+    scored_by = f.patron_id()
 
 
 class CloseCompetition(Command):
@@ -77,7 +77,7 @@ class CloseCompetition(Command):
 
 
 class NotesQuery(Schema):
-    patron_id = patron_id()
+    patron_id = f.patron_id()
 
 
 class CompetitionsQuery(Schema):
@@ -94,7 +94,7 @@ class MonthlyWinnersQuery(Schema):
 class LeaderboardQuery(Schema):
     scope = f.choice(SCOPES)
     period = f.choice(PERIODS)
-    on = day()
+    on = day("The week, month or term containing this day (today when left out).")
     campus = campus()
     limit = limit(10)
 
@@ -108,7 +108,8 @@ class TopTitlesQuery(Schema):
 
 class TermTargetsQuery(Schema):
     on = day()
-    class_name = f.class_name(load_default=None, allow_none=True)
+    class_name = f.class_name(data_key="class", load_default=None, allow_none=True)
+    class_name_refused = f.renamed("class", data_key="class_name")
     campus = campus()
 
 

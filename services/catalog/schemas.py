@@ -2,6 +2,8 @@
 
 Every command may carry a ``command_id`` (a UUID the caller picks): sent again
 with the same id, it records nothing new, so a caller that timed out can retry.
+The HTTP gateway validates its requests with these same schemas (and documents
+them from here).
 """
 
 from typing import Any
@@ -16,22 +18,32 @@ MAX_TITLES = 2000
 MAX_COPIES_PER_BULK = 10_000
 DEFAULT_PAGE = 50
 MAX_PAGE = 500
+MAX_OFFSET = 1_000_000
 STATUSES = ("on_shelf", "damaged", "on_loan", "in_transit", "weeded")
 
 
 def note() -> fields.String:
-    return fields.String(load_default="", validate=validate.Length(max=500))
+    return fields.String(
+        load_default="", validate=validate.Length(max=500), metadata={"description": "Free text."}
+    )
+
+
+def copies() -> fields.Integer:
+    return f.whole(
+        1,
+        MAX_COPIES_PER_COMMAND,
+        load_default=1,
+        metadata={"description": "How many copies of the title to catalogue (1 when left out)."},
+    )
 
 
 class AddCopies(CopyDetails):
     """Catalogue ``copies`` copies of one title (one command, however many copies)."""
 
-    command_id = fields.UUID(load_default=None)
+    command_id = f.command_id()
     acquisition = f.choice(f.ACQUISITION_SOURCES, load_default="purchase", required=False)
     reference_only = fields.Boolean(load_default=False)
-    copies = fields.Integer(
-        load_default=1, validate=validate.Range(min=1, max=MAX_COPIES_PER_COMMAND)
-    )
+    copies = copies()
 
 
 class Title(CopyDetails):
@@ -39,15 +51,13 @@ class Title(CopyDetails):
 
     acquisition = f.choice(f.ACQUISITION_SOURCES, load_default="purchase", required=False)
     reference_only = fields.Boolean(load_default=False)
-    copies = fields.Integer(
-        load_default=1, validate=validate.Range(min=1, max=MAX_COPIES_PER_COMMAND)
-    )
+    copies = copies()
 
 
 class AddTitles(Schema):
     """A delivery of many titles (or a whole school's catalogue) in one command."""
 
-    command_id = fields.UUID(load_default=None)
+    command_id = f.command_id()
     titles = fields.List(
         fields.Nested(Title), required=True, validate=validate.Length(min=1, max=MAX_TITLES)
     )
@@ -62,7 +72,7 @@ class AddTitles(Schema):
 class CopyCommand(Schema):
     """A command about one copy, named by its barcode."""
 
-    command_id = fields.UUID(load_default=None)
+    command_id = f.command_id()
     barcode = f.barcode()
 
 
@@ -85,23 +95,36 @@ class Transfer(CopyCommand):
 
 
 class Receive(CopyCommand):
-    campus = f.campus()  # the desk receiving it: must be the copy's home campus
+    campus = f.campus(  # the desk receiving it: must be the copy's home campus
+        metadata={"description": "The campus of the desk receiving it: the copy's home."}
+    )
 
 
 class SetReferenceOnly(CopyCommand):
-    reference_only = fields.Boolean(required=True)
+    reference_only = fields.Boolean(
+        required=True,
+        metadata={"description": "true: reference only, never lent; false: lendable again."},
+    )
 
 
 class Search(Schema):
     """Filters a librarian combines; every one given must match."""
 
-    q = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    q = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "Part of a title or author, or an ISBN (blank: no filter)."},
+    )
     isbn = f.isbn(load_default=None, required=False)
-    classification = f.classification(load_default=None, required=False)
+    classification = f.classification(
+        load_default=None,
+        required=False,
+        metadata={"description": "A classification code prefix, e.g. I24 (any case)."},
+    )
     campus = f.campus(load_default=None, required=False)
     status = f.choice(STATUSES, load_default=None, required=False)
-    limit = fields.Integer(load_default=DEFAULT_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
+    limit = f.whole(1, MAX_PAGE, load_default=DEFAULT_PAGE)
+    offset = f.whole(0, MAX_OFFSET, load_default=0)
 
     @pre_load
     def tidy(self, data: Any, **kwargs: Any) -> Any:

@@ -2,7 +2,8 @@
 
 Columns: ``name,kind,class,campus`` and optionally ``patron_id`` (a student
 number). A header row is required; column order is free. Bad rows are
-reported with their line number and never stop the good rows.
+reported with their line number and never stop the good rows; each error is
+named by the column it is in (``class``, as the card's JSON field is too).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def read_roster(text: str) -> Roster:
     header = [name.strip().lower() for name in reader.fieldnames or []]
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
-        raise RosterError(f"the roster's header lacks column(s): {', '.join(missing)}")
+        hint = " (the column is 'class', not 'class_name')" if "class_name" in header else ""
+        raise RosterError(f"the roster's header lacks column(s): {', '.join(missing)}{hint}")
     reader.fieldnames = header
     roster, seen = Roster(), set()
     schema = IssueCard()
@@ -47,7 +49,7 @@ def read_roster(text: str) -> Roster:
         raw = {
             "name": values.get("name", ""),
             "kind": values.get("kind", ""),
-            "class_name": values.get("class") or None,
+            "class": values.get("class") or None,
             "campus": values.get("campus", ""),
         }
         if values.get("patron_id"):

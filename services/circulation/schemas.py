@@ -1,54 +1,95 @@
-"""Commands and queries circulation accepts, validated at the RPC edge."""
+"""Commands and queries circulation accepts, validated at the RPC edge.
+
+The HTTP gateway validates its requests with these same schemas (and documents
+them from here), so what a caller may send is written once. A class is ``class``
+wherever a caller writes one (a card, a roster's column, the overdue and
+clearance queries); ``class_name`` is refused, naming ``class``.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.events import fields as f
 
-PATRON_ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9\-]{0,31}$", error="Not a valid card number.")
 MAX_BULK_LEND = 200
-MAX_ROSTER_BYTES = 2_000_000
-GRADE = validate.Regexp(r"^G(1[0-2]|[1-9])$", error="Not a grade like G9.")
+# The largest roster one import takes, in bytes of UTF-8 (the gateway's body limit for it).
+MAX_ROSTER_BYTES = 2 * 1024 * 1024
+GRADE_PATTERN = r"^G(1[0-2]|[1-9])$"
+GRADE = f.Pattern(GRADE_PATTERN, error="Not a grade like G9.")
+
+
+def roster_size(value: str) -> None:
+    """At most ``MAX_ROSTER_BYTES`` bytes of UTF-8 (a character is 1 to 4 of them)."""
+    if len(value) * 4 <= MAX_ROSTER_BYTES:
+        return
+    if len(value) > MAX_ROSTER_BYTES or len(value.encode("utf-8", "replace")) > MAX_ROSTER_BYTES:
+        raise ValidationError(
+            f"Longer than {MAX_ROSTER_BYTES} bytes of UTF-8: split the roster and import each part."
+        )
+
+
+def class_name(**kwargs: Any) -> fields.String:
+    """A class, written ``class`` by callers (``class_name`` in the loaded command)."""
+    return f.class_name(data_key="class", **kwargs)
 
 
 class Command(Schema):
     """Every command may carry an id; sending it again is then answered, not redone."""
 
-    command_id = fields.UUID(load_default=None)
+    command_id = f.command_id()
 
 
 class AtDesk(Command):
     """Commands made at a campus desk, on a day (today unless a librarian backdates it)."""
 
-    campus = f.campus()
-    on = f.day(load_default=None)
+    campus = f.campus(metadata={"description": "The campus of the desk doing it."})
+    on = f.backdate()
 
 
 class IssueCard(Command):
-    patron_id = fields.String(load_default=None, validate=PATRON_ID)
+    patron_id = f.patron_id(
+        required=False,
+        load_default=None,
+        metadata={"description": "A student number; generated (P0000001...) when left out."},
+    )
     name = f.text(100)
     kind = f.choice(f.PATRON_KINDS)
-    class_name = f.class_name(load_default=None, allow_none=True)
-    campus = f.campus()
+    class_name = class_name(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The holder's class, e.g. G7-3 (students and class corners)."},
+    )
+    class_name_refused = f.renamed("class", data_key="class_name")
+    campus = f.campus(metadata={"description": "The campus the holder studies or works at."})
 
 
 class ImportCards(Command):
-    csv = fields.String(required=True, validate=validate.Length(min=1, max=MAX_ROSTER_BYTES))
+    csv = fields.String(
+        required=True,
+        validate=[validate.Length(min=1), roster_size],
+        metadata={
+            "description": "CSV with a header: name,kind,class,campus[,patron_id]; at most "
+            f"{MAX_ROSTER_BYTES} bytes of UTF-8. A bad row is reported with its line and "
+            "column, never stopping the good ones."
+        },
+    )
 
 
 class CardChange(Command):
-    patron_id = fields.String(required=True, validate=PATRON_ID)
+    patron_id = f.patron_id()
     reason = fields.String(load_default="", validate=validate.Length(max=300))
 
 
 class Lend(AtDesk):
     barcode = f.barcode()
-    patron_id = fields.String(required=True, validate=PATRON_ID)
+    patron_id = f.patron_id()
 
 
 class LendMany(AtDesk):
-    patron_id = fields.String(required=True, validate=PATRON_ID)
+    patron_id = f.patron_id()
     barcodes = fields.List(
         f.barcode(), required=True, validate=validate.Length(min=1, max=MAX_BULK_LEND)
     )
@@ -66,8 +107,8 @@ class Return(AtDesk):
 
 
 class LoanCommand(Command):
-    loan_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    on = f.day(load_default=None)
+    loan_id = f.identifier()
+    on = f.backdate()
 
 
 class Pay(LoanCommand):
@@ -75,26 +116,30 @@ class Pay(LoanCommand):
 
 
 class Reserve(Command):
-    patron_id = fields.String(required=True, validate=PATRON_ID)
+    patron_id = f.patron_id()
     isbn = f.isbn()
-    campus = f.campus()
+    campus = f.campus(metadata={"description": "The campus where the reader will collect it."})
 
 
 class CancelReservation(Command):
-    patron_id = fields.String(required=True, validate=PATRON_ID)
-    reservation_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    patron_id = f.patron_id()
+    reservation_id = f.identifier()
 
 
 class OverdueQuery(Schema):
-    class_name = f.class_name(load_default=None)
+    class_name = class_name(load_default=None)
+    class_name_refused = f.renamed("class", data_key="class_name")
     campus = f.campus(load_default=None, required=False)
-    on = f.day(load_default=None)
+    on = f.day(
+        load_default=None, metadata={"description": "Overdue as of this day (today when left out)."}
+    )
 
 
 class ClearanceQuery(Schema):
     grade = fields.String(load_default=None, validate=GRADE)
-    class_name = f.class_name(load_default=None)
-    on = f.day(load_default=None)
+    class_name = class_name(load_default=None)
+    class_name_refused = f.renamed("class", data_key="class_name")
+    on = f.day(load_default=None, metadata={"description": "As of this day (today when left out)."})
 
     @validates_schema
     def exactly_one(self, data: dict, **kwargs: object) -> None:

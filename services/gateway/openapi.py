@@ -17,14 +17,17 @@ from importlib import metadata
 from typing import Any
 
 from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
+from apispec.ext.marshmallow.common import get_fields
 from marshmallow import Schema, fields
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
 from services.gateway.auth import PUBLIC
+from services.gateway.parsing import CORRELATION_HEADER, CORRELATION_PATTERN
 from services.gateway.problems import PROBLEM_JSON
 from services.gateway.replies import ProblemReply
 from services.gateway.routing import CSV, JSON, Route, RouteSpec
+from shared.events import fields as f
 
 OPENAPI_VERSION = "3.0.3"
 TITLE = "School library"
@@ -39,15 +42,21 @@ follow a request through the services' events and logs. Commands take an
 optional `command_id` (a UUID): sent again, the command is answered, not redone.
 """
 RULE_PARAMETER = re.compile(r"<(?:[^<>:]+:)?(\w+)>")
-MONEY_TEXT = r"^\d+(\.\d{1,2})?$"
 
 # The problems a route can answer, with when each applies.
 PROBLEMS = {
-    "400": ("InvalidRequest", "Invalid input: `errors` names each offending field."),
+    "400": (
+        "InvalidRequest",
+        "Invalid input (or X-Correlation-Id header): `errors` names each offending field.",
+    ),
     "401": ("Unauthorized", "No token, or not a valid one."),
     "403": ("Forbidden", "The token's role may not do this."),
     "404": ("NotFound", "No such record (or route)."),
-    "409": ("Conflict", "Refused in the current state: `code` says why."),
+    "409": (
+        "Conflict",
+        "Refused in the current state: `code` says why (a bulk lend that lent nothing: "
+        "`nothing_lent`, each copy's refusal under `refused`).",
+    ),
     "413": ("PayloadTooLarge", "The body is over the limit."),
     "415": ("UnsupportedMediaType", "The body is not of a type the route reads."),
     "500": ("InternalError", "A fault, logged under the correlation id."),
@@ -71,7 +80,7 @@ def routes(service_cls: type) -> Iterator[tuple[str, RouteSpec]]:
 @cache
 def document(service_cls: type) -> dict[str, Any]:
     """The OpenAPI document of ``service_cls``'s routes (built once)."""
-    plugin = MarshmallowPlugin()
+    plugin = DocumentPlugin()
     spec = APISpec(
         title=TITLE,
         version=_version(),
@@ -89,11 +98,12 @@ def document(service_cls: type) -> dict[str, Any]:
         {"description": "The request's correlation id.", "schema": {"type": "string"}},
     )
     spec.components.parameter(
-        "X-Correlation-Id",
+        CORRELATION_HEADER,
         "header",
         {
-            "description": "Your id for this request (letters, digits, ._:-), echoed back.",
-            "schema": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,99}$"},
+            "description": "Your id for this request (letters, digits, ._:-), echoed back; "
+            "one that does not fit the pattern is a 400. Left out: a new one.",
+            "schema": {"type": "string", "pattern": CORRELATION_PATTERN.pattern},
             "required": False,
         },
     )
@@ -144,9 +154,7 @@ def _responses(route: RouteSpec) -> dict[str, Any]:
         "content": {media: {"schema": _reply_schema(media, route)} for media in route.produces},
     }
     responses: dict[str, Any] = {str(status): success for status in (route.status, *route.statuses)}
-    problems = ["500"]
-    if route.path or route.query or route.body:
-        problems.append("400")
+    problems = ["400", "500"]  # any request may carry a bad X-Correlation-Id
     if route.allow is not PUBLIC:
         problems += ["401", "403", "503"]
     if route.path is not None or route.allow is not PUBLIC:
@@ -179,12 +187,44 @@ def _requires_body(schema: type[Schema]) -> bool:
 
 
 def money_as_text(self: Any, field: fields.Field, ret: dict[str, Any], **kwargs: Any) -> dict:
-    """Amounts are carried as text ("39.50"): describe them so, not as numbers."""
-    if isinstance(field, fields.Decimal) and field.as_string:
+    """Amounts are carried as text ("39.50"): describe them so, not as numbers.
+
+    The pattern is the money field's own (at most 8 digits of yuan and 2 of fen:
+    up to the field's maximum); a JSON number is taken too.
+    """
+    if isinstance(field, f.Money):
         ret.pop("minimum", None)
         ret.pop("maximum", None)
-        return {"type": "string", "pattern": MONEY_TEXT, "example": "39.50"}
+        description = ret.get("description") or field.metadata.get("description") or "Yuan."
+        return {
+            "type": "string",
+            "pattern": field.pattern.pattern,
+            "example": "39.50",
+            "description": f"{description} As text, at most 2 decimal places, from 0 to "
+            f"{f.MAX_MONEY} (a JSON number is taken too).",
+        }
     return {}
+
+
+class DocumentConverter(OpenAPIConverter):
+    """apispec's converter, leaving out the names a schema refuses (``fields.Renamed``)."""
+
+    def fields2jsonschema(self, fields: Any, *, partial: Any = None) -> dict[str, Any]:
+        taken = {name: field for name, field in fields.items() if not isinstance(field, f.Renamed)}
+        return super().fields2jsonschema(taken, partial=partial)
+
+    def schema2parameters(self, schema: Any, *, location: str, **kwargs: Any) -> list[dict]:
+        parameters = super().schema2parameters(schema, location=location, **kwargs)
+        refused = {
+            field.data_key or name
+            for name, field in get_fields(schema).items()
+            if isinstance(field, f.Renamed)
+        }
+        return [parameter for parameter in parameters if parameter.get("name") not in refused]
+
+
+class DocumentPlugin(MarshmallowPlugin):
+    Converter = DocumentConverter
 
 
 def _version() -> str:

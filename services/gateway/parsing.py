@@ -1,9 +1,9 @@
 """Reading a request: its correlation id, body, query string and path, checked by schemas.
 
-The gateway's schemas refuse unknown fields and wrong types before anything
-reaches a service; what they load is turned back into plain JSON values (dates
-as ISO text, money as strings) and only the fields the caller gave are sent,
-so each service applies its own defaults.
+The schemas are the services' own (``schemas.py``): they refuse unknown fields
+and wrong values before anything reaches a service. What the caller gave is then
+sent on as given, JSON values and query text alike (plus what the gateway adds),
+so each service loads its input once and applies its own defaults.
 """
 
 from __future__ import annotations
@@ -12,11 +12,9 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
@@ -34,10 +32,28 @@ JSON = "application/json"
 CSV = "text/csv"
 
 
+CORRELATION_RULE = (
+    "Must be 1 to 100 letters, digits or the characters . _ : - (starting with a letter "
+    "or digit); leave the header out to get a new id."
+)
+
+
 def correlation_id(request: Request) -> str:
-    """The caller's ``X-Correlation-Id`` when it is a sensible id, else a new uuid."""
+    """The caller's ``X-Correlation-Id``, or a new uuid when there is none.
+
+    An id that breaks the pattern (the one the OpenAPI document gives) is refused
+    with ``InvalidRequest`` rather than replaced: the caller would look for it in
+    vain in the events and logs.
+    """
     given = request.headers.get(CORRELATION_HEADER, "").strip()
-    return given if CORRELATION_PATTERN.match(given) else str(uuid.uuid4())
+    if not given:
+        return str(uuid.uuid4())
+    if CORRELATION_PATTERN.fullmatch(given) is None:
+        raise InvalidRequest(
+            f"The {CORRELATION_HEADER} header is not a valid correlation id.",
+            errors={CORRELATION_HEADER: [CORRELATION_RULE]},
+        )
+    return given
 
 
 def read_body(request: Request, limit: int) -> bytes:
@@ -129,23 +145,25 @@ def query_args(request: Request) -> dict[str, Any]:
     return args
 
 
-def load(schema: Schema, data: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """Validate ``data`` (the body, the query or the path); ``InvalidRequest`` naming each field."""
+def check(schema: Schema, data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``data`` (the body, the query or the path) as given, once ``schema`` finds it valid.
+
+    The schema's HTTP defaults (``schemas.body(..., defaults=...)``) are added
+    where the caller left them out; nothing else is added or converted.
+    ``InvalidRequest`` names each offending field otherwise.
+    """
     unstorable = {
         printable(key): [UNSTORABLE] for key, value in data.items() if not storable(key, value)
     }
     if unstorable:
         fields = ", ".join(sorted(unstorable))
         raise InvalidRequest(f"Invalid {where}: {fields}.", errors=unstorable)
-    try:
-        loaded = schema.load(data)
-    except ValidationError as error:
-        messages = (
-            error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
-        )
+    given = {**getattr(schema, "http_defaults", {}), **data}
+    messages = schema.validate(given)
+    if messages:
         fields = ", ".join(sorted(map(str, messages)))
-        raise InvalidRequest(f"Invalid {where}: {fields}.", errors=messages) from None
-    return plain(loaded)
+        raise InvalidRequest(f"Invalid {where}: {fields}.", errors=messages)
+    return given
 
 
 UNSTORABLE = "Contains a NUL character or an unpaired surrogate, which cannot be stored."
@@ -173,16 +191,3 @@ def storable(*values: Any) -> bool:
 def printable(text: str) -> str:
     """``text`` safe to echo in an answer (unpaired surrogates escaped)."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def plain(value: Any) -> Any:
-    """JSON-ready: dates as ISO text, decimals and uuids as strings."""
-    if isinstance(value, Mapping):
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(item) for item in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal | uuid.UUID):
-        return str(value)
-    return value

@@ -24,6 +24,7 @@ from werkzeug.wrappers import Response
 from shared.errors import BadRequest
 from shared.errors import NotFound as RemoteNotFound
 from shared.eventsourcing.decider import Refused
+from shared.eventsourcing.pipeline import CommandReused
 from shared.eventsourcing.store import ConcurrencyError
 
 _log = getLogger(__name__)
@@ -46,12 +47,15 @@ class Problem(Exception):
         errors: Mapping[str, Any] | None = None,
         code: str | None = None,
         headers: Mapping[str, str] | None = None,
+        members: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = dict(errors) if errors else None
         self.code = code
         self.headers = dict(headers or {})
+        # RFC 7807 extension members of this kind of problem (e.g. a bulk lend's refusals).
+        self.members = dict(members or {})
 
     def document(self, correlation_id: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -64,6 +68,8 @@ class Problem(Exception):
             body["errors"] = self.errors
         if self.code is not None:
             body["code"] = self.code
+        for name, value in self.members.items():
+            body.setdefault(name, value)
         if correlation_id:
             body["correlation_id"] = correlation_id
         return body
@@ -204,6 +210,7 @@ def _not_found(failure: RemoteFailure) -> Problem:
     return NotFound(str(failure.arg(0, failure.value)))
 
 
+@remote_error(CommandReused)  # a command_id sent again with another command: 409 too
 @remote_error(Refused)
 def _refused(failure: RemoteFailure) -> Problem:
     return Conflict(str(failure.arg(0, failure.value)), code=str(failure.arg(1) or "refused"))

@@ -29,6 +29,14 @@ def day(**kwargs: object) -> fields.Date:
     return fields.Date(**kwargs)
 
 
+class RefusedCopy(Schema):
+    """A copy a bulk lend did not lend, and why."""
+
+    barcode = fields.String(required=True)
+    reason = fields.String(required=True)
+    code = fields.String(required=True, metadata={"example": "copy_on_loan"})
+
+
 class ProblemReply(Schema):
     """RFC 7807 problem details, the body of every error."""
 
@@ -45,6 +53,10 @@ class ProblemReply(Schema):
     )
     code = fields.String(
         metadata={"description": "409: a stable code for programs, e.g. copy_on_loan."}
+    )
+    refused = fields.List(
+        fields.Nested(RefusedCopy),
+        metadata={"description": "409 nothing_lent (a bulk lend): each copy's refusal."},
     )
 
 
@@ -150,12 +162,6 @@ class RosterRowError(Schema):
 class RosterReply(Schema):
     issued = fields.List(fields.Nested(IssuedRow), required=True)
     errors = fields.List(fields.Nested(RosterRowError), required=True)
-
-
-class RefusedCopy(Schema):
-    barcode = fields.String(required=True)
-    reason = fields.String(required=True)
-    code = fields.String(required=True)
 
 
 class BulkLoansReply(Schema):

@@ -10,6 +10,7 @@ Every failure, here or in the handler, becomes a problem document.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -51,7 +52,7 @@ API_HEADERS = {"Cache-Control": "no-store"}
 
 @dataclass(frozen=True)
 class ApiRequest:
-    """What a handler gets: the caller's role and the validated input."""
+    """What a handler gets: the caller's role and its input, validated, as the caller gave it."""
 
     role: str | None
     correlation_id: str
@@ -103,8 +104,8 @@ class ApiWsgiApp(WsgiApp):
         except RequestRedirect as redirect:
             return redirect(environ, start_response)
         except HTTPException as exc:
-            correlation_id = parsing.correlation_id(request)
-            response = problem_for_http(exc).response(correlation_id)
+            correlation_id, problem = correlation(request)
+            response = (problem or problem_for_http(exc)).response(correlation_id)
             finish(response, correlation_id, api=True)
             return response(environ, start_response)
         request.path_values = values
@@ -134,9 +135,11 @@ class Route(HttpRequestHandler):
     def handle_request(self, request: Request) -> Response:
         request.shallow = False
         started = time.monotonic()
-        correlation_id = parsing.correlation_id(request)
+        correlation_id, bad_header = correlation(request)
         role = None
         try:
+            if bad_header is not None:
+                raise bad_header
             role, api_request = self.prepare(request, correlation_id)
             response = self.render(self.run_worker(api_request))
         except Problem as problem:
@@ -174,16 +177,16 @@ class Route(HttpRequestHandler):
         if spec.allow is not PUBLIC:
             role = authenticate(request.headers.get("Authorization"), settings.tokens)
             authorize(role, spec.allow)
-        path = parsing.load(spec.path(), request.path_values, "path") if spec.path else {}
+        path = parsing.check(spec.path(), request.path_values, "path") if spec.path else {}
         query = parsing.query_args(request)
-        query = parsing.load(spec.query(), query, "query") if spec.query else query
+        query = parsing.check(spec.query(), query, "query") if spec.query else query
         body: dict[str, Any] = {}
         if spec.body is not None:
             if spec.roster:
                 raw = parsing.csv_or_json_body(request, settings.max_roster_body)
             else:
                 raw = parsing.json_body(request, settings.max_body)
-            body = parsing.load(spec.body(), raw, "body")
+            body = parsing.check(spec.body(), raw, "body")
         media_type = request.accept_mimetypes.best_match(spec.produces) or spec.produces[0]
         return role, ApiRequest(role, correlation_id, path, query, body, media_type)
 
@@ -213,6 +216,17 @@ class Route(HttpRequestHandler):
 
 
 route = Route.decorator
+
+
+def correlation(request: Request) -> tuple[str, Problem | None]:
+    """The request's correlation id, and the problem to answer if its header is not valid.
+
+    A refused header still gets an id of its own (a new one) for the answer and the log.
+    """
+    try:
+        return parsing.correlation_id(request), None
+    except Problem as problem:
+        return str(uuid.uuid4()), problem
 
 
 def finish(response: Response, correlation_id: str, api: bool) -> None:

@@ -100,7 +100,7 @@ def seed(settings) -> dict:
                     "patron_id": patron_id,
                     "name": name,
                     "kind": "student",
-                    "class_name": class_name,
+                    "class": class_name,
                     "campus": campus,
                 }
             )

@@ -85,7 +85,7 @@ class School:
             {
                 "name": name,
                 "kind": kind,
-                "class_name": class_name if kind != "teacher" else None,
+                "class": class_name if kind != "teacher" else None,
                 "campus": campus,
             }
         )["patron_id"]
@@ -533,7 +533,7 @@ def test_term_targets_show_who_is_behind_class_by_class(school):
         "teachers_on_target": 1,
     }
     one_class = school.activities.term_targets(
-        {"on": "2026-10-20", "class_name": "G7-3", "campus": "north"}
+        {"on": "2026-10-20", "class": "G7-3", "campus": "north"}
     )
     assert [k["class_name"] for k in one_class["classes"]] == ["G7-3"]
     assert one_class["teachers"]["total"] == 0

@@ -61,7 +61,7 @@ def a_term_of_work(library):
 
     teacher = circulation.issue_card({"name": "王老师", "kind": "teacher", "campus": "north"})
     student = circulation.issue_card(
-        {"name": "李雷", "kind": "student", "class_name": "G7-3", "campus": "south"}
+        {"name": "李雷", "kind": "student", "class": "G7-3", "campus": "south"}
     )
     staff_loan = circulation.lend(
         {

@@ -45,7 +45,7 @@ class Desk:
 
     def card(self, kind="student", class_name="G7-3", name="李雷", **extra):
         return self.circulation.issue_card(
-            {"name": name, "kind": kind, "class_name": class_name, "campus": "north", **extra}
+            {"name": name, "kind": kind, "class": class_name, "campus": "north", **extra}
         )["patron_id"]
 
     def lend(self, barcode, patron_id, on=TODAY, campus="north"):
@@ -251,13 +251,13 @@ def test_overdue_lists_and_graduation_clearance(desk):
         ("G9-1", ["张三"]),
     ]
     assert overdue["classes"][1]["loans"][0]["days_overdue"] == 6
-    only_g9 = desk.circulation.overdue({"on": TODAY.isoformat(), "class_name": "G9-1"})
+    only_g9 = desk.circulation.overdue({"on": TODAY.isoformat(), "class": "G9-1"})
     assert [c["class_name"] for c in only_g9["classes"]] == ["G9-1"]
 
     grade = desk.circulation.clearance({"grade": "G9"})
     assert grade["patrons"] == 3 and grade["cleared"] == 1
     assert sorted(p["name"] for p in grade["outstanding"]) == ["张三", "李四"]
-    assert desk.circulation.clearance({"class_name": "G9-2"})["cleared"] == 1
+    assert desk.circulation.clearance({"class": "G9-2"})["cleared"] == 1
     assert refusal(desk.circulation.clearance, {}).exc_type == "BadRequest"
 
 

@@ -77,7 +77,7 @@ def test_eight_desks_lending_the_same_copy_at_once_lend_it_exactly_once(rush, po
     with ServiceRpcProxy("circulation", rush, timeout=20) as circulation:
         patrons = [
             circulation.issue_card(
-                {"name": f"学生{n}", "kind": "student", "class_name": "G7-1", "campus": "north"}
+                {"name": f"学生{n}", "kind": "student", "class": "G7-1", "campus": "north"}
             )["patron_id"]
             for n in range(DESKS)
         ]
@@ -107,7 +107,7 @@ def test_a_student_at_the_limit_borrowing_at_two_desks_at_once_never_exceeds_it(
                 {
                     "name": f"学生{round_number}",
                     "kind": "student",
-                    "class_name": "G7-2",
+                    "class": "G7-2",
                     "campus": "north",
                 }
             )["patron_id"]

@@ -126,7 +126,7 @@ def test_a_loan_goes_end_to_end_with_catalog_and_circulation_on_two_servers(runn
 
         assert wait_until(known, timeout=20, what="circulation to see the new copy")["available"]
         patron = circulation.issue_card(
-            {"name": "李雷", "kind": "student", "class_name": "G7-3", "campus": "north"}
+            {"name": "李雷", "kind": "student", "class": "G7-3", "campus": "north"}
         )["patron_id"]
         loan = circulation.lend(
             {"barcode": barcode, "patron_id": patron, "campus": "north", "on": "2026-10-12"}

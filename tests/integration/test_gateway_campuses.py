@@ -34,7 +34,7 @@ def give_back(api, barcode, **extra):
 def card(api, name="李雷"):
     """A card issued at this desk, its campus left to the gateway."""
     answer = api.post(
-        "/api/cards", {"name": name, "kind": "student", "class_name": "G7-3"}, role="assistant"
+        "/api/cards", {"name": name, "kind": "student", "class": "G7-3"}, role="assistant"
     )
     assert answer.status_code == 201, answer.text
     return answer.json()

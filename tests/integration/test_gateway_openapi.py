@@ -9,7 +9,7 @@ import pytest
 from nameko.web.handlers import HttpRequestHandler
 
 from tests.helpers import wait_until
-from tests.integration.test_gateway import ALL_SERVICES, TITLE, TODAY, start_gateway
+from tests.integration.test_gateway import ALL_SERVICES, TITLE, TODAY, problem, start_gateway
 
 RULE_PARAMETER = re.compile(r"<(?:[^<>:]+:)?(\w+)>")
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
@@ -214,6 +214,45 @@ def test_real_answers_fit_the_document(api):
     feed = api.get("/api/events", params={"source": "circulation"})
     assert feed.json()["events"]
     conforms(doc, "GET", "/api/events", feed)
+
+    pile = {"patron_id": patron, "campus": "north", "barcodes": [barcode, "C99999999"]}
+    conforms(doc, "POST", "/api/loans/bulk", api.post("/api/loans/bulk", pile))  # 201, 1 refused
+    conforms(doc, "POST", "/api/loans/bulk", api.post("/api/loans/bulk", pile))  # 409 nothing_lent
+    bad_header = api.get("/api/books", headers={"X-Correlation-Id": "not valid!"})
+    conforms(doc, "GET", "/api/books", bad_header)  # 400
+
+
+def test_every_documented_query_bound_is_taken_and_one_past_it_refused_by_the_services(api):
+    """Probe each GET operation's integer parameters at the documented bounds, and one past."""
+    doc = api.get("/openapi.json", role=None).json()
+    probed = set()
+    for template, operations in doc["paths"].items():
+        operation = operations.get("get")
+        if not operation or not template.startswith("/api/"):
+            continue
+        query = [p for p in operation["parameters"] if p.get("in") == "query"]
+        required = {p["name"]: p["schema"]["enum"][0] for p in query if p.get("required")}
+        path = template.replace("{board}", "students")
+        for parameter in query:
+            bounds = parameter["schema"]
+            if bounds.get("type") != "integer":
+                continue
+            name = parameter["name"]
+            assert "minimum" in bounds and "maximum" in bounds, f"{template} {name} is unbounded"
+            for value in (bounds["minimum"], bounds["maximum"]):
+                answer = api.get(path, params={**required, name: str(value)})
+                assert answer.status_code == 200, (template, name, value, answer.text)
+            for value in (bounds["minimum"] - 1, bounds["maximum"] + 1):
+                refused = problem(api.get(path, params={**required, name: str(value)}), 400)
+                assert list(refused["errors"]) == [name], (template, name, value)
+            probed.add((template, name))
+    assert {
+        ("/api/books", "limit"),
+        ("/api/books", "offset"),
+        ("/api/events", "after"),
+        ("/api/events", "limit"),
+        ("/api/leaderboards/{board}", "limit"),
+    } <= probed
 
 
 def test_the_checker_itself_catches_answers_that_do_not_fit():

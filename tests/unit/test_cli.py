@@ -246,7 +246,7 @@ def test_errors_come_back_with_the_line_numbers_of_the_whole_file():
         issued, refused = [], []  # the domain refuses a student without a class
         for line, card in chunk.cards:
             if card["class_name"] is None:
-                refused.append({"line": line, "errors": {"class_name": ["A class, please."]}})
+                refused.append({"line": line, "errors": {"class": ["A class, please."]}})
             else:
                 issued.append({"line": line, "patron_id": f"P{line}"})
         return {"issued": issued, "errors": chunk.errors + refused}
