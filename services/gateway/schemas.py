@@ -63,7 +63,7 @@ def optional(field: fields.Field, description: str, **changes: Any) -> fields.Fi
     return derived
 
 
-def defaults(schema: type[Schema]) -> dict[str, Any]:
+def service_defaults(schema: type[Schema]) -> dict[str, Any]:
     """The values ``schema`` loads for fields left out (a service's own defaults)."""
     return {
         field.data_key or name: field.load_default
@@ -90,7 +90,7 @@ def body(
     declared = source._declared_fields
     changed: dict[str, Any] = {}
     for field, description in (filled or {}).items():
-        original = declared[field].metadata.get("description")
+        original = declared[field].metadata.get("description", "")
         changed[field] = optional(declared[field], f"{original} {description}".strip())
     for field, value in (defaults or {}).items():
         original = declared[field].metadata.get("description", "")

@@ -320,7 +320,7 @@ class GatewayService:
     def events(self, request: ApiRequest) -> Any:
         # events(source, after, limit) takes its arguments in order: the archives' own
         # defaults fill in the ones left out.
-        query = {**s.defaults(s.EventsQuery), **request.query}
+        query = {**s.service_defaults(s.EventsQuery), **request.query}
         page = self.archives.events(query["source"], query["after"], query["limit"])
         after = int(query["after"])  # checked by the archives' schema: the digits 0-9
         next_after = page[-1]["position"] if page else after
