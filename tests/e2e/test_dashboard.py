@@ -66,8 +66,8 @@ def gateway(runner_factory, config):
 
 
 def seed(settings) -> dict:
-    """A little school: copies at both campuses, four students, loans this week, one overdue
-    and one copy weeded."""
+    """A little school: copies at both campuses, four students, books read and loans this
+    week, one overdue and one copy weeded."""
     today = calendar_from_config(settings).today()
 
     def rpc(service):
@@ -106,6 +106,15 @@ def seed(settings) -> dict:
             )
         lend = {"on": today.isoformat()}
         long_ago = {"on": (today - timedelta(days=20)).isoformat()}
+        # Books read this week are titles brought back this week: S1 reads two, S3 and S2 one.
+        for patron_id, barcode, campus in (
+            ("S1", north_novels[0], "north"),
+            ("S1", history[0], "north"),
+            ("S3", north_novels[2], "north"),
+            ("S2", south_novels[1], "south"),
+        ):
+            circulation.lend({"patron_id": patron_id, "barcode": barcode, "campus": campus, **lend})
+            circulation.return_copy({"barcode": barcode, "campus": campus, **lend})
         circulation.lend_many(
             {"patron_id": "S1", "barcodes": north_novels[:2], "campus": "north", **lend}
         )

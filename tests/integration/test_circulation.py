@@ -1,5 +1,6 @@
 """Circulation over real RabbitMQ and PostgreSQL: the desk's day, driven through nameko RPC."""
 
+import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -226,10 +227,31 @@ def test_a_roster_issues_good_rows_and_reports_bad_ones(desk):
     assert result["issued"][0]["patron_id"] == "S2026001"
     assert [(e["line"], sorted(e["errors"])) for e in result["errors"]] == [
         (4, ["kind"]),
-        (5, ["patron_id"]),
+        (5, ["class"]),  # the column the roster lacks, named as the roster names it
         (6, ["patron_id"]),
     ]
     assert "class" in str(result["errors"][1]["errors"])
+
+
+def test_a_roster_imported_again_reports_every_bad_row_again_and_issues_nothing_twice(desk):
+    roster = "\n".join(
+        [
+            "name,kind,class,campus,patron_id",
+            "张三,student,G9-1,north,S2026101",
+            "王五,pupil,G9-2,north,",
+            "赵六,student,,north,",
+            "钱七,student,G9-2,north,S2026101",
+        ]
+    )
+    command = {"csv": roster, "command_id": str(uuid.uuid4())}
+    first = desk.circulation.import_cards(command)
+    again = desk.circulation.import_cards(command)
+    assert again == first
+    assert [e["line"] for e in again["errors"]] == [3, 4, 5]
+    assert [card["patron_id"] for card in again["issued"]] == ["S2026101"]
+    # The same roster as a new command: the card that exists is a bad row, not a second card.
+    anew = desk.circulation.import_cards({"csv": roster, "command_id": str(uuid.uuid4())})
+    assert anew["issued"] == [] and [e["line"] for e in anew["errors"]] == [2, 3, 4, 5]
     assert refusal(desk.circulation.import_cards, {"csv": "who,what\nx,y"}).exc_type == "BadRequest"
 
 
