@@ -31,6 +31,7 @@ import signal
 import statistics
 import sys
 import time
+import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -170,22 +171,32 @@ def baseline_rabbit(uri: str, seconds: float) -> float:
 class Desk:
     """One desk with its own readers and shelf, lending and taking back in turn."""
 
-    def __init__(self, config: dict, campus: str, patrons: list[str], copies: list[str]) -> None:
+    def __init__(
+        self,
+        config: dict,
+        campus: str,
+        patrons: list[str],
+        copies: list[str],
+        keyed: bool = False,
+    ) -> None:
         self.config, self.campus = config, campus
         self.patrons, self.copies = patrons, copies
+        self.keyed = keyed  # every command with its own command_id, as screens send them
         self.out: list[tuple[str, str]] = []  # (barcode, patron) lent, to take back
         self.turn = 0
 
     def next_command(self) -> tuple[str, dict[str, Any]]:
         today = date.today().isoformat()
+        key = {"command_id": str(uuid.uuid4())} if self.keyed else {}
         if self.out and (len(self.out) >= len(self.patrons) or self.turn % 2):
             barcode, _ = self.out.pop(0)
             self.turn += 1
-            return "return_copy", {"barcode": barcode, "campus": self.campus, "on": today}
+            return "return_copy", {"barcode": barcode, "campus": self.campus, "on": today, **key}
         barcode = self.copies.pop(0)
         patron = self.patrons[self.turn % len(self.patrons)]
         self.turn += 1
-        return "lend", {"barcode": barcode, "patron_id": patron, "campus": self.campus, "on": today}
+        lend = {"barcode": barcode, "patron_id": patron, "campus": self.campus, "on": today}
+        return "lend", {**lend, **key}
 
     def done(self, method: str, payload: dict[str, Any]) -> None:
         if method == "lend":
@@ -194,7 +205,7 @@ class Desk:
             self.copies.append(payload["barcode"])
 
 
-def make_desks(stage: Stage) -> list[Desk]:
+def make_desks(stage: Stage, keyed: bool = False) -> list[Desk]:
     with stage.pools["circulation"].transaction() as cursor:
         cursor.execute(FREE_COPIES)
         copies = cursor.fetchall()
@@ -209,7 +220,7 @@ def make_desks(stage: Stage) -> list[Desk]:
         shelf = [b for b, c in copies if c == campus]
         mine_patrons = at_campus[seat::per_campus]
         mine_copies = shelf[seat::per_campus]
-        desks.append(Desk(stage.config, campus, mine_patrons[:3], mine_copies[:400]))
+        desks.append(Desk(stage.config, campus, mine_patrons[:3], mine_copies[:400], keyed))
     return desks
 
 
@@ -326,7 +337,7 @@ CONSUMERS = ("catalog", "activities", "archives")
 FOLLOWED_TO = "SELECT coalesce(min(position), 0) FROM projection_checkpoints WHERE source = %s"
 
 
-def commands_alone(stage: Stage, seconds: float) -> dict[str, Any]:
+def commands_alone(stage: Stage, seconds: float, keyed: bool = False) -> dict[str, Any]:
     """The command side on its own, then the read side on its own.
 
     The three consumers are paused (SIGSTOP) while 20 desks lend and return
@@ -338,7 +349,7 @@ def commands_alone(stage: Stage, seconds: float) -> dict[str, Any]:
     for name in CONSUMERS:
         stage.processes[name].send_signal(signal.SIGSTOP)
     try:
-        result = run_load(stage, make_desks(stage), seconds, None)
+        result = run_load(stage, make_desks(stage, keyed), seconds, None)
     finally:
         for name in CONSUMERS:
             stage.processes[name].send_signal(signal.SIGCONT)
@@ -392,6 +403,12 @@ def main(argv: list[str] | None = None) -> int:
         help="sample every service with py-spy while the desks run flat out; "
         "collapsed stacks and a summary go to this folder",
     )
+    parser.add_argument(
+        "--keyed",
+        action="store_true",
+        help="every lend and return carries its own command_id (idempotency key), as the "
+        "desk screens and kiosks send them",
+    )
     args = parser.parse_args(argv)
     make_psycopg_green()
     console = Console()
@@ -424,14 +441,14 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"  baselines: {[runs[k][-1] for k in baselines]}")
             for rate in (None, *args.rates):
                 name = f"load_{rate}" if rate else "desks_flat_out"
-                desks = make_desks(stage)
+                desks = make_desks(stage, args.keyed)
                 profiler = args.profile if rate is None and run == 0 else None
                 result = run_load(
                     stage, desks, args.seconds, rate, watch_lag=bool(rate), profile=profiler
                 )
                 runs.setdefault(name, []).append(result)
                 console.print(f"  {name}: {result}")
-            alone = commands_alone(stage, args.seconds)
+            alone = commands_alone(stage, args.seconds, args.keyed)
             runs.setdefault("commands_alone", []).append(alone)
             console.print(f"  commands_alone: {alone}")
         for name, values in runs.items():

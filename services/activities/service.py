@@ -220,7 +220,7 @@ class ActivitiesService(event_feed.EventFeed):
     @rpc
     def term_targets(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         """This term so far: who is behind the target (each student reads 5 books,
-        each teacher borrows 5), class by class: ``{on?, class_name?, campus?}``."""
+        each teacher borrows 5), class by class: ``{on?, class?, campus?}``."""
         query = load(s.TermTargetsQuery(), payload or {})
         on = query["on"] or self.programme.today()
         term = self.programme.term(on)
