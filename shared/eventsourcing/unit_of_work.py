@@ -21,7 +21,7 @@ import psycopg2.extensions
 
 from shared.errors import NotFound
 from shared.events.envelope import Envelope, NewEvent, derived_id, new_id
-from shared.eventsourcing.decider import Aggregate, Event
+from shared.eventsourcing.decider import Aggregate, Event, fold
 from shared.eventsourcing.store import Appended, CommandRun, ConcurrencyError, Cursor, EventStore
 
 T = TypeVar("T")
@@ -157,9 +157,7 @@ class UnitOfWork:
         found = {}
         for key in keys:
             history = histories[aggregate.stream_id(key)]
-            state = aggregate.initial
-            for event in history:
-                state = aggregate.evolve(state, event)
+            state = fold(aggregate.evolve, aggregate.initial, history)
             found[key] = Loaded(aggregate, key, len(history), state)
         return found
 
@@ -230,9 +228,6 @@ class UnitOfWork:
         return self.store.caused_by(
             self.cursor, self.command_id, lock=(COMMAND_LOCKS, self.command_id)
         )
-
-    def load(self, stream_id: str) -> list[Envelope]:
-        return self.store.load(self.cursor, stream_id)
 
     def fold(
         self,
