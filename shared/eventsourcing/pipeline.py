@@ -44,6 +44,11 @@ class CommandReused(Refused):
     code = "command_id_reused"
 
 
+# The name under which migration common/004 keeps command ids that ran before answers
+# were kept: their events exist, their answer does not, so a resend can only be refused.
+FROM_BEFORE = "before_receipts_were_kept"
+
+
 def fingerprint(name: str, parameters: Mapping[str, Any]) -> str:
     """A digest of a command and its parameters (the ``command_id`` left out)."""
     given = {key: value for key, value in parameters.items() if key != "command_id"}
@@ -88,6 +93,12 @@ def run_command(
         with open_unit_of_work(key) as uow:
             earlier = uow.command_run()
             if earlier is not None:
+                if earlier.name == FROM_BEFORE:
+                    raise CommandReused(
+                        f"command_id {key} was carried out before this library kept its "
+                        "answers, so it is not carried out again; look up its result, or "
+                        "send a new command_id for a new command",
+                    )
                 if (earlier.name, earlier.fingerprint) != (name, digest):
                     raise CommandReused(
                         f"command_id {key} was already used for another command or other "

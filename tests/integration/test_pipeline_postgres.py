@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 
 from shared.eventsourcing.decider import Refused
-from shared.eventsourcing.pipeline import run_command
+from shared.eventsourcing.pipeline import CommandReused, run_command
 from shared.eventsourcing.store import NO_STREAM, EventStore
 from shared.eventsourcing.unit_of_work import COMMAND_LOCKS, UnitOfWork
+from shared.storage.migrate import MIGRATIONS_ROOT
 from tests.factories import repaired_event
 
 
@@ -92,3 +93,16 @@ def test_a_receipt_with_a_date_is_answered_the_same_on_a_resend(desk):
     parameters = {"barcode": "C00000001", "command_id": str(uuid.uuid4())}
     first = desk.run("lend", parameters, lend)
     assert desk.run("lend", parameters, lend) == first == {"due_on": "2026-12-10"}
+
+
+def test_a_command_id_from_before_receipts_were_kept_is_refused_not_redone(desk):
+    key = str(uuid.uuid4())
+    with desk.pool.transaction() as cursor:  # what a command recorded before the upgrade
+        UnitOfWork(desk.store, cursor, "corr-old", None, command_id=key).append(
+            "copy-C00000009", NO_STREAM, [repaired_event("copy-C00000009", "C00000009")]
+        )
+        migration = MIGRATIONS_ROOT / "common" / "004_commands_from_before.sql"
+        cursor.execute(migration.read_text())
+    with pytest.raises(CommandReused, match="before this library kept its answers"):
+        desk.run("repair", {"barcode": "C00000009", "command_id": key}, repair)
+    assert desk.calls == 0 and desk.head() == 1
