@@ -53,7 +53,13 @@ import psycopg2.errors
 
 from shared.events import CATALOGUE
 from shared.events.envelope import Envelope, NewEvent
-from shared.eventsourcing.store import ANY_VERSION, Appended, CommandRun, ConcurrencyError
+from shared.eventsourcing.store import (
+    ANY_VERSION,
+    Appended,
+    CommandRun,
+    ConcurrencyError,
+    check_batch,
+)
 
 
 @dataclass(frozen=True)
@@ -136,12 +142,7 @@ class InMemoryEventStore:
         """
         if not events:
             return Appended()
-        for event in events:
-            if event.stream_id != stream_id:
-                raise ValueError(
-                    f"event {event.type} belongs to {event.stream_id}, not {stream_id}"
-                )
-            event.validated()
+        check_batch(stream_id, events)
         ids = [_uuid_text(event.event_id) for event in events]
         existing = sorted(
             {self._by_id[i].position: self._by_id[i] for i in ids if i in self._by_id}.values(),
@@ -176,10 +177,7 @@ class InMemoryEventStore:
         if not writes:
             return []
         for stream_id, _, events in writes:
-            for event in events:
-                if event.stream_id != stream_id:
-                    raise ValueError(f"event {event.type} belongs to {event.stream_id}")
-                event.validated()
+            check_batch(stream_id, events)
         ids = [_uuid_text(event.event_id) for _, _, events in writes for event in events]
         if any(i in self._by_id for i in ids):
             return [self.append(cursor, *write) for write in writes]

@@ -27,8 +27,6 @@ from datetime import date, time
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from kombu.utils import json as kombu_json
-
 from shared.events.envelope import Envelope
 from shared.eventsourcing.decider import Refused
 from shared.eventsourcing.unit_of_work import CONFLICTS, RETRIES, UnitOfWork
@@ -52,7 +50,7 @@ FROM_BEFORE = "before_receipts_were_kept"
 def fingerprint(name: str, parameters: Mapping[str, Any]) -> str:
     """A digest of a command and its parameters (the ``command_id`` left out)."""
     given = {key: value for key, value in parameters.items() if key != "command_id"}
-    text = kombu_json.dumps({"command": name, "parameters": given}, sort_keys=True)
+    text = json.dumps({"command": name, "parameters": given}, sort_keys=True, default=_as_text)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -132,7 +130,7 @@ def _as_text(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, Decimal | uuid.UUID):
         return str(value)
-    raise TypeError(f"a receipt holds JSON values, dates, Decimals and UUIDs, not {value!r}")
+    raise TypeError(f"expected JSON values, dates, Decimals and UUIDs, not {value!r}")
 
 
 def retrying(attempt: Callable[[], T], attempts: int = RETRIES) -> T:

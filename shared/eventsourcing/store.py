@@ -121,6 +121,15 @@ class CommandRun:
     receipt: Any
 
 
+def check_batch(stream_id: str, events: Sequence[NewEvent]) -> None:
+    """Refuse a batch before anything is stored: every event on ``stream_id``, each valid
+    against the catalogue (``InvalidEvent``); both stores append only what passes."""
+    for event in events:
+        if event.stream_id != stream_id:
+            raise ValueError(f"event {event.type} belongs to {event.stream_id}, not {stream_id}")
+        event.validated()
+
+
 class EventStore:
     """The log of one service (``source``); every method works in the caller's transaction."""
 
@@ -143,12 +152,7 @@ class EventStore:
         """
         if not events:
             return Appended()
-        for event in events:
-            if event.stream_id != stream_id:
-                raise ValueError(
-                    f"event {event.type} belongs to {event.stream_id}, not {stream_id}"
-                )
-            event.validated()
+        check_batch(stream_id, events)
         ids = [event.event_id for event in events]
         cursor.execute(LOCK_AND_PROBE, (LOCK_NAMESPACE, APPEND_LOCK, ids, stream_id))
         already, version, position = cursor.fetchone()
@@ -192,10 +196,7 @@ class EventStore:
         if not writes:
             return []
         for stream_id, _, events in writes:
-            for event in events:
-                if event.stream_id != stream_id:
-                    raise ValueError(f"event {event.type} belongs to {event.stream_id}")
-                event.validated()
+            check_batch(stream_id, events)
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, APPEND_LOCK))
         ids = [event.event_id for _, _, events in writes for event in events]
         cursor.execute("SELECT count(*) FROM events WHERE event_id = ANY(%s::uuid[])", (ids,))

@@ -12,7 +12,7 @@ order, with their checkpoints.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -24,7 +24,6 @@ from shared.events.envelope import Envelope, NewEvent, derived_id, new_id
 from shared.eventsourcing.decider import Aggregate, Event, fold
 from shared.eventsourcing.store import Appended, CommandRun, ConcurrencyError, Cursor, EventStore
 
-T = TypeVar("T")
 S = TypeVar("S")
 RETRIES = 5
 CONFLICTS = (
@@ -115,7 +114,7 @@ class UnitOfWork:
         causation_id: str | None,
         command_id: str | None = None,
         inline: Sequence[InlineProjection] = (),
-        caches: Mapping[str, FoldCache] | None = None,
+        caches: dict[str, FoldCache] | None = None,
     ) -> None:
         self.store = store
         self._cursor = cursor
@@ -192,10 +191,7 @@ class UnitOfWork:
     def _cache(self, aggregate: Aggregate[Any]) -> FoldCache | None:
         if not aggregate.cached:
             return None
-        cache = self.caches.get(aggregate.name)
-        if cache is None and isinstance(self.caches, dict):
-            cache = self.caches[aggregate.name] = FoldCache()
-        return cache
+        return self.caches.setdefault(aggregate.name, FoldCache())
 
     def _campus(self, loaded: Loaded[Any]) -> str | None:
         campus_of = loaded.aggregate.campus
@@ -272,14 +268,13 @@ class UnitOfWork:
     def append_streams(
         self,
         writes: Sequence[tuple[str, int | None, Sequence[Event]]],
-        campus: str | None = None,
-        campuses: Sequence[str | None] | None = None,
+        campuses: Sequence[str | None],
     ) -> list[Appended]:
-        """Record decided events on many streams in one bulk append (a roster, a catalogue)."""
-        each = campuses if campuses is not None else [campus] * len(writes)
+        """Record decided events on many streams in one bulk append (a roster, a catalogue);
+        ``campuses``: each stream's events' campus, or None for the one their payload names."""
         stamped = [
             (stream_id, expected, [self._stamp(stream_id, event, where) for event in events])
-            for (stream_id, expected, events), where in zip(writes, each, strict=True)
+            for (stream_id, expected, events), where in zip(writes, campuses, strict=True)
         ]
         results = self.store.append_streams(self.cursor, stamped)
         fresh = sorted(
