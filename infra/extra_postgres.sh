@@ -32,7 +32,7 @@ ACTION="$1" NAME="$2" PORT="$3"
 
 DB_ROLE=library
 DB_PASSWORD="${LIBRARY_DB_PASSWORD:-library}"
-read -r -a DATABASES <<<"${EXTRA_POSTGRES_DATABASES-library_catalog library_circulation library_activities library_archives}"
+read -r -a DATABASES <<<"${EXTRA_POSTGRES_DATABASES-library_catalog library_circulation library_activities library_archives library_accounts}"
 for db in "${DATABASES[@]}"; do
     [[ "$db" =~ ^[a-z][a-z0-9_]*$ ]] || die "bad database name '$db' in EXTRA_POSTGRES_DATABASES"
 done

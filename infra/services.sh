@@ -16,7 +16,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$REPO_ROOT"
 
-DEFAULT_SERVICES=(catalog circulation activities archives gateway)
+DEFAULT_SERVICES=(catalog circulation activities archives accounts gateway)
 RUN_DIR="${LIBRARY_RUN_DIR:-.run}"
 PID_DIR="$RUN_DIR/pids"
 LOG_DIR="$RUN_DIR/logs"

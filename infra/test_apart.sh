@@ -18,7 +18,7 @@ cd "$REPO_ROOT"
 APART_CLUSTER="${APART_PG_CLUSTER:-apart}"
 APART_PORT="${APART_PG_PORT:-5434}"
 read -r -a APART <<<"${APART_SERVICES:-circulation archives}"
-ALL=(catalog circulation activities archives)
+ALL=(catalog circulation activities archives accounts)
 DB_PASSWORD="${LIBRARY_DB_PASSWORD:-library}"
 
 [ "$(id -u)" -eq 0 ] || die "run as root (it starts a PostgreSQL cluster and runs infra/up.sh)"

@@ -14,7 +14,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = REPO_ROOT / "infra" / "config.yml"
-SERVICES = ("catalog", "circulation", "activities", "archives")
+SERVICES = ("catalog", "circulation", "activities", "archives", "accounts")
 
 Config = dict[str, Any]
 

@@ -48,3 +48,17 @@ def load(schema: Schema, payload: Any) -> dict[str, Any]:
         )
         fields = ", ".join(sorted(map(str, messages)))
         raise BadRequest(f"invalid request: {fields}", messages) from None
+
+
+class SignInRefused(PermissionError):
+    """Raised when a sign-in fails; ``code`` is ``invalid_credentials`` or ``account_locked``.
+
+    The message never says whether the username or the password was wrong.
+    """
+
+    def __init__(self, message: str, code: str = "invalid_credentials") -> None:
+        super().__init__(message, code)
+        self.code = code
+
+    def __str__(self) -> str:
+        return self.args[0]

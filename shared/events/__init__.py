@@ -4,7 +4,7 @@ Importing this package registers every event type, so ``CATALOGUE`` is complete
 wherever it is used, by publishers and consumers alike.
 """
 
-from shared.events import activities, archives, catalog, circulation  # noqa: F401
+from shared.events import accounts, activities, archives, catalog, circulation  # noqa: F401
 from shared.events.registry import (
     CATALOGUE,
     EventCatalogue,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, time
 from decimal import Decimal
@@ -82,10 +82,17 @@ def run_command(
     parameters: Mapping[str, Any],
     handle: Handler,
     attempts: int = RETRIES,
+    secret: Collection[str] = (),
 ) -> Any:
-    """Carry out one command: answered again if it ran, else decided, recorded and answered."""
+    """Carry out one command: answered again if it ran, else decided, recorded and answered.
+
+    ``secret`` names parameters (a password) left out of the fingerprint that is kept:
+    a SHA-256 over a password would be a fast hash of it. A resend with the same
+    ``command_id`` is the same command whatever its secret says.
+    """
     key = command_key(parameters)
-    digest = fingerprint(name, parameters) if key else ""
+    kept = {name: value for name, value in parameters.items() if name not in secret}
+    digest = fingerprint(name, kept) if key else ""
 
     def attempt() -> Any:
         with open_unit_of_work(key) as uow:

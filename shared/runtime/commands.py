@@ -22,8 +22,13 @@ from shared.messaging.rpc import rpc
 CommandHandler = Callable[[Any, Any, Mapping[str, Any]], Any]
 
 
-def command(schema: Schema | type[Schema]) -> Callable[[CommandHandler], Callable[..., Any]]:
-    """Make ``handler(self, uow, command)`` the RPC entrypoint ``name(payload)`` of a command."""
+def command(
+    schema: Schema | type[Schema], secret: tuple[str, ...] = ()
+) -> Callable[[CommandHandler], Callable[..., Any]]:
+    """Make ``handler(self, uow, command)`` the RPC entrypoint ``name(payload)`` of a command.
+
+    ``secret``: fields (a password) the pipeline keeps no fingerprint of.
+    """
     loader = schema() if isinstance(schema, type) else schema
 
     def decorate(handler: CommandHandler) -> Callable[..., Any]:
@@ -31,7 +36,7 @@ def command(schema: Schema | type[Schema]) -> Callable[[CommandHandler], Callabl
 
         def entrypoint(self: Any, payload: Any) -> Any:
             parameters = load(loader, payload)
-            return self.store.run(name, parameters, partial(handler, self))
+            return self.store.run(name, parameters, partial(handler, self), secret=secret)
 
         update_wrapper(entrypoint, handler)
         del entrypoint.__wrapped__  # nameko checks calls against (self, payload)

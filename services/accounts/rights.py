@@ -1,0 +1,65 @@
+"""What each role may do, as named rights: the one table the gateway enforces.
+
+A right names a kind of work; a refusal names the right that was missing. Some
+rights reach only part of the library, and the gateway narrows them by the
+caller: ``desk`` to the assistant's campus, ``class.read`` to the teacher's
+classes, ``own.read``/``notes.own``/``reservations.own`` to the reader's own card.
+Keys for other school systems get rights from ``KEY_RIGHTS`` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+RIGHTS: dict[str, str] = {
+    "catalogue.search": "search the catalogue and see a copy",
+    "collection.manage": "catalogue, damage, repair, weed, transfer copies",
+    "desk": "lend, take back, renew, issue cards, reserve and hand in notes for anyone",
+    "patrons.read": "see any reader's card, loans and notes",
+    "class.read": "see the overdue list, clearance and reading notes of one's own classes",
+    "own.read": "see one's own loans, reservations, notes and target progress",
+    "reservations.own": "reserve a title for oneself",
+    "notes.own": "hand in a reading note for a book one borrowed",
+    "notes.award": "award reading notes",
+    "loans.manage": "declare a book lost and take the payment",
+    "records.read": "the ledgers, registers and term reports",
+    "records.manage": "close a term",
+    "events.read": "the replay feed of events without personal data",
+    "events.personal": "the replay feed and exchanges of events with names and classes",
+    "operate": "status, scaling, rebuilds and dead letters",
+    "accounts.manage": "create accounts, set roles and classes, reset passwords, disable",
+    "keys.manage": "create, list and revoke API keys",
+    "audit.read": "who did what (the audit)",
+}
+
+ROLE_RIGHTS: dict[str, frozenset[str]] = {
+    "librarian": frozenset(RIGHTS) - {"own.read", "reservations.own", "notes.own"},
+    "assistant": frozenset(
+        {"catalogue.search", "desk", "patrons.read", "records.read", "events.read"}
+    ),
+    "operator": frozenset({"catalogue.search", "operate", "keys.manage"}),
+    "teacher": frozenset(
+        {"catalogue.search", "class.read", "own.read", "reservations.own", "notes.award"}
+    ),
+    "student": frozenset({"catalogue.search", "own.read", "reservations.own", "notes.own"}),
+    # The fixed development token of the read-only role (LIBRARY_DEV_TOKENS=1 only).
+    "reader": frozenset({"catalogue.search", "records.read", "events.read", "events.personal"}),
+}
+
+# What a machine client may be given: never accounts or keys of its own.
+KEY_RIGHTS = frozenset(RIGHTS) - {
+    "accounts.manage",
+    "keys.manage",
+    "own.read",
+    "reservations.own",
+    "notes.own",
+    "class.read",
+}
+
+
+def rights_of(roles: Iterable[str]) -> frozenset[str]:
+    """Every right any of ``roles`` gives."""
+    granted: set[str] = set()
+    for role in roles:
+        granted |= ROLE_RIGHTS.get(role, frozenset())
+    return frozenset(granted)
