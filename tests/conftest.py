@@ -25,6 +25,10 @@ from shared.storage.scratch_databases import (  # noqa: E402, F401 (empty_databa
 
 make_psycopg_green()
 
+# The fixed development tokens per role (GATEWAY.tokens) let tests act as a role without
+# an account; the gateway honours them only with this set (and tests of accounts sign in).
+os.environ.setdefault("LIBRARY_DEV_TOKENS", "1")
+
 TEST_DB_PREFIX = "libtest_"
 
 

@@ -37,7 +37,7 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
     "assistant": frozenset(
         {"catalogue.search", "desk", "patrons.read", "records.read", "events.read"}
     ),
-    "operator": frozenset({"catalogue.search", "operate", "keys.manage"}),
+    "operator": frozenset({"operate", "keys.manage"}),
     "teacher": frozenset(
         {"catalogue.search", "class.read", "own.read", "reservations.own", "notes.award"}
     ),

@@ -405,7 +405,12 @@ PROGRESS = """
 
 
 def term_progress(
-    cursor: Cursor, starts: date, until: date, class_name: str | None, campus: str | None
+    cursor: Cursor,
+    starts: date,
+    until: date,
+    class_name: str | None,
+    campus: str | None,
+    patron_id: str | None = None,
 ) -> list[Row]:
     """Every current student and teacher with what counts toward their term target
     from ``starts`` to ``until``, as ``loans``: a student's books read
@@ -417,6 +422,9 @@ def term_progress(
     if campus:
         where.append("AND r.campus = %s")
         params.append(campus)
+    if patron_id:
+        where.append("AND r.patron_id = %s")
+        params.append(patron_id)
     cursor.execute(PROGRESS.format(where=" ".join(where)), params)
     names = ("patron_id", "name", "kind", "class_name", "campus", "loans")
     people = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

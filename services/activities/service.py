@@ -244,6 +244,32 @@ class ActivitiesService(event_feed.EventFeed):
         }
 
     @rpc
+    def target_progress(self, patron_id: str) -> dict[str, Any]:
+        """One reader's progress toward this term's target (a student's books read, a
+        teacher's loans); ``NotFound`` for a card that has none (a class book corner)."""
+        query = load(s.NotesQuery(), {"patron_id": patron_id})
+        on = self.programme.today()
+        term = self.programme.term(on)
+        with self.store.cursor() as cursor:
+            people = queries.term_progress(
+                cursor, term.starts, min(on, term.ends), None, None, query["patron_id"]
+            )
+        person = found(people[0] if people else None, f"no reader {patron_id!r} with a target")
+        target = (
+            self.programme.books_per_student
+            if person["kind"] == "student"
+            else self.programme.loans_per_teacher
+        )
+        return {
+            "term": term.name,
+            "patron_id": person["patron_id"],
+            "kind": person["kind"],
+            "target": target,
+            "count": person["loans"],
+            "on_target": person["loans"] >= target,
+        }
+
+    @rpc
     def weekly_bulletin(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         """Each class's borrowing in the week of ``on``, ready to publish: ``{on?, campus?}``."""
         query = load(s.BulletinQuery(), payload or {})

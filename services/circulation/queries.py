@@ -184,6 +184,20 @@ def _loan(row: tuple[Any, ...], today: date) -> dict[str, Any]:
     }
 
 
+def open_reservations(cursor: Cursor, patron_id: str) -> list[dict]:
+    """A reader's reservations still waiting for a copy, oldest first."""
+    cursor.execute(
+        """SELECT reservation_id, isbn, campus, reserved_at, status FROM reservations
+           WHERE patron_id = %s AND status = 'open' ORDER BY reserved_at""",
+        (patron_id,),
+    )
+    names = ("reservation_id", "isbn", "campus", "reserved_at", "status")
+    return [
+        {**dict(zip(names, row, strict=True)), "reserved_at": row[3].isoformat()}
+        for row in cursor.fetchall()
+    ]
+
+
 def open_loans(cursor: Cursor, where: str, params: tuple[Any, ...], today: date) -> list[dict]:
     cursor.execute(OPEN_LOANS.format(where=where), params)
     return [_loan(row, today) for row in cursor.fetchall()]

@@ -254,13 +254,14 @@ class CirculationService(event_feed.EventFeed):
 
     @rpc
     def patron_loans(self, patron_id: str) -> dict[str, Any]:
-        """A card, its open loans (with days overdue) and its unpaid losses."""
+        """A card, its open loans (with days overdue), its unpaid losses and reservations."""
         today = self.rules.today()
         with self.store.cursor() as cursor:
             card = self._card_view(cursor, patron_id)
             loans = queries.open_loans(cursor, "l.patron_id = %s", (patron_id,), today)
             unpaid = queries.unpaid_losses(cursor, "l.patron_id = %s", (patron_id,))
-        return {"patron": card, "loans": loans, "unpaid": unpaid}
+            reservations = queries.open_reservations(cursor, patron_id)
+        return {"patron": card, "loans": loans, "unpaid": unpaid, "reservations": reservations}
 
     @rpc
     def overdue(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:

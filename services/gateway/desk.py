@@ -11,6 +11,10 @@ gateway only supplies its own when none is given.
 
 A whole-school gateway (``CAMPUS`` empty, one host) has no desk of its own, so
 every desk command must name its campus, as before.
+
+An assistant works the desk of her own campus (her account's): her desk
+commands are done there, and the other campus's gateway refuses her desk work
+(403). A librarian's desk is the gateway's.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from typing import Any
 
 from nameko.extensions import DependencyProvider
 
-from services.gateway.problems import InvalidRequest
+from services.gateway.auth import Caller
+from services.gateway.problems import Forbidden, InvalidRequest
 from shared.runtime.campus import campus_setting
 
 MISSING = (
@@ -34,8 +39,25 @@ class Desk:
 
     campus: str | None
 
-    def at_desk(self, body: dict[str, Any]) -> dict[str, Any]:
+    def of(self, caller: Caller | None) -> Desk:
+        """The desk ``caller`` works: her own campus's if she is an assistant of one."""
+        own = None
+        if caller is not None and caller.campus and "librarian" not in caller.roles:
+            own = caller.campus
+        if own is None or own == self.campus:
+            return self
+        if self.campus is not None:
+            raise Forbidden(
+                f"{caller.name} works the {own} desk: this is the {self.campus} desk's gateway.",
+                code="other_campus_desk",
+                members={"right": "desk"},
+            )
+        return Desk(own)
+
+    def at_desk(self, body: dict[str, Any], caller: Caller | None = None) -> dict[str, Any]:
         """A desk command's body with the desk's campus: filled in, or refused if another."""
+        if caller is not None:
+            return self.of(caller).at_desk(body)
         given = body.get("campus")
         if self.campus is None:
             if given is None:
@@ -51,8 +73,10 @@ class Desk:
             )
         return body
 
-    def default(self, body: dict[str, Any]) -> dict[str, Any]:
+    def default(self, body: dict[str, Any], caller: Caller | None = None) -> dict[str, Any]:
         """A body whose campus defaults to the gateway's (another campus may be named)."""
+        if caller is not None and caller.campus and body.get("campus") is None:
+            return {**body, "campus": caller.campus}
         if body.get("campus") is not None:
             return body
         if self.campus is None:

@@ -22,7 +22,7 @@ from apispec.ext.marshmallow.common import get_fields
 from marshmallow import Schema, fields
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
-from services.gateway.auth import PUBLIC
+from services.gateway.auth import PUBLIC, SIGNED_IN
 from services.gateway.parsing import CORRELATION_HEADER, CORRELATION_PATTERN
 from services.gateway.problems import PROBLEM_JSON
 from services.gateway.replies import ProblemReply
@@ -34,7 +34,9 @@ TITLE = "School library"
 DESCRIPTION = """\
 The HTTP API of the school library: the catalogue, circulation, the reading
 programme and the books of record. Every call under /api needs a bearer token
-(`Authorization: Bearer <token>`); each operation lists the roles it allows.
+(`Authorization: Bearer <token>`: a session's, from `POST /api/sessions`, or an API
+key's); each operation names the right it needs (the roles that have each right are
+in services/gateway/README.md).
 Errors are `application/problem+json` (RFC 7807) with `type`, `title`, `status`
 and `detail`, plus `errors` (the offending fields) for 400 and `code` (a stable
 reason) for 409. Every answer carries `X-Correlation-Id`; send your own to
@@ -49,8 +51,11 @@ PROBLEMS = {
         "InvalidRequest",
         "Invalid input (or X-Correlation-Id header): `errors` names each offending field.",
     ),
-    "401": ("Unauthorized", "No token, or not a valid one."),
-    "403": ("Forbidden", "The token's role may not do this."),
+    "401": (
+        "Unauthorized",
+        "Not signed in, a session that ended, or (signing in) a wrong username or password.",
+    ),
+    "403": ("Forbidden", "The caller lacks the right: `right` names it."),
     "404": ("NotFound", "No such record (or route)."),
     "409": (
         "Conflict",
@@ -59,6 +64,8 @@ PROBLEMS = {
     ),
     "413": ("PayloadTooLarge", "The body is over the limit."),
     "415": ("UnsupportedMediaType", "The body is not of a type the route reads."),
+    "423": ("Locked", "The account is locked for 15 minutes after ten wrong passwords."),
+    "429": ("TooManyRequests", "Too many failed sign-ins from this address: see Retry-After."),
     "500": ("InternalError", "A fault, logged under the correlation id."),
     "503": ("ServiceUnavailable", "A service did not answer in time; try again."),
 }
@@ -125,11 +132,16 @@ def document(service_cls: type) -> dict[str, Any]:
 
 def _operation(name: str, route: RouteSpec) -> dict[str, Any]:
     public = route.allow is PUBLIC
-    roles = ", ".join(sorted(route.allow.roles)) or "anyone"
+    if public:
+        rights = "anyone"
+    elif route.allow is SIGNED_IN:
+        rights = "anyone signed in"
+    else:
+        rights = route.allow.describe()
     operation: dict[str, Any] = {
         "operationId": name,
         "summary": route.summary,
-        "description": f"Roles: {roles}.",
+        "description": f"Needs the right {rights}." if rights.startswith("'") else f"For {rights}.",
         "tags": [route.tag],
         "security": [] if public else [{"bearer": []}],
         "parameters": ["X-Correlation-Id"],
@@ -156,7 +168,10 @@ def _responses(route: RouteSpec) -> dict[str, Any]:
     responses: dict[str, Any] = {str(status): success for status in (route.status, *route.statuses)}
     problems = ["400", "500"]  # any request may carry a bad X-Correlation-Id
     if route.allow is not PUBLIC:
-        problems += ["401", "403", "503"]
+        problems += ["401", "403"]
+    if route.api:
+        problems.append("503")
+    problems += route.problems
     if route.path is not None or route.allow is not PUBLIC:
         problems.append("404")
     if route.method == "POST":

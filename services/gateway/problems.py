@@ -21,7 +21,7 @@ from typing import Any
 from nameko.exceptions import get_module_path
 from werkzeug.wrappers import Response
 
-from shared.errors import BadRequest
+from shared.errors import BadRequest, SignInRefused
 from shared.errors import NotFound as RemoteNotFound
 from shared.eventsourcing.decider import Refused
 from shared.eventsourcing.pipeline import CommandReused
@@ -148,6 +148,18 @@ class UnsupportedMediaType(Problem):
     status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
 
 
+class Locked(Problem):
+    """423: the account is locked for a while (too many wrong passwords)."""
+
+    status, slug, title = 423, "locked", "Locked"
+
+
+class TooManyRequests(Problem):
+    """429: too many attempts from this address; ``Retry-After`` says when to try again."""
+
+    status, slug, title = 429, "too-many-requests", "Too many requests"
+
+
 class InternalError(Problem):
     """Raised (or answered) for a fault in the gateway or a service; details are in the logs."""
 
@@ -214,6 +226,17 @@ def _not_found(failure: RemoteFailure) -> Problem:
 @remote_error(Refused)
 def _refused(failure: RemoteFailure) -> Problem:
     return Conflict(str(failure.arg(0, failure.value)), code=str(failure.arg(1) or "refused"))
+
+
+@remote_error(SignInRefused)
+def _sign_in_refused(failure: RemoteFailure) -> Problem:
+    code = str(failure.arg(1) or "invalid_credentials")
+    detail = str(failure.arg(0, failure.value))
+    if code == "account_locked":
+        return Locked(detail, code=code)
+    if code == "wrong_password":
+        return Forbidden(detail, code=code)
+    return Unauthorized(detail, code=code, headers={"WWW-Authenticate": 'Bearer realm="library"'})
 
 
 @remote_error(ConcurrencyError)

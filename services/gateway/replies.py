@@ -192,10 +192,19 @@ class UnpaidLoss(Schema):
     patron_id = fields.String(required=True)
 
 
+class OpenReservation(Schema):
+    reservation_id = fields.String(required=True)
+    isbn = fields.String(required=True)
+    campus = fields.String(required=True)
+    reserved_at = fields.DateTime(required=True)
+    status = fields.String(required=True, metadata={"example": "waiting"})
+
+
 class PatronLoansReply(Schema):
     patron = fields.Nested(CardReply, required=True)
     loans = fields.List(fields.Nested(OpenLoan), required=True)
     unpaid = fields.List(fields.Nested(UnpaidLoss), required=True)
+    reservations = fields.List(fields.Nested(OpenReservation), required=True)
 
 
 class OverdueClass(Schema):
@@ -379,3 +388,95 @@ COMPENSATION_PAID = events.CompensationPaid
 CARD_ISSUED = events.CardIssued
 RESERVED = events.Reserved
 RESERVATION_CANCELLED = events.ReservationCancelled
+
+
+# ------------------------------------------------------------------ people
+
+
+class AccountReply(Schema):
+    """An account as its holder and a librarian see it: never a secret."""
+
+    account_id = fields.String(required=True)
+    username = fields.String(required=True)
+    name = fields.String(required=True)
+    roles = fields.List(fields.String(), required=True)
+    campus = nullable_string(required=True)
+    patron_id = nullable_string(required=True)
+    classes = fields.List(fields.String(), required=True)
+    disabled = fields.Boolean(required=True)
+
+
+class SessionAccount(Schema):
+    username = fields.String(required=True)
+    name = fields.String(required=True)
+    roles = fields.List(fields.String(), required=True)
+    campus = nullable_string(required=True)
+    patron_id = nullable_string()
+    classes = fields.List(fields.String())
+
+
+class SessionReply(Schema):
+    token = fields.String(required=True, metadata={"description": "Send as 'Bearer <token>'."})
+    expires_at = fields.DateTime(required=True)
+    account = fields.Nested(SessionAccount, required=True)
+
+
+class MeReply(SessionAccount):
+    rights = fields.List(fields.String(), required=True)
+    expires_at = fields.DateTime()
+
+
+class AccountList(Schema):
+    accounts = fields.List(fields.Nested(AccountReply), required=True)
+
+
+class KeyReply(Schema):
+    key_id = fields.String(required=True)
+    name = fields.String(required=True)
+    rights = fields.List(fields.String(), required=True)
+    created_at = fields.DateTime(required=True)
+    revoked_at = fields.DateTime(required=True, allow_none=True)
+
+
+class KeyList(Schema):
+    keys = fields.List(fields.Nested(KeyReply), required=True)
+
+
+class TargetProgressReply(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+    term = fields.String(required=True)
+    patron_id = fields.String(required=True)
+    kind = fields.String(required=True)
+    target = fields.Integer(required=True)
+    count = fields.Integer(
+        required=True, metadata={"description": "Books read (a student) or loans (a teacher)."}
+    )
+    on_target = fields.Boolean(required=True)
+
+
+class AuditEvent(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+    source = fields.String(required=True)
+    type = fields.String(required=True)
+    recorded_at = fields.DateTime(required=True)
+    actor = fields.Dict(required=True, allow_none=True)
+    data = fields.Dict(required=True)
+
+
+class AuditReply(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+    events = fields.List(fields.Nested(AuditEvent), required=True)
+
+
+class CopyHistoryReply(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+    barcode = fields.String()
+    events = fields.List(fields.Nested(AuditEvent), required=True)

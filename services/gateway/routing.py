@@ -19,6 +19,7 @@ from typing import Any
 
 from eventlet.event import Event
 from marshmallow import Schema
+from nameko.containers import WorkerContext
 from nameko.exceptions import ContainerBeingKilled
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
@@ -28,7 +29,16 @@ from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request, Response
 
 from services.gateway import parsing
-from services.gateway.auth import PUBLIC, Permission, authenticate, authorize
+from services.gateway.auth import (
+    PUBLIC,
+    Caller,
+    Permission,
+    authorize,
+    bearer_token,
+    dev_caller,
+    invalid_token,
+)
+from services.gateway.calls import ServiceClient
 from services.gateway.problems import (
     InternalError,
     MethodNotAllowed,
@@ -40,6 +50,7 @@ from services.gateway.problems import (
     utf8_json,
 )
 from services.gateway.settings import GatewaySettings
+from shared.messaging.rpc import SurvivingReplyListener
 
 _log = getLogger(__name__)
 
@@ -52,14 +63,19 @@ API_HEADERS = {"Cache-Control": "no-store"}
 
 @dataclass(frozen=True)
 class ApiRequest:
-    """What a handler gets: the caller's role and its input, validated, as the caller gave it."""
+    """What a handler gets: who calls, and their input, validated, as the caller gave it."""
 
-    role: str | None
+    caller: Caller | None
     correlation_id: str
     path: dict[str, Any] = field(default_factory=dict)
     query: dict[str, Any] = field(default_factory=dict)
     body: dict[str, Any] = field(default_factory=dict)
     media_type: str = JSON  # the representation the caller prefers among the route's
+    address: str | None = None  # the client's IP address (the sign-in throttle's key)
+
+    @property
+    def role(self) -> str | None:
+        return self.caller.role if self.caller else None
 
 
 @dataclass(frozen=True)
@@ -91,6 +107,7 @@ class RouteSpec:
     roster: bool = False  # a roster import: a larger body limit, CSV or JSON
     api: bool = True  # part of the JSON API (not the dashboard's files)
     statuses: tuple[int, ...] = ()  # other success statuses the route may answer
+    problems: tuple[str, ...] = ()  # problem statuses beyond those every route may answer
 
 
 class ApiWsgiApp(WsgiApp):
@@ -126,6 +143,8 @@ class Route(HttpRequestHandler):
     """An HTTP operation of the gateway (use as ``@route(method, url, allow=..., ...)``)."""
 
     server = ApiServer()
+    # Where the accounts service's answers to ``authenticate`` arrive (shared with ServiceRpc).
+    reply_listener = SurvivingReplyListener()
 
     def __init__(self, method: str, url: str, **contract: Any) -> None:
         self.spec = RouteSpec(method=method, url=url, **contract)
@@ -136,11 +155,11 @@ class Route(HttpRequestHandler):
         request.shallow = False
         started = time.monotonic()
         correlation_id, bad_header = correlation(request)
-        role = None
+        caller = None
         try:
             if bad_header is not None:
                 raise bad_header
-            role, api_request = self.prepare(request, correlation_id)
+            caller, api_request = self.prepare(request, correlation_id)
             response = self.render(self.run_worker(api_request))
         except Problem as problem:
             response = problem.response(correlation_id)
@@ -164,19 +183,20 @@ class Route(HttpRequestHandler):
             response.status_code,
             extra={
                 "correlation_id": correlation_id,
-                "role": role,
+                "actor": caller.username if caller else None,
+                "role": caller.role if caller else None,
                 "ms": round((time.monotonic() - started) * 1000, 1),
             },
         )
         return response
 
-    def prepare(self, request: Request, correlation_id: str) -> tuple[str | None, ApiRequest]:
+    def prepare(self, request: Request, correlation_id: str) -> tuple[Caller | None, ApiRequest]:
         """Check the token and read the input; raises the problem to answer otherwise."""
         spec, settings = self.spec, self.server.settings
-        role = None
+        caller = None
         if spec.allow is not PUBLIC:
-            role = authenticate(request.headers.get("Authorization"), settings.tokens)
-            authorize(role, spec.allow)
+            caller = self.authenticate(request.headers.get("Authorization"), correlation_id)
+            authorize(caller, spec.allow)
         path = parsing.check(spec.path(), request.path_values, "path") if spec.path else {}
         query = parsing.query_args(request)
         query = parsing.check(spec.query(), query, "query") if spec.query else query
@@ -188,7 +208,23 @@ class Route(HttpRequestHandler):
                 raw = parsing.json_body(request, settings.max_body)
             body = parsing.check(spec.body(), raw, "body")
         media_type = request.accept_mimetypes.best_match(spec.produces) or spec.produces[0]
-        return role, ApiRequest(role, correlation_id, path, query, body, media_type)
+        address = request.remote_addr
+        return caller, ApiRequest(caller, correlation_id, path, query, body, media_type, address)
+
+    def authenticate(self, authorization: str | None, correlation_id: str) -> Caller:
+        """Whose token this is: a development token (when enabled), else the accounts' answer."""
+        token = bearer_token(authorization)
+        settings = self.server.settings
+        if settings.dev_tokens:
+            caller = dev_caller(token, settings.tokens)
+            if caller is not None:
+                return caller
+        context = WorkerContext(self.container, None, self, data={"correlation_id": correlation_id})
+        accounts = ServiceClient(context, "accounts", self.reply_listener, settings)
+        found = accounts.authenticate(token)
+        if found is None:
+            raise invalid_token()
+        return Caller.from_account(found, token)
 
     def run_worker(self, api_request: ApiRequest) -> Any:
         """Run the handler in a nameko worker carrying the correlation id; its result."""
@@ -198,7 +234,7 @@ class Route(HttpRequestHandler):
                 self,
                 (api_request,),
                 {},
-                context_data={"correlation_id": api_request.correlation_id},
+                context_data=context_of(api_request),
                 handle_result=partial(self.handle_result, event),
             )
         except ContainerBeingKilled:
@@ -216,6 +252,14 @@ class Route(HttpRequestHandler):
 
 
 route = Route.decorator
+
+
+def context_of(api_request: ApiRequest) -> dict[str, Any]:
+    """What every service call of the request carries: its correlation id and its actor."""
+    context: dict[str, Any] = {"correlation_id": api_request.correlation_id}
+    if api_request.caller is not None:
+        context["actor"] = api_request.caller.actor()
+    return context
 
 
 def correlation(request: Request) -> tuple[str, Problem | None]:

@@ -32,6 +32,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, missing, validate
 
+from services.accounts import schemas as accounts
 from services.activities import schemas as activities
 from services.archives import schemas as archives
 from services.catalog import schemas as catalog
@@ -186,3 +187,18 @@ CloseTermBody = body(archives.CloseTerm, "CloseTermBody", path=CloseTermPath)
 
 class StaticPath(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+# ------------------------------------------------------------------ accounts
+
+AccountPath = accounts.AccountPath
+LoginBody = body(accounts.Login, "LoginBody", exclude=("address",))
+ChangePasswordBody = body(accounts.ChangePassword, "ChangePasswordBody", exclude=("token",))
+CreateAccountBody = body(accounts.CreateAccount, "CreateAccountBody")
+RolesBody = body(accounts.ChangeRoles, "RolesBody", path=AccountPath)
+ClassesBody = body(accounts.SetClasses, "ClassesBody", path=AccountPath)
+ResetPasswordBody = body(accounts.ResetPassword, "ResetPasswordBody", path=AccountPath)
+DisableBody = body(accounts.Disable, "DisableBody", path=AccountPath)
+EnableBody = body(accounts.Enable, "EnableBody", path=AccountPath)
+AccountsQuery = accounts.AccountsQuery
+AuditQuery = archives.AuditQuery

@@ -12,24 +12,47 @@ from typing import Any
 
 from nameko.dependency_providers import Config
 
-from services.gateway import openapi, static, status
+from services.gateway import openapi, scopes, static, status
 from services.gateway import replies as r
 from services.gateway import schemas as s
-from services.gateway.auth import DESK, MANAGE, OPERATE, PUBLIC, QUERY, READ
+from services.gateway.auth import PUBLIC, SIGNED_IN, missing, needs
 from services.gateway.calls import ServiceRpc
 from services.gateway.desk import DeskCampus
-from services.gateway.problems import Conflict
+from services.gateway.problems import Conflict, RemoteFailure
 from services.gateway.routing import CSV, ApiRequest, Reply, route
+from services.gateway.sessions import SignInThrottle
 from shared.messaging.rpc import rpc
 
-CATALOG, CIRCULATION, READING, RECORDS, SYSTEM = (
+CATALOG, CIRCULATION, READING, RECORDS, PEOPLE, SYSTEM = (
     "catalog",
     "circulation",
     "reading programme",
     "books of record",
+    "people",
     "system",
 )
+# Sources whose events name people (their feed needs ``events.personal``).
+PERSONAL_SOURCES = frozenset({"circulation", "activities", "accounts"})
 CSV_TEXT = "text/csv; charset=utf-8"
+
+# What opens each route (services/accounts/rights.py); ``also`` rights are narrowed by
+# the handler to the caller's own card, classes or campus (``scopes``).
+SEARCH = needs("catalogue.search")
+COLLECTION = needs("collection.manage")
+DESK = needs("desk")
+LOANS = needs("loans.manage")
+PATRON = needs("patrons.read", "own.read", "class.read")
+CLASS = needs("patrons.read", "class.read")
+RESERVE = needs("desk", "reservations.own")
+NOTE = needs("desk", "notes.own")
+AWARD = needs("notes.award")
+READS = needs("records.read")
+CLOSE_TERM = needs("records.manage")
+EVENTS = needs("events.read", "events.personal")
+OPERATE = needs("operate")
+ACCOUNTS = needs("accounts.manage")
+AUDIT = needs("audit.read")
+OWN = needs("own.read")
 
 
 def command(request: ApiRequest) -> dict[str, Any]:
@@ -72,6 +95,8 @@ class GatewayService:
     circulation = ServiceRpc("circulation")
     activities = ServiceRpc("activities")
     archives = ServiceRpc("archives")
+    accounts = ServiceRpc("accounts")
+    throttle = SignInThrottle()
 
     # ------------------------------------------------------------ the page and the contract
 
@@ -91,52 +116,52 @@ class GatewayService:
 
     # ------------------------------------------------------------ catalog
 
-    @route("POST", "/api/books", allow=MANAGE, tag=CATALOG, body=s.AddBooksBody,
+    @route("POST", "/api/books", allow=COLLECTION, tag=CATALOG, body=s.AddBooksBody,
            reply=r.Barcodes, status=201, summary="Catalogue copies of a title")  # fmt: skip
     def add_books(self, request: ApiRequest) -> Any:
         return self.catalog.add_copies(request.body)
 
-    @route("POST", "/api/books/batch", allow=MANAGE, tag=CATALOG, body=s.AddTitlesBody,
+    @route("POST", "/api/books/batch", allow=COLLECTION, tag=CATALOG, body=s.AddTitlesBody,
            reply=r.TitlesReply, status=201,
            summary="Catalogue a delivery of many titles in one command")  # fmt: skip
     def add_titles(self, request: ApiRequest) -> Any:
         return self.catalog.add_titles(request.body)
 
-    @route("GET", "/api/books", allow=READ, tag=CATALOG, query=s.SearchQuery,
+    @route("GET", "/api/books", allow=SEARCH, tag=CATALOG, query=s.SearchQuery,
            reply=r.CopyPage, summary="Search the copies")  # fmt: skip
     def search(self, request: ApiRequest) -> Any:
         return self.catalog.search(request.query)
 
-    @route("GET", "/api/copies/<barcode>", allow=READ, tag=CATALOG, path=s.BarcodePath,
+    @route("GET", "/api/copies/<barcode>", allow=SEARCH, tag=CATALOG, path=s.BarcodePath,
            reply=r.CopyReply, summary="One copy")  # fmt: skip
     def copy(self, request: ApiRequest) -> Any:
         return self.catalog.get_copy(request.path["barcode"])
 
-    @route("GET", "/api/copies/<barcode>/availability", allow=QUERY, tag=CIRCULATION,
+    @route("GET", "/api/copies/<barcode>/availability", allow=SEARCH, tag=CIRCULATION,
            path=s.BarcodePath, reply=r.AvailabilityReply,
            summary="Whether circulation would lend the copy now")  # fmt: skip
     def availability(self, request: ApiRequest) -> Any:
         return self.circulation.copy_availability(request.path["barcode"])
 
-    @route("POST", "/api/copies/<barcode>/damage", allow=MANAGE, tag=CATALOG,
+    @route("POST", "/api/copies/<barcode>/damage", allow=COLLECTION, tag=CATALOG,
            path=s.BarcodePath, body=s.DamageBody, reply=r.CopyReply,
            summary="Take a damaged copy off the shelf")  # fmt: skip
     def damage(self, request: ApiRequest) -> Any:
         return self.catalog.mark_damaged(command(request))
 
-    @route("POST", "/api/copies/<barcode>/repair", allow=MANAGE, tag=CATALOG,
+    @route("POST", "/api/copies/<barcode>/repair", allow=COLLECTION, tag=CATALOG,
            path=s.BarcodePath, body=s.RepairBody, reply=r.CopyReply,
            summary="Put a repaired copy back on the shelf")  # fmt: skip
     def repair(self, request: ApiRequest) -> Any:
         return self.catalog.repair(command(request))
 
-    @route("POST", "/api/copies/<barcode>/weed", allow=MANAGE, tag=CATALOG,
+    @route("POST", "/api/copies/<barcode>/weed", allow=COLLECTION, tag=CATALOG,
            path=s.BarcodePath, body=s.WeedBody, reply=r.CopyReply,
            summary="Write a copy off")  # fmt: skip
     def weed(self, request: ApiRequest) -> Any:
         return self.catalog.weed(command(request))
 
-    @route("POST", "/api/copies/<barcode>/transfer", allow=MANAGE, tag=CATALOG,
+    @route("POST", "/api/copies/<barcode>/transfer", allow=COLLECTION, tag=CATALOG,
            path=s.BarcodePath, body=s.TransferBody, reply=r.CopyReply,
            summary="Move a copy to the other campus")  # fmt: skip
     def transfer(self, request: ApiRequest) -> Any:
@@ -146,9 +171,9 @@ class GatewayService:
            path=s.BarcodePath, body=s.ReceiveBody, reply=r.CopyReply,
            summary="Receive a copy back home from the other campus (ends its transit)")  # fmt: skip
     def receive(self, request: ApiRequest) -> Any:
-        return self.catalog.receive(self.desk.at_desk(command(request)))
+        return self.catalog.receive(self.desk.at_desk(command(request), request.caller))
 
-    @route("POST", "/api/copies/<barcode>/reference", allow=MANAGE, tag=CATALOG,
+    @route("POST", "/api/copies/<barcode>/reference", allow=COLLECTION, tag=CATALOG,
            path=s.BarcodePath, body=s.ReferenceBody, reply=r.CopyReply,
            summary="Make a copy reference-only (never lent), or lendable again")  # fmt: skip
     def reference(self, request: ApiRequest) -> Any:
@@ -159,7 +184,7 @@ class GatewayService:
     @route("POST", "/api/cards", allow=DESK, tag=CIRCULATION, body=s.IssueCardBody,
            reply=r.CARD_ISSUED, status=201, summary="Issue a library card")  # fmt: skip
     def issue_card(self, request: ApiRequest) -> Any:
-        return self.circulation.issue_card(self.desk.default(request.body))
+        return self.circulation.issue_card(self.desk.default(request.body, request.caller))
 
     @route("POST", "/api/cards/import", allow=DESK, tag=CIRCULATION, body=s.ImportCardsBody,
            roster=True, accepts=(CSV, "application/json"), reply=r.RosterReply, status=201,
@@ -168,9 +193,10 @@ class GatewayService:
         answer = self.circulation.import_cards(request.body)
         return Reply(answer, status=201 if answer["issued"] else 200)
 
-    @route("GET", "/api/cards/<patron_id>", allow=QUERY, tag=CIRCULATION, path=s.PatronPath,
+    @route("GET", "/api/cards/<patron_id>", allow=PATRON, tag=CIRCULATION, path=s.PatronPath,
            reply=r.CardReply, summary="One library card")  # fmt: skip
     def card(self, request: ApiRequest) -> Any:
+        self.may_see(request, request.path["patron_id"])
         return self.circulation.get_card(request.path["patron_id"])
 
     @route("POST", "/api/cards/<patron_id>/block", allow=DESK, tag=CIRCULATION,
@@ -196,20 +222,22 @@ class GatewayService:
     @route("POST", "/api/loans", allow=DESK, tag=CIRCULATION, body=s.LendBody,
            reply=r.LENT, status=201, summary="Lend a copy")  # fmt: skip
     def lend(self, request: ApiRequest) -> Any:
-        return self.circulation.lend(self.desk.at_desk(request.body))
+        return self.circulation.lend(self.desk.at_desk(request.body, request.caller))
 
     @route("POST", "/api/loans/bulk", allow=DESK, tag=CIRCULATION, body=s.LendManyBody,
            reply=r.BulkLoansReply, status=201,
            summary="Lend a pile of copies to one card (a class book corner); 409 "
                    "(nothing_lent) when none was")  # fmt: skip
     def lend_many(self, request: ApiRequest) -> Any:
-        return bulk_lent(self.circulation.lend_many(self.desk.at_desk(request.body)), request)
+        return bulk_lent(
+            self.circulation.lend_many(self.desk.at_desk(request.body, request.caller)), request
+        )
 
     @route("POST", "/api/returns", allow=DESK, tag=CIRCULATION, body=s.ReturnBody,
            reply=r.RETURNED,
            summary="Take a copy back (at the other campus: it goes into transit home)")  # fmt: skip
     def return_copy(self, request: ApiRequest) -> Any:
-        return self.circulation.return_copy(self.desk.at_desk(request.body))
+        return self.circulation.return_copy(self.desk.at_desk(request.body, request.caller))
 
     @route("POST", "/api/loans/<loan_id>/renew", allow=DESK, tag=CIRCULATION,
            path=s.LoanPath, body=s.RenewBody, reply=r.RENEWED,
@@ -217,96 +245,106 @@ class GatewayService:
     def renew(self, request: ApiRequest) -> Any:
         return self.circulation.renew(command(request))
 
-    @route("POST", "/api/loans/<loan_id>/lost", allow=MANAGE, tag=CIRCULATION,
+    @route("POST", "/api/loans/<loan_id>/lost", allow=LOANS, tag=CIRCULATION,
            path=s.LoanPath, body=s.LostBody, reply=r.DECLARED_LOST,
            summary="Declare a lent copy lost (its price is owed)")  # fmt: skip
     def declare_lost(self, request: ApiRequest) -> Any:
         return self.circulation.declare_lost(command(request))
 
-    @route("POST", "/api/loans/<loan_id>/payment", allow=MANAGE, tag=CIRCULATION,
+    @route("POST", "/api/loans/<loan_id>/payment", allow=LOANS, tag=CIRCULATION,
            path=s.LoanPath, body=s.PaymentBody, reply=r.COMPENSATION_PAID,
            summary="Record the payment for a lost copy")  # fmt: skip
     def pay(self, request: ApiRequest) -> Any:
         return self.circulation.pay_compensation(command(request))
 
-    @route("POST", "/api/reservations", allow=DESK, tag=CIRCULATION, body=s.ReserveBody,
+    @route("POST", "/api/reservations", allow=RESERVE, tag=CIRCULATION, body=s.ReserveBody,
            reply=r.RESERVED, status=201, summary="Reserve a title at a campus")  # fmt: skip
     def reserve(self, request: ApiRequest) -> Any:
-        return self.circulation.reserve(self.desk.default(request.body))
+        body = scopes.own_card(request.caller, request.body, "reservations.own")
+        return self.circulation.reserve(self.desk.default(body, request.caller))
 
-    @route("POST", "/api/reservations/<reservation_id>/cancel", allow=DESK, tag=CIRCULATION,
+    @route("POST", "/api/reservations/<reservation_id>/cancel", allow=RESERVE, tag=CIRCULATION,
            path=s.ReservationPath, body=s.CancelReservationBody,
            reply=r.RESERVATION_CANCELLED, summary="Cancel a reservation")  # fmt: skip
     def cancel_reservation(self, request: ApiRequest) -> Any:
-        return self.circulation.cancel_reservation(command(request))
+        body = scopes.own_card(request.caller, command(request), "reservations.own")
+        return self.circulation.cancel_reservation(body)
 
     # ------------------------------------------------------------ circulation queries
 
-    @route("GET", "/api/patrons/<patron_id>/loans", allow=QUERY, tag=CIRCULATION,
+    @route("GET", "/api/patrons/<patron_id>/loans", allow=PATRON, tag=CIRCULATION,
            path=s.PatronPath, reply=r.PatronLoansReply,
            summary="A card's open loans and unpaid losses")  # fmt: skip
     def patron_loans(self, request: ApiRequest) -> Any:
+        self.may_see(request, request.path["patron_id"])
         return self.circulation.patron_loans(request.path["patron_id"])
 
-    @route("GET", "/api/overdue", allow=QUERY, tag=CIRCULATION, query=s.OverdueQuery,
+    @route("GET", "/api/overdue", allow=CLASS, tag=CIRCULATION, query=s.OverdueQuery,
            reply=r.OverdueReply, summary="Overdue loans by class")  # fmt: skip
     def overdue(self, request: ApiRequest) -> Any:
-        return self.circulation.overdue(request.query)
+        return self.circulation.overdue(scopes.class_list(request.caller, request.query))
 
-    @route("GET", "/api/clearance", allow=QUERY, tag=CIRCULATION, query=s.ClearanceQuery,
+    @route("GET", "/api/clearance", allow=CLASS, tag=CIRCULATION, query=s.ClearanceQuery,
            reply=r.ClearanceReply,
            summary="Leavers' clearance: who in a grade or class still holds or owes")  # fmt: skip
     def clearance(self, request: ApiRequest) -> Any:
-        return self.circulation.clearance(request.query)
+        return self.circulation.clearance(scopes.class_list(request.caller, request.query))
 
     # ------------------------------------------------------------ reading programme
 
-    @route("GET", "/api/leaderboards/<any(students, classes, campuses):board>", allow=READ,
+    @route("GET", "/api/leaderboards/<any(students, classes, campuses):board>", allow=PUBLIC,
            tag=READING, path=s.LeaderboardPath, query=s.LeaderboardQuery,
            reply=r.LeaderboardReply, summary="Books read per student, class or campus")  # fmt: skip
     def leaderboard(self, request: ApiRequest) -> Any:
         scope = s.BOARDS[request.path["board"]]
         return self.activities.leaderboard({**request.query, "scope": scope})
 
-    @route("POST", "/api/notes", allow=DESK, tag=READING, body=s.SubmitNoteBody,
+    @route("POST", "/api/notes", allow=NOTE, tag=READING, body=s.SubmitNoteBody,
            reply=r.NoteReply, status=201, summary="Hand in a reading note")  # fmt: skip
     def submit_note(self, request: ApiRequest) -> Any:
-        return self.activities.submit_note(request.body)
+        return self.activities.submit_note(
+            scopes.own_card(request.caller, request.body, "notes.own")
+        )
 
-    @route("POST", "/api/notes/<note_id>/award", allow=MANAGE, tag=READING, path=s.NotePath,
+    @route("POST", "/api/notes/<note_id>/award", allow=AWARD, tag=READING, path=s.NotePath,
            body=s.AwardNoteBody, reply=r.NoteReply, summary="Award a reading note")  # fmt: skip
     def award_note(self, request: ApiRequest) -> Any:
-        return self.activities.award_note(command(request))
+        body = command(request)
+        caller = request.caller
+        if not caller.has("collection.manage") and body.get("awarded_by") != caller.patron_id:
+            raise missing("collection.manage", "A teacher awards notes in her own name.")
+        return self.activities.award_note(body)
 
-    @route("GET", "/api/patrons/<patron_id>/notes", allow=QUERY, tag=READING,
+    @route("GET", "/api/patrons/<patron_id>/notes", allow=PATRON, tag=READING,
            path=s.NotesPath, reply=r.NotesReply, summary="A reader's notes")  # fmt: skip
     def notes(self, request: ApiRequest) -> Any:
+        self.may_see(request, request.path["patron_id"])
         return {"notes": self.activities.reading_notes(request.path)}
 
     # ------------------------------------------------------------ books of record
 
-    @route("GET", "/api/ledgers/general", allow=READ, tag=RECORDS, query=s.PeriodQuery,
+    @route("GET", "/api/ledgers/general", allow=READS, tag=RECORDS, query=s.PeriodQuery,
            reply=r.LedgerReply, summary="The general ledger, per campus")  # fmt: skip
     def general_ledger(self, request: ApiRequest) -> Any:
         return {"ledger": "general", "lines": self.archives.general_ledger(request.query)}
 
-    @route("GET", "/api/ledgers/classification", allow=READ, tag=RECORDS, query=s.PeriodQuery,
+    @route("GET", "/api/ledgers/classification", allow=READS, tag=RECORDS, query=s.PeriodQuery,
            reply=r.LedgerReply, summary="The ledger by classification letter")  # fmt: skip
     def classification_ledger(self, request: ApiRequest) -> Any:
         lines = self.archives.classification_ledger(request.query)
         return {"ledger": "classification", "lines": lines}
 
-    @route("GET", "/api/ledgers/writeoffs", allow=READ, tag=RECORDS, query=s.PeriodQuery,
+    @route("GET", "/api/ledgers/writeoffs", allow=READS, tag=RECORDS, query=s.PeriodQuery,
            reply=r.WriteOffLedgerReply, summary="The write-off ledger")  # fmt: skip
     def writeoff_ledger(self, request: ApiRequest) -> Any:
         return self.archives.writeoff_ledger(request.query)
 
-    @route("GET", "/api/registers", allow=READ, tag=RECORDS, reply=r.RegisterNames,
+    @route("GET", "/api/registers", allow=READS, tag=RECORDS, reply=r.RegisterNames,
            summary="The registers there are")  # fmt: skip
     def registers(self, request: ApiRequest) -> Any:
         return {"registers": self.archives.registers()}
 
-    @route("GET", "/api/registers/<name>", allow=READ, tag=RECORDS, path=s.RegisterPath,
+    @route("GET", "/api/registers/<name>", allow=READS, tag=RECORDS, path=s.RegisterPath,
            query=s.RegisterQuery, reply=r.RegisterReply, produces=("application/json", CSV),
            summary="A register, as JSON or (Accept: text/csv) CSV")  # fmt: skip
     def register(self, request: ApiRequest) -> Any:
@@ -315,18 +353,26 @@ class GatewayService:
         answer = self.archives.register({**request.query, "name": name, "format": as_csv})
         return csv_reply(answer["csv"], name) if as_csv == "csv" else answer
 
-    @route("GET", "/api/events", allow=READ, tag=RECORDS, query=s.EventsQuery,
+    @route("GET", "/api/events", allow=EVENTS, tag=RECORDS, query=s.EventsQuery,
            reply=r.EventsReply, summary="The archived replay feed of one source")  # fmt: skip
     def events(self, request: ApiRequest) -> Any:
         # events(source, after, limit) takes its arguments in order: the archives' own
         # defaults fill in the ones left out.
         query = {**s.service_defaults(s.EventsQuery), **request.query}
+        if query["source"] in PERSONAL_SOURCES:
+            request.caller.require(
+                "events.personal",
+                f"The {query['source']} feed carries names and classes: it needs the right "
+                "'events.personal'.",
+            )
+        else:
+            request.caller.require("events.read")
         page = self.archives.events(query["source"], query["after"], query["limit"])
         after = int(query["after"])  # checked by the archives' schema: the digits 0-9
         next_after = page[-1]["position"] if page else after
         return {"source": query["source"], "after": after, "next_after": next_after, "events": page}
 
-    @route("GET", "/api/terms/<term>/report", allow=READ, tag=RECORDS, path=s.TermPath,
+    @route("GET", "/api/terms/<term>/report", allow=READS, tag=RECORDS, path=s.TermPath,
            query=s.TermReportQuery, reply=r.TermReport, produces=("application/json", CSV),
            summary="A term's report (frozen once the term is closed)")  # fmt: skip
     def term_report(self, request: ApiRequest) -> Any:
@@ -335,11 +381,140 @@ class GatewayService:
         answer = self.archives.term_report({"term": term, "format": as_csv})
         return csv_reply(answer["csv"], term) if as_csv == "csv" else answer
 
-    @route("POST", "/api/terms/<term>/close", allow=MANAGE, tag=RECORDS, path=s.CloseTermPath,
+    @route("POST", "/api/terms/<term>/close", allow=CLOSE_TERM, tag=RECORDS, path=s.CloseTermPath,
            body=s.CloseTermBody, reply=r.TermReport,
            summary="Close a term, freezing its report")  # fmt: skip
     def close_term(self, request: ApiRequest) -> Any:
         return self.archives.close_term(command(request))
+
+    # ------------------------------------------------------------ people
+
+    @route("POST", "/api/sessions", allow=PUBLIC, tag=PEOPLE, body=s.LoginBody,
+           reply=r.SessionReply, status=201, problems=("401", "423", "429"),
+           summary="Sign in with a username and password: a session token")  # fmt: skip
+    def sign_in(self, request: ApiRequest) -> Any:
+        self.throttle.attempt(request.address)
+        try:
+            return self.accounts.login({**request.body, "address": request.address})
+        except RemoteFailure as failure:
+            if failure.exc_type == "SignInRefused":
+                self.throttle.failed(request.address)
+            raise
+
+    @route("DELETE", "/api/sessions/current", allow=SIGNED_IN, tag=PEOPLE, status=204,
+           summary="Sign out: this session's token stops working")  # fmt: skip
+    def sign_out(self, request: ApiRequest) -> Reply:
+        if request.caller.kind == "session":
+            self.accounts.logout(request.caller.token)
+        return Reply(b"", status=204, content_type="text/plain")
+
+    @route("GET", "/api/me", allow=SIGNED_IN, tag=PEOPLE, reply=r.MeReply,
+           summary="Who is signed in: name, roles, campus, card, classes and rights")  # fmt: skip
+    def me(self, request: ApiRequest) -> Any:
+        return request.caller.account()
+
+    @route("POST", "/api/me/password", allow=SIGNED_IN, tag=PEOPLE, body=s.ChangePasswordBody,
+           reply=r.AccountReply,
+           summary="Change one's own password (one's other sessions end)")  # fmt: skip
+    def change_password(self, request: ApiRequest) -> Any:
+        if request.caller.kind != "session":
+            raise missing("accounts.manage", "Only a signed-in person changes her password.")
+        return self.accounts.change_password({**request.body, "token": request.caller.token})
+
+    @route("GET", "/api/me/loans", allow=OWN, tag=PEOPLE, reply=r.PatronLoansReply,
+           summary="One's own loans, reservations and unpaid losses")  # fmt: skip
+    def my_loans(self, request: ApiRequest) -> Any:
+        return self.circulation.patron_loans(self.own_card(request))
+
+    @route("GET", "/api/me/notes", allow=OWN, tag=PEOPLE, reply=r.NotesReply,
+           summary="One's own reading notes")  # fmt: skip
+    def my_notes(self, request: ApiRequest) -> Any:
+        return {"notes": self.activities.reading_notes({"patron_id": self.own_card(request)})}
+
+    @route("GET", "/api/me/target", allow=OWN, tag=PEOPLE, reply=r.TargetProgressReply,
+           summary="One's progress toward this term's reading target")  # fmt: skip
+    def my_target(self, request: ApiRequest) -> Any:
+        return self.activities.target_progress(self.own_card(request))
+
+    @route("GET", "/api/accounts", allow=ACCOUNTS, tag=PEOPLE, query=s.AccountsQuery,
+           reply=r.AccountList, summary="The accounts, by role")  # fmt: skip
+    def accounts_list(self, request: ApiRequest) -> Any:
+        return {"accounts": self.accounts.accounts(request.query)}
+
+    @route("POST", "/api/accounts", allow=ACCOUNTS, tag=PEOPLE, body=s.CreateAccountBody,
+           reply=r.AccountReply, status=201,
+           summary="Create a staff account (librarian, assistant, operator)")  # fmt: skip
+    def create_account(self, request: ApiRequest) -> Any:
+        return self.accounts.create_account(request.body)
+
+    @route("GET", "/api/accounts/<username>", allow=ACCOUNTS, tag=PEOPLE, path=s.AccountPath,
+           reply=r.AccountReply, summary="One account")  # fmt: skip
+    def account(self, request: ApiRequest) -> Any:
+        return self.accounts.get_account(request.path["username"])
+
+    @route("POST", "/api/accounts/<username>/roles", allow=ACCOUNTS, tag=PEOPLE,
+           path=s.AccountPath, body=s.RolesBody, reply=r.AccountReply,
+           summary="Set an account's roles (and an assistant's campus)")  # fmt: skip
+    def change_roles(self, request: ApiRequest) -> Any:
+        return self.accounts.change_roles(command(request))
+
+    @route("POST", "/api/accounts/<username>/classes", allow=ACCOUNTS, tag=PEOPLE,
+           path=s.AccountPath, body=s.ClassesBody, reply=r.AccountReply,
+           summary="Set the classes a class teacher sees")  # fmt: skip
+    def set_classes(self, request: ApiRequest) -> Any:
+        return self.accounts.set_classes(command(request))
+
+    @route("POST", "/api/accounts/<username>/password", allow=ACCOUNTS, tag=PEOPLE,
+           path=s.AccountPath, body=s.ResetPasswordBody, reply=r.AccountReply,
+           summary="Reset a password (every session of the account ends)")  # fmt: skip
+    def reset_password(self, request: ApiRequest) -> Any:
+        return self.accounts.reset_password(command(request))
+
+    @route("POST", "/api/accounts/<username>/disable", allow=ACCOUNTS, tag=PEOPLE,
+           path=s.AccountPath, body=s.DisableBody, reply=r.AccountReply,
+           summary="Disable an account: it cannot sign in, its sessions end now")  # fmt: skip
+    def disable(self, request: ApiRequest) -> Any:
+        return self.accounts.disable(command(request))
+
+    @route("POST", "/api/accounts/<username>/enable", allow=ACCOUNTS, tag=PEOPLE,
+           path=s.AccountPath, body=s.EnableBody, reply=r.AccountReply,
+           summary="Let a disabled account sign in again")  # fmt: skip
+    def enable(self, request: ApiRequest) -> Any:
+        return self.accounts.enable(command(request))
+
+    @route("GET", "/api/keys", allow=needs("keys.manage"), tag=PEOPLE, reply=r.KeyList,
+           summary="The API keys of machine clients (made with `library keys create`)")  # fmt: skip
+    def keys(self, request: ApiRequest) -> Any:
+        return {"keys": self.accounts.keys()}
+
+    @route("GET", "/api/audit", allow=AUDIT, tag=PEOPLE, query=s.AuditQuery,
+           reply=r.AuditReply, summary="Who did what: events by actor and time")  # fmt: skip
+    def audit(self, request: ApiRequest) -> Any:
+        return self.archives.audit(request.query)
+
+    @route("GET", "/api/copies/<barcode>/history", allow=needs("patrons.read"), tag=CATALOG,
+           path=s.BarcodePath, reply=r.CopyHistoryReply,
+           summary="A copy's whole history from the events, with who did each")  # fmt: skip
+    def copy_history(self, request: ApiRequest) -> Any:
+        return self.archives.copy_history({"barcode": request.path["barcode"]})
+
+    def own_card(self, request: ApiRequest) -> str:
+        if not request.caller.patron_id:
+            raise missing("own.read", "This account has no library card of its own.")
+        return request.caller.patron_id
+
+    def may_see(self, request: ApiRequest, patron_id: str) -> None:
+        """A student his own card only, a teacher her classes' cards (``scopes``)."""
+
+        def class_of(card: str) -> str | None:
+            try:
+                return self.circulation.get_card(card).get("class_name")
+            except RemoteFailure as failure:
+                if failure.exc_type == "NotFound":
+                    return None  # no such card: refused like another class's
+                raise
+
+        scopes.patron(request.caller, patron_id, class_of)
 
     # ------------------------------------------------------------ operations
 
@@ -361,5 +536,6 @@ class GatewayService:
                 "circulation": self.circulation,
                 "activities": self.activities,
                 "archives": self.archives,
+                "accounts": self.accounts,
             }
         )

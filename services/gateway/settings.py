@@ -1,12 +1,14 @@
 """The gateway's settings, read once from the ``GATEWAY`` section of the nameko config.
 
-Tokens are never written in code: they come from the config, whose defaults are
-for local development only, or else from ``<ROLE>_TOKEN`` environment variables.
-A role without a token cannot sign in at all.
+People sign in with their accounts (the accounts service). The fixed tokens
+per role of ``GATEWAY.tokens`` (or ``<ROLE>_TOKEN``) are for development and
+tests only: honoured when ``LIBRARY_DEV_TOKENS=1`` is in the environment, and
+never otherwise.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,13 +26,22 @@ DEFAULT_STATUS_TIMEOUT = 2.0
 # circulation's limit for a roster, which the config may lower but not raise).
 DEFAULT_MAX_BODY = 1024 * 1024
 DEFAULT_MAX_ROSTER_BODY = MAX_ROSTER_BYTES
+# Sign-in attempts one address may make in a minute before 429 (a wrong password's
+# guessing is slowed here; ten wrong in a row lock the account itself).
+DEFAULT_SIGN_INS_PER_MINUTE = 30
+
+
+def dev_tokens_enabled() -> bool:
+    return os.environ.get("LIBRARY_DEV_TOKENS") == "1"
 
 
 @dataclass(frozen=True)
 class GatewaySettings:
-    """Tokens by role, timeouts and body limits."""
+    """Development tokens by role (when enabled), timeouts, body limits, the sign-in throttle."""
 
     tokens: Mapping[str, str] = field(default_factory=dict)
+    dev_tokens: bool = False
+    sign_ins_per_minute: int = DEFAULT_SIGN_INS_PER_MINUTE
     rpc_timeout: float = DEFAULT_RPC_TIMEOUT
     status_timeout: float = DEFAULT_STATUS_TIMEOUT
     max_body: int = DEFAULT_MAX_BODY
@@ -47,7 +58,11 @@ class GatewaySettings:
                 "gateway only to be refused."
             )
         return cls(
-            tokens=role_tokens(config),
+            tokens=role_tokens(config) if dev_tokens_enabled() else {},
+            dev_tokens=dev_tokens_enabled(),
+            sign_ins_per_minute=int(
+                section.get("sign_ins_per_minute") or DEFAULT_SIGN_INS_PER_MINUTE
+            ),
             rpc_timeout=float(section.get("rpc_timeout") or DEFAULT_RPC_TIMEOUT),
             status_timeout=float(section.get("status_timeout") or DEFAULT_STATUS_TIMEOUT),
             max_body=int(section.get("max_body_bytes") or DEFAULT_MAX_BODY),

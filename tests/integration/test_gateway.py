@@ -11,6 +11,7 @@ import requests
 from kombu import Connection, Exchange, Queue
 from nameko.standalone.rpc import ServiceRpcProxy
 
+from services.accounts.service import AccountsService
 from services.activities.service import ActivitiesService
 from services.archives.service import ArchivesService
 from services.catalog.service import CatalogService
@@ -23,7 +24,13 @@ PROBLEM = "application/problem+json"
 JSON_TYPE = {"Content-Type": "application/json"}
 TITLE = {k: v for k, v in book_added().items() if k not in ("barcode", "acquisition")}
 TODAY = date(2026, 10, 12)
-ALL_SERVICES = (CatalogService, CirculationService, ActivitiesService, ArchivesService)
+ALL_SERVICES = (
+    CatalogService,
+    CirculationService,
+    ActivitiesService,
+    ArchivesService,
+    AccountsService,
+)
 
 
 class Api:
@@ -418,6 +425,8 @@ def test_tokens_and_roles(api):
     problem(api.post("/api/loans", {"barcode": "C1", "patron_id": "P1"}, role="reader"), 403)
     problem(api.post("/api/books", TITLE, role="assistant"), 403)
     problem(api.get("/api/books", role="operator"), 403)
+    refused = problem(api.post("/api/books", TITLE, role="assistant"), 403)
+    assert refused["code"] == "missing_right" and refused["right"] == "collection.manage"
     problem(api.get("/api/overdue", role="reader"), 403)
     problem(api.get("/api/status", role="reader"), 403)
     assert api.get("/api/books", role="reader").status_code == 200
@@ -505,7 +514,7 @@ def test_status_reports_every_service(api, config):
     report = answer.json()
     assert report["status"] == "ok"
     services = {service["service"]: service for service in report["services"]}
-    assert set(services) == {"catalog", "circulation", "activities", "archives"}
+    assert set(services) == {"catalog", "circulation", "activities", "archives", "accounts"}
     assert all(s["up"] and s["health"]["service"] == name for name, s in services.items())
     assert isinstance(services["archives"]["projection_lag"], list)
 

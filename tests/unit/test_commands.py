@@ -15,6 +15,7 @@ import pytest
 from nameko.cli.run import import_service
 from nameko.rpc import Rpc
 
+from services.accounts.service import AccountsService
 from services.activities.service import ActivitiesService
 from services.archives.service import ArchivesService
 from services.catalog.service import CatalogService
@@ -22,7 +23,13 @@ from services.circulation.service import CirculationService
 from shared.runtime.commands import commands_of
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = (CatalogService, CirculationService, ActivitiesService, ArchivesService)
+SERVICES = (
+    CatalogService,
+    CirculationService,
+    ActivitiesService,
+    ArchivesService,
+    AccountsService,
+)
 # Plumbing that belongs to the pipeline (and SQL that belongs to queries.py / the store).
 PLUMBING = re.compile(
     r"\bretrying\b|def attempt\b|unit_of_work\(|\bearlier\(|\bSELECT\b|\bINSERT\b|\bUPDATE\b"
@@ -55,7 +62,9 @@ def test_the_other_entrypoints_only_read(service_cls):
         assert "uow" not in source and "unit_of_work" not in source, f"{name} writes"
 
 
-@pytest.mark.parametrize("service", ["catalog", "circulation", "activities", "archives"])
+@pytest.mark.parametrize(
+    "service", ["catalog", "circulation", "activities", "archives", "accounts"]
+)
 def test_no_service_module_has_retry_loops_or_sql(service):
     source = (ROOT / "services" / service / "service.py").read_text()
     assert PLUMBING.findall(source) == []
@@ -66,7 +75,9 @@ def test_an_entrypoint_checks_its_calls_against_the_payload_signature():
     assert list(inspect.signature(entrypoint).parameters) == ["self", "payload"]
 
 
-@pytest.mark.parametrize("service", ["catalog", "circulation", "activities", "archives"])
+@pytest.mark.parametrize(
+    "service", ["catalog", "circulation", "activities", "archives", "accounts"]
+)
 def test_nameko_run_finds_the_one_service_of_each_service_module(service):
     # infra/services.sh and the benches run ``nameko run services.<name>.service``, which
     # takes every class with entrypoints in the module: a base class imported by name
