@@ -9,19 +9,24 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.accounts.domain import MAX_PASSWORD
+from services.accounts.domain import MAX_PASSWORD, MIN_PASSWORD
 from services.accounts.rights import KEY_RIGHTS
 from shared.events import fields as f
 from shared.events.accounts import ROLES, classes, roles, username
 
-# Longer than any password allowed, so an over-long one is told the rule, not "invalid".
+# What a sign-in takes: longer than any password allowed, shorter than a megabyte.
 MAX_PASSWORD_INPUT = 4 * MAX_PASSWORD
 
 
 def password(**kwargs: object) -> fields.String:
+    """A new password: its length is the domain's rule (the rest is checked there too)."""
     return fields.String(
         required=kwargs.pop("required", True),
-        validate=validate.Length(min=1, max=MAX_PASSWORD_INPUT),
+        validate=validate.Length(
+            min=MIN_PASSWORD,
+            max=MAX_PASSWORD,
+            error=f"A password has {MIN_PASSWORD} to {MAX_PASSWORD} characters.",
+        ),
         metadata={"description": "8-128 characters, not the username.", "format": "password"},
         load_only=True,
         **kwargs,
@@ -69,7 +74,9 @@ class ResetPassword(Command, AccountPath):
 
 class ChangePassword(Command):
     token = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    current_password = password()
+    current_password = fields.String(
+        required=True, validate=validate.Length(min=1, max=MAX_PASSWORD_INPUT), load_only=True
+    )
     new_password = password()
 
 

@@ -9,6 +9,7 @@ request: one indexed query, so disabling an account ends its sessions at once.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from datetime import timedelta
 from logging import getLogger
@@ -23,7 +24,6 @@ from services.accounts.projections import CardHolders, Directory
 from services.accounts.rights import rights_of
 from shared.errors import SignInRefused, found, load
 from shared.events.envelope import Envelope
-from shared.eventsourcing.pipeline import derived_name
 from shared.eventsourcing.unit_of_work import UnitOfWork
 from shared.messaging.rpc import rpc
 from shared.messaging.subscriber import subscribe
@@ -34,6 +34,7 @@ from shared.runtime.dependencies import EventStoreProvider, Projections
 _log = getLogger(__name__)
 Command = Mapping[str, Any]
 WRONG = "The username or the password is wrong."
+LOCKS = uuid.UUID("0b6f2f0e-5d7c-4c3a-9e1a-6b1f3c2d4e5f")
 LOCKED = "This account is locked after too many wrong passwords; try again in {minutes} minutes."
 
 
@@ -72,7 +73,10 @@ class AccountsService(event_feed.EventFeed):
             if signed_in:
                 c.clear_failures(cursor, account_id)
                 token, expires = c.open_session(
-                    cursor, account_id, timedelta(hours=settings["session_hours"]), given["address"]
+                    cursor,
+                    account_id,
+                    timedelta(seconds=settings["session_seconds"]),
+                    given["address"],
                 )
             elif account is not None and not matches:
                 failures = c.record_failure(
@@ -105,10 +109,11 @@ class AccountsService(event_feed.EventFeed):
             extra={"actor": account_id},
         )
         lock = domain.Lock(failures.count, failures.locked_until)
-        name = derived_name("lock", f"{account_id}:{failures.locked_until.isoformat()}")
+        # One lock, one command: a retried sign-in does not record the lock twice.
+        key = uuid.uuid5(LOCKS, f"{account_id}:{failures.locked_until.isoformat()}")
         self.store.run(
             "lock_account",
-            {"command_id": name},
+            {"command_id": key},
             lambda uow, _: bool(uow.execute(domain.ACCOUNT, account_id, lock)),
         )
 
@@ -261,7 +266,7 @@ class AccountsService(event_feed.EventFeed):
     def _settings(self) -> dict[str, int]:
         section = self.config.get("ACCOUNTS") or {}
         return {
-            "session_hours": int(section.get("session_hours") or 12),
+            "session_seconds": int(section.get("session_seconds") or 12 * 3600),
             "lock_after": int(section.get("lock_after") or 10),
             "lock_minutes": int(section.get("lock_minutes") or 15),
         }

@@ -46,6 +46,7 @@ if sorted(BOARDS.values()) != sorted(activities.SCOPES):
 
 DESK = "A campus gateway fills in its own and refuses another; a whole-school gateway needs it."
 HOME = "A campus gateway's own when left out; a whole-school gateway needs it."
+OWN_CARD = "A reader's own card when left out (and a reader may name no other); the desk names it."
 
 
 def fields_of(source: type[Schema], *names: str, name: str) -> type[Schema]:
@@ -146,7 +147,9 @@ RenewBody = body(circulation.LoanCommand, "RenewBody", path=LoanPath)
 # A loss and a payment are recorded as of today: their day would change nothing.
 LostBody = body(circulation.LoanCommand, "LostBody", path=LoanPath, exclude=("on",))
 PaymentBody = body(circulation.Pay, "PaymentBody", path=LoanPath, exclude=("on",))
-ReserveBody = body(circulation.Reserve, "ReserveBody", filled={"campus": HOME})
+ReserveBody = body(
+    circulation.Reserve, "ReserveBody", filled={"campus": HOME, "patron_id": OWN_CARD}
+)
 CancelReservationBody = body(
     circulation.CancelReservation, "CancelReservationBody", path=ReservationPath
 )
@@ -166,7 +169,7 @@ LeaderboardQuery = body(
     exclude=("scope",),  # the path's board
     defaults={"period": "week"},
 )
-SubmitNoteBody = body(activities.SubmitNote, "SubmitNoteBody")
+SubmitNoteBody = body(activities.SubmitNote, "SubmitNoteBody", filled={"patron_id": OWN_CARD})
 NotePath = fields_of(activities.AwardNote, "note_id", name="NotePath")
 AwardNoteBody = body(activities.AwardNote, "AwardNoteBody", path=NotePath)
 NotesPath = activities.NotesQuery
