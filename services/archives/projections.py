@@ -11,6 +11,9 @@
   event's campus), never where the copy went afterwards.
 * ``TermReports``: the reports frozen by closing a term.
 
+Every line of the books of record names who recorded it: the username and
+role of its event's actor (``by``), None for events without one.
+
 Catalog's facts and circulation's facts about a copy live in separate columns
 and rows are upserted, so the two sources may be applied in any interleaving
 (live) or one after the other (rebuild) with the same result.
@@ -33,9 +36,15 @@ from shared.runtime.school_calendar import DEFAULT_TIMEZONE, local_date
 SOURCES = ("catalog", "circulation", "activities", "archives")
 
 ARCHIVE = """
-    INSERT INTO archived_events (source, position, event_id, type, recorded_at, envelope)
+    INSERT INTO archived_events (source, position, event_id, type, recorded_at, envelope, actor)
     VALUES %s ON CONFLICT DO NOTHING
 """
+
+
+def by(event: Envelope) -> tuple[str | None, str | None]:
+    """(username, role) of who did it, or (None, None) when the event names nobody."""
+    actor = event.actor
+    return (actor["username"], actor["role"]) if actor else (None, None)
 
 
 class EventArchive(Projection):
@@ -50,7 +59,15 @@ class EventArchive(Projection):
 
     def apply_many(self, cursor: Cursor, events: Sequence[Envelope]) -> None:
         rows = [
-            (e.source, e.position, e.event_id, e.type, e.recorded_at, json.dumps(e.to_dict()))
+            (
+                e.source,
+                e.position,
+                e.event_id,
+                e.type,
+                e.recorded_at,
+                json.dumps(e.to_dict()),
+                None if e.actor is None else json.dumps(e.actor),
+            )
             for e in events
         ]
         execute_values(cursor, ARCHIVE, rows, page_size=1000)
@@ -84,6 +101,8 @@ COPY_COLUMNS = (
     "in_repair",
     "lost",
     "in_transit",
+    "weeded_by",
+    "weeded_by_role",
 )
 COPY_FLAGS = {"on_loan": False, "in_repair": False, "lost": False, "in_transit": False}
 # The events whose entries take what the ledger knows of the copy (its campus,
@@ -137,11 +156,14 @@ class CopyLedger(_Dated):
                         self._entry(event, data["campus"], "added", letter, 1, copy["price"])
                     )
                 case ("catalog", "Weeded"):
+                    who, role = by(event)
                     copy.update(
                         weeded_on=self.day(event),
                         weed_reason=data["reason"],
                         in_repair=False,
                         in_transit=False,
+                        weeded_by=who,
+                        weeded_by_role=role,
                     )
                     entries.append(
                         self._entry(
@@ -216,7 +238,12 @@ LOAN_COLUMNS = (
     "due_on",
     "returned_on",
     "status",
+    "lent_by",
+    "lent_by_role",
+    "returned_by",
+    "returned_by_role",
 )
+LENT_COLUMNS = LOAN_COLUMNS[:10]  # what a Lent event's payload says of its loan
 RESERVATION_COLUMNS = (
     "reservation_id",
     "patron_id",
@@ -225,6 +252,8 @@ RESERVATION_COLUMNS = (
     "reserved_on",
     "status",
     "loan_id",
+    "reserved_by",
+    "reserved_by_role",
 )
 
 
@@ -255,23 +284,31 @@ class LoanRecords(_Dated):
                     patrons.append({column: data.get(column) for column in PATRON_COLUMNS})
                 case "Lent" if loans.get(data["loan_id"]) is None:
                     loan = loans.row(data["loan_id"])
-                    loan.update({column: data.get(column) for column in LOAN_COLUMNS[:10]})
+                    loan.update({column: data.get(column) for column in LENT_COLUMNS})
                     loan["status"] = "open"
+                    loan["lent_by"], loan["lent_by_role"] = by(event)
                 case "Renewed":
                     loans.existing(data["loan_id"])["due_on"] = data["due_on"]
                 case "Returned":
+                    who, role = by(event)
                     loans.existing(data["loan_id"]).update(
-                        returned_on=data["returned_on"], status="returned"
+                        returned_on=data["returned_on"],
+                        status="returned",
+                        returned_by=who,
+                        returned_by_role=role,
                     )
                 case "DeclaredLost":
                     loans.existing(data["loan_id"])["status"] = "lost"
                 case "Reserved" if reservations.get(data["reservation_id"]) is None:
+                    who, role = by(event)
                     reservations.row(data["reservation_id"]).update(
                         patron_id=data["patron_id"],
                         isbn=data["isbn"],
                         campus=data["campus"],
                         reserved_on=self.day(event),
                         status="open",
+                        reserved_by=who,
+                        reserved_by_role=role,
                     )
                 case "ReservationFulfilled":
                     reservations.existing(data["reservation_id"]).update(
@@ -286,9 +323,21 @@ class LoanRecords(_Dated):
         reservations.write(cursor)
 
 
-PURCHASE_COLUMNS = ("purchased_on", "isbn", "title", "author", "campus", "unit_price", "copies")
+PURCHASE_COLUMNS = (
+    "purchased_on",
+    "isbn",
+    "title",
+    "author",
+    "campus",
+    "unit_price",
+    "copies",
+    "added_by",
+    "added_by_role",
+)
+# A line per (day, title, campus, unit price, who recorded it): the unique index
+# register_purchases_line (NULLS NOT DISTINCT, so lines by no one add up too).
 ADD_PURCHASES = (
-    "(purchased_on, isbn, campus, unit_price) "
+    "(purchased_on, isbn, campus, unit_price, added_by, added_by_role) "
     "DO UPDATE SET copies = register_purchases.copies + EXCLUDED.copies"
 )
 REPAIR_COLUMNS = (
@@ -300,6 +349,10 @@ REPAIR_COLUMNS = (
     "loan_id",
     "repaired_on",
     "repair_note",
+    "reported_by",
+    "reported_by_role",
+    "repaired_by",
+    "repaired_by_role",
 )
 OPEN_REPAIRS = """
     SELECT damage_id::text FROM register_repairs WHERE barcode = ANY(%s) AND repaired_on IS NULL
@@ -334,16 +387,20 @@ class CatalogRegisters(_Dated):
             data = event.data
             match event.type:
                 case "BookAdded" if data["acquisition"] == "purchase":
-                    key = (self.day(event), data["isbn"], data["campus"], Decimal(data["price"]))
+                    price = Decimal(data["price"])
+                    key = (self.day(event), data["isbn"], data["campus"], price, *by(event))
                     line = purchases.setdefault(key, [data["title"], data["author"], 0])
                     line[2] += 1
                 case "CopyDamaged":
+                    who, role = by(event)
                     repairs.row(event.event_id).update(
                         barcode=data["barcode"],
                         campus=event.campus,
                         damaged_on=self.day(event),
                         note=data.get("note") or "",
                         loan_id=data.get("loan_id"),
+                        reported_by=who,
+                        reported_by_role=role,
                     )
                 case "Repaired":
                     still_open = sorted(
@@ -352,8 +409,12 @@ class CatalogRegisters(_Dated):
                         if row["barcode"] == data["barcode"] and row["repaired_on"] is None
                     )
                     if still_open:
+                        who, role = by(event)
                         repairs.row(still_open[0][1]).update(
-                            repaired_on=self.day(event), repair_note=data.get("note") or ""
+                            repaired_on=self.day(event),
+                            repair_note=data.get("note") or "",
+                            repaired_by=who,
+                            repaired_by_role=role,
                         )
         lines = [
             {
@@ -364,8 +425,10 @@ class CatalogRegisters(_Dated):
                 "campus": campus,
                 "unit_price": price,
                 "copies": copies,
+                "added_by": who,
+                "added_by_role": role,
             }
-            for (day, isbn, campus, price), (title, author, copies) in purchases.items()
+            for (day, isbn, campus, price, who, role), (title, author, copies) in purchases.items()
         ]
         upsert(cursor, "register_purchases", PURCHASE_COLUMNS, lines, ADD_PURCHASES)
         repairs.write(cursor)

@@ -1,13 +1,20 @@
-"""Reading the books of record: ledgers, registers, the term report, the timeline."""
+"""Reading the books of record: ledgers, registers, the term report, the timeline.
+
+Who did what: every register line ends with who recorded it (``by``, ``by_role``:
+the username and role of its event's actor, null for lines from before events
+carried one), loans and repairs also with who closed them; ``audit`` pages
+through the archive by actor and time, ``copy_history`` tells one copy's story.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from shared.eventsourcing.projection import Cursor
 
@@ -49,7 +56,8 @@ LEDGER_COLUMNS = (
     "in_transit",
 )
 WRITE_OFFS = """
-    SELECT weeded_on, barcode, title, classification, campus, weed_reason, price
+    SELECT weeded_on, barcode, title, classification, campus, weed_reason, price,
+           weeded_by, weeded_by_role
     FROM ledger_copies
     WHERE weeded_on BETWEEN %(since)s AND %(until)s
       AND (%(campus)s IS NULL OR campus = %(campus)s)
@@ -67,10 +75,15 @@ REGISTERS: dict[str, tuple[tuple[str, ...], str]] = {
             "due_on",
             "returned_on",
             "status",
+            "by",
+            "by_role",
+            "returned_by",
+            "returned_by_role",
         ),
         """
         SELECT l.lent_on, l.loan_id, p.name, l.barcode, l.title, l.campus, l.due_on,
-               l.returned_on, l.status
+               l.returned_on, l.status, l.lent_by, l.lent_by_role, l.returned_by,
+               l.returned_by_role
         FROM archive_loans l JOIN archive_patrons p USING (patron_id)
         WHERE l.patron_kind = 'teacher' AND l.lent_on BETWEEN %(since)s AND %(until)s
           AND (%(campus)s IS NULL OR l.campus = %(campus)s)
@@ -78,14 +91,25 @@ REGISTERS: dict[str, tuple[tuple[str, ...], str]] = {
         """,
     ),
     "purchases": (
-        ("purchased_on", "isbn", "title", "author", "campus", "copies", "unit_price", "total"),
+        (
+            "purchased_on",
+            "isbn",
+            "title",
+            "author",
+            "campus",
+            "copies",
+            "unit_price",
+            "total",
+            "by",
+            "by_role",
+        ),
         """
         SELECT purchased_on, isbn, title, author, campus, copies, unit_price,
-               copies * unit_price
+               copies * unit_price, added_by, added_by_role
         FROM register_purchases
         WHERE purchased_on BETWEEN %(since)s AND %(until)s
           AND (%(campus)s IS NULL OR campus = %(campus)s)
-        ORDER BY purchased_on, isbn, campus, unit_price
+        ORDER BY purchased_on, isbn, campus, unit_price, added_by, added_by_role
         """,
     ),
     # A repair's campus is where the copy was damaged (CatalogRegisters); the copy's
@@ -100,10 +124,15 @@ REGISTERS: dict[str, tuple[tuple[str, ...], str]] = {
             "loan_id",
             "repaired_on",
             "repair_note",
+            "by",
+            "by_role",
+            "repaired_by",
+            "repaired_by_role",
         ),
         """
         SELECT r.damaged_on, r.barcode, c.title, coalesce(r.campus, c.campus), r.note,
-               r.loan_id, r.repaired_on, r.repair_note
+               r.loan_id, r.repaired_on, r.repair_note, r.reported_by, r.reported_by_role,
+               r.repaired_by, r.repaired_by_role
         FROM register_repairs r LEFT JOIN ledger_copies c USING (barcode)
         WHERE r.damaged_on BETWEEN %(since)s AND %(until)s
           AND (%(campus)s IS NULL OR coalesce(r.campus, c.campus) = %(campus)s)
@@ -111,13 +140,34 @@ REGISTERS: dict[str, tuple[tuple[str, ...], str]] = {
         """,
     ),
     "writeoffs": (
-        ("weeded_on", "barcode", "title", "classification", "campus", "reason", "value"),
+        (
+            "weeded_on",
+            "barcode",
+            "title",
+            "classification",
+            "campus",
+            "reason",
+            "value",
+            "by",
+            "by_role",
+        ),
         WRITE_OFFS,
     ),
     "teacher_reservations": (
-        ("reserved_on", "reservation_id", "teacher", "isbn", "campus", "status", "loan_id"),
+        (
+            "reserved_on",
+            "reservation_id",
+            "teacher",
+            "isbn",
+            "campus",
+            "status",
+            "loan_id",
+            "by",
+            "by_role",
+        ),
         """
-        SELECT r.reserved_on, r.reservation_id, p.name, r.isbn, r.campus, r.status, r.loan_id
+        SELECT r.reserved_on, r.reservation_id, p.name, r.isbn, r.campus, r.status, r.loan_id,
+               r.reserved_by, r.reserved_by_role
         FROM archive_reservations r JOIN archive_patrons p USING (patron_id)
         WHERE p.kind = 'teacher' AND r.reserved_on BETWEEN %(since)s AND %(until)s
           AND (%(campus)s IS NULL OR r.campus = %(campus)s)
@@ -125,8 +175,10 @@ REGISTERS: dict[str, tuple[tuple[str, ...], str]] = {
         """,
     ),
 }
-TIMELINE = """
-    SELECT envelope FROM archived_events
+# An archived envelope with its actor (null for those archived before envelopes had one).
+ENVELOPE = "envelope || jsonb_build_object('actor', actor)"
+TIMELINE = f"""
+    SELECT {ENVELOPE} FROM archived_events
     WHERE (recorded_at, source, position) > (%s, %s, %s)
     ORDER BY recorded_at, source, position LIMIT %s
 """
@@ -213,8 +265,8 @@ def timeline(cursor: Cursor, after: tuple[str, str, int], limit: int) -> list[di
     return [row[0] for row in cursor.fetchall()]
 
 
-SELECT_ARCHIVED = """
-    SELECT envelope FROM archived_events WHERE source = %s AND position > %s
+SELECT_ARCHIVED = f"""
+    SELECT {ENVELOPE} FROM archived_events WHERE source = %s AND position > %s
     ORDER BY position LIMIT %s
 """
 SELECT_REPORT = "SELECT report FROM term_reports WHERE term = %s"
@@ -231,3 +283,129 @@ def frozen_report(cursor: Cursor, term: str) -> dict[str, Any] | None:
     cursor.execute(SELECT_REPORT, (term,))
     row = cursor.fetchone()
     return row[0] if row else None
+
+
+# ------------------------------------------------------------ who did what
+
+FAR_PAST_MOMENT = datetime(1900, 1, 1, tzinfo=UTC)
+FAR_FUTURE_MOMENT = datetime(9999, 12, 31, tzinfo=UTC)
+# Newest first by (recorded_at, source, position): a page is the rows before the
+# cursor, the key of the page's last row. One actor's events come from two
+# index-ordered reads (by username, by id) of at most a page each, merged.
+AUDIT_WHERE = """
+    recorded_at >= %(since)s AND recorded_at < %(until)s
+    AND (recorded_at, source, position) < (%(before_at)s, %(before_source)s, %(before_position)s)
+"""
+AUDIT_ORDER = "ORDER BY recorded_at DESC, source DESC, position DESC LIMIT %(limit)s"
+AUDIT_EVERYONE = f"""
+    SELECT {ENVELOPE}, recorded_at, source, position FROM archived_events
+    WHERE {AUDIT_WHERE} {AUDIT_ORDER}
+"""
+AUDIT_ACTOR = f"""
+    SELECT {ENVELOPE}, recorded_at, source, position
+    FROM archived_events JOIN (
+        (SELECT source, position FROM archived_events
+         WHERE actor->>'username' = %(actor)s AND {AUDIT_WHERE} {AUDIT_ORDER})
+        UNION
+        (SELECT source, position FROM archived_events
+         WHERE actor->>'id' = %(actor)s AND {AUDIT_WHERE} {AUDIT_ORDER})
+    ) AS theirs USING (source, position)
+    {AUDIT_ORDER}
+"""
+COPY_HISTORY = f"""
+    SELECT {ENVELOPE} FROM archived_events
+    WHERE envelope->'data'->>'barcode' = %s
+    ORDER BY (envelope->>'occurred_at')::timestamptz, recorded_at, source, position
+"""
+HISTORY_FIELDS = (
+    "type",
+    "source",
+    "position",
+    "event_id",
+    "occurred_at",
+    "recorded_at",
+    "campus",
+    "actor",
+    "data",
+)
+
+AuditCursor = tuple[datetime, str, int]  # (recorded_at, source, position) of a page's last row
+
+
+def moments(
+    since: date | datetime | None, until: date | datetime | None, timezone: str
+) -> tuple[datetime, datetime]:
+    """[start, end) of a period given by days at the school (``timezone``) or moments.
+
+    A day is the whole day: from its first moment, up to the end of it; a moment
+    is itself, ``until`` included. Either left out is open.
+    """
+    zone = ZoneInfo(timezone)
+
+    def start_of(day: date) -> datetime:
+        return datetime.combine(day, time(), zone)
+
+    start = FAR_PAST_MOMENT if since is None else since
+    if not isinstance(start, datetime):
+        start = start_of(start)
+    if until is None:
+        end = FAR_FUTURE_MOMENT
+    elif isinstance(until, datetime):
+        end = until + timedelta(microseconds=1)
+    else:
+        end = start_of(until + timedelta(days=1))
+    return start, end
+
+
+def audit_cursor(recorded_at: datetime, source: str, position: int) -> str:
+    """The text a caller passes back as ``after`` to read the page after a row's."""
+    return f"{recorded_at.astimezone(UTC).isoformat()}|{source}|{position}"
+
+
+def parse_audit_cursor(text: str) -> AuditCursor:
+    """``audit_cursor`` read back; ValueError when ``text`` is not one."""
+    recorded_at, source, position = text.split("|")
+    moment = datetime.fromisoformat(recorded_at)
+    if moment.tzinfo is None or not source or not position.isdigit():
+        raise ValueError(text)
+    return moment, source, int(position)
+
+
+def audit(
+    cursor: Cursor,
+    actor: str | None,
+    period: tuple[datetime, datetime],
+    after: AuditCursor | None,
+    limit: int,
+) -> dict[str, Any]:
+    """Archived events of every source, newest first, of one actor (username or id) or
+    everyone's, in a period, a page of ``limit`` after the cursor ``after``.
+
+    ``next_after`` is the cursor of the page after this one, null on the last page.
+    Pages are stable: keyset on (recorded_at, source, position), so what is archived
+    meanwhile never shifts a page or shows twice.
+    """
+    before_at, before_source, before_position = after or (FAR_FUTURE_MOMENT, "", 0)
+    params = {
+        "actor": actor,
+        "since": period[0],
+        "until": period[1],
+        "before_at": before_at,
+        "before_source": before_source,
+        "before_position": before_position,
+        "limit": limit + 1,  # one more tells whether there is a next page
+    }
+    cursor.execute(AUDIT_EVERYONE if actor is None else AUDIT_ACTOR, params)
+    rows = cursor.fetchall()
+    page, more = rows[:limit], len(rows) > limit
+    _, recorded_at, source, position = page[-1] if more else (None, None, None, None)
+    return {
+        "events": [envelope for envelope, *_ in page],
+        "next_after": audit_cursor(recorded_at, source, position) if more else None,
+    }
+
+
+def copy_history(cursor: Cursor, barcode: str) -> list[dict[str, Any]]:
+    """Every source's archived events about one copy, in the order they happened."""
+    cursor.execute(COPY_HISTORY, (barcode,))
+    return [{key: envelope[key] for key in HISTORY_FIELDS} for (envelope,) in cursor]

@@ -6,13 +6,20 @@ them from here).
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.archives.projections import SOURCES
-from services.archives.queries import REGISTERS
+from services.archives.queries import REGISTERS, parse_audit_cursor
 from shared.events import fields as f
+from shared.events.envelope import MAX_ACTOR_ID, MAX_ACTOR_USERNAME
 
 MAX_PAGE = 5000
+MAX_AUDIT_PAGE = 1000
+DAY_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 MAX_POSITION = 10**15
 FORMATS = ("json", "csv")
 TERM_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9\-]{0,39}$"
@@ -80,3 +87,89 @@ class CloseTerm(Schema):
 class TermReportQuery(Schema):
     term = term()
     format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
+
+
+class Moment(fields.String):
+    """A day at the school (``2026-10-12``: the whole day) or an ISO-8601 moment with its
+    offset (``2026-10-12T08:30:00+08:00``); loaded as a ``date`` or an aware ``datetime``."""
+
+    default_error_messages = {
+        "moment": "Not a day like 2026-10-12 or a time with its offset like "
+        "2026-10-12T08:30:00+08:00.",
+        "naive": "A time needs its offset (+08:00, Z...): which zone is it in?",
+        "range": f"Must be from {f.EARLIEST_DAY} to {f.LATEST_DAY}.",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            if len(text) > 40:
+                raise ValueError(text)
+            moment: date = (
+                date.fromisoformat(text)
+                if DAY_PATTERN.fullmatch(text)
+                else datetime.fromisoformat(text)
+            )
+        except ValueError:
+            raise self.make_error("moment") from None
+        if isinstance(moment, datetime) and moment.tzinfo is None:
+            raise self.make_error("naive")
+        day = moment.date() if isinstance(moment, datetime) else moment
+        if not f.EARLIEST_DAY <= day <= f.LATEST_DAY:
+            raise self.make_error("range")
+        return moment
+
+
+class AuditAfter(fields.String):
+    """The ``next_after`` of the page before: where the next page begins."""
+
+    default_error_messages = {"cursor": "Not a next_after this query answered."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            after = parse_audit_cursor(text) if len(text) <= 200 else None
+        except ValueError:
+            after = None
+        if after is None or after[1] not in SOURCES or after[2] > MAX_POSITION:
+            raise self.make_error("cursor")
+        return after
+
+
+class AuditQuery(Schema):
+    """Who did what: archived events of every source, newest first, a page at a time."""
+
+    actor = f.text(
+        max(MAX_ACTOR_ID, MAX_ACTOR_USERNAME),
+        required=False,
+        load_default=None,
+        metadata={"description": "Only this actor's events: a username (or key:<name>) or id."},
+    )
+    since = Moment(
+        data_key="from",
+        load_default=None,
+        metadata={"description": "Recorded from this day at the school or moment (inclusive)."},
+    )
+    until = Moment(
+        data_key="to",
+        load_default=None,
+        metadata={"description": "Recorded up to this day at the school or moment (inclusive)."},
+    )
+    after = AuditAfter(
+        load_default=None,
+        metadata={"description": "The next_after of the page before (left out: the newest)."},
+    )
+    limit = f.whole(1, MAX_AUDIT_PAGE, load_default=100)
+
+    @validates_schema
+    def in_order(self, data: dict, **kwargs: object) -> None:
+        # Two days or two moments; a day against a moment depends on the school's zone,
+        # and a period that ends before it begins only finds nothing.
+        since, until = data.get("since"), data.get("until")
+        comparable = isinstance(since, datetime) == isinstance(until, datetime)
+        if since and until and comparable and since > until:
+            raise ValidationError("Must not be after 'to'.", "from")
+
+
+class CopyHistoryQuery(Schema):
+    barcode = f.barcode()

@@ -51,6 +51,24 @@ class ArchivesService(event_feed.EventFeed):
         with self.store.cursor() as cursor:
             return queries.timeline(cursor, after, query["limit"])
 
+    # ------------------------------------------------------------ who did what
+
+    @rpc
+    def audit(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Archived events of every source, newest first: one actor's or everyone's, in a period."""
+        query = load(s.AuditQuery(), payload or {})
+        period = queries.moments(query["since"], query["until"], self.calendar.timezone)
+        with self.store.cursor() as cursor:
+            return queries.audit(cursor, query["actor"], period, query["after"], query["limit"])
+
+    @rpc
+    def copy_history(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Every source's archived events about one copy, in the order they happened."""
+        query = load(s.CopyHistoryQuery(), payload)
+        with self.store.cursor() as cursor:
+            events = queries.copy_history(cursor, query["barcode"])
+        return {"barcode": query["barcode"], "events": events}
+
     # ------------------------------------------------------------ ledgers
 
     @rpc

@@ -4,6 +4,10 @@
 a stream version and a record time, and hands back an ``Envelope``. The same
 envelope is the JSON body external systems receive, so its fields are a contract:
 see docs/events.md.
+
+Every event carries its ``actor``, who did it: the account or API key the gateway
+served (``{"id", "username", "role"}``), or null when nobody is known (events from
+before envelopes carried one, the system's own, a CLI calling a service directly).
 """
 
 from __future__ import annotations
@@ -22,6 +26,12 @@ from shared.events import fields as f
 
 CONTENT_TYPE = "application/json"
 MAX_BODY_BYTES = 1_000_000
+# Longest actor fields: an account id or API key id, a username or ``key:<name>``, a role.
+MAX_ACTOR_ID = 100
+MAX_ACTOR_USERNAME = 150
+MAX_ACTOR_ROLE = 50
+
+Actor = dict[str, str]  # {"id": ..., "username": ..., "role": ...}
 
 
 class InvalidEnvelope(ValueError):
@@ -33,6 +43,28 @@ class InvalidEnvelope(ValueError):
     def __init__(self, errors: dict[str, Any]) -> None:
         self.errors = errors
         super().__init__(f"invalid event envelope: {errors}")
+
+
+class InvalidActor(ValueError):
+    """Raised when an actor is not ``{"id", "username", "role"}`` of bounded, non-blank strings.
+
+    ``errors`` maps each offending key to what is wrong with it.
+    """
+
+    def __init__(self, errors: dict[str, Any]) -> None:
+        self.errors = errors
+        super().__init__(f"invalid actor: {errors}")
+
+
+def checked_actor(value: Any) -> Actor | None:
+    """``value`` as an event's actor (a fresh dict), or None for none; ``InvalidActor`` else."""
+    if value is None:
+        return None
+    try:
+        return _ACTOR.load(value)
+    except ValidationError as error:
+        messages = error.messages
+        raise InvalidActor(messages if isinstance(messages, dict) else {"_": messages}) from None
 
 
 def utc_now() -> str:
@@ -62,10 +94,13 @@ class NewEvent:
     occurred_at: str = field(default_factory=utc_now)
     correlation_id: str | None = None
     causation_id: str | None = None
+    actor: Actor | None = None
 
     def validated(self) -> NewEvent:
-        """This event, checked strictly against the catalogue; raises naming bad fields."""
+        """This event, checked strictly against the catalogue and its actor's shape;
+        raises naming bad fields (``InvalidEvent``, ``InvalidActor``)."""
         CATALOGUE.validate(self.type, self.data)
+        checked_actor(self.actor)
         return self
 
 
@@ -86,11 +121,17 @@ class Envelope:
     correlation_id: str | None
     causation_id: str | None
     data: dict[str, Any]
+    actor: Actor | None = None  # who did it; None for older events and the system's
 
     def to_dict(self) -> dict[str, Any]:
+        """The envelope as JSON-ready values; ``actor`` is always there (null when unknown)."""
         # Not dataclasses.asdict: its deep copy of ``data`` was a third of the
-        # relay's time; a shallow copy keeps the envelope's own dict untouched.
-        return {name: getattr(self, name) for name in _FIELDS} | {"data": dict(self.data)}
+        # relay's time; a shallow copy keeps the envelope's own dicts untouched.
+        actor = dict(self.actor) if self.actor is not None else None
+        return {name: getattr(self, name) for name in _FIELDS} | {
+            "actor": actor,
+            "data": dict(self.data),
+        }
 
     def to_json(self) -> bytes:
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False).encode()
@@ -104,7 +145,11 @@ class Envelope:
 
     @classmethod
     def from_dict(cls, raw: Any) -> Envelope:
-        """Check an envelope and its payload; raise ``InvalidEnvelope`` naming the fields."""
+        """Check an envelope and its payload; raise ``InvalidEnvelope`` naming the fields.
+
+        An envelope without ``actor`` (published before envelopes carried one) is
+        taken with none.
+        """
         try:
             loaded = _ENVELOPE.load(raw)
         except ValidationError as error:
@@ -120,7 +165,7 @@ class Envelope:
             raise InvalidEnvelope({"type": [str(error)]}) from None
         except InvalidEvent as error:
             raise InvalidEnvelope({"data": error.errors}) from None
-        return cls(**{**raw, "data": dict(raw["data"])}).upcast()
+        return cls(**{**raw, "data": dict(raw["data"]), "actor": loaded["actor"]}).upcast()
 
     @classmethod
     def from_json(cls, body: bytes | str) -> Envelope:
@@ -132,6 +177,23 @@ class Envelope:
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             raise InvalidEnvelope({"_body": [f"not JSON: {error}"]}) from None
         return cls.from_dict(raw)
+
+
+class ActorSchema(Schema):
+    """Who did it: the account or API key the gateway served (see the module docstring)."""
+
+    class Meta:
+        unknown = RAISE
+
+    id = f.text(MAX_ACTOR_ID, metadata={"description": "The account id or API key id."})
+    username = f.text(
+        MAX_ACTOR_USERNAME,
+        metadata={"description": "The account's username, or key:<name> for an API key."},
+    )
+    role = f.text(
+        MAX_ACTOR_ROLE,
+        metadata={"description": "librarian, assistant, teacher, student, operator, system..."},
+    )
 
 
 class EnvelopeSchema(Schema):
@@ -149,8 +211,15 @@ class EnvelopeSchema(Schema):
     campus = f.campus(required=True, allow_none=True)
     correlation_id = fields.String(required=True, allow_none=True)
     causation_id = fields.String(required=True, allow_none=True)
+    actor = fields.Nested(
+        ActorSchema,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Who did it; null or left out when nobody is known."},
+    )
     data = fields.Dict(required=True)
 
 
-_FIELDS = tuple(f.name for f in fields_of(Envelope) if f.name != "data")
+_FIELDS = tuple(f.name for f in fields_of(Envelope) if f.name not in ("data", "actor"))
 _ENVELOPE = EnvelopeSchema(unknown=RAISE)  # built once: building a schema costs more than a load
+_ACTOR = ActorSchema()

@@ -13,13 +13,13 @@ What it keeps of the real store:
   ``NO_STREAM`` is a new stream);
 * an append of event ids already stored is a no-op answering the stored
   envelopes (``Appended.replayed``); a partly stored batch stores the rest;
-* every payload validated against the catalogue before anything is stored, and
-  refused whole when one event is invalid;
+* every payload validated against the catalogue (and every actor's shape) before
+  anything is stored, and refused whole when one event is invalid;
 * envelopes as PostgreSQL returns them: event ids as canonical UUID text, times
   in UTC as ``to_json`` writes them (``2026-01-02T03:04:05.12+00:00``: trailing
   zeros of the fraction dropped), ``recorded_at`` the time of the append, data
-  parsed back from JSON (a fresh dict for every read, as jsonb gives) and
-  upcast to the latest schema version;
+  and actor parsed back from JSON (a fresh dict for every read, as jsonb gives)
+  and data upcast to the latest schema version;
 * commands: ``remember`` keeps the receipt's JSON text (NaN refused, as jsonb
   does), ``command_run`` parses it back with the standard ``json`` module, as
   psycopg2 does for jsonb; a command id remembered twice is a ``UniqueViolation``;
@@ -78,6 +78,7 @@ class _Row:
     occurred_at: str
     recorded_at: str
     data: str
+    actor: str | None  # JSON text, as the ``actor`` jsonb column holds it
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,10 @@ class InMemoryEventStore:
     def _row(self, position: int, version: int, event_id: str, event: NewEvent) -> _Row:
         data = json.dumps(event.data, allow_nan=False)  # what psycopg2's Json would send
         _as_jsonb(data)
+        actor = None
+        if event.actor is not None:
+            actor = json.dumps(event.actor, allow_nan=False)
+            _as_jsonb(actor)
         return _Row(
             position=position,
             event_id=event_id,
@@ -282,6 +287,7 @@ class InMemoryEventStore:
             occurred_at=_timestamptz_text(event.occurred_at),
             recorded_at=_timestamptz_text(datetime.now(UTC)),
             data=data,
+            actor=actor,
         )
 
     def _insert(self, rows: Sequence[_Row]) -> None:
@@ -310,6 +316,7 @@ class InMemoryEventStore:
             correlation_id=row.correlation_id,
             causation_id=row.causation_id,
             data=json.loads(row.data),
+            actor=None if row.actor is None else json.loads(row.actor),
         ).upcast()
 
 

@@ -40,7 +40,7 @@ NO_STREAM = 0
 COLUMNS = (
     "event_id::text, type, schema_version, position, stream_id, stream_version, "
     "to_json(occurred_at) #>> '{}', to_json(recorded_at) #>> '{}', campus, correlation_id, "
-    "causation_id, data"
+    "causation_id, data, actor"
 )
 SELECT_EXISTING = f"SELECT {COLUMNS} FROM events WHERE event_id = ANY(%s::uuid[]) ORDER BY position"
 SELECT_STREAM_VERSION = "SELECT max(stream_version) FROM events WHERE stream_id = %s"
@@ -79,7 +79,7 @@ SELECT_AFTER_PROGRESS = f"""
 """
 _INSERT_EVENTS = f"""
     INSERT INTO events (position, event_id, stream_id, stream_version, type, schema_version,
-                        campus, correlation_id, causation_id, occurred_at, data)
+                        campus, correlation_id, causation_id, occurred_at, data, actor)
     VALUES %s
     RETURNING {COLUMNS}
 """
@@ -322,6 +322,7 @@ class EventStore:
             event.causation_id,
             event.occurred_at,
             psycopg2.extras.Json(event.data),
+            None if event.actor is None else psycopg2.extras.Json(event.actor),
         )
 
     def _envelope(self, row: tuple[Any, ...]) -> Envelope:
@@ -338,6 +339,7 @@ class EventStore:
             correlation_id,
             causation_id,
             data,
+            actor,
         ) = row
         return Envelope(
             event_id=str(event_id),
@@ -353,6 +355,7 @@ class EventStore:
             correlation_id=correlation_id,
             causation_id=causation_id,
             data=data if isinstance(data, dict) else json.loads(data),
+            actor=actor if actor is None or isinstance(actor, dict) else json.loads(actor),
         ).upcast()
 
 

@@ -1,9 +1,10 @@
 """The unit of work: one transaction in which a service loads, decides and records.
 
 Events appended through it are stamped with the correlation and causation ids
-of what caused them, and get ids derived from the command's id when it has one,
-so a retried command (or a redelivered event a service reacts to) records
-nothing twice. The service's *inline* projections, read models of its own
+of what caused them and with its actor (who asked for the command, or the actor
+of the event a service reacts to), and get ids derived from the command's id
+when it has one, so a retried command (or a redelivered event a service reacts
+to) records nothing twice. The service's *inline* projections, read models of its own
 events that must be current the moment a command returns (a copy that was just
 lent must not be lent again), are applied in the same transaction, in position
 order, with their checkpoints.
@@ -20,7 +21,7 @@ import psycopg2.errors
 import psycopg2.extensions
 
 from shared.errors import NotFound
-from shared.events.envelope import Envelope, NewEvent, derived_id, new_id
+from shared.events.envelope import Actor, Envelope, NewEvent, derived_id, new_id
 from shared.eventsourcing.decider import Aggregate, Event, fold
 from shared.eventsourcing.store import Appended, CommandRun, ConcurrencyError, Cursor, EventStore
 
@@ -115,6 +116,7 @@ class UnitOfWork:
         command_id: str | None = None,
         inline: Sequence[InlineProjection] = (),
         caches: dict[str, FoldCache] | None = None,
+        actor: Actor | None = None,
     ) -> None:
         self.store = store
         self._cursor = cursor
@@ -123,6 +125,7 @@ class UnitOfWork:
         self.correlation_id = correlation_id
         self.causation_id = command_id or causation_id
         self.command_id = command_id
+        self.actor = actor  # who did it, on every event recorded here (None: nobody known)
         self.inline = inline
         self._counter = 0
         self._checkpoints_at = 0  # where the inline projections' checkpoints were moved to
@@ -325,6 +328,7 @@ class UnitOfWork:
             campus=campus or event.data.get("campus"),
             correlation_id=self.correlation_id,
             causation_id=self.causation_id,
+            actor=self.actor,
         )
 
 

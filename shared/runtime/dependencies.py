@@ -2,7 +2,8 @@
 
 * ``DatabasePool`` (shared by a container): the service's connection pool.
 * ``EventStoreProvider``: gives a worker a ``UnitOfWork`` over its service's
-  event store, stamped with the worker's correlation and causation ids.
+  event store, stamped with the worker's correlation and causation ids and its
+  actor (the caller the gateway names in the context data).
 * ``EventRelay``: runs the relay in the background of every instance; only the
   leader publishes.
 * ``Projections``: applies delivered events to the service's projections, with
@@ -21,7 +22,8 @@ from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.rpc import ServiceProxy
 
 from shared.config import amqp_uri, database_url
-from shared.events.envelope import Envelope
+from shared.errors import BadRequest
+from shared.events.envelope import Actor, Envelope, InvalidActor, checked_actor
 from shared.eventsourcing.pipeline import Handler, run_command
 from shared.eventsourcing.projection import Outcome, Projection, ProjectionRunner, TransientError
 from shared.eventsourcing.store import Cursor, EventStore
@@ -59,6 +61,24 @@ def correlation_of(worker_ctx: Any) -> tuple[str, str]:
     return correlation_id, data.get("causation_id") or data.get("command_id") or call_id
 
 
+def actor_of(worker_ctx: Any) -> Actor | None:
+    """Who a worker acts for: the ``actor`` the caller put in the context data, or None.
+
+    The gateway puts the account or API key it served there
+    (``{"id", "username", "role"}``); nameko carries it as the AMQP header
+    ``nameko.actor`` to this worker and on to every service it calls. A caller
+    that names none (the CLI, the demo loader) acts for nobody known. An actor
+    of the wrong shape is refused (``BadRequest`` naming ``actor``): an event
+    recorded with it would be refused by every subscriber.
+    """
+    try:
+        return checked_actor(worker_ctx.context_data.get("actor"))
+    except InvalidActor as error:
+        raise BadRequest(
+            "invalid actor in the caller's context data", {"actor": error.errors}
+        ) from None
+
+
 class StoreAccess:
     """What a worker gets from ``EventStoreProvider``."""
 
@@ -75,6 +95,7 @@ class StoreAccess:
         self.inline = inline
         self.caches = caches if caches is not None else {}
         self.correlation_id, self.causation_id = correlation_of(worker_ctx)
+        self.worker_ctx = worker_ctx
 
     def run(self, name: str, parameters: Mapping[str, Any], handle: Handler) -> Any:
         """Carry out one command through the pipeline (``shared.eventsourcing.pipeline``)."""
@@ -82,7 +103,11 @@ class StoreAccess:
 
     @contextmanager
     def unit_of_work(self, command_id: str | None = None) -> Iterator[UnitOfWork]:
-        """A transaction: committed when the block ends, rolled back if it raises."""
+        """A transaction: committed when the block ends, rolled back if it raises.
+
+        Its events carry the worker's actor (``actor_of``), checked before anything runs.
+        """
+        actor = actor_of(self.worker_ctx)
         with self.pool.transaction() as cursor:
             uow = UnitOfWork(
                 self.store,
@@ -92,6 +117,7 @@ class StoreAccess:
                 command_id,
                 self.inline,
                 self.caches,
+                actor,
             )
             yield uow
             uow.finish()
@@ -133,7 +159,8 @@ class EventStoreProvider(DependencyProvider):
         return StoreAccess(self.database.pool, self.store, worker_ctx, self.inline, self.caches)
 
     def unit_of_work(self, cursor: Cursor, cause: Envelope) -> UnitOfWork:
-        """A unit of work for reacting to ``cause`` inside a consumer's transaction."""
+        """A unit of work for reacting to ``cause`` inside a consumer's transaction;
+        what it records carries the cause's actor (who did what led to it)."""
         return UnitOfWork(
             self.store,
             cursor,
@@ -142,6 +169,7 @@ class EventStoreProvider(DependencyProvider):
             cause.event_id,
             self.inline,
             self.caches,
+            cause.actor,
         )
 
 

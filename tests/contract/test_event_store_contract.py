@@ -14,6 +14,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ import psycopg2
 import pytest
 
 from shared.events import CATALOGUE
-from shared.events.envelope import NewEvent
+from shared.events.envelope import InvalidActor, NewEvent
 from shared.eventsourcing.memory_store import InMemoryEventStore
 from shared.eventsourcing.store import ANY_VERSION, NO_STREAM, ConcurrencyError, EventStore
 from shared.eventsourcing.unit_of_work import COMMAND_LOCKS
@@ -165,6 +166,57 @@ def test_envelopes_carry_the_events_stamps_as_postgresql_writes_them(backend):
     assert PG_TIME.match(stored.occurred_at) and PG_TIME.match(stored.recorded_at)
     assert datetime.fromisoformat(stored.occurred_at) == datetime(2026, 1, 2, 3, 4, 5, 120000, UTC)
     assert before < datetime.fromisoformat(stored.recorded_at) < before + timedelta(minutes=1)
+
+
+LIBRARIAN = {"id": "a-17", "username": "王老师", "role": "librarian"}
+KIOSK = {"id": "k-3", "username": "key:kiosk-north", "role": "operator"}
+
+
+def test_the_actor_round_trips_through_every_read_and_is_none_when_not_given(backend):
+    store = backend.store
+    with backend.transaction() as cursor:
+        (by_librarian,) = store.append(
+            cursor, "copy-A", NO_STREAM, repairs("copy-A", 1, actor=LIBRARIAN, causation_id="c1")
+        )
+        (by_nobody,) = store.append(cursor, "copy-A", 1, repairs("copy-A", 1))
+        [[by_kiosk]] = store.append_streams(
+            cursor, [("copy-B", NO_STREAM, repairs("copy-B", 1, actor=KIOSK))]
+        )
+    assert (by_librarian.actor, by_nobody.actor, by_kiosk.actor) == (LIBRARIAN, None, KIOSK)
+    assert by_nobody.to_dict()["actor"] is None
+    with backend.transaction() as cursor:
+        assert [e.actor for e in store.load(cursor, "copy-A")] == [LIBRARIAN, None]
+        assert [e.actor for e in store.read(cursor, 0, 10)] == [LIBRARIAN, None, KIOSK]
+        assert store.load_streams(cursor, ["copy-B"])["copy-B"] == [by_kiosk]
+        assert store.caused_by(cursor, "c1") == [by_librarian]
+        store.load(cursor, "copy-A")[0].actor["role"] = "student"  # a fresh dict every read
+        assert store.load(cursor, "copy-A")[0].actor == LIBRARIAN
+
+
+def test_a_retried_append_answers_the_actor_it_stored(backend):
+    event = repaired_event("copy-1")
+    with backend.transaction() as cursor:
+        backend.store.append(cursor, "copy-1", NO_STREAM, [replace(event, actor=LIBRARIAN)])
+        again = backend.store.append(cursor, "copy-1", NO_STREAM, [replace(event, actor=KIOSK)])
+    assert again.replayed and [e.actor for e in again] == [LIBRARIAN]
+
+
+@pytest.mark.parametrize(
+    "actor", [{"id": "a-17", "username": "wang.li"}, {**LIBRARIAN, "extra": "x"}, "wang.li"]
+)
+def test_an_event_with_a_malformed_actor_never_reaches_the_store(backend, actor):
+    good = repairs("copy-1", 1, actor=LIBRARIAN)
+    bad = repairs("copy-1", 1, actor=actor)
+    with pytest.raises(InvalidActor):
+        with backend.transaction() as cursor:
+            backend.store.append(cursor, "copy-1", NO_STREAM, good + bad)
+    with pytest.raises(InvalidActor):
+        with backend.transaction() as cursor:
+            backend.store.append_streams(
+                cursor, [("copy-2", NO_STREAM, repairs("copy-2", 1, actor=actor))]
+            )
+    with backend.transaction() as cursor:
+        assert backend.store.head(cursor) == 0
 
 
 def test_every_read_gives_a_fresh_copy_of_the_data(backend):
