@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from logging import getLogger
 from typing import Any
@@ -97,9 +97,15 @@ class StoreAccess:
         self.correlation_id, self.causation_id = correlation_of(worker_ctx)
         self.worker_ctx = worker_ctx
 
-    def run(self, name: str, parameters: Mapping[str, Any], handle: Handler) -> Any:
+    def run(
+        self,
+        name: str,
+        parameters: Mapping[str, Any],
+        handle: Handler,
+        secret: Collection[str] = (),
+    ) -> Any:
         """Carry out one command through the pipeline (``shared.eventsourcing.pipeline``)."""
-        return run_command(self.unit_of_work, name, parameters, handle)
+        return run_command(self.unit_of_work, name, parameters, handle, secret=secret)
 
     @contextmanager
     def unit_of_work(self, command_id: str | None = None) -> Iterator[UnitOfWork]:
