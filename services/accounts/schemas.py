@@ -10,9 +10,9 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from services.accounts.domain import MAX_PASSWORD, MIN_PASSWORD
-from services.accounts.rights import KEY_RIGHTS
 from shared.events import fields as f
 from shared.events.accounts import ROLES, classes, roles, username
+from shared.runtime.rights import KEY_RIGHTS
 
 # What a sign-in takes: longer than any password allowed, shorter than a megabyte.
 MAX_PASSWORD_INPUT = 4 * MAX_PASSWORD
@@ -27,7 +27,7 @@ def password(**kwargs: object) -> fields.String:
             max=MAX_PASSWORD,
             error=f"A password has {MIN_PASSWORD} to {MAX_PASSWORD} characters.",
         ),
-        metadata={"description": "8-128 characters, not the username.", "format": "password"},
+        metadata={"description": "8-128 characters, not the username."},
         load_only=True,
         **kwargs,
     )

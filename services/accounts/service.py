@@ -21,7 +21,6 @@ from services.accounts import credentials as c
 from services.accounts import domain, queries
 from services.accounts import schemas as s
 from services.accounts.projections import CardHolders, Directory
-from services.accounts.rights import rights_of
 from shared.errors import SignInRefused, found, load
 from shared.events.envelope import Envelope
 from shared.eventsourcing.unit_of_work import UnitOfWork
@@ -30,6 +29,7 @@ from shared.messaging.subscriber import subscribe
 from shared.runtime import event_feed
 from shared.runtime.commands import command
 from shared.runtime.dependencies import EventStoreProvider, Projections
+from shared.runtime.rights import rights_of
 
 _log = getLogger(__name__)
 Command = Mapping[str, Any]

@@ -5,7 +5,7 @@ key's; the accounts service says whose (``authenticate``), on every request, so
 a disabled account or a revoked key stops at once. The fixed development tokens
 of ``GATEWAY.tokens`` are honoured only when ``LIBRARY_DEV_TOKENS=1``.
 
-A route needs one right (``services.accounts.rights``); some also open to a
+A route needs one right (``shared.runtime.rights``); some also open to a
 narrower right that the handler then checks against the caller: a teacher's
 classes, a student's own card, an assistant's campus. A refusal names the
 missing right.
@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.accounts.rights import RIGHTS, rights_of
 from services.gateway.problems import Forbidden, Unauthorized
+from shared.runtime.rights import RIGHTS, rights_of
 
 CHALLENGE = 'Bearer realm="library"'
 # The role an event's actor is named by, when an account has several.

@@ -44,8 +44,16 @@ MODULES = {
     "circulation": "services.circulation.service",
     "activities": "services.activities.service",
     "archives": "tests.faults.poisoned:PoisonedArchives",
+    "accounts": "services.accounts.service",
 }
-INSTANCES = ("catalog-1", "circulation-1", "circulation-2", "activities-1", "archives-1")
+INSTANCES = (
+    "catalog-1",
+    "circulation-1",
+    "circulation-2",
+    "activities-1",
+    "archives-1",
+    "accounts-1",
+)
 AUDITED = ("catalog", "circulation")
 AUDIT_QUEUE = "faults.audit.{}"
 START_TIMEOUT = 90.0

@@ -16,7 +16,7 @@ def test_the_contract_names_exist():
 
 
 def test_every_type_belongs_to_a_known_service():
-    assert CATALOGUE.sources() == ["activities", "archives", "catalog", "circulation"]
+    assert CATALOGUE.sources() == ["accounts", "activities", "archives", "catalog", "circulation"]
     assert {t.name for t in CATALOGUE.types("catalog")} >= {"BookAdded", "Weeded", "Repaired"}
 
 

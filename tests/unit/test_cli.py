@@ -28,6 +28,7 @@ def test_status_asks_every_service_and_the_gateway_with_a_short_timeout():
         "circulation",
         "activities",
         "archives",
+        "accounts",
         "gateway",
     ]
     only = parse("status", "catalog", "archives", "--timeout", "1.5", "--json")

@@ -107,6 +107,7 @@ def test_infra_up_reads_each_services_own_server_and_credentials():
             "circulation": "postgresql://library@127.0.0.1:5434/library_circulation",
             "activities": "postgresql://activities:x@pg-activities.lan:6432/library_activities",
             "archives": "postgresql://library:library@localhost:5434/library_archives",
+            "accounts": "postgresql://library:library@127.0.0.1:5432/library_accounts",
         }
     }
     rows = [line.split(PLAN_SEPARATOR) for line in plan_lines(config)]
@@ -123,6 +124,7 @@ def test_infra_up_reads_each_services_own_server_and_credentials():
             "library_activities",
         ],
         ["archives", "local", "localhost", "5434", "library", "library", "library_archives"],
+        ["accounts", "local", "127.0.0.1", "5432", "library", "library", "library_accounts"],
     ]
 
 

@@ -13,6 +13,7 @@ from datetime import date
 import pytest
 from marshmallow import ValidationError, fields, validate
 
+from services.accounts import schemas as accounts
 from services.activities import schemas as activities
 from services.archives import schemas as archives
 from services.catalog import schemas as catalog
@@ -72,6 +73,18 @@ SERVICE_SCHEMAS = {
     "events": {"query": archives.ArchiveQuery},
     "term_report": {"path": archives.TermReportQuery, "query": archives.TermReportQuery},
     "close_term": {"path": archives.CloseTerm, "body": archives.CloseTerm},
+    "audit": {"query": archives.AuditQuery},
+    "copy_history": {"path": catalog.CopyCommand},
+    "sign_in": {"body": accounts.Login},
+    "change_password": {"body": accounts.ChangePassword},
+    "accounts_list": {"query": accounts.AccountsQuery},
+    "create_account": {"body": accounts.CreateAccount},
+    "account": {"path": accounts.AccountPath},
+    "change_roles": {"path": accounts.ChangeRoles, "body": accounts.ChangeRoles},
+    "set_classes": {"path": accounts.SetClasses, "body": accounts.SetClasses},
+    "reset_password": {"path": accounts.ResetPassword, "body": accounts.ResetPassword},
+    "disable": {"path": accounts.Disable, "body": accounts.Disable},
+    "enable": {"path": accounts.Enable, "body": accounts.Enable},
 }
 # The only input fields that are the gateway's own: the URL's words for a leaderboard's
 # scope, and the dashboard's file names.
