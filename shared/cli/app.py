@@ -90,6 +90,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cards.set_defaults(handler=cmd_import_cards)
 
+    keys = commands.add_parser("keys", help="API keys of other school systems, the bench, tests")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    create = keys_commands.add_parser(
+        "create", help="make a key (printed once) and, if it reads events, its broker user"
+    )
+    create.add_argument("name", help="the system's name (letters, digits, '.', '_', '-')")
+    create.add_argument(
+        "--rights",
+        required=True,
+        help="comma-separated, e.g. events.read or events.read,events.personal",
+    )
+    create.add_argument("--json", action="store_true", help="print the key as JSON")
+    create.set_defaults(handler=cmd_keys_create)
+    keys_commands.add_parser("list", help="every key, with its rights").set_defaults(
+        handler=cmd_keys_list
+    )
+    revoke = keys_commands.add_parser(
+        "revoke", help="stop a key for good; deletes its broker user and queues"
+    )
+    revoke.add_argument("name")
+    revoke.set_defaults(handler=cmd_keys_revoke)
+
     demo = commands.add_parser("demo", help="load the demo school (once) and print the URL")
     demo.set_defaults(handler=cmd_demo)
     return parser
@@ -315,6 +337,47 @@ def cmd_dlq_list(args: argparse.Namespace, config: dict[str, Any]) -> int:
     console.print(table)
     more = " (the first ones; --limit shows more)" if len(letters) == args.limit else ""
     print(f"{len(letters)} dead letter(s) in {name}{broker.DLQ_SUFFIX}{more}")
+    return errors.OK
+
+
+def cmd_keys_create(args: argparse.Namespace, config: dict[str, Any]) -> int:
+    from shared.cli import keys
+
+    made = keys.create(config, args.name, keys.rights_of(args.rights), COMMAND_TIMEOUT)
+    if args.json:
+        print(json.dumps(made, indent=2))
+        return errors.OK
+    print(f"key {made['name']} with rights {', '.join(made['rights'])}")
+    print(f"  API key (shown once; send as 'Authorization: Bearer <key>'): {made['api_key']}")
+    if "broker" in made:
+        broker = made["broker"]
+        print(f"  RabbitMQ login (shown once): {broker['amqp_uri']}")
+        print(f"  its queues: {broker['queues']}; it may read {', '.join(broker['exchanges'])}")
+    return errors.OK
+
+
+def cmd_keys_list(args: argparse.Namespace, config: dict[str, Any]) -> int:
+    from rich.table import Table
+
+    from shared.cli import keys
+
+    table = Table(title="API keys", title_justify="left")
+    for column in ("name", "rights", "created", "revoked"):
+        table.add_column(column)
+    found = keys.listing(config, COMMAND_TIMEOUT)
+    for key in found:
+        table.add_row(key["name"], ", ".join(key["rights"]), key["created_at"][:16],
+                      (key["revoked_at"] or "")[:16])  # fmt: skip
+    _console().print(table)
+    print(f"{len(found)} key(s), {sum(1 for k in found if not k['revoked_at'])} in use")
+    return errors.OK
+
+
+def cmd_keys_revoke(args: argparse.Namespace, config: dict[str, Any]) -> int:
+    from shared.cli import keys
+
+    key = keys.revoke(config, args.name, COMMAND_TIMEOUT)
+    print(f"revoked {key['name']}: it no longer signs in; its broker user and queues are gone")
     return errors.OK
 
 

@@ -13,8 +13,9 @@ the best. Every command goes through the services' RPCs with a ``command_id``
 derived from what it does, with dates set through ``on``.
 
 It is idempotent: when the catalog already holds copies, nothing is loaded.
-Either way it prints the dashboard's URL and the gateway's tokens and writes
-them to ``.run/demo.json``.
+Either way it makes the demo's accounts (``demo_accounts``: a librarian, an
+assistant per campus, an operator, two class teachers, two students), prints
+the sign-in page and their passwords, and writes them to ``.run/demo.json``.
 
 The order is chosen so the desks can start early: the copies they lend are
 catalogued first, and circulation must know them before a loan; the back
@@ -816,15 +817,11 @@ def repair(desks: Desks, desk: Desk, loaded: Loaded) -> None:
 
 
 def dashboard(config: dict[str, Any]) -> dict[str, Any]:
-    """The gateway's address (``url``: the API under it, the dashboard at ``/``), the
-    dashboard's link signed in as the librarian, and every role's token."""
+    """The gateway's address and the dashboard's (where people sign in)."""
     from shared.cli.status import web_address
-    from shared.config import ROLES, role_tokens
 
-    tokens = role_tokens(config)
     url = web_address(config)
-    link = f"{url}/#token={tokens['librarian']}" if "librarian" in tokens else f"{url}/"
-    return {"url": url, "dashboard": link, "tokens": {role: tokens.get(role) for role in ROLES}}
+    return {"url": url, "dashboard": f"{url}/"}
 
 
 def catalog_copies(config: dict[str, Any]) -> int:
@@ -842,9 +839,10 @@ def main(argv: list[str] | None = None) -> int:
     import eventlet
 
     eventlet.monkey_patch()
+    from shared.cli import demo_accounts
     from shared.cli.errors import CliError
+    from shared.cli.rpc import Services
     from shared.config import load_config
-    from shared.runtime.permissions import amqp_uri_for
 
     parser = argparse.ArgumentParser(description="load the demo school and print its dashboard")
     parser.parse_args(argv)
@@ -869,15 +867,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[demo] ERROR: {getattr(error, 'message', error)}", file=sys.stderr)
         return getattr(error, "exit_code", 1)
     info = dashboard(config)
-    # Other school systems subscribe as `external` (docs/integrating.md); its password
-    # comes from the config (EXTERNAL_AMQP_PASSWORD), like the tokens.
-    info["external_amqp_uri"] = amqp_uri_for(config, "external")
+    kept = json.loads(RUN_FILE.read_text()) if RUN_FILE.exists() else {}
+    try:
+        with Services(config, timeout=RPC_TIMEOUT) as rpc:
+            info["accounts"] = demo_accounts.ensure(rpc.call, kept.get("accounts") or {}, say)
+    except (CliError, Failure) as error:
+        print(f"[demo] ERROR: {getattr(error, 'message', error)}", file=sys.stderr)
+        return getattr(error, "exit_code", 1)
     RUN_FILE.parent.mkdir(parents=True, exist_ok=True)
-    RUN_FILE.write_text(json.dumps(info, indent=2) + "\n")
-    say(f"dashboard: {info['dashboard']}")
-    for role, token in info["tokens"].items():
-        say(f"  {role:<9} token: {token or '(not configured)'}")
-    say(f"  external systems' RabbitMQ (read only): {info['external_amqp_uri']}")
+    RUN_FILE.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
+    say(f"sign in at {info['dashboard']} as:")
+    for key, person in info["accounts"].items():
+        say(f"  {key:<16} {person['username']:<12} password {person['password']}")
     say(f"(also in {RUN_FILE.relative_to(RUN_FILE.parents[1])}; the archives' ledgers may "
         "take a few more minutes to count every copy: the dashboard shows the lag)")  # fmt: skip
     return 0

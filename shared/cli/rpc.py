@@ -10,6 +10,7 @@ service is not running or silent, its database is down, or it refused.
 
 from __future__ import annotations
 
+import getpass
 from logging import getLogger
 from typing import Any
 
@@ -60,6 +61,12 @@ def _reason(error: BaseException) -> str:
     return text.splitlines()[0]
 
 
+def console_actor() -> dict[str, str]:
+    """The actor of a console command: the host's user, acting as the operator."""
+    user = getpass.getuser()
+    return {"id": f"console:{user}", "username": f"console:{user}", "role": "operator"}
+
+
 class Services:
     """RPC to the services with a timeout; use as a context manager.
 
@@ -77,7 +84,9 @@ class Services:
         from nameko.standalone.rpc import StandaloneProxyBase
 
         check_broker(self.config)
-        self._proxy = StandaloneProxyBase(self.config, timeout=self.timeout)
+        # What the console does is done by whoever runs it on the library's host.
+        context = {"actor": console_actor()}
+        self._proxy = StandaloneProxyBase(self.config, context_data=context, timeout=self.timeout)
         try:
             self._proxy.start()
         except OSError as error:

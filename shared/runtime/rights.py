@@ -63,3 +63,30 @@ def rights_of(roles: Iterable[str]) -> frozenset[str]:
     for role in roles:
         granted |= ROLE_RIGHTS.get(role, frozenset())
     return frozenset(granted)
+
+
+PEOPLE = ("librarian", "assistant", "operator", "teacher", "student")
+NARROWED = {
+    ("assistant", "desk"): "her campus",
+    ("teacher", "class.read"): "her classes",
+    ("teacher", "own.read"): "her card",
+    ("student", "own.read"): "his card",
+    ("teacher", "reservations.own"): "for herself",
+    ("student", "reservations.own"): "for himself",
+    ("student", "notes.own"): "books he borrowed",
+}
+
+
+def markdown_table() -> str:
+    """The roles and their rights as a Markdown table (services/gateway/README.md holds it)."""
+    lines = [
+        "| right | what it allows | " + " | ".join(PEOPLE) + " |",
+        "|---|---|" + "---|" * len(PEOPLE),
+    ]
+    for right, description in RIGHTS.items():
+        cells = [
+            NARROWED.get((role, right), "yes") if right in ROLE_RIGHTS[role] else ""
+            for role in PEOPLE
+        ]
+        lines.append(f"| `{right}` | {description} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from unittest.mock import Mock
 
 import pytest
@@ -28,7 +29,7 @@ from services.gateway.routing import Route
 from services.gateway.service import GatewayService
 from services.gateway.sessions import Throttle
 from services.gateway.settings import GatewaySettings
-from shared.runtime.rights import RIGHTS, rights_of
+from shared.runtime.rights import RIGHTS, markdown_table, rights_of
 
 TOKENS = {"librarian": "lib-secret", "reader": "read-secret"}
 
@@ -316,3 +317,8 @@ def test_a_route_keeps_its_contract_when_nameko_binds_it():
     assert bound is not prototype and bound.spec == prototype.spec
     assert bound.spec.status == 201 and bound.spec.allow.rights == ("desk",)
     assert (bound.method, bound.url) == ("POST", "/api/loans")
+
+
+def test_the_readme_shows_the_rights_table_as_the_code_has_it():
+    readme = (Path(__file__).resolve().parents[2] / "services/gateway/README.md").read_text()
+    assert markdown_table() in readme
