@@ -90,6 +90,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cards.set_defaults(handler=cmd_import_cards)
 
+    people = commands.add_parser("accounts", help="make an account or reset a password (console)")
+    people_commands = people.add_subparsers(
+        dest="accounts_command", required=True, metavar="ACTION"
+    )
+    make = people_commands.add_parser("create", help="a staff account (the first librarian)")
+    make.add_argument("username")
+    make.add_argument("--name", required=True, help="the person's name, e.g. 王建华")
+    make.add_argument(
+        "--role",
+        action="append",
+        required=True,
+        dest="roles",
+        choices=("librarian", "assistant", "operator"),
+        help="may be repeated",
+    )
+    make.add_argument("--campus", choices=("north", "south"), help="an assistant's desk")
+    make.add_argument("--password-stdin", action="store_true", help="read it from stdin")
+    make.set_defaults(handler=cmd_accounts_create)
+    reset = people_commands.add_parser("reset-password", help="set a new password")
+    reset.add_argument("username")
+    reset.add_argument("--password-stdin", action="store_true", help="read it from stdin")
+    reset.set_defaults(handler=cmd_accounts_reset)
+
     keys = commands.add_parser("keys", help="API keys of other school systems, the bench, tests")
     keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     create = keys_commands.add_parser(
@@ -337,6 +360,26 @@ def cmd_dlq_list(args: argparse.Namespace, config: dict[str, Any]) -> int:
     console.print(table)
     more = " (the first ones; --limit shows more)" if len(letters) == args.limit else ""
     print(f"{len(letters)} dead letter(s) in {name}{broker.DLQ_SUFFIX}{more}")
+    return errors.OK
+
+
+def cmd_accounts_create(args: argparse.Namespace, config: dict[str, Any]) -> int:
+    from shared.cli import accounts
+
+    password = accounts.read_password(args.password_stdin)
+    made = accounts.create(
+        config, args.username, args.name, args.roles, args.campus, password, COMMAND_TIMEOUT
+    )
+    print(f"made {made['username']} ({made['name']}): {', '.join(made['roles'])}")
+    return errors.OK
+
+
+def cmd_accounts_reset(args: argparse.Namespace, config: dict[str, Any]) -> int:
+    from shared.cli import accounts
+
+    password = accounts.read_password(args.password_stdin)
+    done = accounts.reset_password(config, args.username, password, COMMAND_TIMEOUT)
+    print(f"new password for {done['username']}: every session of the account has ended")
     return errors.OK
 
 

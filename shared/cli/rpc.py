@@ -36,8 +36,16 @@ class RemoteFailure(CommandFailed):
         self.exc_type = str(error.get("exc_type") or "")
         self.exc_args = list(error.get("exc_args") or [])
         value = self.exc_args[0] if self.exc_args else error.get("value", "")
+        fields = self.exc_args[1] if len(self.exc_args) > 1 else None
+        if self.exc_type == "BadRequest" and isinstance(fields, dict) and fields:
+            # A bad field's own words ("A password has 8 to 128 characters."), not just its name.
+            value = "; ".join(f"{name}: {_words(why)}" for name, why in fields.items())
         super().__init__(f"{service} refused {method}: {value}")
         self.detail = str(value)
+
+
+def _words(why: Any) -> str:
+    return " ".join(map(str, why)) if isinstance(why, list) else str(why)
 
 
 def check_broker(config: Config, timeout: float = BROKER_CONNECT_TIMEOUT) -> None:
