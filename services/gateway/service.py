@@ -22,6 +22,7 @@ from services.gateway.problems import Conflict, RemoteFailure
 from services.gateway.routing import CSV, ApiRequest, Reply, route
 from services.gateway.sessions import SignInThrottle
 from shared.messaging.rpc import rpc
+from shared.events import CATALOGUE
 
 CATALOG, CIRCULATION, READING, RECORDS, PEOPLE, SYSTEM = (
     "catalog",
@@ -32,7 +33,7 @@ CATALOG, CIRCULATION, READING, RECORDS, PEOPLE, SYSTEM = (
     "system",
 )
 # Sources whose events name people (their feed needs ``events.personal``).
-PERSONAL_SOURCES = frozenset({"circulation", "activities", "accounts"})
+PERSONAL_SOURCES = frozenset(CATALOGUE.personal_sources())
 CSV_TEXT = "text/csv; charset=utf-8"
 
 # What opens each route (services/accounts/rights.py); ``also`` rights are narrowed by

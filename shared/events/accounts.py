@@ -51,19 +51,19 @@ def classes(**kwargs: Any) -> fields.List:
 class AccountCreated(Schema):
     """A person can sign in: staff created by a librarian, teachers and students from their card."""
 
-    account_id = f.identifier()
-    username = username()
-    name = f.text(100)
+    account_id = f.personal(f.identifier())
+    username = f.personal(username())
+    name = f.personal(f.text(100))
     roles = roles()
     campus = f.campus(required=False, allow_none=True)
-    patron_id = f.patron_id(required=False, allow_none=True)
-    classes = classes(required=False)
+    patron_id = f.personal(f.patron_id(required=False, allow_none=True))
+    classes = f.personal(classes(required=False))
 
 
 class AccountRoleChanged(Schema):
     """An account's roles were replaced by a librarian."""
 
-    account_id = f.identifier()
+    account_id = f.personal(f.identifier())
     roles = roles()
     campus = f.campus(required=False, allow_none=True)
 
@@ -71,21 +71,21 @@ class AccountRoleChanged(Schema):
 class AccountClassesSet(Schema):
     """The classes a class teacher's account sees (set by a librarian or from the roster)."""
 
-    account_id = f.identifier()
-    classes = classes()
+    account_id = f.personal(f.identifier())
+    classes = f.personal(classes())
 
 
 class PasswordChanged(Schema):
     """A password was set: by its owner, or reset by a librarian (``reset``). No hash here."""
 
-    account_id = f.identifier()
+    account_id = f.personal(f.identifier())
     reset = fields.Boolean(required=True)
 
 
 class AccountLocked(Schema):
     """Too many wrong passwords in a row: no sign-in until ``until``."""
 
-    account_id = f.identifier()
+    account_id = f.personal(f.identifier())
     failures = fields.Integer(required=True, validate=validate.Range(min=1))
     until = fields.DateTime(required=True)
 
@@ -93,14 +93,14 @@ class AccountLocked(Schema):
 class AccountDisabled(Schema):
     """An account may no longer sign in; its sessions ended at once."""
 
-    account_id = f.identifier()
+    account_id = f.personal(f.identifier())
     reason = f.text(300)
 
 
 class AccountEnabled(Schema):
     """A disabled account may sign in again."""
 
-    account_id = f.identifier()
+    account_id = f.personal(f.identifier())
 
 
 class ApiKeyCreated(Schema):

@@ -22,7 +22,7 @@ class ReadingNoteSubmitted(Schema):
     """A reader wrote a note about a book they borrowed."""
 
     note_id = f.identifier()
-    patron_id = f.identifier()
+    patron_id = f.personal(f.identifier())
     loan_id = f.identifier(required=False, allow_none=True)
     isbn = f.isbn()
     title = f.text(300)
@@ -36,8 +36,8 @@ class NoteAwarded(Schema):
 
     note_id = f.identifier()
     award = f.text(100)
-    awarded_by = f.identifier()
-    patron_id = f.identifier(required=False)
+    awarded_by = f.personal(f.identifier())
+    patron_id = f.personal(f.identifier(required=False))
     awarded_on = fields.Date(required=False)
 
 
@@ -57,7 +57,7 @@ class CompetitionEntered(Schema):
 
     competition_id = f.identifier()
     entry_id = f.identifier()
-    patron_id = f.identifier()
+    patron_id = f.personal(f.identifier())
     title = f.text(300)
     text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20000))
     entered_on = fields.Date(required=True)
@@ -68,9 +68,9 @@ class EntryScored(Schema):
 
     competition_id = f.identifier()
     entry_id = f.identifier()
-    patron_id = f.identifier()
+    patron_id = f.personal(f.identifier())
     score = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_SCORE))
-    scored_by = f.identifier()
+    scored_by = f.personal(f.identifier())
 
 
 class RankedEntry(Schema):
@@ -86,7 +86,7 @@ class RankedEntry(Schema):
 
     rank = fields.Integer(required=True, validate=validate.Range(min=1))
     entry_id = f.identifier()
-    patron_id = f.identifier()
+    patron_id = f.personal(f.identifier())
     title = f.text(300)
     score = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_SCORE))
 

@@ -11,30 +11,30 @@ SOURCE = "circulation"
 class CardIssued(Schema):
     """A library card was issued to a student, a teacher or a class book corner."""
 
-    patron_id = f.identifier()
-    name = f.text(100)
+    patron_id = f.personal(f.identifier())
+    name = f.personal(f.text(100))
     kind = f.choice(f.PATRON_KINDS)
-    class_name = f.class_name(required=False, allow_none=True)
+    class_name = f.personal(f.class_name(required=False, allow_none=True))
     campus = f.campus()
 
 
 class CardBlocked(Schema):
     """A card may not borrow until unblocked."""
 
-    patron_id = f.identifier()
+    patron_id = f.personal(f.identifier())
     reason = f.text(300)
 
 
 class CardUnblocked(Schema):
     """A blocked card may borrow again."""
 
-    patron_id = f.identifier()
+    patron_id = f.personal(f.identifier())
 
 
 class CardRetired(Schema):
     """A card was retired (leaver, graduate); it can never borrow again."""
 
-    patron_id = f.identifier()
+    patron_id = f.personal(f.identifier())
     reason = f.text(300)
 
 
@@ -43,9 +43,9 @@ class Lent(Schema):
 
     loan_id = f.identifier()
     barcode = f.barcode()
-    patron_id = f.identifier()
+    patron_id = f.personal(f.identifier())
     patron_kind = f.choice(f.PATRON_KINDS)
-    class_name = f.class_name(required=False, allow_none=True)
+    class_name = f.personal(f.class_name(required=False, allow_none=True))
     campus = f.campus()
     lent_on = fields.Date(required=True)
     due_on = fields.Date(required=True)
@@ -63,7 +63,7 @@ class Returned(Schema):
 
     loan_id = f.identifier()
     barcode = f.barcode()
-    patron_id = f.identifier()
+    patron_id = f.personal(f.identifier())
     campus = f.campus()
     home_campus = f.campus(required=False)
     returned_on = fields.Date(required=True)
@@ -76,7 +76,7 @@ class Renewed(Schema):
 
     loan_id = f.identifier()
     barcode = f.barcode()
-    patron_id = f.identifier()
+    patron_id = f.personal(f.identifier())
     due_on = fields.Date(required=True)
 
 
@@ -84,7 +84,7 @@ class Reserved(Schema):
     """A patron (usually a teacher) reserved a title for when a copy is free."""
 
     reservation_id = f.identifier()
-    patron_id = f.identifier()
+    patron_id = f.personal(f.identifier())
     isbn = f.isbn()
     campus = f.campus()
 
@@ -93,7 +93,7 @@ class ReservationFulfilled(Schema):
     """A reservation was met by a loan."""
 
     reservation_id = f.identifier()
-    patron_id = f.identifier()
+    patron_id = f.personal(f.identifier())
     loan_id = f.identifier()
 
 
@@ -101,7 +101,7 @@ class ReservationCancelled(Schema):
     """A reservation was withdrawn."""
 
     reservation_id = f.identifier()
-    patron_id = f.identifier()
+    patron_id = f.personal(f.identifier())
 
 
 class DeclaredLost(Schema):
@@ -109,7 +109,7 @@ class DeclaredLost(Schema):
 
     loan_id = f.identifier()
     barcode = f.barcode()
-    patron_id = f.identifier()
+    patron_id = f.personal(f.identifier())
     replacement_cost = f.money()
 
 
@@ -117,7 +117,7 @@ class CompensationPaid(Schema):
     """A patron paid for a lost copy."""
 
     loan_id = f.identifier()
-    patron_id = f.identifier()
+    patron_id = f.personal(f.identifier())
     amount = f.money()
 
 

@@ -8,6 +8,11 @@ Numbers are strict: a whole number is an integer (``2`` or ``2.0``) or text of
 the ASCII digits 0-9 (a query string's ``limit=5``), never ``1.5``, ``true``,
 ``"5_0"`` or full-width ``"５"``; an amount of money has at most two decimal
 places. Patterns match the whole value (a trailing newline included).
+
+A field that carries personal data (a person's name, class, card or account
+number) is declared with ``personal(...)``: the catalogue answers from that mark
+which event types and sources carry personal data, and the published JSON
+Schemas flag the field ``x-personal: true``.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from marshmallow import ValidationError, fields, validate
 
@@ -43,7 +48,12 @@ MAX_MONEY = Decimal(10**MONEY_DIGITS) - Decimal("0.01")
 CENT = Decimal("0.01")
 # What an amount written as text looks like, up to MAX_MONEY (the OpenAPI document's pattern).
 MONEY_PATTERN = re.compile(rf"^[0-9]{{1,{MONEY_DIGITS}}}(\.[0-9]{{1,2}})?$")
+# What an amount looks like once dumped (in every event): always two decimals, "12.50".
+MONEY_DUMPED_PATTERN = re.compile(rf"^[0-9]{{1,{MONEY_DIGITS}}}\.[0-9]{{2}}$")
 EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+# The metadata key ``personal()`` sets on a field.
+PERSONAL = "personal"
 
 _WHOLE_TEXT = re.compile(r"-?[0-9]+")
 _AMOUNT_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
@@ -96,11 +106,16 @@ class WholeNumber(fields.Integer):
 class Money(fields.Decimal):
     """An amount in yuan with at most two decimal places: text ("39.50") or a JSON number.
 
-    Loaded as a ``Decimal`` with two places; dumped as text, so no precision is lost.
+    Loaded as a ``Decimal`` with two places; dumped as text with exactly two decimals
+    (``dumped_pattern``), so no precision is lost: events always carry ``"12.50"``.
     Refused: ``"0.005"`` or ``0.001`` (a fraction of a fen), ``"1e3"``, ``"３９"``, ``true``.
     """
 
     pattern = MONEY_PATTERN
+    dumped_pattern = MONEY_DUMPED_PATTERN
+    dumped_description = (
+        f'Decimal yuan with two decimals as a string, e.g. "12.50" (from 0.00 to {MAX_MONEY}).'
+    )
     default_error_messages = {
         "invalid": "Not an amount of yuan like 39.50 (the digits 0-9 and a decimal point).",
         "places": "At most 2 decimal places: an amount is yuan and fen, like 39.50.",
@@ -153,6 +168,23 @@ class Renamed(fields.Field):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         raise ValidationError(f"Unknown field: use '{self.use}'.")
+
+
+AnyField = TypeVar("AnyField", bound=fields.Field)
+
+
+def personal(field: AnyField) -> AnyField:
+    """Mark ``field`` as carrying personal data: a person's name, class, card or account number.
+
+    The mark is only metadata (validation is unchanged); the catalogue reads it
+    (``EventType.personal_fields``) and the contract shows it (``x-personal``).
+    """
+    field.metadata = {**field.metadata, PERSONAL: True}
+    return field
+
+
+def is_personal(field: fields.Field) -> bool:
+    return bool(field.metadata.get(PERSONAL))
 
 
 def isbn_is_valid(value: str) -> bool:

@@ -5,16 +5,23 @@ that publishes it and a marshmallow schema for its ``data``. Publishers validate
 strictly (unknown fields refused); consumers validate leniently so that fields
 added later within a version do not break an older reader. A breaking change is a
 new version with an upcaster from the one before, so old stored events still load.
+
+Fields that carry personal data are marked where they are declared
+(``shared.events.fields.personal``); the catalogue answers from those marks which
+event types (``carries_personal_data``) and which sources (``personal_sources``)
+publish any, so a reader's right to them is decided from the same place.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import INCLUDE, RAISE, Schema, ValidationError
+from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields
+
+from shared.events.fields import is_personal
 
 Payload = Mapping[str, Any]
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -58,6 +65,30 @@ class EventType:
         if not isinstance(data, Mapping):
             return {"data": ["Payload must be an object."]}
         return _validator(self.schema, strict).validate(data)
+
+    @functools.cached_property
+    def personal_fields(self) -> tuple[str, ...]:
+        """The payload's fields marked personal, as paths: ``patron_id``, ``ranking[].patron_id``."""
+        return tuple(_personal_paths(self.schema().fields, ""))
+
+    @property
+    def carries_personal_data(self) -> bool:
+        return bool(self.personal_fields)
+
+
+def _personal_paths(declared: Mapping[str, fields.Field], prefix: str) -> Iterator[str]:
+    """The marked fields of a schema, nested schemas and lists of them included, in order."""
+    for name, field in declared.items():
+        path = prefix + (field.data_key or name)
+        if is_personal(field):
+            yield path
+            continue
+        while isinstance(field, fields.List):
+            field, path = field.inner, path + "[]"
+            if is_personal(field):
+                yield path
+        if isinstance(field, fields.Nested):
+            yield from _personal_paths(field.schema.fields, path + ".")
 
 
 @functools.cache
@@ -140,6 +171,23 @@ class EventCatalogue:
 
     def sources(self) -> list[str]:
         return sorted({t.source for t in self._types.values()})
+
+    def carries_personal_data(self, name: str, version: int | None = None) -> bool:
+        """True when events of type ``name`` carry personal data (a reader needs the right).
+
+        Without ``version``: when any registered version does, so a reader is never
+        shown an older or newer version's personal fields by mistake. Raises
+        ``UnknownEventType`` for a type not in the catalogue.
+        """
+        if version is not None:
+            return self.get(name, version).carries_personal_data
+        if name not in self:
+            raise UnknownEventType(name)
+        return any(t.carries_personal_data for t in self._types.values() if t.name == name)
+
+    def personal_sources(self) -> list[str]:
+        """The sources that publish at least one event type carrying personal data, sorted."""
+        return sorted({t.source for t in self._types.values() if t.carries_personal_data})
 
     def __contains__(self, name: object) -> bool:
         return name in self._latest

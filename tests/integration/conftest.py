@@ -11,6 +11,7 @@ import yaml
 
 from shared.config import REPO_ROOT
 from tests.helpers import wait_until
+from tests.integration.school_systems import school_system  # noqa: F401 (a fixture)
 
 
 def rpc_consumers(config, service: str) -> int:

@@ -6,6 +6,7 @@ import pytest
 import yaml
 from nameko.standalone.rpc import ServiceRpcProxy
 
+from services.accounts.service import AccountsService
 from services.activities.service import ActivitiesService
 from services.archives.service import ArchivesService
 from services.catalog.service import CatalogService
@@ -36,6 +37,7 @@ def system(runner_factory, config, tmp_path):
         CirculationService,
         ActivitiesService,
         ArchivesService,
+        AccountsService,
         GatewayService,
     )
     runner.start()
@@ -76,9 +78,16 @@ def test_status_says_every_service_is_up_with_its_relay_queues_and_lag(system, c
     report = json.loads(out)
     assert report["ok"] and report["problems"] == []
     services = {s["service"]: s for s in report["services"]}
-    assert set(services) == {"catalog", "circulation", "activities", "archives", "gateway"}
+    assert set(services) == {
+        "catalog",
+        "circulation",
+        "activities",
+        "archives",
+        "accounts",
+        "gateway",
+    }
     assert all(s["up"] for s in services.values())
-    for name in ("catalog", "circulation", "activities", "archives"):
+    for name in ("catalog", "circulation", "activities", "archives", "accounts"):
         assert services[name]["database"] == "ok" and services[name]["relay_leader"] is True
     queues = {q["name"]: q for q in report["queues"]}
     assert "circulation.from.catalog" in queues  # (consumer counts lag by a few seconds)

@@ -1,10 +1,13 @@
 """The broker's rights, proven: services publish only to their own exchange; the gateway
-only calls and answers RPC; external systems read their own queues and publish nothing
-(a forged event is refused); infra/services.sh logs each service in as its own user;
+only calls and answers RPC; each school system reads its own queues and publishes nothing
+(a forged event is refused), declares nothing, and cannot touch another's queues;
+infra/services.sh logs each service in as its own user;
 and the default ``guest`` user is gone."""
 
+import json
 import os
 import subprocess
+import time
 import uuid
 from urllib.parse import quote, urlsplit
 
@@ -16,7 +19,15 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from shared.config import REPO_ROOT, SERVICES
 from shared.messaging.names import declare_campus_routing
 from shared.messaging.publisher import ConfirmingPublisher, OutgoingMessage, PublishNotConfirmed
-from shared.runtime.permissions import amqp_uri_for, apply, vhost_of
+from shared.runtime.permissions import (
+    SystemUserRefused,
+    amqp_uri_for,
+    apply,
+    create_system_user,
+    delete_system_user,
+    system_queues,
+    vhost_of,
+)
 from tests.factories import book_added
 from tests.helpers import bind_test_queue, body, drain, wait_until
 
@@ -36,7 +47,7 @@ def users(config):
     vhost = vhost_of(config["AMQP_URI"])
     with Connection(config["AMQP_URI"]) as connection:
         declare_campus_routing(connection, list(SERVICES))
-    roles = {"catalog": "catalog-pw", "gateway": "gateway-pw", "external": "external-pw"}
+    roles = {"catalog": "catalog-pw", "gateway": "gateway-pw"}
     names = apply(config["RABBIT_MANAGEMENT_URI"], vhost, roles, suffix=f"-{vhost}")
     host = urlsplit(config["AMQP_URI"])
     uris = {
@@ -67,34 +78,104 @@ def consume(uri, queue_name):
         connection.channel().basic_consume(queue_name, callback=lambda message: None)
 
 
-def test_an_external_system_cannot_forge_an_event(users):
+def read_own(uri, queue, count, timeout=30.0):
+    """Take ``count`` messages off ``queue`` as a school system does: the queue is the
+    library's, so it is only ever declared passively."""
+    taken, deadline = [], time.monotonic() + timeout
+    with Connection(uri) as connection:
+        channel = connection.channel()
+        channel.queue_declare(queue=queue, passive=True)
+        while len(taken) < count and time.monotonic() < deadline:
+            message = channel.basic_get(queue, no_ack=True)
+            if message is None:
+                time.sleep(0.05)  # basic_get does not block; the broker is local
+                continue
+            taken.append(message)
+    assert len(taken) == count, f"only {len(taken)} of {count} messages on {queue}"
+    return taken
+
+
+def test_a_school_system_cannot_forge_an_event_anywhere(school_system, config):
+    records = school_system("records", list(SERVICES))
+    with Connection(config["AMQP_URI"]) as connection:
+        declare_campus_routing(connection, list(SERVICES))
     for exchange in ("circulation.events", "catalog.events", "library.events.by_campus"):
         with pytest.raises(PublishNotConfirmed, match=REFUSED):
-            publish(users["external"], exchange)
+            publish(records.uri, exchange)
+    with pytest.raises(PublishNotConfirmed, match=REFUSED):  # the default exchange, into its queue
+        publish(records.uri, "", OutgoingMessage(records.queue, b"{}", message_id="forged"))
+    with Connection(records.uri) as connection:  # no exchange of its own to publish through
+        for name in (records.queue, "ext.records-relay", f"{records.user}.x"):
+            with pytest.raises(Exception, match=REFUSED):
+                Exchange(name, type="fanout")(connection.channel()).declare()
 
 
-def test_an_external_system_reads_its_own_queue_and_nothing_else(users, config):
-    with Connection(users["external"]) as connection:
-        channel = connection.default_channel
-        readable = Exchange("circulation.events", type="topic", passive=True)
-        Queue("ext.records", exchange=readable, routing_key="#", durable=True)(channel).declare()
+def test_a_school_system_binds_and_reads_its_own_queue_and_nothing_else(school_system, config):
+    records = school_system("records", ["catalog", "circulation"])
+    timetable = school_system("timetable", ["catalog"])
+    with Connection(config["AMQP_URI"]) as connection:
+        declare_campus_routing(connection, list(SERVICES))
+    with Connection(records.uri) as connection:
+        connection.channel().queue_bind(records.queue, "circulation.events", routing_key="#")
     publish(
         config["AMQP_URI"],
         "circulation.events",
         OutgoingMessage("CardIssued", b'{"real": true}', message_id="real"),
     )
-    assert body(drain(users["external"], "ext.records", 1)[0]) == {"real": True}
+    assert json.loads(read_own(records.uri, records.queue, 1)[0].body) == {"real": True}
 
-    with Connection(users["external"]) as connection:  # a service's queue is not for it
+    with Connection(records.uri) as connection:  # another system's queue is not for it
         with pytest.raises(Exception, match=REFUSED):
-            Queue("circulation.from.catalog", durable=True)(connection.channel()).declare()
+            connection.channel().queue_bind(timetable.queue, "catalog.events", routing_key="#")
+    with pytest.raises(Exception, match=REFUSED):
+        consume(records.uri, timetable.queue)
+    with Connection(timetable.uri) as connection:  # nor an exchange it was not given
+        with pytest.raises(Exception, match=REFUSED):
+            connection.channel().queue_bind(timetable.queue, "circulation.events", routing_key="#")
+    with Connection(records.uri) as connection:  # it declares nothing, not even its own queue
+        with pytest.raises(Exception, match=REFUSED):
+            connection.channel().queue_declare(queue="ext.records-new", durable=True)
+    with Connection(records.uri) as connection:
+        with pytest.raises(Exception, match=REFUSED):
+            connection.channel().queue_delete(records.queue)
     for queue in ("circulation.from.catalog", "rpc-circulation"):
         declare(config["AMQP_URI"], Queue(queue, durable=True))
         with pytest.raises(Exception, match=REFUSED):
-            consume(users["external"], queue)
-    with Connection(users["external"]) as connection:  # nor are the library's exchanges
+            consume(records.uri, queue)
+    with Connection(records.uri) as connection:  # nor are the library's exchanges
         with pytest.raises(Exception, match=REFUSED):
             connection.channel().exchange_delete("circulation.events")
+
+
+def test_a_school_system_user_cannot_be_made_over_an_exchange_named_like_its_queue(
+    school_system, config
+):
+    name = "ext.shadow-records.events"
+    declare(config["AMQP_URI"], Exchange(name, type="fanout", durable=False))
+    try:
+        with pytest.raises(SystemUserRefused, match="would let it publish"):
+            create_system_user(
+                config["RABBIT_MANAGEMENT_URI"],
+                vhost_of(config["AMQP_URI"]),
+                "shadow-records",
+                "pw-for-shadow",
+                ["catalog"],
+            )
+    finally:
+        with Connection(config["AMQP_URI"]) as connection:
+            connection.channel().exchange_delete(name)
+
+
+def test_deleting_a_school_system_cuts_it_off_and_removes_its_queues(school_system, config):
+    records = school_system("records", ["catalog"])
+    vhost = vhost_of(config["AMQP_URI"])
+    assert system_queues(config["RABBIT_MANAGEMENT_URI"], vhost, records.name) == [records.queue]
+    deleted = delete_system_user(config["RABBIT_MANAGEMENT_URI"], vhost, records.name)
+    assert deleted == [records.queue]
+    assert system_queues(config["RABBIT_MANAGEMENT_URI"], vhost, records.name) == []
+    with pytest.raises(Exception, match="(?i)access.refused|403|auth"):
+        with Connection(records.uri, connect_timeout=5) as connection:
+            connection.ensure_connection(max_retries=1)
 
 
 def test_a_service_publishes_to_its_own_exchange_only(users):

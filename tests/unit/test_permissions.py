@@ -6,11 +6,18 @@ import re
 import pytest
 
 from shared.config import SERVICES
-from shared.runtime.permissions import amqp_uri_for, permissions_for, vhost_of
+from shared.runtime.permissions import (
+    NO_RIGHTS,
+    SystemUserRefused,
+    amqp_uri_for,
+    permissions_for,
+    system_permissions,
+    vhost_of,
+)
 
 CONFIG = {
     "AMQP_URI": "amqp://library:secret@rabbit.example:5673/school",
-    "RABBIT_USERS": {"catalog": "c@t/pw", "external": "ext-pw"},
+    "RABBIT_USERS": {"catalog": "c@t/pw", "gateway": "gw-pw"},
 }
 
 
@@ -27,15 +34,15 @@ def test_a_service_address_keeps_the_broker_and_vhost_and_changes_only_the_login
 
 def test_every_node_of_a_cluster_gets_the_login():
     config = {**CONFIG, "AMQP_URI": "amqp://library:x@rabbit1:5672/;amqp://library:x@rabbit2:5672/"}
-    assert amqp_uri_for(config, "external") == (
-        "amqp://external:ext-pw@rabbit1:5672/;amqp://external:ext-pw@rabbit2:5672/"
+    assert amqp_uri_for(config, "gateway") == (
+        "amqp://gateway:gw-pw@rabbit1:5672/;amqp://gateway:gw-pw@rabbit2:5672/"
     )
-    assert vhost_of(amqp_uri_for(config, "external")) == "/"
+    assert vhost_of(amqp_uri_for(config, "gateway")) == "/"
 
 
 def test_a_user_without_a_password_in_the_config_has_no_address():
-    with pytest.raises(ValueError, match="RABBIT_USERS.gateway"):
-        amqp_uri_for(CONFIG, "gateway")
+    with pytest.raises(ValueError, match="RABBIT_USERS.archives"):
+        amqp_uri_for(CONFIG, "archives")
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -60,8 +67,50 @@ def test_the_gateway_may_only_call_and_answer_rpc():
             assert not allowed(permission, name)
 
 
-def test_the_external_user_can_write_to_no_exchange():
-    rights = permissions_for("external")
-    for name in [f"{service}.events" for service in SERVICES] + ["nameko-rpc", "library.dlx"]:
-        assert not allowed(rights.write, name)
-        assert not allowed(rights.configure, name)
+def test_the_retired_shared_external_user_has_no_rights_at_all():
+    assert permissions_for("external") == NO_RIGHTS
+
+
+EVERY_EXCHANGE = [f"{service}.events" for service in SERVICES] + [
+    "nameko-rpc",
+    "library.dlx",
+    "library.events.by_campus",
+    "amq.default",
+    "ext.other.events",
+]
+
+
+def test_a_school_system_configures_nothing_and_writes_only_to_its_own_queues():
+    rights = system_permissions("records", ["catalog", "archives"], ["events", "audit"])
+    assert rights.configure == "^$"
+    for name in EVERY_EXCHANGE + ["ext.records", "ext.records.other", "ext.recordsx.events"]:
+        assert not allowed(rights.write, name) and not allowed(rights.configure, name)
+    assert allowed(rights.write, "ext.records.events") and allowed(
+        rights.write, "ext.records.audit"
+    )
+
+
+def test_a_school_system_reads_its_own_queues_and_only_the_exchanges_it_was_given():
+    rights = system_permissions("records", ["catalog", "archives"])
+    assert allowed(rights.read, "ext.records.events")
+    assert allowed(rights.read, "catalog.events") and allowed(rights.read, "archives.events")
+    for name in ("circulation.events", "library.events.by_campus", "ext.timetable.events"):
+        assert not allowed(rights.read, name)
+    everything = system_permissions("records", list(SERVICES))
+    assert allowed(everything.read, "library.events.by_campus")  # it carries every source
+
+
+@pytest.mark.parametrize(
+    ("system", "queues", "sources"),
+    [
+        ("Records", ["events"], ["catalog"]),  # upper case
+        ("a.b", ["events"], ["catalog"]),  # a dot would make ext.a.b ambiguous
+        ("records", ["a.b"], ["catalog"]),
+        ("records", [], ["catalog"]),
+        ("records", ["events"], ["payroll"]),  # not a service
+        ("x" * 51, ["events"], ["catalog"]),
+    ],
+)
+def test_a_bad_school_system_name_queue_or_source_is_refused(system, queues, sources):
+    with pytest.raises(SystemUserRefused):
+        system_permissions(system, sources, queues)
