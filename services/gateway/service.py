@@ -21,8 +21,8 @@ from services.gateway.desk import DeskCampus
 from services.gateway.problems import Conflict, RemoteFailure
 from services.gateway.routing import CSV, ApiRequest, Reply, route
 from services.gateway.sessions import SignInThrottle
-from shared.messaging.rpc import rpc
 from shared.events import CATALOGUE
+from shared.messaging.rpc import rpc
 
 CATALOG, CIRCULATION, READING, RECORDS, PEOPLE, SYSTEM = (
     "catalog",

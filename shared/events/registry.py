@@ -68,7 +68,7 @@ class EventType:
 
     @functools.cached_property
     def personal_fields(self) -> tuple[str, ...]:
-        """The payload's fields marked personal, as paths: ``patron_id``, ``ranking[].patron_id``."""
+        """The payload's personal fields as paths: ``patron_id``, ``ranking[].patron_id``."""
         return tuple(_personal_paths(self.schema().fields, ""))
 
     @property
