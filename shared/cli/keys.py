@@ -50,6 +50,11 @@ def create(config: Config, name: str, rights: list[str], timeout: float) -> dict
     """Make the key (and its broker user when it reads events); the secrets, once."""
     from shared.runtime import permissions
 
+    if FEED_RIGHTS & set(rights):  # its broker user is named after it: check before making it
+        try:
+            permissions.system_user_name(name)
+        except permissions.SystemUserRefused as error:
+            raise UsageError(f"{error} (a key that reads events names a broker user)") from None
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     with Services(config, timeout=timeout) as rpc:
         key = rpc.call(
@@ -70,8 +75,10 @@ def create(config: Config, name: str, rights: list[str], timeout: float) -> dict
         )
         made["broker"] = {
             "user": user,
-            "amqp_uri": permissions.system_amqp_uri(config, user, password),
-            "queues": f"ext.{name}.*",
+            "amqp_uri": permissions.amqp_uri_as(config["AMQP_URI"], user, password),
+            "queues": [
+                permissions.system_queue_name(name, queue) for queue in permissions.DEFAULT_QUEUES
+            ],
             "exchanges": [f"{source}.events" for source in sources],
         }
     return made
