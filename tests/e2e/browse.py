@@ -3,18 +3,23 @@
 Run in its own process (the tests' process is monkey-patched by eventlet, which
 Playwright's event loop must not share)::
 
-    python tests/e2e/browse.py http://127.0.0.1:8000 TOKEN --screenshot dashboard.png
+    LIBRARY_PASSWORD=... python tests/e2e/browse.py http://127.0.0.1:8000 USERNAME \
+        --screenshot dashboard.png
 
-It signs in through ``#token=``, waits for the page to say it is ready, reads
-the figures, switches to each campus, and finally tries a token the gateway
-refuses. Nothing here sleeps: every step waits for the page's own signal
-(``body[data-state]`` and the ``data-generation`` counter of finished refreshes).
+The password comes from the environment, never the command line (where the
+process list would show it). It signs in as a person does (types the username
+and password into the labelled fields, clicks 登录), waits for the page to say it
+is ready, reads the figures, switches to each campus, then tries a wrong
+password, signs out, and finally has its session end behind its back. Nothing
+here sleeps: every step waits for the page's own signal (``body[data-state]``
+and the ``data-generation`` counter of finished refreshes).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -32,6 +37,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 60_000
+PASSWORD_VARIABLE = "LIBRARY_PASSWORD"
+PHONE = {"width": 390, "height": 844}
 
 
 def wait_ready(page: Page, after: int = 0) -> int:
@@ -43,6 +50,45 @@ def wait_ready(page: Page, after: int = 0) -> int:
         timeout=TIMEOUT_MS,
     )
     return int(page.get_attribute("body", "data-generation") or 0)
+
+
+def wait_signed_out(page: Page, with_reason: bool = False) -> None:
+    """Wait until the sign-in form is shown (and, if asked, says why)."""
+    page.wait_for_function(
+        "withReason => document.body.dataset.state === 'signed-out'"
+        " && (!withReason || document.querySelector('#sign-in-reason').textContent !== '')",
+        arg=with_reason,
+        timeout=TIMEOUT_MS,
+    )
+
+
+def sign_in(page: Page, username: str, password: str) -> None:
+    """Type the username and password into the form's labelled fields and press 登录."""
+    page.get_by_label("用户名", exact=True).fill(username)
+    page.get_by_label("密码", exact=True).fill(password)
+    page.get_by_role("button", name="登录", exact=True).click()
+
+
+def form(page: Page) -> dict[str, Any]:
+    """What the sign-in form shows, and whether the dashboard is hidden behind it."""
+    return {
+        "form_visible": page.is_visible("#sign-in"),
+        "reason": page.inner_text("#sign-in-reason").strip(),
+        "dashboard_visible": page.is_visible("#dashboard"),
+    }
+
+
+def storage(page: Page) -> dict[str, Any]:
+    """The names kept in this tab's sessionStorage and in localStorage."""
+    return page.evaluate(
+        "() => ({session: Object.keys(sessionStorage), local: Object.keys(localStorage)})"
+    )
+
+
+def session_token(page: Page) -> str | None:
+    return page.evaluate(
+        "() => Object.keys(sessionStorage).map((k) => sessionStorage.getItem(k))[0] || null"
+    )
 
 
 def text(page: Page, testid: str) -> str:
@@ -89,12 +135,26 @@ def figures(page: Page) -> dict[str, Any]:
 
 
 def browse(
-    base: str, token: str, screenshot: str | None, campuses: bool, period: str = "week"
+    base: str,
+    username: str,
+    password: str,
+    screenshot: str | None,
+    campuses: bool,
+    period: str = "week",
+    form_screenshot: str | None = None,
 ) -> dict[str, Any]:
     seen: dict[str, Any] = {"console_errors": []}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        gateway = playwright.request.new_context(base_url=base)
         try:
+            if form_screenshot:
+                phone = browser.new_page(viewport=PHONE, device_scale_factor=2)
+                phone.goto(base + "/", timeout=TIMEOUT_MS)
+                wait_signed_out(phone)
+                phone.screenshot(path=form_screenshot, full_page=True)
+                phone.close()
+
             page = browser.new_page(viewport={"width": 1360, "height": 1500})
             page.on(
                 "console",
@@ -103,10 +163,17 @@ def browse(
                 ),
             )
             page.on("pageerror", lambda error: seen["console_errors"].append(str(error)))
-            page.goto(f"{base}/#token={token}&period={period}", timeout=TIMEOUT_MS)
+            page.goto(f"{base}/#period={period}", timeout=TIMEOUT_MS)
+            wait_signed_out(page)
+            seen["form_before_sign_in"] = form(page)
+            sign_in(page, username, password)
             generation = wait_ready(page)
             seen["all"] = figures(page)
             seen["address_after_sign_in"] = page.url
+            token = session_token(page)
+            seen["token_in_address"] = bool(token) and token in page.url
+            seen["storage"] = storage(page)
+            seen["who"] = {"name": text(page, "who-name"), "role": text(page, "who-role")}
             if screenshot:
                 page.screenshot(path=screenshot, full_page=True)
             if campuses:
@@ -118,18 +185,44 @@ def browse(
                 generation = wait_ready(page, generation)
                 seen["south_term"] = figures(page)
 
-                # A token the gateway does not know: back to the sign-in form, with the reason.
-                refused = browser.new_page()
-                refused.goto(f"{base}/#token=not-a-token", timeout=TIMEOUT_MS)
-                refused.wait_for_function(
-                    "document.body.dataset.state === 'signed-out'", timeout=TIMEOUT_MS
-                )
-                seen["refused"] = {
-                    "form_visible": refused.is_visible("#sign-in"),
-                    "reason": refused.inner_text("#sign-in-reason"),
-                    "dashboard_visible": refused.is_visible("#dashboard"),
+                # Signing out: the session ends at the gateway and the form is back.
+                page.get_by_role("button", name="退出登录", exact=True).click()
+                wait_signed_out(page)
+                seen["signed_out"] = {
+                    **form(page),
+                    "storage": storage(page),
+                    "who_visible": page.is_visible('[data-testid="who"]'),
+                    "figures_left": text(page, "held"),
+                    "old_session": gateway.get(
+                        "/api/me", headers={"Authorization": f"Bearer {token}"}
+                    ).status,
                 }
+
+                # A wrong password: the form says so (never which part) and stays.
+                refused = browser.new_page()
+                refused.goto(base + "/", timeout=TIMEOUT_MS)
+                wait_signed_out(refused)
+                sign_in(refused, username, password + "-wrong")
+                wait_signed_out(refused, with_reason=True)
+                seen["refused"] = {**form(refused), "storage": storage(refused)}
+
+                # A session that ends elsewhere (expired, revoked): the next refresh's 401
+                # brings the form back, saying so.
+                expired = browser.new_page()
+                expired.goto(base + "/", timeout=TIMEOUT_MS)
+                wait_signed_out(expired)
+                sign_in(expired, username, password)
+                wait_ready(expired)
+                ended = gateway.delete(
+                    "/api/sessions/current",
+                    headers={"Authorization": f"Bearer {session_token(expired)}"},
+                )
+                assert ended.status == 204, ended.text()
+                expired.click("#refresh")
+                wait_signed_out(expired, with_reason=True)
+                seen["expired"] = {**form(expired), "storage": storage(expired)}
         finally:
+            gateway.dispose()
             browser.close()
     return seen
 
@@ -137,13 +230,23 @@ def browse(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("base", help="the gateway, e.g. http://127.0.0.1:8000")
-    parser.add_argument("token")
-    parser.add_argument("--screenshot", help="write a full-page PNG here")
+    parser.add_argument("username", help=f"signs in with this and ${PASSWORD_VARIABLE}")
+    parser.add_argument("--screenshot", help="write a full-page PNG of the dashboard here")
+    parser.add_argument("--form-screenshot", help="write a PNG of the sign-in form, 390 px wide")
     parser.add_argument("--no-campuses", action="store_true", help="only the first view")
     parser.add_argument("--period", choices=("week", "month", "term"), default="week")
     args = parser.parse_args(argv)
+    password = os.environ.get(PASSWORD_VARIABLE)
+    if not password:
+        parser.error(f"set the password in the environment variable {PASSWORD_VARIABLE}")
     seen = browse(
-        args.base.rstrip("/"), args.token, args.screenshot, not args.no_campuses, args.period
+        args.base.rstrip("/"),
+        args.username,
+        password,
+        args.screenshot,
+        not args.no_campuses,
+        args.period,
+        args.form_screenshot,
     )
     json.dump(seen, sys.stdout, ensure_ascii=False)
     return 0

@@ -1,15 +1,18 @@
 """The dashboard in a real browser: it shows what the API says.
 
-The five services run in this process over the real RabbitMQ and PostgreSQL; a
-little school is seeded over RPC; headless Chromium (Debian's ``chromium``,
-driven by Playwright) opens the page in a process of its own, since this one
-is monkey-patched by eventlet, and reports what it saw as JSON. The screenshot
-goes to ``tests/artifacts/dashboard.png``.
+The services run in this process over the real RabbitMQ and PostgreSQL; a
+little school is seeded over RPC and a librarian's account made over the API;
+headless Chromium (Debian's ``chromium``, driven by Playwright) opens the page
+in a process of its own, since this one is monkey-patched by eventlet, signs in
+with her username and password as she would, and reports what it saw as JSON.
+The screenshots go to ``tests/artifacts/`` (the dashboard, and the sign-in form
+on a phone).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -19,6 +22,7 @@ import pytest
 import requests
 from nameko.standalone.rpc import ServiceRpcProxy
 
+from services.accounts.service import AccountsService
 from services.activities.service import ActivitiesService
 from services.archives.service import ArchivesService
 from services.catalog.service import CatalogService
@@ -33,6 +37,7 @@ HERE = Path(__file__).resolve().parent
 BROWSE = HERE / "browse.py"
 ARTIFACTS = HERE.parent / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
+LIBRARIAN = {"username": "chen-jing", "name": "陈静", "password": "书香满校园2026"}
 
 TITLES = [
     # (isbn, title, classification, campus, copies, reference_only)
@@ -59,6 +64,7 @@ def gateway(runner_factory, config):
         CirculationService,
         ActivitiesService,
         ArchivesService,
+        AccountsService,
         GatewayService,
     )
     runner.start()
@@ -138,6 +144,17 @@ class Api:
         self.base = "http://" + settings["WEB_SERVER_ADDRESS"]
         self.token = settings["GATEWAY"]["tokens"]["librarian"]
 
+    def librarian(self) -> dict:
+        """A librarian's account, made by the development librarian over the API."""
+        made = requests.post(
+            f"{self.base}/api/accounts",
+            json={**LIBRARIAN, "roles": ["librarian"]},
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=30,
+        )
+        assert made.status_code == 201, made.text
+        return LIBRARIAN
+
     def get(self, path, **query):
         answer = requests.get(
             f"{self.base}/api/{path}",
@@ -153,15 +170,19 @@ class Api:
         return next(line for line in lines if line.get("campus", line.get("class_letter")) == "all")
 
 
-def browse(api: Api, screenshot: Path) -> dict:
-    """Run the browser in its own process and read what it saw."""
+def browse(api: Api, person: dict, *options: str) -> dict:
+    """Run the browser in its own process, signed in as ``person``, and read what it saw.
+
+    The password goes in the environment, not the arguments: the process list shows those."""
     done = subprocess.run(
-        [sys.executable, str(BROWSE), api.base, api.token, "--screenshot", str(screenshot)],
+        [sys.executable, str(BROWSE), api.base, person["username"], *options],
+        env={**os.environ, "LIBRARY_PASSWORD": person["password"]},
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    assert person["password"] not in done.stdout
     return json.loads(done.stdout)
 
 
@@ -186,14 +207,28 @@ def test_the_dashboard_shows_the_numbers_the_api_gives(gateway):
     )
     ARTIFACTS.mkdir(exist_ok=True)
     screenshot = ARTIFACTS / "dashboard.png"
+    form_screenshot = ARTIFACTS / "sign-in.png"
     screenshot.unlink(missing_ok=True)
+    form_screenshot.unlink(missing_ok=True)
+    librarian = api.librarian()
 
-    seen = browse(api, screenshot)
+    seen = browse(
+        api, librarian, "--screenshot", str(screenshot), "--form-screenshot", str(form_screenshot)
+    )
 
     assert seen["console_errors"] == []
+    assert seen["form_before_sign_in"] == {
+        "form_visible": True,
+        "reason": "",
+        "dashboard_visible": False,
+    }
     shown = seen["all"]
     assert shown["errors"] == []
-    assert "#token" not in seen["address_after_sign_in"]  # the token leaves the address bar
+    # The session's token is kept in the tab's sessionStorage, never in the address or localStorage.
+    assert "token" not in seen["address_after_sign_in"]
+    assert seen["token_in_address"] is False
+    assert seen["storage"] == {"session": ["library.dashboard.session"], "local": []}
+    assert seen["who"] == {"name": "陈静", "role": "图书管理员"}
     general = api.total("general")
     assert shown["held"] == thousands(general["held"]) == thousands(held)
     assert shown["on_loan"] == thousands(general["on_loan"])
@@ -233,34 +268,53 @@ def test_the_dashboard_shows_the_numbers_the_api_gives(gateway):
         )
     assert seen["north"]["held"] != seen["south"]["held"]
 
+    # Signing out ends the session at the gateway, forgets it and wipes the figures.
+    assert seen["signed_out"] == {
+        "form_visible": True,
+        "reason": "已退出登录",
+        "dashboard_visible": False,
+        "storage": {"session": [], "local": []},
+        "who_visible": False,
+        "figures_left": "–",
+        "old_session": 401,
+    }
+    # A wrong password: the same words as a wrong username, and no session.
     assert seen["refused"] == {
         "form_visible": True,
-        "reason": "The gateway did not accept this token. Sign in again.",
+        "reason": "用户名或密码不正确",
         "dashboard_visible": False,
+        "storage": {"session": [], "local": []},
     }
-    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # A session that ended elsewhere: back to the form at the next refresh.
+    assert seen["expired"] == {
+        "form_visible": True,
+        "reason": "登录已过期，请重新登录",
+        "dashboard_visible": False,
+        "storage": {"session": [], "local": []},
+    }
+    for picture in (screenshot, form_screenshot):
+        assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make test installs it)")
 def test_a_service_that_is_down_empties_only_its_panels_saying_why(runner_factory, config):
     settings = with_web_address(config)
     runner = runner_factory(
-        settings, CatalogService, CirculationService, ArchivesService, GatewayService
+        settings,
+        CatalogService,
+        CirculationService,
+        ArchivesService,
+        AccountsService,
+        GatewayService,
     )
     runner.start()  # activities is not running
     api = Api(settings)
+    librarian = api.librarian()
     with ServiceRpcProxy("catalog", settings, timeout=30) as catalog:
         catalog.add_titles({"titles": [_title("north", 4)]})
     wait_until(lambda: api.total("general")["held"] == 4, timeout=120, what="the ledger")
 
-    done = subprocess.run(
-        [sys.executable, str(BROWSE), api.base, api.token, "--no-campuses"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    shown = json.loads(done.stdout)["all"]
+    shown = browse(api, librarian, "--no-campuses")["all"]
 
     assert shown["held"] == "4"  # the books of record still answer
     assert shown["banner"].startswith("Not answering: activities.")

@@ -1,17 +1,48 @@
 // The library dashboard: asks the gateway's JSON API and draws what it says.
 //
 // No build step and nothing from outside this folder: tables and hand-drawn SVG
-// bars. The token comes from "#token=..." in the address (the demo prints such
-// a link) or from the sign-in form, and is kept in localStorage. Every panel is
-// loaded on its own, so a service that is down empties only its panels, each
-// with the reason; a token the gateway does not accept sends you back to sign in.
+// bars. One signs in with one's username and password (POST /api/sessions); the
+// session's token is kept in this tab's sessionStorage only (never localStorage,
+// never the address) and sent as a bearer token. Every panel is loaded on its
+// own, so a service that is down empties only its panels, each with the reason;
+// a session the gateway no longer accepts (expired, revoked) sends you back to
+// the sign-in form, and signing out ends the session at the gateway
+// (DELETE /api/sessions/current).
+//
+// body[data-state] says where the page is: "loading", "ready" (with
+// body[data-generation] counting finished refreshes), "signing-in",
+// "signing-out" and "signed-out" (the form is shown, with its reason if any).
 "use strict";
 
 (() => {
-  const TOKEN_KEY = "library.dashboard.token";
+  const TOKEN_KEY = "library.dashboard.session";
+  const OLD_TOKEN_KEY = "library.dashboard.token"; // where the token-only page kept its token
   const REFRESH_MS = 15000;
   const SVG = "http://www.w3.org/2000/svg";
-  const state = { token: null, campus: "", period: "week", generation: 0, busy: false, again: false, timer: null };
+  const SAYS = {
+    missing: "请输入用户名和密码",
+    wrong: "用户名或密码不正确",
+    locked: "账号已被暂时锁定，请稍后再试",
+    throttled: "登录尝试过于频繁，请稍后再试",
+    unreachable: "无法连接服务器",
+    unavailable: "登录服务暂时无法使用，请稍后再试",
+    expired: "登录已过期，请重新登录",
+    signedOut: "已退出登录",
+    signedOutHere: "已在本页退出登录（无法连接服务器，会话将在到期后失效）",
+  };
+  const ROLES = { librarian: "图书管理员", assistant: "借阅台助理", operator: "系统运维", teacher: "教师", student: "学生" };
+  const CAMPUSES = { north: "北校区", south: "南校区" };
+  const state = {
+    token: null,
+    account: null,
+    campus: "",
+    period: "week",
+    generation: 0,
+    busy: false,
+    again: false,
+    timer: null,
+    pristine: null,
+  };
 
   class ApiError extends Error {
     constructor(status, detail) {
@@ -61,19 +92,26 @@
 
   // ------------------------------------------------------------------ the API
 
-  async function api(path, query = {}) {
+  // One call to the gateway: {status, body}, status 0 when it cannot be reached.
+  async function call(method, path, { query = {}, json, token } = {}) {
     const url = new URL("/api/" + path, location.origin);
     for (const [name, value] of Object.entries(query)) {
       if (value !== "" && value !== null && value !== undefined) url.searchParams.set(name, value);
     }
+    const headers = { Accept: "application/json" };
+    if (token) headers.Authorization = "Bearer " + token;
+    if (json !== undefined) headers["Content-Type"] = "application/json";
     let response;
     try {
       response = await fetch(url, {
-        headers: { Authorization: "Bearer " + state.token, Accept: "application/json" },
+        method,
+        headers,
+        body: json === undefined ? undefined : JSON.stringify(json),
         cache: "no-store",
+        credentials: "omit",
       });
     } catch (error) {
-      throw new ApiError(0, "The gateway cannot be reached: is it running?");
+      return { status: 0, body: null };
     }
     let body = null;
     try {
@@ -81,16 +119,22 @@
     } catch (error) {
       body = null;
     }
-    if (!response.ok) {
-      const detail = (body && (body.detail || body.title)) || response.statusText;
-      throw new ApiError(response.status, detail);
+    return { status: response.status, body, statusText: response.statusText };
+  }
+
+  // A GET for a panel, as the signed-in person: the answer, or an ApiError.
+  async function api(path, query = {}) {
+    const { status, body, statusText } = await call("GET", path, { query, token: state.token });
+    if (status === 0) throw new ApiError(0, "The gateway cannot be reached: is it running?");
+    if (status < 200 || status >= 300) {
+      throw new ApiError(status, (body && (body.detail || body.title)) || statusText);
     }
     return body;
   }
 
   function explain(error) {
     if (!(error instanceof ApiError)) return "Something went wrong drawing this: " + error.message;
-    if (error.status === 403) return "This token's role may not see this panel.";
+    if (error.status === 403) return "Your role may not see this panel.";
     if (error.status === 503) return error.message + " (asked again every 15 s)";
     if (error.status === 0) return error.message;
     return `${error.message} (HTTP ${error.status})`;
@@ -372,12 +416,19 @@
       state.again = true; // the campus or period changed meanwhile: ask once more when done
       return;
     }
+    const token = state.token;
     state.busy = true;
     state.again = false;
     document.body.dataset.state = "loading";
+    if (!state.account) whoAmI();
     const names = Object.keys(PANELS);
     const results = await Promise.allSettled(names.map((name) => PANELS[name][0]()));
     state.busy = false;
+    if (state.token !== token) {
+      // Signed out (or in as someone else) meanwhile: these answers are not for this page.
+      if (state.token && state.again) refresh();
+      return;
+    }
     const failures = [];
     let health = null;
     results.forEach((result, index) => {
@@ -390,7 +441,7 @@
       }
     });
     if (failures.some((error) => error instanceof ApiError && error.status === 401)) {
-      signOut("The gateway did not accept this token. Sign in again.");
+      signedOut(SAYS.expired);
       return;
     }
     if (failures.length === results.length && failures.every((error) => error.status === 0)) {
@@ -419,6 +470,7 @@
     }
   }
 
+  // The campus and period live in the address (#campus=south&period=term); nothing else does.
   function remember() {
     const params = new URLSearchParams();
     if (state.campus) params.set("campus", state.campus);
@@ -429,32 +481,152 @@
 
   function readAddress() {
     const params = new URLSearchParams(location.hash.slice(1));
-    const token = params.get("token");
-    if (token) localStorage.setItem(TOKEN_KEY, token);
     if (["north", "south"].includes(params.get("campus"))) state.campus = params.get("campus");
     if (["week", "month", "term"].includes(params.get("period"))) state.period = params.get("period");
-    state.token = localStorage.getItem(TOKEN_KEY);
-    remember(); // the token leaves the address bar (and the browser's history)
+    remember(); // anything else in the address (an old "#token=" link) is dropped, never used
   }
 
-  function signOut(reason) {
-    localStorage.removeItem(TOKEN_KEY);
+  // ------------------------------------------------------------------ signing in and out
+
+  const storage = {
+    get() {
+      try {
+        return sessionStorage.getItem(TOKEN_KEY);
+      } catch (error) {
+        return null;
+      }
+    },
+    set(token) {
+      try {
+        sessionStorage.setItem(TOKEN_KEY, token);
+      } catch (error) {
+        // no sessionStorage (a locked-down browser): the session lasts as long as the page
+      }
+    },
+    clear() {
+      try {
+        sessionStorage.removeItem(TOKEN_KEY);
+        localStorage.removeItem(OLD_TOKEN_KEY);
+      } catch (error) {
+        // nothing kept, nothing to clear
+      }
+    },
+  };
+
+  function describe(account) {
+    const roles = (account.roles || []).map((role) => {
+      const name = ROLES[role] || role;
+      return role === "assistant" && CAMPUSES[account.campus] ? `${CAMPUSES[account.campus]}${name}` : name;
+    });
+    return roles.join("、");
+  }
+
+  function showWho() {
+    const account = state.account;
+    $("#who").hidden = !account;
+    $('[data-testid="who-name"]').textContent = account ? account.name || account.username : "";
+    $('[data-testid="who-role"]').textContent = account ? describe(account) : "";
+    $("#who").title = account ? `${account.username}` : "";
+  }
+
+  async function whoAmI() {
+    const token = state.token;
+    const { status, body } = await call("GET", "me", { token });
+    if (state.token !== token) return;
+    if (status === 200 && body) {
+      state.account = body;
+      showWho();
+    } else if (status === 401) {
+      signedOut(SAYS.expired);
+    }
+  }
+
+  // Why a sign-in was refused, never saying whether the username or the password was wrong.
+  function refusal(status, body) {
+    const code = body && body.code;
+    if (status === 0) return SAYS.unreachable;
+    if (code === "account_locked" || status === 423) return SAYS.locked;
+    if (code === "too_many_sign_ins" || status === 429) return SAYS.throttled;
+    if (status === 401 || status === 400) return SAYS.wrong; // 400: nothing the form sends can be right
+    if (status === 503) return SAYS.unavailable;
+    return `登录失败（HTTP ${status}），请稍后再试`;
+  }
+
+  async function signIn(form) {
+    const username = form.username.value.trim();
+    const password = form.password.value;
+    if (!username || !password) {
+      $("#sign-in-reason").textContent = SAYS.missing;
+      $("#sign-in-reason").className = "reason error";
+      (username ? form.password : form.username).focus();
+      return;
+    }
+    const button = $('button[type="submit"]', form);
+    button.disabled = true;
+    $("#sign-in-reason").textContent = "";
+    document.body.dataset.state = "signing-in";
+    const { status, body } = await call("POST", "sessions", { json: { username, password } });
+    button.disabled = false;
+    form.password.value = "";
+    if (status === 201 && body && body.token) {
+      storage.set(body.token);
+      state.token = body.token;
+      state.account = body.account || null;
+      form.username.value = "";
+      start();
+      return;
+    }
+    signedOut(refusal(status, body), form.password);
+  }
+
+  async function signOut() {
+    const token = state.token;
+    const button = $("#sign-out");
+    button.disabled = true;
+    document.body.dataset.state = "signing-out";
+    const { status } = token ? await call("DELETE", "sessions/current", { token }) : { status: 204 };
+    button.disabled = false;
+    signedOut(status === 0 ? SAYS.signedOutHere : SAYS.signedOut, null, "info");
+  }
+
+  // Back to the sign-in form: the token forgotten, the figures of the last person wiped.
+  function signedOut(reason = "", focus = null, kind = "error") {
+    storage.clear();
     state.token = null;
+    state.account = null;
     clearInterval(state.timer);
+    if (state.pristine) $("#dashboard").replaceChildren(...state.pristine.cloneNode(true).childNodes);
+    showWho();
     $("#dashboard").hidden = true;
     $("#sign-out").hidden = true;
-    $("#sign-in").hidden = false;
-    $("#sign-in-reason").textContent =
-      reason || "The dashboard needs a gateway token (librarian, assistant, operator or reader).";
+    $("#refresh").hidden = true;
+    $('[data-testid="campus-switch"]').hidden = true;
+    $("#updated").textContent = "";
     banner("");
+    $("#sign-in").hidden = false;
+    $("#sign-in-reason").textContent = reason;
+    $("#sign-in-reason").className = "reason " + kind;
     document.body.dataset.state = "signed-out";
-    $("#token-input").focus();
+    (focus || ($("#username").value ? $("#password") : $("#username"))).focus();
+  }
+
+  // A reload of a signed-in tab: who is this session? (Expired: the form; no answer: the
+  // dashboard, whose panels say why, asks again.)
+  async function resume() {
+    document.body.dataset.state = "loading";
+    await whoAmI();
+    if (state.token) start();
   }
 
   function start() {
+    showWho();
     $("#sign-in").hidden = true;
+    $("#sign-in-reason").textContent = "";
     $("#dashboard").hidden = false;
     $("#sign-out").hidden = false;
+    $("#refresh").hidden = false;
+    $('[data-testid="campus-switch"]').hidden = false;
+    document.body.dataset.state = "loading";
     pressed($('[data-testid="campus-switch"]'), "data-campus", state.campus);
     pressed($('[data-testid="period-switch"]'), "data-period", state.period);
     clearInterval(state.timer);
@@ -463,6 +635,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => {
+    state.pristine = $("#dashboard").cloneNode(true);
     readAddress();
     $('[data-testid="campus-switch"]').addEventListener("click", (event) => {
       const button = event.target.closest("[data-campus]");
@@ -472,26 +645,28 @@
       remember();
       refresh();
     });
-    $('[data-testid="period-switch"]').addEventListener("click", (event) => {
-      const button = event.target.closest("[data-period]");
+    // On the dashboard itself, not the switch: signing out puts back fresh panels.
+    $("#dashboard").addEventListener("click", (event) => {
+      const button = event.target.closest('[data-testid="period-switch"] [data-period]');
       if (!button) return;
       state.period = button.dataset.period;
-      pressed(event.currentTarget, "data-period", state.period);
+      pressed($('[data-testid="period-switch"]'), "data-period", state.period);
       remember();
       refresh();
     });
     $("#refresh").addEventListener("click", refresh);
-    $("#sign-out").addEventListener("click", () => signOut());
+    $("#sign-out").addEventListener("click", signOut);
     $("#sign-in").addEventListener("submit", (event) => {
       event.preventDefault();
-      const token = $("#token-input").value.trim();
-      if (!token) return;
-      localStorage.setItem(TOKEN_KEY, token);
-      state.token = token;
-      $("#token-input").value = "";
-      start();
+      signIn(event.currentTarget);
     });
-    if (state.token) start();
-    else signOut();
+    try {
+      localStorage.removeItem(OLD_TOKEN_KEY); // a token the old page left behind is not used
+    } catch (error) {
+      // no localStorage: nothing left behind
+    }
+    state.token = storage.get();
+    if (state.token) resume();
+    else signedOut();
   });
 })();
