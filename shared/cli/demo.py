@@ -839,7 +839,7 @@ def main(argv: list[str] | None = None) -> int:
     import eventlet
 
     eventlet.monkey_patch()
-    from shared.cli import demo_accounts
+    from shared.cli import demo_accounts, demo_systems
     from shared.cli.errors import CliError
     from shared.cli.rpc import Services
     from shared.config import load_config
@@ -871,6 +871,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with Services(config, timeout=RPC_TIMEOUT) as rpc:
             info["accounts"] = demo_accounts.ensure(rpc.call, kept.get("accounts") or {}, say)
+        info["systems"] = demo_systems.ensure(config, kept.get("systems") or {}, say, RPC_TIMEOUT)
     except (CliError, Failure) as error:
         print(f"[demo] ERROR: {getattr(error, 'message', error)}", file=sys.stderr)
         return getattr(error, "exit_code", 1)
@@ -879,6 +880,7 @@ def main(argv: list[str] | None = None) -> int:
     say(f"sign in at {info['dashboard']} as:")
     for key, person in info["accounts"].items():
         say(f"  {key:<16} {person['username']:<12} password {person['password']}")
+    say("the school system student-records follows the events: docs/integrating.md")
     say(f"(also in {RUN_FILE.relative_to(RUN_FILE.parents[1])}; the archives' ledgers may "
         "take a few more minutes to count every copy: the dashboard shows the lag)")  # fmt: skip
     return 0

@@ -240,3 +240,19 @@ def test_sigterm_stops_it_while_it_waits_for_a_forged_events_feed(library, confi
     assert follower.returncode == 0
     assert took < 5, f"SIGTERM took {took:.1f}s"
     assert [e["data"]["name"] for e in lines(library.tmp / "records.jsonl")] == ["王老师"]
+
+
+def test_a_key_without_events_personal_gets_a_broker_user_that_cannot_bind_to_people(library):
+    name = f"shelf-audit-{uuid.uuid4().hex[:6]}"
+    made = keys.create(library.config, name, ["events.read"], timeout=30)
+    library.keys[name] = made  # revoked after the test
+    assert made["broker"]["exchanges"] == ["catalog.events", "archives.events"]
+    queue = made["broker"]["queues"][0]
+    with Connection(made["broker"]["amqp_uri"]) as connection:
+        connection.channel().queue_bind(queue, "catalog.events", routing_key="#")
+    for exchange in ("circulation.events", "accounts.events", "library.events.by_campus"):
+        with Connection(made["broker"]["amqp_uri"]) as connection:
+            with pytest.raises(Exception, match="(?i)access.refused"):
+                connection.channel().queue_bind(queue, exchange, routing_key="#")
+    with pytest.raises(keys.UsageError, match="lower-case"):
+        keys.create(library.config, "Shelf.Audit", ["events.read"], timeout=30)
