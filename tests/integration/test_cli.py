@@ -14,6 +14,7 @@ from services.circulation.service import CirculationService
 from services.gateway.service import GatewayService
 from shared.cli import errors
 from shared.cli.app import main
+from shared.config import SERVICES
 from tests.factories import book_added
 from tests.helpers import free_port, wait_until, with_web_address
 
@@ -78,16 +79,9 @@ def test_status_says_every_service_is_up_with_its_relay_queues_and_lag(system, c
     report = json.loads(out)
     assert report["ok"] and report["problems"] == []
     services = {s["service"]: s for s in report["services"]}
-    assert set(services) == {
-        "catalog",
-        "circulation",
-        "activities",
-        "archives",
-        "accounts",
-        "gateway",
-    }
+    assert set(services) == {*SERVICES, "gateway"}
     assert all(s["up"] for s in services.values())
-    for name in ("catalog", "circulation", "activities", "archives", "accounts"):
+    for name in SERVICES:
         assert services[name]["database"] == "ok" and services[name]["relay_leader"] is True
     queues = {q["name"]: q for q in report["queues"]}
     assert "circulation.from.catalog" in queues  # (consumer counts lag by a few seconds)
