@@ -13,7 +13,7 @@ BENCH_STAMP := $(VENV)/.installed-bench
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dev infra-up infra-down lint unit test test-apart demo down bench clean
+.PHONY: help venv dev infra-up infra-down lint contract unit test test-apart demo down bench clean
 
 help:
 	@echo "Targets:"
@@ -22,8 +22,9 @@ help:
 	@echo "  infra-up    install/start RabbitMQ + PostgreSQL, create users/databases, migrate, declare topology"
 	@echo "  infra-down  stop RabbitMQ and PostgreSQL (data kept)"
 	@echo "  lint        ruff check ."
+	@echo "  contract    check docs/asyncapi.yaml with the official AsyncAPI CLI (pinned; npm ci once)"
 	@echo "  unit        pytest tests/unit and the in-memory store's contract (no servers needed)"
-	@echo "  test        venv + infra-up + lint + the whole pytest suite (what CI runs)"
+	@echo "  test        venv + infra-up + lint + contract + the whole pytest suite (what CI runs)"
 	@echo "  test-apart  the same with circulation's and archives' databases on a second PostgreSQL"
 	@echo "              cluster (port 5434): no service reaches into another's database (docs/databases.md)"
 	@echo "  demo        infra-up, start the five services, load the demo school (once), print its URL"
@@ -66,6 +67,13 @@ lint: dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The event contract as the AsyncAPI CLI sees it (0 errors; warnings are printed).
+# Node and npm from Debian when missing; the CLI is installed once per lockfile
+# into infra/asyncapi/node_modules. That the document matches the catalogue and its
+# JSON Schemas are valid is checked by the unit tests (tests/unit/test_contract*.py).
+contract:
+	bash infra/asyncapi/check.sh
+
 unit: dev
 	$(VENV)/bin/pytest tests/unit tests/contract -m "not integration"
 
@@ -73,7 +81,7 @@ unit: dev
 # (no tests collected), must fail the target.
 # The browser test drives Debian's chromium (never a downloaded one); the font
 # lets it draw the Chinese names and titles.
-test: dev infra-up lint
+test: dev infra-up lint contract
 	bash -c 'source infra/lib/common.sh && ensure_packages chromium fonts-wqy-microhei'
 	$(VENV)/bin/pytest
 
