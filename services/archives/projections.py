@@ -28,12 +28,13 @@ from typing import Any
 
 from psycopg2.extras import execute_values
 
+from shared.config import SERVICES
 from shared.events.envelope import Envelope
 from shared.eventsourcing.projection import Cursor, Projection
 from shared.eventsourcing.projection_rows import Rows, upsert
 from shared.runtime.school_calendar import DEFAULT_TIMEZONE, local_date
 
-SOURCES = ("catalog", "circulation", "activities", "archives")
+SOURCES = SERVICES  # the archive and its replay feed keep every source's events
 
 ARCHIVE = """
     INSERT INTO archived_events (source, position, event_id, type, recorded_at, envelope, actor)
