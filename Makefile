@@ -13,7 +13,7 @@ BENCH_STAMP := $(VENV)/.installed-bench
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dev infra-up infra-down lint contract unit test test-apart demo down bench clean
+.PHONY: help venv dev infra-up infra-down lint contract web unit test test-apart demo down bench clean
 
 help:
 	@echo "Targets:"
@@ -23,6 +23,7 @@ help:
 	@echo "  infra-down  stop RabbitMQ and PostgreSQL (data kept)"
 	@echo "  lint        ruff check ."
 	@echo "  contract    check docs/asyncapi.yaml with the official AsyncAPI CLI (pinned; npm ci once)"
+	@echo "  web         build the screens (web/ -> web/dist; npm ci once per lockfile, then Vite, ~2 s)"
 	@echo "  unit        pytest tests/unit and the in-memory store's contract (no servers needed)"
 	@echo "  test        venv + infra-up + lint + contract + the whole pytest suite (what CI runs)"
 	@echo "  test-apart  the same with circulation's and archives' databases on a second PostgreSQL"
@@ -74,6 +75,11 @@ lint: dev
 contract:
 	bash infra/asyncapi/check.sh
 
+# The screens the gateway serves (web/dist), built from web/ with the versions in
+# web/package-lock.json. Built every time: it takes about two seconds.
+web:
+	bash infra/web/build.sh
+
 unit: dev
 	$(VENV)/bin/pytest tests/unit tests/contract -m "not integration"
 
@@ -81,16 +87,16 @@ unit: dev
 # (no tests collected), must fail the target.
 # The browser test drives Debian's chromium (never a downloaded one); the font
 # lets it draw the Chinese names and titles.
-test: dev infra-up lint contract
+test: dev infra-up lint contract web
 	bash -c 'source infra/lib/common.sh && ensure_packages chromium fonts-wqy-microhei'
 	$(VENV)/bin/pytest
 
 # The suite once more with the databases on two PostgreSQL servers (infra/test_apart.sh
 # starts the second one and runs infra-up with the moved DSNs itself).
-test-apart: dev lint
+test-apart: dev lint web
 	bash infra/test_apart.sh
 
-demo: infra-up
+demo: infra-up web
 	bash infra/services.sh start
 	$(PY) -m shared.cli.demo
 

@@ -1,4 +1,7 @@
-"""The dashboard's files: ``static/index.html`` at ``/`` and the rest under ``/static/``.
+"""The screens' files: ``web/dist/index.html`` at ``/`` and the rest under ``/static/``.
+
+``make web`` builds them from ``web/`` (Vue, bundled by Vite); the gateway only serves
+the built folder (``LIBRARY_WEB_DIR`` may point elsewhere).
 
 Whatever the folder holds is served, read-only and only from inside it (no
 ``..``, no hidden files); until the page exists, ``/`` answers a small
@@ -8,6 +11,7 @@ placeholder saying where the API is described.
 from __future__ import annotations
 
 import mimetypes
+import os
 from pathlib import Path
 
 from werkzeug.security import safe_join
@@ -15,7 +19,9 @@ from werkzeug.security import safe_join
 from services.gateway.problems import NotFound
 from services.gateway.routing import Reply
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_DIR = Path(
+    os.environ.get("LIBRARY_WEB_DIR") or Path(__file__).resolve().parents[2] / "web" / "dist"
+)
 INDEX = "index.html"
 HTML = "text/html; charset=utf-8"
 # The page is small and changes with each release: revalidate rather than cache stale.
@@ -26,7 +32,7 @@ PLACEHOLDER = """<!doctype html>
 <head><meta charset="utf-8"><title>School library</title></head>
 <body>
 <h1>School library</h1>
-<p>The dashboard is not installed yet. The HTTP API is described at
+<p>The screens are not built yet (make web). The HTTP API is described at
 <a href="/openapi.json">/openapi.json</a>.</p>
 </body>
 </html>

@@ -1,0 +1,101 @@
+// The screens talk to the gateway's HTTP API like any client (docs: /openapi.json).
+//
+// Read your own writes: a command's answer names the positions its events got
+// (header X-Event-Positions: "circulation=1234,catalog=56"); every later query of
+// this tab sends the highest it has seen (X-Read-After), and the gateway answers
+// as of at least those positions, waiting briefly for the read models. So a lent
+// book is in the reader's loans at once, with no sleep and no polling here.
+// Refusals come back as problem documents with a code; errors.js words them.
+import { session, forget } from "./session.js";
+
+const seen = {}; // source -> highest position this tab's commands got
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem.detail || problem.title || `HTTP ${status}`);
+    this.status = status;
+    this.code = problem.code || null;
+    this.problem = problem;
+    this.errors = problem.errors || null;
+  }
+}
+
+export function positionsHeader() {
+  return Object.entries(seen)
+    .map(([source, position]) => `${source}=${position}`)
+    .join(",");
+}
+
+function remember(header) {
+  if (!header) return;
+  for (const part of header.split(",")) {
+    const [source, position] = part.trim().split("=");
+    const at = Number(position);
+    if (source && Number.isInteger(at) && at > (seen[source] || 0)) seen[source] = at;
+  }
+}
+
+/** A fresh id for a command, so that sending it twice does it once. */
+export function commandId() {
+  return crypto.randomUUID();
+}
+
+/**
+ * Call the API. `body` is sent as JSON (or as is when it is FormData/Blob);
+ * answers JSON, text for CSV, null for 204. Throws ApiError with the problem's
+ * code; a 401 forgets the session so the router shows the sign-in form.
+ */
+export async function api(method, path, { body, query, accept, headers = {} } = {}) {
+  const url = new URL(path, window.location.origin);
+  for (const [name, value] of Object.entries(query || {})) {
+    if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, value);
+  }
+  const sent = { Accept: accept || "application/json", ...headers };
+  if (session.token) sent.Authorization = `Bearer ${session.token}`;
+  if (method === "GET") {
+    const after = positionsHeader();
+    if (after) sent["X-Read-After"] = after;
+  }
+  let payload;
+  if (body instanceof FormData || body instanceof Blob) payload = body;
+  else if (body !== undefined) {
+    payload = JSON.stringify(body);
+    sent["Content-Type"] = "application/json";
+  }
+  let response;
+  try {
+    response = await fetch(url, { method, headers: sent, body: payload });
+  } catch (error) {
+    throw new ApiError(0, { code: "unreachable", detail: String(error) });
+  }
+  remember(response.headers.get("X-Event-Positions"));
+  if (response.status === 204) return null;
+  const type = response.headers.get("Content-Type") || "";
+  if (!response.ok) {
+    let problem = { title: response.statusText };
+    if (type.includes("json")) problem = await response.json();
+    if (response.status === 401 && path !== "/api/sessions") {
+      forget();
+      window.dispatchEvent(new CustomEvent("library:signed-out", { detail: problem.code || "expired" }));
+    }
+    throw new ApiError(response.status, problem);
+  }
+  if (type.includes("json")) return response.json();
+  return response.text();
+}
+
+export const get = (path, query, options = {}) => api("GET", path, { ...options, query });
+export const post = (path, body, options = {}) => api("POST", path, { ...options, body });
+
+/** Download a list as CSV (the same route with Accept: text/csv), saved under `filename`. */
+export async function downloadCsv(path, query, filename) {
+  const text = await api("GET", path, { query, accept: "text/csv" });
+  const blob = new Blob(["\ufeff", text], { type: "text/csv;charset=utf-8" });
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = filename;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  URL.revokeObjectURL(link.href);
+}
