@@ -257,11 +257,11 @@ def test_an_http_default_is_sent_when_the_caller_leaves_the_field_out():
     assert parsing.check(s.LeaderboardQuery(), {}, "query") == {"period": "week"}
 
 
-# ------------------------------------------------------------------ the dashboard's files
+# ------------------------------------------------------------------ the screens' files
 
 
-def test_the_page_is_a_placeholder_until_the_dashboard_exists(tmp_path):
-    assert "not installed yet" in static.dashboard(tmp_path).body
+def test_the_page_is_a_placeholder_until_the_screens_are_built(tmp_path):
+    assert "not built yet (make web)" in static.dashboard(tmp_path).body
     (tmp_path / "index.html").write_text("<h1>Desk</h1>")
     assert static.dashboard(tmp_path).body == b"<h1>Desk</h1>"
 
