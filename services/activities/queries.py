@@ -114,6 +114,38 @@ def notes_of(cursor: Cursor, patron_id: str) -> list[Row]:
     return [_note(row) for row in cursor.fetchall()]
 
 
+NOTES_WHERE = f"""
+    SELECT {NOTE_COLUMNS} FROM reading_notes n LEFT JOIN readers r USING (patron_id)
+    WHERE {{where}} ORDER BY n.submitted_on DESC, n.note_id DESC LIMIT %s
+"""
+
+
+def notes_list(
+    cursor: Cursor,
+    class_name: str | None,
+    campus: str | None,
+    status: str | None,
+    patron_id: str | None,
+    limit: int,
+) -> list[Row]:
+    """Notes of a class, a campus or a reader, newest first; ``status`` pending (not yet
+    awarded) or awarded. A reader's class and campus are those on their card."""
+    where, params = ["true"], []
+    for column, value in (("r.class_name", class_name), ("r.campus", campus)):
+        if value:
+            where.append(f"{column} = %s")
+            params.append(value)
+    if patron_id:
+        where.append("n.patron_id = %s")
+        params.append(patron_id)
+    if status == "pending":
+        where.append("n.award IS NULL")
+    elif status == "awarded":
+        where.append("n.award IS NOT NULL")
+    cursor.execute(NOTES_WHERE.format(where=" AND ".join(where)), (*params, limit))
+    return [_note(row) for row in cursor.fetchall()]
+
+
 NOTES_IN = """
     SELECT n.patron_id, r.name, r.class_name, r.campus, count(*)::int, count(n.award)::int,
            sum(n.word_count)::int

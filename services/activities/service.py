@@ -17,8 +17,9 @@ from typing import Any
 
 from services.activities import domain, queries
 from services.activities import schemas as s
-from services.activities.bulletin import bulletin
+from services.activities.bulletin import bulletin, bulletin_csv, week_starting
 from services.activities.programme import Programme, month_named
+from services.activities.programme import month as month_of
 from services.activities.projections import FOLLOWING_CIRCULATION, INLINE
 from shared.errors import found, load
 from shared.events.envelope import Envelope
@@ -90,13 +91,28 @@ class ActivitiesService(event_feed.EventFeed):
             return queries.notes_of(cursor, query["patron_id"])
 
     @rpc
-    def monthly_winners(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """The month's best note writers per class and per campus: ``{month, campus?, limit?}``."""
-        query = load(s.MonthlyWinnersQuery(), payload)
+    def notes(self, payload: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Notes of a class, a campus or a reader, newest first, for teachers to award:
+        ``{class?, campus?, status?, patron_id?, limit?}``."""
+        query = load(s.NoteListQuery(), payload or {})
         with self.store.cursor() as cursor:
-            return queries.monthly_winners(
-                cursor, month_named(query["month"]), query["campus"], query["limit"]
+            return queries.notes_list(
+                cursor,
+                query["class_name"],
+                query["campus"],
+                query["status"],
+                query["patron_id"],
+                query["limit"],
             )
+
+    @rpc
+    def monthly_winners(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The month's best note writers per class and per campus: ``{month?, campus?,
+        limit?}`` (this month when ``month`` is left out)."""
+        query = load(s.MonthlyWinnersQuery(), payload or {})
+        month = month_named(query["month"]) if query["month"] else month_of(self.programme.today())
+        with self.store.cursor() as cursor:
+            return queries.monthly_winners(cursor, month, query["campus"], query["limit"])
 
     # ------------------------------------------------------------ competitions
 
@@ -220,10 +236,17 @@ class ActivitiesService(event_feed.EventFeed):
     @rpc
     def term_targets(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         """This term so far: who is behind the target (each student reads 5 books,
-        each teacher borrows 5), class by class: ``{on?, class?, campus?}``."""
+        each teacher borrows 5), class by class: ``{on?, term?, class?, campus?}``. A
+        named term is counted up to ``on`` or its end, whichever comes first."""
         query = load(s.TermTargetsQuery(), payload or {})
         on = query["on"] or self.programme.today()
-        term = self.programme.term(on)
+        if query["term"]:
+            term = found(
+                self.programme.calendar.term_named(query["term"]),
+                f"no term {query['term']!r} in the school calendar",
+            )
+        else:
+            term = self.programme.term(on)
         with self.store.cursor() as cursor:
             people = queries.term_progress(
                 cursor, term.starts, min(on, term.ends), query["class_name"], query["campus"]
@@ -271,9 +294,14 @@ class ActivitiesService(event_feed.EventFeed):
 
     @rpc
     def weekly_bulletin(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Each class's borrowing in the week of ``on``, ready to publish: ``{on?, campus?}``."""
+        """Each class's borrowing in a week, ready to publish: ``{on? | week?, campus?,
+        format?}``; with ``format: csv`` the same as ``{week, campus, csv}``."""
         query = load(s.BulletinQuery(), payload or {})
-        week = self.programme.period("week", query["on"] or self.programme.today())
+        on = week_starting(query["week"]) if query["week"] else query["on"]
+        week = self.programme.period("week", on or self.programme.today())
         with self.store.cursor() as cursor:
             classes = queries.class_borrowing(cursor, week, query["campus"])
-        return bulletin(week, query["campus"], classes)
+        figures = bulletin(week, query["campus"], classes)
+        if query["format"] == "csv":
+            return {"week": week.name, "campus": query["campus"], "csv": bulletin_csv(figures)}
+        return figures

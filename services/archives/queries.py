@@ -409,3 +409,67 @@ def copy_history(cursor: Cursor, barcode: str) -> list[dict[str, Any]]:
     """Every source's archived events about one copy, in the order they happened."""
     cursor.execute(COPY_HISTORY, (barcode,))
     return [{key: envelope[key] for key in HISTORY_FIELDS} for (envelope,) in cursor]
+
+
+# ------------------------------------------------------------ what a desk did today
+
+# The desk's work, by event type: what the desk list calls each.
+DESK_KINDS = {
+    "Lent": "lend",
+    "Returned": "return",
+    "Renewed": "renew",
+    "CompensationPaid": "payment",
+}
+MAX_DESK_DAY = 2000
+# An event's campus is its desk's (the envelope's); events that name no desk (a renewal
+# by loan id, a payment) count for the campus the loan was made at.
+DESK_DAY = """
+    SELECT e.recorded_at, e.type, e.actor, e.envelope->'data',
+           coalesce(e.envelope->>'campus', l.campus), l.barcode, l.title, l.isbn,
+           p.name, p.class_name
+    FROM archived_events e
+    LEFT JOIN archive_loans l ON l.loan_id = e.envelope->'data'->>'loan_id'
+    LEFT JOIN archive_patrons p ON p.patron_id = e.envelope->'data'->>'patron_id'
+    WHERE e.source = 'circulation' AND e.type = ANY(%(types)s)
+      AND e.recorded_at >= %(since)s AND e.recorded_at < %(until)s
+      AND (%(campus)s::text IS NULL OR coalesce(e.envelope->>'campus', l.campus) = %(campus)s)
+    ORDER BY e.recorded_at DESC, e.position DESC
+    LIMIT %(limit)s
+"""
+
+
+def desk_day(
+    cursor: Cursor, campus: str | None, period: tuple[datetime, datetime]
+) -> list[dict[str, Any]]:
+    """The lends, returns, renewals and payments recorded at ``campus`` in ``period``,
+    newest first, each with its copy, its reader and who did it."""
+    params = {
+        "types": list(DESK_KINDS),
+        "since": period[0],
+        "until": period[1],
+        "campus": campus,
+        "limit": MAX_DESK_DAY,
+    }
+    cursor.execute(DESK_DAY, params)
+    items = []
+    for recorded_at, type_, actor, data, where, barcode, title, isbn, name, class_name in cursor:
+        items.append(
+            {
+                "at": recorded_at.astimezone(UTC).isoformat(),
+                "kind": DESK_KINDS[type_],
+                "type": type_,
+                "campus": where,
+                "loan_id": data.get("loan_id"),
+                "barcode": data.get("barcode") or barcode,
+                "title": data.get("title") or title,
+                "isbn": data.get("isbn") or isbn,
+                "patron_id": data.get("patron_id"),
+                "name": name,
+                "class_name": class_name,
+                "due_on": data.get("due_on"),
+                "condition": data.get("condition"),
+                "amount": data.get("amount"),
+                "actor": actor,
+            }
+        )
+    return items

@@ -173,3 +173,16 @@ class AuditQuery(Schema):
 
 class CopyHistoryQuery(Schema):
     barcode = f.barcode()
+
+
+class DeskTodayQuery(Schema):
+    """What a campus desk did on a day: its lends, returns, renewals and payments."""
+
+    campus = f.campus(
+        required=False,
+        load_default=None,
+        metadata={"description": "The desk's campus (both campuses when left out)."},
+    )
+    on = f.day(
+        load_default=None, metadata={"description": "The day at the school (today when left out)."}
+    )

@@ -69,6 +69,17 @@ class ArchivesService(event_feed.EventFeed):
             events = queries.copy_history(cursor, query["barcode"])
         return {"barcode": query["barcode"], "events": events}
 
+    @rpc
+    def desk_today(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What a desk did on a day (today at the school unless ``on``): the lends, returns,
+        renewals and payments at ``campus``, newest first, each with who did it."""
+        query = load(s.DeskTodayQuery(), payload or {})
+        on = query["on"] or self.calendar.today()
+        period = queries.moments(on, on, self.calendar.timezone)
+        with self.store.cursor() as cursor:
+            items = queries.desk_day(cursor, query["campus"], period)
+        return {"on": on.isoformat(), "campus": query["campus"], "items": items}
+
     # ------------------------------------------------------------ ledgers
 
     @rpc

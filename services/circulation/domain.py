@@ -13,16 +13,18 @@ copy at the desk, the policy, today's date) comes in with the command.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NoReturn
 
+from shared.events.fields import CAMPUSES
 from shared.eventsourcing.decider import Aggregate, Event, Refused
 
 PATRON_KINDS = ("student", "teacher", "class_corner")
 MAX_OPEN_RESERVATIONS = 5
+TITLE_COUNTS = ("copies", "available", "on_loan", "in_transit")  # per campus, per title
 
 
 def stream_id(patron_id: str) -> str:
@@ -385,12 +387,34 @@ def availability(copy: CopyAtDesk, loan: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def title_availability(copies: Iterable[CopyAtDesk]) -> dict[str, dict[str, int]]:
+    """A title's copies at north and south, as a search line shows them: ``copies`` held
+    (not written off), ``available`` (``lendable`` at their campus now), ``on_loan`` and
+    ``in_transit`` (on their way to the campus they belong to, counted there)."""
+    counts = {what: dict.fromkeys(CAMPUSES, 0) for what in TITLE_COUNTS}
+    for copy in copies:
+        if copy.status == "weeded":
+            continue
+        counts["copies"][copy.campus] += 1
+        counts["available"][copy.campus] += lendable(copy)
+        counts["on_loan"][copy.campus] += copy.on_loan
+        counts["in_transit"][copy.campus] += copy.transit_from is not None
+    return counts
+
+
 def borrower_returning(barcode: str, borrower: str | None) -> str:
     """Who a copy brought back to the desk is returned for: its borrower. A copy that is
     on no loan cannot be returned."""
     if borrower is None:
         raise Refused(f"{barcode} is not on loan", "not_on_loan")
     return borrower
+
+
+def loan_to_renew(barcode: str, loan_id: str | None) -> str:
+    """The loan a copy scanned to be renewed is on. A copy on no loan cannot be renewed."""
+    if loan_id is None:
+        raise Refused(f"{barcode} is not on loan, so there is nothing to renew", "not_on_loan")
+    return loan_id
 
 
 def _refuse_copy(copy: CopyAtDesk, desk_campus: str) -> None:
@@ -407,14 +431,15 @@ def _refuse_copy(copy: CopyAtDesk, desk_campus: str) -> None:
     if copy.status == "damaged":
         raise Refused(f"{copy.barcode} is damaged and waiting for repair", "copy_damaged")
     if copy.transit_from is not None:
+        # Returned at the other campus, or transferred: on its way to where it belongs.
         todo = (
             f"receive it at the {copy.campus} desk first"
             if desk_campus == copy.campus
-            else f"send it home to {copy.campus}"
+            else f"send it to {copy.campus}"
         )
         raise Refused(
-            f"{copy.barcode} was returned at the {copy.transit_from} campus and is in transit "
-            f"home to {copy.campus}; it can be lent once it is back ({todo})",
+            f"{copy.barcode} is in transit from the {copy.transit_from} campus to "
+            f"{copy.campus}, where it belongs; it can be lent once it is there ({todo})",
             "copy_in_transit",
         )
     if copy.campus != desk_campus:

@@ -111,6 +111,20 @@ class LoanCommand(Command):
     on = f.backdate()
 
 
+class Renew(LoanCommand):
+    campus = f.campus(
+        required=False,
+        load_default=None,
+        metadata={"description": "The campus of the desk renewing it, when known."},
+    )
+
+
+class RenewCopy(AtDesk):
+    """Renew by scanning the book: the copy's open loan is found, then renewed."""
+
+    barcode = f.barcode()
+
+
 class Pay(LoanCommand):
     amount = f.money()
 

@@ -175,18 +175,32 @@ class CirculationService(event_feed.EventFeed):
         borrower = domain.borrower_returning(command["barcode"], patron_id)
         return receipt_of(uow.execute(domain.CARD, borrower, back), "Returned")
 
-    @command(s.LoanCommand)
+    @command(s.Renew)
     def renew(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
         """Renew a loan once, unless it is overdue or reserved by someone else."""
-        patron_id, _, isbn = self._lock_loan(uow, command["loan_id"])
+        return self._renew(uow, command["loan_id"], command)
+
+    @command(s.RenewCopy)
+    def renew_copy(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
+        """Renew by scanning the book at a desk: the copy's open loan, renewed as ``renew``."""
+        holder = found(
+            queries.lock_loan_of_copy(uow.cursor, command["barcode"]),
+            f"no copy with barcode {command['barcode']!r}",
+        )
+        return self._renew(uow, domain.loan_to_renew(command["barcode"], holder[0]), command)
+
+    def _renew(self, uow: UnitOfWork, loan_id: str, command: Command) -> dict[str, Any]:
+        """Decide the renewal of ``loan_id``; its event names the desk's campus when known."""
+        patron_id, _, isbn = self._lock_loan(uow, loan_id)
         card = uow.get(domain.CARD, patron_id)
         renew = domain.Renew(
-            command["loan_id"],
+            loan_id,
             self._today(command),
             self.rules.policy(card.state.kind),
             reserved_by_others=queries.reserved_by_others(uow.cursor, isbn, patron_id),
         )
-        return receipt_of(uow.record(card, domain.decide(card.state, renew)), "Renewed")
+        events = domain.decide(card.state, renew)
+        return receipt_of(uow.record(card, events, campus=command["campus"]), "Renewed")
 
     @command(s.LoanCommand)
     def declare_lost(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:

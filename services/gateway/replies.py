@@ -275,6 +275,194 @@ class NotesReply(Schema):
     notes = fields.List(fields.Nested(NoteReply), required=True)
 
 
+class Winner(Schema):
+    rank = fields.Integer(required=True)
+    patron_id = fields.String(required=True)
+    name = fields.String(required=True)
+    class_name = nullable_string(required=True)
+    campus = fields.String(required=True)
+    notes = fields.Integer(required=True)
+    awards = fields.Integer(required=True)
+    words = fields.Integer(required=True, allow_none=True)
+
+
+class ClassWinners(Schema):
+    campus = fields.String(required=True)
+    class_name = nullable_string(required=True)
+    winners = fields.List(fields.Nested(Winner), required=True)
+
+
+class CampusWinners(Schema):
+    campus = fields.String(required=True)
+    winners = fields.List(fields.Nested(Winner), required=True)
+
+
+class WinnersReply(Schema):
+    """The month's best note writers: most awards, then most notes, then most words."""
+
+    month = fields.String(required=True, metadata={"example": "2026-10"})
+    from_ = day(required=True, data_key="from")
+    to = day(required=True)
+    campus = nullable_string(required=True)
+    classes = fields.List(fields.Nested(ClassWinners), required=True)
+    campuses = fields.List(fields.Nested(CampusWinners), required=True)
+
+
+class CompetitionReply(Schema):
+    competition_id = fields.String(required=True)
+    title = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"example": "essay"})
+    campus = nullable_string(required=True, metadata={"description": "null: both campuses."})
+    opened_on = day(required=True)
+    closes_on = day(required=True)
+    status = fields.String(required=True, metadata={"example": "open"})
+    closed_on = day(required=True, allow_none=True)
+    entries = fields.Integer(required=True)
+    scored = fields.Integer(required=True)
+
+
+class CompetitionList(Schema):
+    competitions = fields.List(fields.Nested(CompetitionReply), required=True)
+
+
+class EntryReply(Schema):
+    entry_id = fields.String(required=True)
+    patron_id = fields.String(required=True)
+    name = nullable_string(required=True)
+    class_name = nullable_string(required=True)
+    title = fields.String(required=True)
+    entered_on = day(required=True, allow_none=True)
+    entry_order = fields.Integer(required=True)
+    score = fields.Integer(required=True, allow_none=True)
+    scored_by = nullable_string(required=True)
+
+
+class RankedEntry(Schema):
+    rank = fields.Integer(required=True)
+    entry_id = fields.String(required=True)
+    patron_id = fields.String(required=True)
+    name = nullable_string(required=True)
+    class_name = nullable_string(required=True)
+    title = fields.String(required=True)
+    score = fields.Integer(required=True)
+
+
+class UnscoredEntry(Schema):
+    entry_id = fields.String(required=True)
+    patron_id = fields.String(required=True)
+    name = nullable_string(required=True)
+    class_name = nullable_string(required=True)
+    title = fields.String(required=True)
+
+
+class ResultsReply(Schema):
+    """The ranking (ties share a rank: 1, 1, 3): final once closed, provisional before."""
+
+    competition = fields.Nested(CompetitionReply, required=True)
+    final = fields.Boolean(required=True)
+    results = fields.List(fields.Nested(RankedEntry), required=True)
+    unscored = fields.List(fields.Nested(UnscoredEntry), required=True)
+
+
+class Behind(Schema):
+    patron_id = fields.String(required=True)
+    name = fields.String(required=True)
+    books = fields.Integer(metadata={"description": "A student's books read."})
+    loans = fields.Integer(metadata={"description": "A teacher's loans."})
+    short_by = fields.Integer(required=True)
+
+
+class ClassTarget(Schema):
+    campus = fields.String(required=True)
+    class_name = nullable_string(required=True)
+    students = fields.Integer(required=True)
+    on_target = fields.Integer(required=True)
+    behind = fields.List(fields.Nested(Behind), required=True)
+
+
+class TeacherTargets(Schema):
+    total = fields.Integer(required=True)
+    on_target = fields.Integer(required=True)
+    behind = fields.List(fields.Nested(Behind), required=True)
+
+
+class Targets(Schema):
+    books_per_student = fields.Integer(required=True)
+    loans_per_teacher = fields.Integer(required=True)
+
+
+class TargetTotals(Schema):
+    students = fields.Integer(required=True)
+    students_on_target = fields.Integer(required=True)
+    teachers = fields.Integer(required=True)
+    teachers_on_target = fields.Integer(required=True)
+
+
+class TermTargetsReply(Schema):
+    """Who is behind the term's reading target, class by class (and the teachers)."""
+
+    term = fields.String(required=True, metadata={"example": "2026-autumn"})
+    from_ = day(required=True, data_key="from")
+    to = day(required=True)
+    on = day(required=True)
+    targets = fields.Nested(Targets, required=True)
+    classes = fields.List(fields.Nested(ClassTarget), required=True)
+    teachers = fields.Nested(TeacherTargets, required=True)
+    totals = fields.Nested(TargetTotals, required=True)
+
+
+class TitleCount(Schema):
+    title = fields.String(required=True)
+    isbn = nullable_string(required=True)
+    loans = fields.Integer(required=True)
+    rank = fields.Integer()
+
+
+class Week(Schema):
+    period = fields.String(required=True)
+    name = fields.String(required=True, metadata={"example": "2026-W42"})
+    from_ = day(required=True, data_key="from")
+    to = day(required=True)
+
+
+class ClassBorrowing(Schema):
+    campus = fields.String(required=True)
+    class_name = fields.String(required=True)
+    loans = fields.Integer(required=True)
+    readers = fields.Integer(required=True)
+    class_size = fields.Integer(required=True)
+    loans_per_student = fields.Float(required=True, allow_none=True)
+    top_titles = fields.List(fields.Nested(TitleCount), required=True)
+    corner_loans = fields.Integer(required=True)
+
+
+class BulletinTotals(Schema):
+    loans = fields.Integer(required=True)
+    readers = fields.Integer(required=True)
+    students = fields.Integer(required=True)
+    loans_per_student = fields.Float(required=True, allow_none=True)
+    corner_loans = fields.Integer(required=True)
+
+
+class BulletinReply(Schema):
+    """Each class's borrowing in a week, and the notice as text, ready to print or publish."""
+
+    week = fields.Nested(Week, required=True)
+    campus = nullable_string(required=True)
+    classes = fields.List(fields.Nested(ClassBorrowing), required=True)
+    totals = fields.Nested(BulletinTotals, required=True)
+    text = fields.String(required=True)
+
+
+class TopTitlesReply(Schema):
+    period = fields.String(required=True)
+    name = fields.String(required=True, metadata={"example": "2026-W42"})
+    from_ = day(required=True, data_key="from")
+    to = day(required=True)
+    campus = nullable_string(required=True)
+    titles = fields.List(fields.Nested(TitleCount), required=True)
+
+
 # ------------------------------------------------------------------ archives
 
 
@@ -472,6 +660,36 @@ class AuditReply(Schema):
         unknown = INCLUDE
 
     events = fields.List(fields.Nested(AuditEvent), required=True)
+
+
+class DeskItem(Schema):
+    """One thing a desk did: a lend, a return, a renewal or a payment's receipt."""
+
+    at = fields.DateTime(required=True, metadata={"description": "When it was recorded."})
+    kind = fields.String(required=True, metadata={"description": "lend, return, renew or payment."})
+    type = fields.String(required=True, metadata={"example": "Lent"})
+    campus = nullable_string(required=True)
+    loan_id = nullable_string(required=True)
+    barcode = nullable_string(required=True)
+    title = nullable_string(required=True)
+    isbn = nullable_string(required=True)
+    patron_id = nullable_string(required=True)
+    name = nullable_string(required=True, metadata={"description": "The reader's name."})
+    class_name = nullable_string(required=True)
+    due_on = day(required=True, allow_none=True)
+    condition = nullable_string(required=True, metadata={"description": "A return's: ok, damaged."})
+    amount = money(required=True, allow_none=True)
+    actor = fields.Dict(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Who did it: {id, username, role}."},
+    )
+
+
+class DeskTodayReply(Schema):
+    on = day(required=True)
+    campus = nullable_string(required=True)
+    items = fields.List(fields.Nested(DeskItem), required=True)
 
 
 class CopyHistoryReply(Schema):

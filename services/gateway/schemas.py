@@ -143,7 +143,8 @@ CardChangeBody = body(circulation.CardChange, "CardChangeBody", path=PatronPath)
 LendBody = body(circulation.Lend, "LendBody", filled={"campus": DESK})
 LendManyBody = body(circulation.LendMany, "LendManyBody", filled={"campus": DESK})
 ReturnBody = body(circulation.Return, "ReturnBody", filled={"campus": DESK})
-RenewBody = body(circulation.LoanCommand, "RenewBody", path=LoanPath)
+RenewBody = body(circulation.Renew, "RenewBody", path=LoanPath)
+RenewCopyBody = body(circulation.RenewCopy, "RenewCopyBody", filled={"campus": DESK})
 # A loss and a payment are recorded as of today: their day would change nothing.
 LostBody = body(circulation.LoanCommand, "LostBody", path=LoanPath, exclude=("on",))
 PaymentBody = body(circulation.Pay, "PaymentBody", path=LoanPath, exclude=("on",))
@@ -173,6 +174,30 @@ SubmitNoteBody = body(activities.SubmitNote, "SubmitNoteBody", filled={"patron_i
 NotePath = fields_of(activities.AwardNote, "note_id", name="NotePath")
 AwardNoteBody = body(activities.AwardNote, "AwardNoteBody", path=NotePath)
 NotesPath = activities.NotesQuery
+NoteListQuery = activities.NoteListQuery
+WinnersQuery = activities.MonthlyWinnersQuery
+CompetitionsQuery = activities.CompetitionsQuery
+OpenCompetitionBody = body(activities.OpenCompetition, "OpenCompetitionBody")
+CompetitionPath = fields_of(activities.EnterCompetition, "competition_id", name="CompetitionPath")
+EnterCompetitionBody = body(
+    activities.EnterCompetition,
+    "EnterCompetitionBody",
+    path=CompetitionPath,
+    filled={"patron_id": OWN_CARD},
+)
+EntryPath = fields_of(activities.ScoreEntry, "competition_id", "entry_id", name="EntryPath")
+ScoreEntryBody = body(
+    activities.ScoreEntry,
+    "ScoreEntryBody",
+    path=EntryPath,
+    filled={"scored_by": "The caller's own card when left out (a teacher scores in her name)."},
+)
+CloseCompetitionBody = body(
+    activities.CloseCompetition, "CloseCompetitionBody", path=CompetitionPath
+)
+TermTargetsQuery = activities.TermTargetsQuery
+BulletinQuery = activities.BulletinQuery
+TopTitlesQuery = body(activities.TopTitlesQuery, "TopTitlesQuery", defaults={"period": "week"})
 
 # ------------------------------------------------------------------ archives
 
@@ -205,3 +230,4 @@ DisableBody = body(accounts.Disable, "DisableBody", path=AccountPath)
 EnableBody = body(accounts.Enable, "EnableBody", path=AccountPath)
 AccountsQuery = accounts.AccountsQuery
 AuditQuery = archives.AuditQuery
+DeskTodayQuery = archives.DeskTodayQuery

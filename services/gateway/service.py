@@ -15,7 +15,7 @@ from nameko.dependency_providers import Config
 from services.gateway import openapi, scopes, static, status
 from services.gateway import replies as r
 from services.gateway import schemas as s
-from services.gateway.auth import PUBLIC, SIGNED_IN, missing, needs
+from services.gateway.auth import PUBLIC, SIGNED_IN, Caller, missing, needs
 from services.gateway.calls import ServiceRpc
 from services.gateway.desk import DeskCampus
 from services.gateway.problems import Conflict, RemoteFailure
@@ -47,6 +47,9 @@ CLASS = needs("patrons.read", "class.read")
 RESERVE = needs("desk", "reservations.own")
 NOTE = needs("desk", "notes.own")
 AWARD = needs("notes.award")
+ENTER = needs("desk", "notes.award", "notes.own")
+CLASS_NOTES = needs("patrons.read", "records.read", "class.read")
+TARGETS = needs("records.read", "class.read")
 READS = needs("records.read")
 CLOSE_TERM = needs("records.manage")
 EVENTS = needs("events.read", "events.personal")
@@ -77,6 +80,29 @@ def bulk_lent(answer: dict[str, Any], request: ApiRequest) -> dict[str, Any]:
         code="nothing_lent",
         members={"refused": refused},
     )
+
+
+def own_classes(caller: Caller, query: dict[str, Any], *wide: str) -> dict[str, Any]:
+    """A class list's query as the caller may ask it: the ``wide`` rights see every
+    class; a class teacher (``class.read``) hers only, her one class when she names
+    none. A refusal names the first wide right."""
+    if any(caller.has(right) for right in wide):
+        return query
+    asked, classes = query.get("class"), caller.classes
+    if asked is None and len(classes) == 1:
+        return {**query, "class": classes[0]}
+    if asked is None:
+        raise missing(
+            wide[0],
+            "Name one of your classes (class=" + ", ".join(classes or ("-",)) + "); the whole "
+            f"school needs the right '{wide[0]}'.",
+        )
+    if asked not in classes:
+        raise missing(
+            wide[0],
+            f"{asked} is not one of your classes; other classes need the right '{wide[0]}'.",
+        )
+    return query
 
 
 def csv_reply(text: str, filename: str) -> Reply:
@@ -244,7 +270,17 @@ class GatewayService:
            path=s.LoanPath, body=s.RenewBody, reply=r.RENEWED,
            summary="Renew a loan (once)")  # fmt: skip
     def renew(self, request: ApiRequest) -> Any:
-        return self.circulation.renew(command(request))
+        body = command(request)
+        if body.get("campus") is None:  # the renewal names the desk's campus when there is one
+            body = {**body, "campus": self.desk.of(request.caller).campus}
+        return self.circulation.renew(body)
+
+    @route("POST", "/api/renewals", allow=DESK, tag=CIRCULATION, body=s.RenewCopyBody,
+           reply=r.RENEWED,
+           summary="Renew by scanning the book: the copy's open loan is renewed (once); 409 "
+                   "not_on_loan when it is on none")  # fmt: skip
+    def renew_copy(self, request: ApiRequest) -> Any:
+        return self.circulation.renew_copy(self.desk.at_desk(request.body, request.caller))
 
     @route("POST", "/api/loans/<loan_id>/lost", allow=LOANS, tag=CIRCULATION,
            path=s.LoanPath, body=s.LostBody, reply=r.DECLARED_LOST,
@@ -272,6 +308,20 @@ class GatewayService:
         return self.circulation.cancel_reservation(body)
 
     # ------------------------------------------------------------ circulation queries
+
+    @route("GET", "/api/desk/today", allow=DESK, tag=CIRCULATION, query=s.DeskTodayQuery,
+           reply=r.DeskTodayReply,
+           summary="What the desk did today: lends, returns, renewals and payments at a "
+                   "campus, newest first, with who did each (an assistant: "
+                   "her campus)")  # fmt: skip
+    def desk_today(self, request: ApiRequest) -> Any:
+        caller, asked = request.caller, request.query.get("campus")
+        desk = self.desk.of(caller)  # an assistant at the other campus's gateway: 403
+        if caller.campus and "librarian" not in caller.roles:
+            if asked is not None and asked != caller.campus:
+                raise missing("desk", f"You work the {caller.campus} desk: see its day only.")
+            asked = caller.campus
+        return self.archives.desk_today({**request.query, "campus": asked or desk.campus})
 
     @route("GET", "/api/patrons/<patron_id>/loans", allow=PATRON, tag=CIRCULATION,
            path=s.PatronPath, reply=r.PatronLoansReply,
@@ -321,6 +371,90 @@ class GatewayService:
     def notes(self, request: ApiRequest) -> Any:
         self.may_see(request, request.path["patron_id"])
         return {"notes": self.activities.reading_notes(request.path)}
+
+    @route("GET", "/api/notes", allow=CLASS_NOTES, tag=READING, query=s.NoteListQuery,
+           reply=r.NotesReply,
+           summary="Reading notes, newest first, by class, campus, reader or status "
+                   "(a class teacher: her classes)")  # fmt: skip
+    def class_notes(self, request: ApiRequest) -> Any:
+        query = own_classes(request.caller, request.query, "patrons.read", "records.read")
+        return {"notes": self.activities.notes(query)}
+
+    @route("GET", "/api/notes/winners", allow=SIGNED_IN, tag=READING, query=s.WinnersQuery,
+           reply=r.WinnersReply,
+           summary="The month's best note writers per class and per campus")  # fmt: skip
+    def monthly_winners(self, request: ApiRequest) -> Any:
+        return self.activities.monthly_winners(request.query)
+
+    @route("GET", "/api/competitions", allow=SIGNED_IN, tag=READING, query=s.CompetitionsQuery,
+           reply=r.CompetitionList,
+           summary="Competitions, latest closing date first")  # fmt: skip
+    def competitions(self, request: ApiRequest) -> Any:
+        return {"competitions": self.activities.competitions(request.query)}
+
+    @route("POST", "/api/competitions", allow=AWARD, tag=READING, body=s.OpenCompetitionBody,
+           reply=r.CompetitionReply, status=201,
+           summary="Open an essay, quiz or reading-notes competition")  # fmt: skip
+    def open_competition(self, request: ApiRequest) -> Any:
+        return self.activities.open_competition(request.body)
+
+    @route("POST", "/api/competitions/<competition_id>/entries", allow=ENTER, tag=READING,
+           path=s.CompetitionPath, body=s.EnterCompetitionBody, reply=r.EntryReply, status=201,
+           summary="Enter a student (a student: himself) in a competition, once")  # fmt: skip
+    def enter_competition(self, request: ApiRequest) -> Any:
+        body, caller = command(request), request.caller
+        if not (caller.has("desk") or caller.has("notes.award")):
+            body = scopes.own_card(caller, body, "notes.own")
+        return self.activities.enter_competition(body)
+
+    @route("POST", "/api/competitions/<competition_id>/entries/<entry_id>/score", allow=AWARD,
+           tag=READING, path=s.EntryPath, body=s.ScoreEntryBody, reply=r.EntryReply,
+           summary="Score an entry 0-100 (again, until the close)")  # fmt: skip
+    def score_entry(self, request: ApiRequest) -> Any:
+        body, caller = command(request), request.caller
+        if body.get("scored_by") is None and caller.patron_id:
+            body["scored_by"] = caller.patron_id
+        if not caller.has("collection.manage") and body.get("scored_by") != caller.patron_id:
+            raise missing("collection.manage", "A teacher scores entries in her own name.")
+        return self.activities.score_entry(body)
+
+    @route("POST", "/api/competitions/<competition_id>/close", allow=AWARD, tag=READING,
+           path=s.CompetitionPath, body=s.CloseCompetitionBody, reply=r.ResultsReply,
+           summary="Close a competition whose entries are all scored: "
+                   "its final ranking")  # fmt: skip
+    def close_competition(self, request: ApiRequest) -> Any:
+        return self.activities.close_competition(command(request))
+
+    @route("GET", "/api/competitions/<competition_id>/results", allow=SIGNED_IN, tag=READING,
+           path=s.CompetitionPath, reply=r.ResultsReply,
+           summary="A competition's ranking (ties share a rank): final once closed")  # fmt: skip
+    def competition_results(self, request: ApiRequest) -> Any:
+        return self.activities.competition_results(request.path["competition_id"])
+
+    @route("GET", "/api/targets", allow=TARGETS, tag=READING, query=s.TermTargetsQuery,
+           reply=r.TermTargetsReply,
+           summary="A term's reading targets: who is behind, class by class (a class "
+                   "teacher: her classes)")  # fmt: skip
+    def term_targets(self, request: ApiRequest) -> Any:
+        query = own_classes(request.caller, request.query, "records.read")
+        return self.activities.term_targets(query)
+
+    @route("GET", "/api/bulletin", allow=PUBLIC, tag=READING, query=s.BulletinQuery,
+           reply=r.BulletinReply, produces=("application/json", CSV),
+           summary="The weekly class borrowing bulletin, as JSON (with its text) or "
+                   "(Accept: text/csv) CSV")  # fmt: skip
+    def bulletin(self, request: ApiRequest) -> Any:
+        as_csv = request.query.get("format", "csv" if request.media_type == CSV else "json")
+        answer = self.activities.weekly_bulletin({**request.query, "format": as_csv})
+        if as_csv == "csv":
+            return csv_reply(answer["csv"], f"bulletin-{answer['week']}")
+        return answer
+
+    @route("GET", "/api/top-titles", allow=PUBLIC, tag=READING, query=s.TopTitlesQuery,
+           reply=r.TopTitlesReply,
+           summary="The titles students borrowed most in a week, month or term")  # fmt: skip
+    def top_titles(self, request: ApiRequest) -> Any:
+        return self.activities.top_titles(request.query)
 
     # ------------------------------------------------------------ books of record
 
