@@ -28,6 +28,7 @@ from services.gateway.problems import PROBLEM_JSON
 from services.gateway.replies import ProblemReply
 from services.gateway.routing import CSV, JSON, Route, RouteSpec
 from shared.events import fields as f
+from shared.runtime.read_after import HEADER_RULE, POSITIONS_HEADER, READ_AFTER_HEADER
 
 OPENAPI_VERSION = "3.0.3"
 TITLE = "School library"
@@ -42,6 +43,11 @@ and `detail`, plus `errors` (the offending fields) for 400 and `code` (a stable
 reason) for 409. Every answer carries `X-Correlation-Id`; send your own to
 follow a request through the services' events and logs. Commands take an
 optional `command_id` (a UUID): sent again, the command is answered, not redone.
+Read your own writes: a command's answer names the positions its events got
+(`X-Event-Positions: circulation=1234`); send the highest you have seen per source
+as `X-Read-After` on a GET and it is answered as of at least them (the read models
+are updated asynchronously: the gateway waits briefly for them, then answers 503
+with `code: catching_up` and `Retry-After: 1`).
 """
 RULE_PARAMETER = re.compile(r"<(?:[^<>:]+:)?(\w+)>")
 
@@ -49,7 +55,8 @@ RULE_PARAMETER = re.compile(r"<(?:[^<>:]+:)?(\w+)>")
 PROBLEMS = {
     "400": (
         "InvalidRequest",
-        "Invalid input (or X-Correlation-Id header): `errors` names each offending field.",
+        "Invalid input (or X-Correlation-Id or X-Read-After header): `errors` names each "
+        "offending field or header.",
     ),
     "401": (
         "Unauthorized",
@@ -67,7 +74,12 @@ PROBLEMS = {
     "423": ("Locked", "The account is locked for 15 minutes after ten wrong passwords."),
     "429": ("TooManyRequests", "Too many failed sign-ins from this address: see Retry-After."),
     "500": ("InternalError", "A fault, logged under the correlation id."),
-    "503": ("ServiceUnavailable", "A service did not answer in time; try again."),
+    "503": (
+        "ServiceUnavailable",
+        "A service did not answer in time; try again (see Retry-After). With X-Read-After: "
+        "`code: catching_up` when a read model did not reach the positions in time "
+        "(Retry-After: 1).",
+    ),
 }
 
 
@@ -114,6 +126,28 @@ def document(service_cls: type) -> dict[str, Any]:
             "required": False,
         },
     )
+    spec.components.header(
+        POSITIONS_HEADER,
+        {
+            "description": "Where the command's events went: source=position pairs, comma "
+            "separated (e.g. `circulation=1234`); send them back as X-Read-After. Absent "
+            "when the command recorded nothing. A command sent again with its command_id "
+            "names the positions it got the first time.",
+            "schema": {"type": "string", "example": "circulation=1234"},
+        },
+    )
+    spec.components.parameter(
+        READ_AFTER_HEADER,
+        "header",
+        {
+            "description": "Answer as of at least these positions (the highest of each "
+            "source's X-Event-Positions you have seen): each service queried first waits "
+            "briefly until its read models following the source have them, else 503 "
+            f"`catching_up`. {HEADER_RULE}",
+            "schema": {"type": "string", "example": "circulation=1234,catalog=56"},
+            "required": False,
+        },
+    )
     for name, description in PROBLEMS.values():
         spec.components.response(
             name,
@@ -147,6 +181,8 @@ def _operation(name: str, route: RouteSpec) -> dict[str, Any]:
         "parameters": ["X-Correlation-Id"],
         "responses": _responses(route),
     }
+    if route.api and route.method == "GET":
+        operation["parameters"].append(READ_AFTER_HEADER)
     if route.path is not None:
         operation["parameters"].append({"in": "path", "schema": route.path})
     if route.query is not None:
@@ -160,9 +196,12 @@ def _operation(name: str, route: RouteSpec) -> dict[str, Any]:
 
 
 def _responses(route: RouteSpec) -> dict[str, Any]:
+    headers = {"X-Correlation-Id": {"$ref": "#/components/headers/X-Correlation-Id"}}
+    if route.api and route.method != "GET":
+        headers[POSITIONS_HEADER] = {"$ref": f"#/components/headers/{POSITIONS_HEADER}"}
     success = {
         "description": route.summary,
-        "headers": {"X-Correlation-Id": {"$ref": "#/components/headers/X-Correlation-Id"}},
+        "headers": headers,
         "content": {media: {"schema": _reply_schema(media, route)} for media in route.produces},
     }
     responses: dict[str, Any] = {str(status): success for status in (route.status, *route.statuses)}

@@ -5,6 +5,11 @@ what it answers; the same declaration feeds the OpenAPI document. Before a
 worker starts, the entrypoint gives the request a correlation id, checks the
 token, reads and validates the input; the handler then only calls a service.
 Every failure, here or in the handler, becomes a problem document.
+
+Read your own writes (``shared.runtime.read_after``): a command's answer carries
+``X-Event-Positions`` (where its events went, from the services' replies), and a
+GET may carry ``X-Read-After`` with such positions: each service the handler
+queries first waits until its read models have them (``calls.ServiceClient``).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from services.gateway.auth import (
 from services.gateway.calls import ServiceClient
 from services.gateway.problems import (
     InternalError,
+    InvalidRequest,
     MethodNotAllowed,
     NotFound,
     Problem,
@@ -51,6 +57,7 @@ from services.gateway.problems import (
 )
 from services.gateway.settings import GatewaySettings
 from shared.messaging.rpc import SurvivingReplyListener
+from shared.runtime import read_after
 
 _log = getLogger(__name__)
 
@@ -72,6 +79,8 @@ class ApiRequest:
     body: dict[str, Any] = field(default_factory=dict)
     media_type: str = JSON  # the representation the caller prefers among the route's
     address: str | None = None  # the client's IP address (the sign-in throttle's key)
+    # X-Read-After of a GET: answer as of at least these positions ({source: position}).
+    read_after: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def role(self) -> str | None:
@@ -86,6 +95,14 @@ class Reply:
     status: int = 200
     content_type: str = JSON
     headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Positioned:
+    """A handler's result with the positions its commands' events got (a worker's result)."""
+
+    result: Any
+    positions: Mapping[str, int]
 
 
 @dataclass(frozen=True)
@@ -209,7 +226,10 @@ class Route(HttpRequestHandler):
             body = parsing.check(spec.body(), raw, "body")
         media_type = request.accept_mimetypes.best_match(spec.produces) or spec.produces[0]
         address = request.remote_addr
-        return caller, ApiRequest(caller, correlation_id, path, query, body, media_type, address)
+        after = read_after_of(request) if spec.api and spec.method == "GET" else {}
+        return caller, ApiRequest(
+            caller, correlation_id, path, query, body, media_type, address, after
+        )
 
     def authenticate(self, authorization: str | None, correlation_id: str) -> Caller:
         """Whose token this is: a development token (when enabled), else the accounts' answer."""
@@ -241,17 +261,45 @@ class Route(HttpRequestHandler):
             raise ServiceUnavailable("gateway", "The gateway is shutting down.") from None
         return event.wait()
 
+    def handle_result(
+        self, event: Event, worker_ctx: Any, result: Any, exc_info: Any
+    ) -> tuple[Any, Any]:
+        """Hand the result on with the positions the worker's commands got, if any."""
+        positions = read_after.noted(worker_ctx)
+        if exc_info is None and positions:
+            event.send(Positioned(result, positions), None)
+            return result, exc_info
+        return super().handle_result(event, worker_ctx, result, exc_info)
+
     def render(self, result: Any) -> Response:
+        positions: Mapping[str, int] = {}
+        if isinstance(result, Positioned):
+            result, positions = result.result, result.positions
         reply = result if isinstance(result, Reply) else Reply(result, self.spec.status)
         body = reply.body
         if reply.content_type == JSON:
             body = utf8_json(body)
-        return Response(
-            body, status=reply.status, headers=dict(reply.headers), content_type=reply.content_type
-        )
+        headers = dict(reply.headers)
+        if positions:
+            headers[read_after.POSITIONS_HEADER] = read_after.format_positions(positions)
+        return Response(body, status=reply.status, headers=headers, content_type=reply.content_type)
 
 
 route = Route.decorator
+
+
+def read_after_of(request: Request) -> dict[str, int]:
+    """The positions a GET's ``X-Read-After`` names (none without it); 400 if malformed."""
+    given = request.headers.get(read_after.READ_AFTER_HEADER)
+    if given is None:
+        return {}
+    try:
+        return read_after.parse_positions(given)
+    except ValueError as error:
+        raise InvalidRequest(
+            f"The {read_after.READ_AFTER_HEADER} header is not valid: {error}.",
+            errors={read_after.READ_AFTER_HEADER: [read_after.HEADER_RULE]},
+        ) from None
 
 
 def context_of(api_request: ApiRequest) -> dict[str, Any]:

@@ -13,7 +13,11 @@ The pipeline owns everything around the handler, once for all services:
   answers and rolled back when it raises (a refusal records nothing);
 * **retry**: when a stream moved under the handler (optimistic concurrency), a
   deadlock or a serialization failure, the whole command runs again on the new
-  state, up to ``RETRIES`` times.
+  state, up to ``RETRIES`` times;
+* **positions**: once committed, the positions its events got in the service's
+  log (``{source: highest position}``) are handed to ``on_positions``, so a caller
+  can ask a read model for "at least what I just did" (read your own writes). A
+  command answered again names the positions its events got the first time.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ from shared.eventsourcing.unit_of_work import CONFLICTS, RETRIES, UnitOfWork
 T = TypeVar("T")
 Handler = Callable[[UnitOfWork, Mapping[str, Any]], Any]
 OpenUnitOfWork = Callable[[str | None], AbstractContextManager[UnitOfWork]]
+Positions = dict[str, int]
+"""The highest position a command's events got, per source (the service's log)."""
+PositionsSink = Callable[[Positions], None]
 
 
 class CommandReused(Refused):
@@ -83,18 +90,22 @@ def run_command(
     handle: Handler,
     attempts: int = RETRIES,
     secret: Collection[str] = (),
+    on_positions: PositionsSink | None = None,
 ) -> Any:
     """Carry out one command: answered again if it ran, else decided, recorded and answered.
 
     ``secret`` names parameters (a password) left out of the fingerprint that is kept:
     a SHA-256 over a password would be a fast hash of it. A resend with the same
     ``command_id`` is the same command whatever its secret says.
+
+    ``on_positions`` is called after the commit with the positions the command's
+    events got (an empty dict when it recorded nothing).
     """
     key = command_key(parameters)
     kept = {name: value for name, value in parameters.items() if name not in secret}
     digest = fingerprint(name, kept) if key else ""
 
-    def attempt() -> Any:
+    def attempt() -> tuple[Any, Positions]:
         with open_unit_of_work(key) as uow:
             earlier = uow.command_run()
             if earlier is not None:
@@ -109,15 +120,33 @@ def run_command(
                         f"command_id {key} was already used for another command or other "
                         f"parameters ({earlier.name}); send a new command_id for a new command",
                     )
-                return earlier.receipt
+                before = positions_recorded_before(uow, key) if on_positions else {}
+                return earlier.receipt, before
             # What is kept is what is answered, the first time as every time after (and
             # without a command_id, when nothing is kept, the answer is the same JSON).
             kept = receipt_json(handle(uow, parameters))
             if key is not None:
                 uow.remember(name, digest, kept)
-            return json.loads(kept)
+            return json.loads(kept), positions_recorded(uow)
 
-    return retrying(attempt, attempts)
+    receipt, positions = retrying(attempt, attempts)
+    if on_positions is not None:
+        on_positions(positions)
+    return receipt
+
+
+def positions_recorded(uow: UnitOfWork) -> Positions:
+    """Where this unit's events went: ``{source: highest position}``, or {} for none."""
+    if not uow.recorded:
+        return {}
+    return {uow.store.source: max(envelope.position for envelope in uow.recorded)}
+
+
+def positions_recorded_before(uow: UnitOfWork, command_id: str) -> Positions:
+    """Where a command answered again put its events the first time (found by their
+    causation id, the command's id: an indexed lookup)."""
+    events = uow.store.caused_by(uow.cursor, command_id)
+    return {uow.store.source: max(e.position for e in events)} if events else {}
 
 
 def receipt_json(receipt: Any) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import partial
 from logging import getLogger
 from typing import Any
 
@@ -31,6 +32,7 @@ from shared.eventsourcing.unit_of_work import FoldCache, UnitOfWork
 from shared.messaging.dead_letters import DeadLetters
 from shared.messaging.relay import DEFAULT_BATCH_SIZE, DEFAULT_POLL_INTERVAL, Relay, to_message
 from shared.messaging.rpc import SurvivingReplyListener
+from shared.runtime import read_after
 from shared.runtime.school_calendar import SchoolCalendar, calendar_from_config
 from shared.storage.pool import ConnectionPool
 
@@ -104,8 +106,19 @@ class StoreAccess:
         handle: Handler,
         secret: Collection[str] = (),
     ) -> Any:
-        """Carry out one command through the pipeline (``shared.eventsourcing.pipeline``)."""
-        return run_command(self.unit_of_work, name, parameters, handle, secret=secret)
+        """Carry out one command through the pipeline (``shared.eventsourcing.pipeline``).
+
+        The positions its events got are kept on the worker (``read_after.note``): the
+        command's reply carries them to the caller.
+        """
+        return run_command(
+            self.unit_of_work,
+            name,
+            parameters,
+            handle,
+            secret=secret,
+            on_positions=partial(read_after.note, self.worker_ctx),
+        )
 
     @contextmanager
     def unit_of_work(self, command_id: str | None = None) -> Iterator[UnitOfWork]:

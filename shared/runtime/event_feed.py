@@ -1,6 +1,8 @@
 """Entrypoints every event-sourced service exposes: its replay feed and health.
 
-Consumers fill gaps from ``events_since``; operators and tests ask ``health``.
+Consumers fill gaps from ``events_since``; operators and tests ask ``health``;
+the gateway asks ``caught_up`` before a query that must see a command's events
+(read your own writes, ``shared.runtime.read_after``).
 A service class gets both by inheriting ``EventFeed``.
 """
 
@@ -10,10 +12,11 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from shared.errors import load
+from shared.errors import BadRequest, load
 from shared.eventsourcing.projection import TransientError, checkpoints
 from shared.eventsourcing.rebuild import lag
 from shared.messaging.rpc import rpc
+from shared.runtime import read_after
 from shared.runtime.dependencies import EventRelay, EventStoreProvider
 
 MAX_FEED_PAGE = 5000
@@ -61,3 +64,26 @@ class EventFeed:
             "relay_leader": self.relay.is_leader,
             "relay_published": self.relay.published,
         }
+
+    @rpc
+    def caught_up(self, positions: dict[str, int], timeout: float = 3.0) -> dict[str, Any]:
+        """Wait up to ``timeout`` s until every projection of this service following a
+        named source has a checkpoint at or past its position.
+
+        Answers ``{"caught_up", "behind": {source: lowest checkpoint}, "waited_ms"}``;
+        sources no projection here follows are caught up already.
+        """
+        try:
+            wanted, wait = read_after.checked(positions, timeout)
+        except ValueError as error:
+            raise BadRequest(str(error), {"positions": [str(error)]}) from None
+        return read_after.wait_caught_up(self.store.pool, self._following(), wanted, wait)
+
+    def _following(self) -> dict[str, list[str]]:
+        """Source -> names of this service's projections (inline or not) that follow it."""
+        followers = list(self.store.inline)
+        projections = getattr(self, "projections", None)
+        runner = getattr(projections, "runner", None)
+        if runner is not None:
+            followers.extend(runner.projections)
+        return read_after.following_of(followers)
