@@ -178,11 +178,12 @@ NoteListQuery = activities.NoteListQuery
 WinnersQuery = activities.MonthlyWinnersQuery
 CompetitionsQuery = activities.CompetitionsQuery
 OpenCompetitionBody = body(activities.OpenCompetition, "OpenCompetitionBody")
-CompetitionPath = fields_of(activities.EnterCompetition, "competition_id", name="CompetitionPath")
+CompetitionPath = fields_of(activities.CloseCompetition, "competition_id", name="CompetitionPath")
+EntriesPath = fields_of(activities.EnterCompetition, "competition_id", name="EntriesPath")
 EnterCompetitionBody = body(
     activities.EnterCompetition,
     "EnterCompetitionBody",
-    path=CompetitionPath,
+    path=EntriesPath,
     filled={"patron_id": OWN_CARD},
 )
 EntryPath = fields_of(activities.ScoreEntry, "competition_id", "entry_id", name="EntryPath")

@@ -399,7 +399,7 @@ class GatewayService:
         return self.activities.open_competition(request.body)
 
     @route("POST", "/api/competitions/<competition_id>/entries", allow=ENTER, tag=READING,
-           path=s.CompetitionPath, body=s.EnterCompetitionBody, reply=r.EntryReply, status=201,
+           path=s.EntriesPath, body=s.EnterCompetitionBody, reply=r.EntryReply, status=201,
            summary="Enter a student (a student: himself) in a competition, once")  # fmt: skip
     def enter_competition(self, request: ApiRequest) -> Any:
         body, caller = command(request), request.caller

@@ -175,11 +175,11 @@ def test_a_competition_is_opened_entered_scored_closed_and_ranked(people, doc):
 
     listed = people.as_(li_lei_token, "GET", "/api/competitions")
     conforms(doc, "GET", "/api/competitions", listed)
-    assert [(c["competition_id"], c["status"], c["entries"]) for c in listed.json()[
-        "competitions"]] == [(cid, "closed", 2)]  # fmt: skip
-    assert people.get("/api/competitions", params={"status": "open"}).json() == {
-        "competitions": []
-    }
+    summary = [
+        (c["competition_id"], c["status"], c["entries"]) for c in listed.json()["competitions"]
+    ]
+    assert summary == [(cid, "closed", 2)]
+    assert people.get("/api/competitions", params={"status": "open"}).json() == {"competitions": []}
     problem(people.get("/api/competitions/K-nothing/results"), 404)
     problem(people.get("/api/competitions", role=None), 401)
     problem(people.post("/api/competitions", {**essay, "kind": "poem"}), 400)
