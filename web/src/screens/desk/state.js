@@ -1,0 +1,286 @@
+// What the desk keeps while its tabs change: its campus, the reader being served
+// and this session's results (one line per scan, newest first), and the desk's
+// work itself: lend, return and renew, each sent at once when a code is scanned.
+//
+// A line keeps what to say (a catalogue key and its values), not the words, so a
+// switch of language rewords every line. A refusal is worded from its code
+// (problems.json), sharpened where the desk knows more than the server says: the
+// reader's limit, the campus the book belongs to, a renewal of an overdue book.
+// After each command the reader is asked again; the API client sends the command's
+// positions (X-Read-After), so the answer already has the book: no sleep, no poll.
+import { reactive } from "vue";
+import { i18n, formatDate } from "../../i18n.js";
+import { get, post, commandId } from "../../api.js";
+import { describe } from "../../errors.js";
+import { session, hasRole } from "../../session.js";
+import { SOUNDS } from "./sounds.js";
+
+export const CAMPUSES = ["north", "south"];
+const CAMPUS_KEY = "library.desk.campus";
+const MAX_LINES = 300;
+let lineNumber = 0;
+let readerAsk = 0;
+
+export const desk = reactive({
+  owner: null, // whose session the desk's state is (another person starts afresh)
+  chosenCampus: localStorage.getItem(CAMPUS_KEY),
+  results: [],
+  patronId: null,
+  reader: null, // GET /api/patrons/<id>/loans: {patron, loans, unpaid, reservations}
+  readerError: null, // a message, when the card could not be shown
+  readerLoading: false,
+});
+
+/** Start afresh when someone else signs in at this browser tab. */
+export function claimDesk() {
+  const me = session.account ? session.account.username : null;
+  if (desk.owner === me) return;
+  desk.owner = me;
+  desk.results.splice(0);
+  clearReader();
+}
+
+/** An assistant works the desk of her own campus; a librarian chooses hers. */
+export function campusFixed() {
+  return Boolean(session.account && session.account.campus && !hasRole("librarian"));
+}
+
+export function deskCampus() {
+  if (campusFixed()) return session.account.campus;
+  if (CAMPUSES.includes(desk.chosenCampus)) return desk.chosenCampus;
+  return (session.account && session.account.campus) || CAMPUSES[0];
+}
+
+export function chooseCampus(campus) {
+  desk.chosenCampus = campus;
+  localStorage.setItem(CAMPUS_KEY, campus);
+}
+
+// ------------------------------------------------------------------ words
+
+/** A line's message in the current language: {key, params} or {text}. Values that are
+ * {key} are worded too, {date} formatted, so a line follows the language switch. */
+export function say(message) {
+  if (!message) return "";
+  if (message.text) return message.text;
+  const { t } = i18n.global;
+  const params = {};
+  for (const [name, value] of Object.entries(message.params || {})) {
+    if (value && typeof value === "object" && value.key) params[name] = t(value.key, value.params || {});
+    else if (value && typeof value === "object" && "date" in value) params[name] = formatDate(value.date);
+    else params[name] = value;
+  }
+  return t(message.key, params);
+}
+
+function campusWord(campus) {
+  return { key: `common.campus.${campus}` };
+}
+
+/**
+ * Why the desk could not do it, as a message. `what` is the field scanned: "card",
+ * "copy" (lend, return, renew by barcode) or "loan" (renew from the reader's list).
+ */
+export function refusal(error, what, doing) {
+  const code = error && error.code;
+  const fields = (error && error.errors) || {};
+  if (!code && (error.status === 404 || error.status === 400)) {
+    if (what === "card" || fields.patron_id) return { key: "problems.no_card" };
+    if (what === "loan") return { key: "problems.no_such_loan" };
+    if (what === "copy" && (error.status === 404 || fields.barcode)) return { key: "problems.unknown_copy" };
+  }
+  if (code === "loan_limit" && desk.reader) {
+    const { patron, loans } = desk.reader;
+    return {
+      key: "desk.refusals.loanLimit",
+      params: { kind: { key: `desk.reader.kinds.${patron.kind}` }, count: loans.length },
+    };
+  }
+  if (code === "wrong_campus" && doing === "lend") {
+    const home = CAMPUSES.find((campus) => campus !== deskCampus());
+    return { key: "desk.refusals.wrongCampus", params: { campus: campusWord(home) } };
+  }
+  if (code === "overdue" && doing === "renew") return { key: "desk.refusals.renewOverdue" };
+  if (code && i18n.global.te(`problems.${code}`)) return { key: `problems.${code}` };
+  return { text: describe(error) };
+}
+
+// ------------------------------------------------------------------ results
+
+function addLine(kind, barcode) {
+  desk.results.unshift({ id: ++lineNumber, kind, barcode, outcome: "pending", message: null, notes: [], at: Date.now() });
+  if (desk.results.length > MAX_LINES) desk.results.pop();
+  return desk.results[0]; // the reactive line: changes to it show at once
+}
+
+function done(line, outcome, message, notes = []) {
+  line.outcome = outcome;
+  line.message = message;
+  line.notes = notes;
+  SOUNDS[outcome === "ok" ? "ok" : outcome === "refused" ? "refused" : "notice"]();
+}
+
+function refused(line, error, what, doing) {
+  done(line, "refused", refusal(error, what, doing));
+}
+
+// ------------------------------------------------------------------ the reader
+
+export function clearReader() {
+  readerAsk += 1;
+  desk.patronId = null;
+  desk.reader = null;
+  desk.readerError = null;
+  desk.readerLoading = false;
+}
+
+/**
+ * Show the reader with this card number (its card, loans, unpaid losses and
+ * reservations in one answer). `again`: the same reader asked again after a change,
+ * so what is shown stays while the answer comes. Answers that arrive after a newer
+ * question are dropped.
+ */
+export async function showReader(patronId, { again = false } = {}) {
+  const ask = ++readerAsk;
+  desk.patronId = patronId;
+  if (!again) {
+    desk.reader = null;
+    desk.readerError = null;
+  }
+  desk.readerLoading = true;
+  try {
+    const answer = await get(`/api/patrons/${encodeURIComponent(patronId)}/loans`);
+    if (ask !== readerAsk) return desk.reader;
+    desk.reader = answer;
+    desk.readerError = null;
+    return answer;
+  } catch (error) {
+    if (ask !== readerAsk) return desk.reader;
+    if (!again) {
+      desk.reader = null;
+      desk.readerError = refusal(error, "card");
+      SOUNDS.refused();
+    }
+    return null;
+  } finally {
+    if (ask === readerAsk) desk.readerLoading = false;
+  }
+}
+
+function askAgainFor(patronId) {
+  if (patronId && desk.patronId === patronId) return showReader(patronId, { again: true });
+  return Promise.resolve(null);
+}
+
+/** Whether an event pushed by the library concerns the reader shown (her card, or a
+ * copy among her loans), so her panel is asked again. */
+export function concernsReader(envelope) {
+  if (!desk.patronId || !envelope) return false;
+  const data = envelope.data || envelope;
+  if (data.patron_id === desk.patronId) return true;
+  const barcodes = new Set(((desk.reader && desk.reader.loans) || []).map((loan) => loan.barcode));
+  return Boolean(data.barcode && barcodes.has(data.barcode));
+}
+
+export function refreshReader() {
+  return desk.patronId ? showReader(desk.patronId, { again: true }) : Promise.resolve(null);
+}
+
+// ------------------------------------------------------------------ the desk's work
+
+/** Lend one scanned copy to the reader shown. */
+export async function lend(barcode) {
+  if (!desk.reader) return;
+  const patronId = desk.reader.patron.patron_id;
+  const line = addLine("lend", barcode);
+  try {
+    const lent = await post("/api/loans", {
+      patron_id: patronId,
+      barcode,
+      campus: deskCampus(),
+      command_id: commandId(),
+    });
+    done(line, "ok", {
+      key: "desk.results.lent",
+      params: { title: lent.title || barcode, due: { date: lent.due_on } },
+    });
+    askAgainFor(patronId);
+  } catch (error) {
+    if (error.code === "loan_limit") await askAgainFor(patronId); // her loans: the limit
+    refused(line, error, "copy", "lend");
+  }
+}
+
+/** What the desk knows of a copy (its title), for a line whose answer does not say. */
+async function titleOf(barcode) {
+  try {
+    return (await get(`/api/copies/${encodeURIComponent(barcode)}/availability`)).title || barcode;
+  } catch {
+    return barcode;
+  }
+}
+
+async function nameOf(patronId) {
+  if (desk.reader && desk.reader.patron.patron_id === patronId) return desk.reader.patron.name;
+  try {
+    return (await get(`/api/cards/${encodeURIComponent(patronId)}`)).name;
+  } catch {
+    return patronId;
+  }
+}
+
+/** Take one scanned copy back, intact or damaged. */
+export async function giveBack(barcode, damaged) {
+  const line = addLine("return", barcode);
+  let back;
+  try {
+    back = await post("/api/returns", {
+      barcode,
+      condition: damaged ? "damaged" : "ok",
+      campus: deskCampus(),
+      command_id: commandId(),
+    });
+  } catch (error) {
+    refused(line, error, "copy", "return");
+    return;
+  }
+  const [title, name] = await Promise.all([
+    back.title || titleOf(barcode),
+    back.name || back.patron_name || nameOf(back.patron_id),
+  ]);
+  const notes = [];
+  if (back.overdue_days > 0) notes.push({ key: "desk.results.overdueDays", params: { days: back.overdue_days } });
+  if (back.condition === "damaged") notes.push({ key: "desk.results.damaged" });
+  let outcome = "ok";
+  const home = back.home_campus;
+  if (home && home !== back.campus) {
+    outcome = "notice";
+    notes.push({ key: "desk.results.transit", params: { campus: campusWord(home) } });
+  }
+  const held = back.held_for || back.reserved_for;
+  if (held) {
+    outcome = "notice";
+    const holder = typeof held === "string" ? held : held.name || held.patron_id;
+    notes.push({ key: "desk.results.held", params: { name: holder } });
+  }
+  done(line, outcome, { key: "desk.results.returned", params: { title, name } }, notes);
+  askAgainFor(back.patron_id);
+}
+
+/** Renew a loan: by scanning its copy (`barcode`) or from the reader's list (`loan`). */
+export async function renew({ barcode, loan }) {
+  const line = addLine("renew", barcode || loan.barcode);
+  let renewed;
+  try {
+    renewed = loan
+      ? await post(`/api/loans/${encodeURIComponent(loan.loan_id)}/renew`, { campus: deskCampus(), command_id: commandId() })
+      : await post("/api/renewals", { barcode, campus: deskCampus(), command_id: commandId() });
+  } catch (error) {
+    refused(line, error, loan ? "loan" : "copy", "renew");
+    return;
+  }
+  const known = ((desk.reader && desk.reader.loans) || []).find((l) => l.loan_id === renewed.loan_id);
+  const title = renewed.title || (loan && loan.title) || (known && known.title) || (await titleOf(renewed.barcode));
+  done(line, "ok", { key: "desk.results.renewed", params: { title, due: { date: renewed.due_on } } });
+  askAgainFor(renewed.patron_id);
+}
