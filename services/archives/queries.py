@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.eventsourcing.projection import Cursor
+from shared.runtime.school_calendar import local_date
 
 Table = dict[str, Any]  # {"columns": [...], "rows": [[...], ...]}
 
@@ -312,10 +313,21 @@ AUDIT_ACTOR = f"""
     ) AS theirs USING (source, position)
     {AUDIT_ORDER}
 """
-COPY_HISTORY = f"""
-    SELECT {ENVELOPE} FROM archived_events
-    WHERE envelope->'data'->>'barcode' = %s
-    ORDER BY (envelope->>'occurred_at')::timestamptz, recorded_at, source, position
+# A copy's events, each with the reader it names (from the cards) and the name of the
+# account that did it (from its AccountCreated: index archived_events_account).
+COPY_HISTORY = """
+    SELECT e.envelope || jsonb_build_object('actor', e.actor),
+           p.patron_id, p.name, p.class_name, who.name
+    FROM archived_events e
+    LEFT JOIN archive_patrons p ON p.patron_id = e.envelope->'data'->>'patron_id'
+    LEFT JOIN LATERAL (
+        SELECT a.envelope->'data'->>'name' AS name FROM archived_events a
+        WHERE a.source = 'accounts' AND a.type = 'AccountCreated'
+          AND a.envelope->'data'->>'account_id' = e.actor->>'id'
+        LIMIT 1
+    ) who ON true
+    WHERE e.envelope->'data'->>'barcode' = %s
+    ORDER BY (e.envelope->>'occurred_at')::timestamptz, e.recorded_at, e.source, e.position
 """
 HISTORY_FIELDS = (
     "type",
@@ -328,6 +340,22 @@ HISTORY_FIELDS = (
     "actor",
     "data",
 )
+# A timeline's steps, by event type; another source's event about the copy is its type
+# in snake case (a reading note: reading_note_submitted).
+HISTORY_STEPS = {
+    "BookAdded": "catalogued",
+    "Lent": "lent",
+    "Renewed": "renewed",
+    "Returned": "returned",
+    "CopyDamaged": "damaged",
+    "Repaired": "repaired",
+    "Transferred": "transferred",
+    "TransitStarted": "in_transit",
+    "ArrivedHome": "received",
+    "Weeded": "weeded",
+    "DeclaredLost": "declared_lost",
+    "ReferenceStatusChanged": "reference_changed",
+}
 
 AuditCursor = tuple[datetime, str, int]  # (recorded_at, source, position) of a page's last row
 
@@ -405,10 +433,48 @@ def audit(
     }
 
 
-def copy_history(cursor: Cursor, barcode: str) -> list[dict[str, Any]]:
-    """Every source's archived events about one copy, in the order they happened."""
+def copy_history(cursor: Cursor, barcode: str, timezone: str) -> list[dict[str, Any]]:
+    """Every source's archived events about one copy, in the order they happened, each a
+    step of its timeline: ``step`` (``HISTORY_STEPS``), ``on`` (the day at the school),
+    ``by`` (who did it: ``{username, role, name}``, ``name`` the account's when known;
+    null when the event names nobody) and ``patron`` (the reader it names:
+    ``{patron_id, name, class_name}``, e.g. whom it was lent to; else null), besides the
+    envelope's fields (``HISTORY_FIELDS``)."""
     cursor.execute(COPY_HISTORY, (barcode,))
-    return [{key: envelope[key] for key in HISTORY_FIELDS} for (envelope,) in cursor]
+    return [_step(*row, timezone) for row in cursor.fetchall()]
+
+
+def _step(
+    envelope: dict[str, Any],
+    patron_id: str | None,
+    name: str | None,
+    class_name: str | None,
+    actor_name: str | None,
+    timezone: str,
+) -> dict[str, Any]:
+    event = {key: envelope[key] for key in HISTORY_FIELDS}
+    actor, data = event["actor"], event["data"]
+    reader = data.get("patron_id")
+    return {
+        **event,
+        "step": HISTORY_STEPS.get(event["type"]) or _snake(event["type"]),
+        "on": local_date(event["occurred_at"], timezone).isoformat(),
+        "by": None
+        if actor is None
+        else {"username": actor.get("username"), "role": actor.get("role"), "name": actor_name},
+        "patron": None
+        if reader is None
+        else {
+            "patron_id": reader,
+            "name": name if patron_id else None,
+            "class_name": class_name if patron_id else data.get("class_name"),
+        },
+    }
+
+
+def _snake(type_: str) -> str:
+    """``ReadingNoteSubmitted`` -> ``reading_note_submitted``."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in type_).lstrip("_")
 
 
 # ------------------------------------------------------------ what a desk did today

@@ -63,10 +63,11 @@ class ArchivesService(event_feed.EventFeed):
 
     @rpc
     def copy_history(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Every source's archived events about one copy, in the order they happened."""
+        """Every source's archived events about one copy, in the order they happened: its
+        timeline, each step with when, who did it and the reader it names."""
         query = load(s.CopyHistoryQuery(), payload)
         with self.store.cursor() as cursor:
-            events = queries.copy_history(cursor, query["barcode"])
+            events = queries.copy_history(cursor, query["barcode"], self.calendar.timezone)
         return {"barcode": query["barcode"], "events": events}
 
     @rpc

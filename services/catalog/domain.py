@@ -7,6 +7,8 @@ reference-only or lendable again, and finally weeded (written off). Streams are
 A copy belongs to one campus (``campus``). Returned at the other campus's desk,
 it is *in transit* home (``transit_from`` is where it is now) until its home
 desk receives it, or a librarian transfers it to the campus where it is.
+Transferred to the other campus, it belongs there at once and is in transit
+there the same way, lent nowhere until that campus's desk receives it.
 
 Whether a copy is out on loan is circulation's fact, not the catalog's: the
 service reads it from its read model and hands it in as part of the command, so
@@ -44,11 +46,17 @@ class Copy:
     classification: str | None = None
     weed_reason: str | None = None
     details: dict[str, Any] | None = None
-    transit_from: str | None = None  # in transit home from this campus (returned there)
+    transit_from: str | None = None  # in transit home from this campus (returned or sent there)
 
     @property
     def in_transit(self) -> bool:
         return self.transit_from is not None
+
+    @property
+    def where(self) -> str | None:
+        """The campus the copy is at now: where it was returned or sent from while in
+        transit, else its own."""
+        return self.transit_from or self.campus
 
 
 INITIAL = Copy()
@@ -185,6 +193,10 @@ def weed(state: Copy, command: Weed) -> list[Event]:
 
 
 def transfer(state: Copy, command: Transfer) -> list[Event]:
+    """Make the copy the other campus's: ``Transferred``, then ``TransitStarted`` from
+    where it is to its new home, which receives it (``receive``). Transferred to the
+    campus where it already is (it was returned there, on its way home), it belongs
+    there from now on and its transit ends: nothing travels."""
     if command.on_loan:
         raise Refused(
             f"Copy {command.barcode} is out on loan; transfer it once it has been returned.",
@@ -207,7 +219,15 @@ def transfer(state: Copy, command: Transfer) -> list[Event]:
         "to_campus": command.to_campus,
         "shelf": command.shelf,
     }
-    return [Event("Transferred", data)]
+    transferred = Event("Transferred", data)
+    if command.to_campus == state.where:
+        return [transferred]
+    on_its_way = {
+        "barcode": command.barcode,
+        "from_campus": state.where,
+        "to_campus": command.to_campus,
+    }
+    return [transferred, Event("TransitStarted", on_its_way)]
 
 
 def set_reference_only(state: Copy, command: SetReferenceOnly) -> list[Event]:
@@ -244,6 +264,8 @@ def taken_back(state: Copy, command: TakenBack) -> list[Event]:
 
 
 def receive(state: Copy, command: Receive) -> list[Event]:
+    """The copy in transit arrived at the desk of its (new) home: its transit ends there;
+    any other desk is refused (``not_home_campus``), a copy not in transit too."""
     if not state.in_transit:
         raise Refused(
             f"Copy {command.barcode} is not in transit; it belongs to the {state.campus} campus.",

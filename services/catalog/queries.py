@@ -1,4 +1,5 @@
-"""Reading the catalogue: one copy, or a page of the copies a librarian searched for.
+"""Reading the catalogue: one copy, or a page of the copies a librarian searched for,
+and the titles they are copies of.
 
 Every answer about a copy (a command's result, ``get_copy``, a search hit) has
 the same shape, built here from the read models alone. A copy's status is the
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.events.fields import normalise_isbn
+from services.catalog.pinyin import pinyin_query
+from shared.events.fields import CLASSIFICATION_PATTERN, normalise_isbn
 from shared.eventsourcing.projection import Cursor
 
 STATUS = """
@@ -50,9 +52,30 @@ COUNT_COPIES = "SELECT count(*) FROM copies c LEFT JOIN copies_on_loan l ON l.ba
 # Shelf order: by classification, then barcode, so paging is stable.
 ORDER_AND_PAGE = " ORDER BY c.classification, c.barcode LIMIT %(limit)s OFFSET %(offset)s"
 
+# A title is its ISBN (however it was written): one line per title, in shelf order.
+SELECT_TITLES = """
+    SELECT min(c.isbn), min(c.title), min(c.author), min(c.classification)
+    FROM copies c LEFT JOIN copies_on_loan l ON l.barcode = c.barcode
+"""
+TITLE_FIELDS = ("isbn", "title", "author", "classification")
+COUNT_TITLES = (
+    "SELECT count(DISTINCT c.isbn_key) FROM copies c"
+    " LEFT JOIN copies_on_loan l ON l.barcode = c.barcode"
+)
+TITLES_IN_ORDER = """
+    GROUP BY c.isbn_key ORDER BY min(c.classification), min(c.title), c.isbn_key
+    LIMIT %(limit)s OFFSET %(offset)s
+"""
+# A title's line counts the copies still held, unless weeded ones were asked for.
+HELD = "c.status <> 'weeded'"
+
 FILTERS = {
+    # Part of a title or author, an ISBN, a classification code's start, or pinyin as
+    # typed (full or initials, of a title or author; NULL keys: not indexed yet).
     "q": "(lower(c.title) LIKE lower(%(q_like)s) OR lower(c.author) LIKE lower(%(q_like)s)"
-    " OR c.isbn_key = %(q_isbn)s)",
+    " OR c.isbn_key = %(q_isbn)s OR c.classification LIKE %(q_classification)s"
+    " OR c.title_pinyin LIKE %(q_pinyin)s OR c.title_initials LIKE %(q_pinyin)s"
+    " OR c.author_pinyin LIKE %(q_pinyin)s OR c.author_initials LIKE %(q_pinyin)s)",
     "isbn": "c.isbn_key = %(isbn_key)s",
     "classification": "c.classification LIKE %(classification_prefix)s",
     "campus": "c.campus = %(campus)s",
@@ -85,15 +108,31 @@ def is_on_loan(cursor: Cursor, barcode: str) -> bool:
 
 
 def search(cursor: Cursor, query: dict[str, Any]) -> dict[str, Any]:
-    """``{"total": N, "items": [...]}``: the copies matching every filter given, a page of them.
+    """The copies matching every filter given, a page of them, and their titles.
 
-    ``q`` matches a title or author by case-insensitive substring, or an ISBN
-    exactly (hyphens ignored); ``classification`` matches a code by prefix.
+    ``{"total": N, "items": [copy, ...], "titles_total": T, "titles": [title, ...]}``:
+    ``items`` a page of the copies in shelf order, ``titles`` a page (the same
+    ``limit`` and ``offset``) of the titles those copies are of, one line per
+    ISBN (``isbn``, ``title``, ``author``, ``classification``), its copies still
+    held (weeded ones only when ``status`` asks for them).
+
+    ``q`` matches a title or author by case-insensitive substring, an ISBN exactly
+    (hyphens ignored), a classification code by prefix (``I24`` finds I247.5),
+    and, when it is pinyin as typed (``pinyin.pinyin_query``: ``hongloumeng``,
+    ``hong lou meng``, ``hlm``), the pinyin or initials of a title or author by
+    substring; ``classification`` matches a code by prefix.
     """
+    text = query.get("q")
+    typed = pinyin_query(text) if text else None
+    code = text.strip().upper() if text else None
     params = {
         **query,
-        "q_like": f"%{_escape_like(query['q'])}%" if query.get("q") else None,
-        "q_isbn": normalise_isbn(query["q"]) if query.get("q") else None,
+        "q_like": f"%{_escape_like(text)}%" if text else None,
+        "q_isbn": normalise_isbn(text) if text else None,
+        "q_classification": (
+            f"{_escape_like(code)}%" if code and CLASSIFICATION_PATTERN.fullmatch(code) else None
+        ),
+        "q_pinyin": f"%{_escape_like(typed)}%" if typed else None,
         "isbn_key": normalise_isbn(query["isbn"]) if query.get("isbn") else None,
         "classification_prefix": (
             f"{_escape_like(query['classification'])}%" if query.get("classification") else None
@@ -105,7 +144,13 @@ def search(cursor: Cursor, query: dict[str, Any]) -> dict[str, Any]:
     total = cursor.fetchone()[0]
     cursor.execute(SELECT_COPIES + where + ORDER_AND_PAGE, params)
     items = [_copy(row) for row in cursor.fetchall()]
-    return {"total": total, "items": items}
+    held = chosen if query.get("status") is not None else [*chosen, HELD]
+    where = f" WHERE {' AND '.join(held)}"
+    cursor.execute(COUNT_TITLES + where, params)
+    titles_total = cursor.fetchone()[0]
+    cursor.execute(SELECT_TITLES + where + TITLES_IN_ORDER, params)
+    titles = [dict(zip(TITLE_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+    return {"total": total, "items": items, "titles_total": titles_total, "titles": titles}
 
 
 def _escape_like(text: str) -> str:

@@ -113,7 +113,11 @@ class Search(Schema):
     q = fields.String(
         load_default=None,
         validate=validate.Length(min=1, max=200),
-        metadata={"description": "Part of a title or author, or an ISBN (blank: no filter)."},
+        metadata={
+            "description": "Part of a title or author, an ISBN, the start of a classification "
+            "code (I24), or a title's or author's pinyin as typed, in full or its initials "
+            "(hongloumeng, hong lou meng, hlm; caoxueqin, cxq). Blank: no filter."
+        },
     )
     isbn = f.isbn(load_default=None, required=False)
     classification = f.classification(

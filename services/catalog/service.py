@@ -4,7 +4,8 @@ Each command is a ``@command`` handler run by the command pipeline: it decides
 on the copy's stream (``domain.COPY``) and answers the copy as it now is
 (``queries``). The copies read model is kept inline, in the transaction that
 records the events; circulation's news arrives through the
-``catalog.from.circulation`` queue (``reactions``).
+``catalog.from.circulation`` queue (``reactions``). Copies indexed before the
+pinyin keys existed get theirs when the service starts (``fill_pinyin``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from nameko.timer import timer
+
 from services.catalog import domain, queries, schemas
-from services.catalog.projections import CopiesOnLoan, CopyIndex
+from services.catalog.projections import PINYIN_BATCH, CopiesOnLoan, CopyIndex, fill_pinyin
 from services.catalog.reactions import ReturnsAndLosses
 from shared.errors import found, load
 from shared.events.envelope import Envelope
@@ -28,6 +31,9 @@ from shared.runtime.dependencies import EventStoreProvider, Projections
 Command = Mapping[str, Any]
 # The commands whose rules depend on whether circulation has the copy out on loan.
 LOAN_SENSITIVE = (domain.Weed, domain.Transfer)
+# How often an instance looks for copies indexed without pinyin keys (and once at start):
+# only copies indexed by a version before the keys, during an upgrade, can lack them.
+PINYIN_CHECK_SECONDS = 3600
 
 
 class CatalogService(event_feed.EventFeed):
@@ -38,6 +44,17 @@ class CatalogService(event_feed.EventFeed):
     @subscribe("circulation")
     def on_circulation_events(self, events: list[Envelope]) -> Any:
         return self.projections.apply(events)
+
+    @timer(interval=PINYIN_CHECK_SECONDS, eager=True)
+    def fill_pinyin(self) -> int:
+        """Give the copies indexed without pinyin keys theirs, a batch a transaction."""
+        filled = 0
+        while True:
+            with self.store.cursor() as cursor:
+                batch = fill_pinyin(cursor)
+            filled += batch
+            if batch < PINYIN_BATCH:
+                return filled
 
     @command(schemas.AddCopies)
     def add_copies(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
@@ -98,7 +115,8 @@ class CatalogService(event_feed.EventFeed):
     @rpc
     def search(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         """``{q?, isbn?, classification?, campus?, status?, limit?, offset?}`` ->
-        ``{"total": N, "items": [copy, ...]}``, in shelf order."""
+        ``{"total": N, "items": [copy, ...], "titles_total": T, "titles": [title, ...]}``,
+        in shelf order (``queries.search``)."""
         query = load(schemas.Search(), payload if payload is not None else {})
         with self.store.cursor() as cursor:
             return queries.search(cursor, query)

@@ -33,6 +33,13 @@ SELECT_COPY = """
            loan_id, patron_id, due_on, transit_from
     FROM copy_availability WHERE barcode = %s
 """
+# The copies of some titles, by ISBN however each was written (the index
+# copy_availability_isbn_key): their availability at north and south, for a search.
+TITLE_COPIES = f"""
+    SELECT {COPY_COLUMNS}, upper(regexp_replace(isbn, '[\\s-]', '', 'g'))
+    FROM copy_availability
+    WHERE upper(regexp_replace(isbn, '[\\s-]', '', 'g')) = ANY(%s) AND status <> 'weeded'
+"""
 SHELF_COPIES = """
     SELECT count(*) FROM copy_availability
     WHERE isbn = %s AND campus = %s AND status = 'on_shelf' AND loan_id IS NULL
@@ -106,6 +113,15 @@ def _copy_at_desk(row: tuple[Any, ...]) -> CopyAtDesk:
         on_loan=row[8],
         transit_from=row[9],
     )
+
+
+def title_copies(cursor: Cursor, isbn_keys: list[str]) -> dict[str, list[CopyAtDesk]]:
+    """The copies still held of each title (by normalised ISBN), unlocked: for reading."""
+    cursor.execute(TITLE_COPIES, (sorted(set(isbn_keys)),))
+    copies: dict[str, list[CopyAtDesk]] = {key: [] for key in isbn_keys}
+    for row in cursor.fetchall():
+        copies[row[-1]].append(_copy_at_desk(row))
+    return copies
 
 
 def reserved_by_others(cursor: Cursor, isbn: str | None, patron_id: str) -> bool:

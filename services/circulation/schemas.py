@@ -36,6 +36,9 @@ def class_name(**kwargs: Any) -> fields.String:
     return f.class_name(data_key="class", **kwargs)
 
 
+MAX_TITLES_ASKED = 500  # a search's page of titles at most
+
+
 class Command(Schema):
     """Every command may carry an id; sending it again is then answered, not redone."""
 
@@ -159,3 +162,9 @@ class ClearanceQuery(Schema):
     def exactly_one(self, data: dict, **kwargs: object) -> None:
         if (data.get("grade") is None) == (data.get("class_name") is None):
             raise ValidationError("Give either a grade (G9) or a class (G9-3).", "grade")
+
+
+class TitleAvailabilityQuery(Schema):
+    """The titles a catalogue search found, by ISBN (as the catalogue wrote each)."""
+
+    isbns = fields.List(f.isbn(), required=True, validate=validate.Length(max=MAX_TITLES_ASKED))

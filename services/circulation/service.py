@@ -19,6 +19,7 @@ from services.circulation.projections import INLINE, CopyAvailability
 from services.circulation.roster import RosterError, read_roster
 from shared.errors import BadRequest, NotFound, found, load
 from shared.events.envelope import Envelope
+from shared.events.fields import normalise_isbn
 from shared.eventsourcing.decider import Refused, fold
 from shared.eventsourcing.pipeline import derived_name, receipt_of
 from shared.eventsourcing.unit_of_work import UnitOfWork
@@ -301,6 +302,19 @@ class CirculationService(event_feed.EventFeed):
         with self.store.cursor() as cursor:
             known = found(queries.copy(cursor, barcode), f"circulation knows no copy {barcode!r}")
         return domain.availability(*known)
+
+    @rpc
+    def title_availability(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """``{isbns}`` -> ``{"titles": {isbn: counts}}``: each title's copies held, available,
+        on loan and in transit at north and south (``domain.title_availability``); an ISBN
+        is answered as it was asked, whatever hyphens its copies were catalogued with."""
+        query = load(s.TitleAvailabilityQuery(), payload)
+        keys = {isbn: normalise_isbn(isbn) for isbn in query["isbns"]}
+        with self.store.cursor() as cursor:
+            copies = queries.title_copies(cursor, list(keys.values()))
+        return {
+            "titles": {isbn: domain.title_availability(copies[key]) for isbn, key in keys.items()}
+        }
 
 
 def _issue_command(patron_id: str, card: Mapping[str, Any]) -> domain.IssueCard:

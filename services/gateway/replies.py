@@ -112,9 +112,40 @@ class CopyReply(Schema):
     )
 
 
+class CampusCounts(Schema):
+    """A number of copies at each campus."""
+
+    north = fields.Integer(required=True)
+    south = fields.Integer(required=True)
+
+
+class TitleLine(Schema):
+    """One title a search found (its ISBN), with its copies at north and south.
+
+    Counted where each copy belongs (a copy in transit at the campus it is going to);
+    ``available``: lendable there now (on the shelf, not reference-only, not in transit).
+    """
+
+    isbn = fields.String(required=True)
+    title = fields.String(required=True)
+    author = fields.String(required=True)
+    classification = fields.String(required=True)
+    copies = fields.Nested(
+        CampusCounts, required=True, metadata={"description": "Held (not written off)."}
+    )
+    available = fields.Nested(CampusCounts, required=True)
+    on_loan = fields.Nested(CampusCounts, required=True)
+    in_transit = fields.Nested(CampusCounts, required=True)
+
+
 class CopyPage(Schema):
-    total = fields.Integer(required=True)
+    """A page of the copies found (``items``, shelf order) and of their titles (``titles``,
+    one line per title, paged by the same ``limit`` and ``offset``)."""
+
+    total = fields.Integer(required=True, metadata={"description": "Copies found."})
     items = fields.List(fields.Nested(CopyReply), required=True)
+    titles_total = fields.Integer(required=True, metadata={"description": "Titles found."})
+    titles = fields.List(fields.Nested(TitleLine), required=True)
 
 
 class AvailabilityReply(Schema):
@@ -692,9 +723,46 @@ class DeskTodayReply(Schema):
     items = fields.List(fields.Nested(DeskItem), required=True)
 
 
+class StepBy(Schema):
+    """Who did a step: the actor's username and role, and the account's name when known."""
+
+    username = fields.String(required=True)
+    role = fields.String(required=True)
+    name = nullable_string(required=True)
+
+
+class StepPatron(Schema):
+    """The reader a step names (whom a copy was lent to, who returned it...)."""
+
+    patron_id = fields.String(required=True)
+    name = nullable_string(required=True)
+    class_name = nullable_string(required=True)
+
+
+class HistoryStep(AuditEvent):
+    """One step of a copy's timeline: an archived event about it, as it happened."""
+
+    step = fields.String(
+        required=True,
+        metadata={
+            "description": "catalogued, lent, renewed, returned, damaged, repaired, "
+            "transferred, in_transit, received, weeded, declared_lost, reference_changed; "
+            "another event about the copy: its type in snake case.",
+            "example": "lent",
+        },
+    )
+    on = day(required=True, metadata={"description": "The day it happened, at the school."})
+    occurred_at = fields.DateTime(required=True)
+    campus = nullable_string(required=True)
+    by = fields.Nested(
+        StepBy, required=True, allow_none=True, metadata={"description": "null: nobody known."}
+    )
+    patron = fields.Nested(StepPatron, required=True, allow_none=True)
+
+
 class CopyHistoryReply(Schema):
     class Meta:
         unknown = INCLUDE
 
     barcode = fields.String()
-    events = fields.List(fields.Nested(AuditEvent), required=True)
+    events = fields.List(fields.Nested(HistoryStep), required=True)

@@ -155,9 +155,15 @@ class GatewayService:
         return self.catalog.add_titles(request.body)
 
     @route("GET", "/api/books", allow=SEARCH, tag=CATALOG, query=s.SearchQuery,
-           reply=r.CopyPage, summary="Search the copies")  # fmt: skip
+           reply=r.CopyPage, summary="Search the copies, by pinyin too, and their titles "
+           "with the copies at north and south")  # fmt: skip
     def search(self, request: ApiRequest) -> Any:
-        return self.catalog.search(request.query)
+        found = self.catalog.search(request.query)
+        if found["titles"]:  # circulation counts each title's copies, in one call
+            isbns = [title["isbn"] for title in found["titles"]]
+            counts = self.circulation.title_availability({"isbns": isbns})["titles"]
+            found["titles"] = [{**title, **counts[title["isbn"]]} for title in found["titles"]]
+        return found
 
     @route("GET", "/api/copies/<barcode>", allow=SEARCH, tag=CATALOG, path=s.BarcodePath,
            reply=r.CopyReply, summary="One copy")  # fmt: skip

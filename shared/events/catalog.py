@@ -57,7 +57,13 @@ class Weeded(Schema):
 
 
 class Transferred(Schema):
-    """A copy moved to the other campus's collection."""
+    """A copy became the other campus's: ``to_campus`` is its home and ``shelf`` its shelf there.
+
+    Sent from where it is, it travels: a ``TransitStarted`` follows in the same
+    append, and it is lent nowhere until that campus receives it (``ArrivedHome``).
+    Transferred to the campus where it already is (returned there on its way home),
+    nothing follows: its transit ends, it stays and is lendable there.
+    """
 
     barcode = f.barcode()
     from_campus = f.campus()
@@ -66,11 +72,12 @@ class Transferred(Schema):
 
 
 class TransitStarted(Schema):
-    """A copy was returned at a campus other than its home and is on its way home.
+    """A copy is on its way home: returned at the other campus, or transferred there.
 
-    ``from_campus`` is where it was returned (where it is now), ``to_campus`` its
-    home campus. Until ``ArrivedHome`` (or a ``Transferred`` that makes the
-    campus where it is its new home) it is not lent anywhere.
+    ``from_campus`` is where it is now (where it was returned, with ``loan_id`` and
+    ``returned_on``; or where it was sent from, right after its ``Transferred``),
+    ``to_campus`` its home campus. Until ``ArrivedHome`` (or a ``Transferred`` that
+    makes the campus where it is its new home) it is not lent anywhere.
     """
 
     barcode = f.barcode()
@@ -81,7 +88,7 @@ class TransitStarted(Schema):
 
 
 class ArrivedHome(Schema):
-    """A copy in transit was received at its home campus and is back on its shelf."""
+    """A copy in transit was received at its home campus and is on its shelf, lendable there."""
 
     barcode = f.barcode()
     campus = f.campus()

@@ -124,6 +124,10 @@ def test_a_lend_carries_its_actor_from_the_rpc_call_to_the_books_of_record(desk,
         "campus",
         "actor",
         "data",
+        "step",
+        "on",
+        "by",
+        "patron",
     }
     assert history["events"][1]["data"]["patron_id"] == teacher["patron_id"]
 

@@ -129,7 +129,14 @@ def test_a_copy_is_answered_in_full_after_each_change(catalog, config, pool_for)
         assert damaged == {**copy, "status": "damaged"}
         assert service.repair({"barcode": barcode})["status"] == "on_shelf"
         moved = service.transfer({"barcode": barcode, "to_campus": "south", "shelf": "S-I-02"})
-        assert (moved["campus"], moved["shelf"]) == ("south", "S-I-02")
+        assert (moved["campus"], moved["shelf"], moved["status"]) == (
+            "south",
+            "S-I-02",
+            "in_transit",
+        )
+        assert moved["transit"]["from_campus"] == "north"
+        arrived = service.receive({"barcode": barcode, "campus": "south"})
+        assert (arrived["status"], arrived["transit"]) == ("on_shelf", None)
         assert service.set_reference_only({"barcode": barcode, "reference_only": True})[
             "reference_only"
         ]
@@ -143,6 +150,8 @@ def test_a_copy_is_answered_in_full_after_each_change(catalog, config, pool_for)
         "CopyDamaged",
         "Repaired",
         "Transferred",
+        "TransitStarted",
+        "ArrivedHome",
         "ReferenceStatusChanged",
         "Weeded",
     ]
@@ -153,15 +162,17 @@ def test_a_copy_is_answered_in_full_after_each_change(catalog, config, pool_for)
         "to_campus": "south",
         "shelf": "S-I-02",
     }
-    assert events[5].data == {
+    assert events[4].data == {"barcode": barcode, "from_campus": "north", "to_campus": "south"}
+    assert events[7].data == {
         "barcode": barcode,
         "reason": "outdated",
         "value": "59.70",
         "classification": "I242.4",
         "note": "2019 edition",
     }
-    # Each event is published under the campus where the copy was when it happened.
-    assert [event.campus for event in events] == ["north"] * 4 + ["south"] * 2
+    # Each event is published under the campus where the copy was when it happened (a
+    # transfer's two events under the campus it leaves).
+    assert [event.campus for event in events] == ["north"] * 5 + ["south"] * 3
 
 
 def test_illegal_changes_are_refused_with_the_reason(catalog, config):
@@ -258,6 +269,7 @@ def test_a_change_that_lost_a_race_is_decided_again_on_the_new_state(
     assert [event.type for event in catalog_events(pool_for, barcode)] == [
         "BookAdded",
         "Transferred",
+        "TransitStarted",
         "CopyDamaged",
     ]
 

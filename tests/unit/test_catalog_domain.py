@@ -173,20 +173,77 @@ def test_a_weeded_copy_cannot_be_changed_any_more(command, doing):
 # Transfer
 
 
-def test_transferring_moves_the_copy_to_the_other_campus_and_shelf():
-    event = only(decide(given(), Transfer(BARCODE, "south", "S-I-01")))
-    assert event == Event(
-        "Transferred",
-        {"barcode": BARCODE, "from_campus": "north", "to_campus": "south", "shelf": "S-I-01"},
-    )
-    copy = evolve(given(), event)
+def valid(events):
+    for event in events:
+        CATALOGUE.validate(event.type, dict(event.data))  # what the store would check
+    return events
+
+
+def sent_south():
+    """A north copy a librarian transferred to south, not yet received there."""
+    return given(Transfer(BARCODE, "south", "S-I-01"))
+
+
+def test_transferring_makes_the_copy_the_other_campuss_and_puts_it_in_transit_there():
+    events = valid(decide(given(), Transfer(BARCODE, "south", "S-I-01")))
+    assert events == [
+        Event(
+            "Transferred",
+            {"barcode": BARCODE, "from_campus": "north", "to_campus": "south", "shelf": "S-I-01"},
+        ),
+        Event("TransitStarted", {"barcode": BARCODE, "from_campus": "north", "to_campus": "south"}),
+    ]
+    copy = fold(evolve, given(), events)
     assert (copy.campus, copy.shelf, copy.status) == ("south", "S-I-01", "on_shelf")
+    assert (copy.in_transit, copy.transit_from, copy.where) == (True, "north", "north")
+
+
+def test_a_transferred_copy_is_received_at_its_new_campus_and_is_there():
+    event = only(decide(sent_south(), Receive(BARCODE, "south")))
+    assert event == Event(
+        "ArrivedHome", {"barcode": BARCODE, "campus": "south", "from_campus": "north"}
+    )
+    copy = evolve(sent_south(), event)
+    assert (copy.campus, copy.shelf, copy.in_transit, copy.where) == (
+        "south",
+        "S-I-01",
+        False,
+        "south",
+    )
+
+
+def test_a_transferred_copy_is_not_received_at_the_campus_it_left():
+    refused = refusal(sent_south(), Receive(BARCODE, "north"))
+    assert refused.code == "not_home_campus"
+    assert str(refused) == (
+        "Copy C00000042 belongs to the south campus and is on its way there from north; "
+        "receive it at the south desk, or transfer it to north to keep it here."
+    )
+
+
+def test_a_copy_on_its_way_to_its_new_campus_can_be_kept_where_it_is():
+    """Sent by mistake: transferred back before it left, it stays and nothing travels."""
+    event = only(decide(sent_south(), Transfer(BARCODE, "north", "N-I-03")))
+    assert event.data == {
+        "barcode": BARCODE,
+        "from_campus": "south",
+        "to_campus": "north",
+        "shelf": "N-I-03",
+    }
+    copy = evolve(sent_south(), event)
+    assert (copy.campus, copy.shelf, copy.in_transit) == ("north", "N-I-03", False)
+
+
+def test_a_copy_on_its_way_to_its_new_campus_is_not_sent_there_twice():
+    refused = refusal(sent_south(), Transfer(BARCODE, "south", "S-I-02"))
+    assert refused.code == "copy_in_transit"
+    assert "on its way home to the south campus from north; receive it" in str(refused)
 
 
 def test_a_damaged_copy_can_be_transferred_and_stays_damaged():
     damaged = given(MarkDamaged(BARCODE))
     copy = fold(evolve, damaged, decide(damaged, Transfer(BARCODE, "south", "S-REPAIR")))
-    assert (copy.campus, copy.status) == ("south", "damaged")
+    assert (copy.campus, copy.status, copy.transit_from) == ("south", "damaged", "north")
 
 
 def test_a_copy_cannot_be_transferred_to_the_campus_it_is_at():
@@ -345,6 +402,7 @@ def test_the_whole_life_of_a_copy_folds_from_its_events():
         MarkDamaged(BARCODE),
         Repair(BARCODE),
         Transfer(BARCODE, "south", "S-I-01"),
+        Receive(BARCODE, "south"),
         SetReferenceOnly(BARCODE, True),
         Weed(BARCODE, "outdated"),
     )

@@ -171,14 +171,14 @@ def test_a_copy_shelved_at_the_other_campus_is_refused_at_this_desk_with_its_cam
 
 @pytest.mark.parametrize(
     "desk, todo",
-    [("north", "receive it at the north desk first"), ("south", "send it home to north")],
+    [("north", "receive it at the north desk first"), ("south", "send it to north")],
 )
 def test_a_copy_in_transit_home_is_lent_nowhere_until_it_is_back(desk, todo):
     in_transit = copy(transit_from="south")  # a north copy returned at the south desk
     command = d.Lend("L1", in_transit, desk, TODAY, STUDENT, TERM_END)
     error = refused(card(), command)
     assert error.code == "copy_in_transit"
-    assert "returned at the south campus and is in transit home to north" in str(error)
+    assert "in transit from the south campus to north, where it belongs" in str(error)
     assert todo in str(error)
     back_home = copy(transit_from=None)
     assert d.decide(card(), d.Lend("L1", back_home, "north", TODAY, STUDENT))[0].type == "Lent"
@@ -236,6 +236,40 @@ def test_one_rule_says_whether_a_copy_can_leave_the_desk():
     assert not d.lendable(copy(status="damaged"))
     assert not d.lendable(copy(transit_from="south"))
     assert d.lendable(copy()) and not d.lendable(copy(), "south")  # a north copy at south
+
+
+def test_a_copy_transferred_to_south_is_lent_nowhere_until_the_south_desk_receives_it():
+    """A transfer leaves the copy south's, in transit from north: refused at both desks."""
+    sent = copy(campus="south", transit_from="north")
+    for desk, todo in (("south", "receive it at the south desk first"), ("north", "send it")):
+        error = d.copy_refusal(sent, desk)
+        assert error.code == "copy_in_transit" and todo in str(error)
+    assert d.availability(sent, {})["status"] == "in_transit"
+    assert d.availability(sent, {})["transit"] == {"from_campus": "north", "to_campus": "south"}
+    assert d.availability(sent, {})["available"] is False
+    received = copy(campus="south", transit_from=None)
+    assert d.lendable(received, "south") and not d.lendable(received, "north")
+
+
+def test_a_titles_copies_are_counted_where_they_belong():
+    copies = [
+        copy("C1"),  # on the north shelf
+        copy("C2", on_loan=True),
+        copy("C3", reference_only=True),
+        copy("C4", status="damaged"),
+        copy("C5", status="weeded"),  # written off: not held
+        copy("C6", campus="south"),
+        copy("C7", campus="south", transit_from="north"),  # transferred, not yet received
+    ]
+    assert d.title_availability(copies) == {
+        "copies": {"north": 4, "south": 2},
+        "available": {"north": 1, "south": 1},
+        "on_loan": {"north": 1, "south": 0},
+        "in_transit": {"north": 0, "south": 1},
+    }
+    assert d.title_availability([]) == {
+        what: {"north": 0, "south": 0} for what in ("copies", "available", "on_loan", "in_transit")
+    }
 
 
 def test_the_desk_status_of_a_copy_on_loan_is_on_loan_not_on_shelf():
