@@ -1,0 +1,20 @@
+"""Library cards through the screens: issuing, a roster import, card changes and clearance."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_librarian_issues_imports_blocks_retires_and_clears_a_class(scenario):
+    seen = scenario("cards")
+
+    assert seen["issued"] == "S70399"
+    assert len(seen["import"]["bad"]) == 1 and "班级：格式应如 G7-3" in seen["import"]["bad"][0]
+    assert len(seen["import"]["good"]) == 3
+    assert seen["manage"] == {"retired": "S70311"}
+    clearance = seen["clearance"]
+    assert clearance["filename"] == "离校清还-G7-3.csv"
+    held = {row[1]: row[3] for row in clearance["csv"][1:]}
+    assert held == {"S70301": "红楼梦", "S70302": "活着"}
