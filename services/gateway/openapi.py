@@ -26,7 +26,7 @@ from services.gateway.auth import PUBLIC, SIGNED_IN
 from services.gateway.parsing import CORRELATION_HEADER, CORRELATION_PATTERN
 from services.gateway.problems import PROBLEM_JSON
 from services.gateway.replies import ProblemReply
-from services.gateway.routing import CSV, JSON, Route, RouteSpec
+from services.gateway.routing import CSV, EVENT_STREAM, JSON, Route, RouteSpec
 from shared.events import fields as f
 from shared.runtime.read_after import HEADER_RULE, POSITIONS_HEADER, READ_AFTER_HEADER
 
@@ -148,6 +148,17 @@ def document(service_cls: type) -> dict[str, Any]:
             "required": False,
         },
     )
+    spec.components.parameter(
+        "Last-Event-ID",
+        "header",
+        {
+            "description": "Resume an event stream after the last id it sent "
+            "(`source:position`; several: comma separated): the events of that source after "
+            "it come first, then live ones. A malformed id is a 400.",
+            "schema": {"type": "string", "example": "circulation:1234"},
+            "required": False,
+        },
+    )
     for name, description in PROBLEMS.values():
         spec.components.response(
             name,
@@ -183,6 +194,8 @@ def _operation(name: str, route: RouteSpec) -> dict[str, Any]:
     }
     if route.api and route.method == "GET":
         operation["parameters"].append(READ_AFTER_HEADER)
+    if EVENT_STREAM in route.produces:
+        operation["parameters"].append("Last-Event-ID")
     if route.path is not None:
         operation["parameters"].append({"in": "path", "schema": route.path})
     if route.query is not None:

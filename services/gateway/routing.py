@@ -14,6 +14,7 @@ queries first waits until its read models have them (``calls.ServiceClient``).
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Mapping
@@ -63,6 +64,7 @@ _log = getLogger(__name__)
 
 JSON = parsing.JSON
 CSV = parsing.CSV
+EVENT_STREAM = "text/event-stream"
 # Sent with every answer: no MIME sniffing, so JSON holding "<script>" stays JSON.
 COMMON_HEADERS = {"X-Content-Type-Options": "nosniff"}
 API_HEADERS = {"Cache-Control": "no-store"}
@@ -81,6 +83,7 @@ class ApiRequest:
     address: str | None = None  # the client's IP address (the sign-in throttle's key)
     # X-Read-After of a GET: answer as of at least these positions ({source: position}).
     read_after: Mapping[str, int] = field(default_factory=dict)
+    last_event_id: str | None = None  # Last-Event-ID, for a route answering an event stream
 
     @property
     def role(self) -> str | None:
@@ -131,6 +134,10 @@ class ApiWsgiApp(WsgiApp):
     """nameko's WSGI app, answering unknown routes and methods with problem documents."""
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        # eventlet's server gathers an answer's chunks until 4 KiB before writing them: an
+        # event stream's (GET /api/live) must go out as each is made. Other answers are
+        # one chunk, written at once either way.
+        environ["eventlet.minimum_write_chunk_size"] = 0
         request = Request(environ, shallow=True)
         adapter = self.url_map.bind_to_environ(environ)
         try:
@@ -146,11 +153,25 @@ class ApiWsgiApp(WsgiApp):
         return provider.handle_request(request)(environ, start_response)
 
 
+class QuietDisconnects(logging.Filter):
+    """Leaves out eventlet's traceback of a client gone mid-answer (a closed event stream,
+    noticed at its next heartbeat): a page closed, not a fault."""
+
+    GONE = ("BrokenPipeError", "ConnectionResetError", "ConnectionAbortedError")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        return not (message.startswith("Traceback") and any(g in message for g in self.GONE))
+
+
 class ApiServer(WebServer):
     """nameko's web server with the gateway's settings and problem answers for unknown routes."""
 
     def setup(self) -> None:
         self.settings = GatewaySettings.from_config(self.container.config)
+        server_log = logging.getLogger(WebServer.__module__)
+        if not any(isinstance(f, QuietDisconnects) for f in server_log.filters):
+            server_log.addFilter(QuietDisconnects())
 
     def get_wsgi_app(self) -> ApiWsgiApp:
         return ApiWsgiApp(self)
@@ -227,8 +248,11 @@ class Route(HttpRequestHandler):
         media_type = request.accept_mimetypes.best_match(spec.produces) or spec.produces[0]
         address = request.remote_addr
         after = read_after_of(request) if spec.api and spec.method == "GET" else {}
+        last_event_id = None
+        if EVENT_STREAM in spec.produces:
+            last_event_id = request.headers.get("Last-Event-ID")
         return caller, ApiRequest(
-            caller, correlation_id, path, query, body, media_type, address, after
+            caller, correlation_id, path, query, body, media_type, address, after, last_event_id
         )
 
     def authenticate(self, authorization: str | None, correlation_id: str) -> Caller:

@@ -18,6 +18,7 @@ from services.gateway import schemas as s
 from services.gateway.auth import PUBLIC, SIGNED_IN, Caller, missing, needs
 from services.gateway.calls import ServiceRpc
 from services.gateway.desk import DeskCampus
+from services.gateway.live import EVENT_STREAM, LIVE, LiveEvents
 from services.gateway.problems import Conflict, RemoteFailure
 from services.gateway.routing import CSV, ApiRequest, Reply, route
 from services.gateway.sessions import SignInThrottle
@@ -680,3 +681,14 @@ class GatewayService:
                 "accounts": self.accounts,
             }
         )
+
+    # ------------------------------------------------------------ live
+
+    live = LiveEvents()
+
+    @route("GET", "/api/live", allow=LIVE, tag=RECORDS, produces=("text/event-stream",),
+           summary="The library's events as they happen (server-sent events; personal ones "
+                   "need 'events.personal' or 'patrons.read'); Last-Event-ID resumes")  # fmt: skip
+    def live_events(self, request: ApiRequest) -> Reply:
+        stream = self.live.open(request.caller, request.last_event_id, self.archives.events)
+        return Reply(stream, content_type=EVENT_STREAM, headers={"X-Accel-Buffering": "no"})
