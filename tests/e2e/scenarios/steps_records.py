@@ -81,10 +81,11 @@ def headers(table: Locator) -> list[str]:
 
 
 def rows(table: Locator) -> list[list[str]]:
-    """A table's lines (the page shown), each a list of its cells' words."""
+    """A table's lines (the page shown), each a list of its cells' words (also when the
+    table is folded away in a closed <details>: its text, not its rendering)."""
     lines = []
     for row in table.locator("tbody tr").all():
-        cells = [text.strip() for text in row.locator("td").all_inner_texts()]
+        cells = [" ".join(text.split()) for text in row.locator("td").all_text_contents()]
         if len(cells) > 1:  # not the "nothing registered" line
             lines.append(cells)
     return lines
