@@ -129,6 +129,9 @@ def assistant_returns_and_renews(page: Page) -> None:
     expect(reader.get_by_role("heading", name="在借图书（2 册）")).to_be_visible()
     for barcode in (alive[0], history[0]):
         expect(reader.locator("tbody tr").filter(has_text=barcode)).to_contain_text("已续借")
+    # 红楼梦 came back: one book read this term toward her target.
+    target = re.compile(r"^本学期已读 1 册，目标 \d+ 册，还差 \d+ 册$")
+    expect(reader.get_by_test_id("term-target")).to_have_text(target)
     seen["returned"] = back + transit
     seen["renewed"] = [renewed, again, listed]
 

@@ -12,7 +12,7 @@ import { reactive } from "vue";
 import { i18n, formatDate } from "../../i18n.js";
 import { get, post, commandId } from "../../api.js";
 import { describe } from "../../errors.js";
-import { session, hasRole } from "../../session.js";
+import { session, can, hasRole } from "../../session.js";
 import { SOUNDS } from "./sounds.js";
 
 export const CAMPUSES = ["north", "south"];
@@ -29,6 +29,7 @@ export const desk = reactive({
   reader: null, // GET /api/patrons/<id>/loans: {patron, loans, unpaid, reservations}
   readerError: null, // a message, when the card could not be shown
   readerLoading: false,
+  target: null, // the reader's term target: {target, count, short} or {target, met: true}
 });
 
 /** Start afresh when someone else signs in at this browser tab. */
@@ -132,20 +133,46 @@ export function clearReader() {
   desk.reader = null;
   desk.readerError = null;
   desk.readerLoading = false;
+  desk.target = null;
+}
+
+/**
+ * A student's progress toward this term's reading target (books read: borrowed and
+ * brought back), from her class's targets (GET /api/targets?class=): she is among
+ * those behind with her count, or she has met it. Teachers and class corners have
+ * no line here (the API answers a teacher's only with the whole campus's).
+ */
+export async function showTarget(patron) {
+  if (patron.kind !== "student" || !patron.class_name || !(can("records.read") || can("class.read"))) {
+    desk.target = null;
+    return;
+  }
+  try {
+    const answer = await get("/api/targets", { class: patron.class_name, campus: patron.campus });
+    if (!desk.reader || desk.reader.patron.patron_id !== patron.patron_id) return;
+    const target = answer.targets.books_per_student;
+    const group = answer.classes.find((c) => c.class_name === patron.class_name);
+    const behind = group && group.behind.find((p) => p.patron_id === patron.patron_id);
+    desk.target = behind ? { target, count: behind.books, short: behind.short_by } : group ? { target, met: true } : null;
+  } catch {
+    desk.target = null; // the desk works without it
+  }
 }
 
 /**
  * Show the reader with this card number (its card, loans, unpaid losses and
- * reservations in one answer). `again`: the same reader asked again after a change,
- * so what is shown stays while the answer comes. Answers that arrive after a newer
- * question are dropped.
+ * reservations in one answer), and her term target. `again`: the same reader asked
+ * again after a change, so what is shown stays while the answer comes (her target,
+ * counted from books brought back, is asked again only `withTarget`: after a return).
+ * Answers that arrive after a newer question are dropped.
  */
-export async function showReader(patronId, { again = false } = {}) {
+export async function showReader(patronId, { again = false, withTarget = false } = {}) {
   const ask = ++readerAsk;
   desk.patronId = patronId;
   if (!again) {
     desk.reader = null;
     desk.readerError = null;
+    desk.target = null;
   }
   desk.readerLoading = true;
   try {
@@ -153,6 +180,7 @@ export async function showReader(patronId, { again = false } = {}) {
     if (ask !== readerAsk) return desk.reader;
     desk.reader = answer;
     desk.readerError = null;
+    if (!again || withTarget) showTarget(answer.patron);
     return answer;
   } catch (error) {
     if (ask !== readerAsk) return desk.reader;
@@ -167,8 +195,8 @@ export async function showReader(patronId, { again = false } = {}) {
   }
 }
 
-function askAgainFor(patronId) {
-  if (patronId && desk.patronId === patronId) return showReader(patronId, { again: true });
+function askAgainFor(patronId, withTarget = false) {
+  if (patronId && desk.patronId === patronId) return showReader(patronId, { again: true, withTarget });
   return Promise.resolve(null);
 }
 
@@ -182,8 +210,8 @@ export function concernsReader(envelope) {
   return Boolean(data.barcode && barcodes.has(data.barcode));
 }
 
-export function refreshReader() {
-  return desk.patronId ? showReader(desk.patronId, { again: true }) : Promise.resolve(null);
+export function refreshReader({ withTarget = false } = {}) {
+  return desk.patronId ? showReader(desk.patronId, { again: true, withTarget }) : Promise.resolve(null);
 }
 
 // ------------------------------------------------------------------ the desk's work
@@ -264,7 +292,7 @@ export async function giveBack(barcode, damaged) {
     notes.push({ key: "desk.results.held", params: { name: holder } });
   }
   done(line, outcome, { key: "desk.results.returned", params: { title, name } }, notes);
-  askAgainFor(back.patron_id);
+  askAgainFor(back.patron_id, true);
 }
 
 /** Renew a loan: by scanning its copy (`barcode`) or from the reader's list (`loan`). */
