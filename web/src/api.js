@@ -26,12 +26,31 @@ export function positionsHeader() {
     .join(",");
 }
 
-function remember(header) {
-  if (!header) return;
-  for (const part of header.split(",")) {
+function parsePositions(header) {
+  const out = {};
+  for (const part of (header || "").split(",")) {
     const [source, position] = part.trim().split("=");
     const at = Number(position);
-    if (source && Number.isInteger(at) && at > (seen[source] || 0)) seen[source] = at;
+    if (source && Number.isInteger(at) && at > (out[source] || 0)) out[source] = at;
+  }
+  return out;
+}
+
+function mergePositions(...headers) {
+  const merged = {};
+  for (const header of headers) {
+    for (const [source, at] of Object.entries(parsePositions(header))) {
+      if (at > (merged[source] || 0)) merged[source] = at;
+    }
+  }
+  return Object.entries(merged)
+    .map(([source, position]) => `${source}=${position}`)
+    .join(",");
+}
+
+function remember(header) {
+  for (const [source, at] of Object.entries(parsePositions(header))) {
+    if (at > (seen[source] || 0)) seen[source] = at;
   }
 }
 
@@ -53,7 +72,8 @@ export async function api(method, path, { body, query, accept, headers = {} } = 
   const sent = { Accept: accept || "application/json", ...headers };
   if (session.token) sent.Authorization = `Bearer ${session.token}`;
   if (method === "GET") {
-    const after = positionsHeader();
+    // The caller's own positions (e.g. "as of this pushed event") and this tab's, the higher of each.
+    const after = mergePositions(headers["X-Read-After"], positionsHeader());
     if (after) sent["X-Read-After"] = after;
   }
   let payload;
