@@ -13,6 +13,8 @@ tab passes the accessibility check, in Chinese and English, at a desk and a phon
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
+from typing import Any
 
 import requests
 from playwright.sync_api import Page, expect
@@ -27,6 +29,7 @@ from tests.e2e.scenarios.steps_desk import (
     return_books,
     scan,
     scan_and_read,
+    show_reader,
     today,
 )
 
@@ -94,6 +97,51 @@ def assistant_lends(page: Page) -> None:
     next_reader(page)
     seen["lent"] = lent + [third]
     seen["refused"] = refusals
+
+
+def librarian_api(method: str, path: str, **body: Any) -> Any:
+    """The librarian's own session over the API, for what the desk test needs beforehand."""
+    person = facts["people"]["librarian"]
+    if "token" not in seen:
+        answer = requests.post(f"{facts['base']}/api/sessions", timeout=30, json={
+            "username": person["username"], "password": person["password"],
+        })  # fmt: skip
+        seen["token"] = answer.json()["token"]
+    answer = requests.request(
+        method, f"{facts['base']}{path}", json=body, timeout=30,
+        headers={"Authorization": f"Bearer {seen['token']}"},
+    )  # fmt: skip
+    assert answer.status_code in (200, 201), f"{method} {path}: {answer.text}"
+    return answer.json()
+
+
+def readers_who_may_not_borrow(page: Page) -> None:
+    """A reader with an overdue book and a lost one unpaid; a blocked card: each shown as
+    such, and a book scanned for them refused in the librarian's words."""
+    month_ago = (date.today() - timedelta(days=30)).isoformat()
+    for barcode in (history[1], dream[2]):
+        loan = librarian_api("POST", "/api/loans", patron_id="S70302", barcode=barcode,
+                             campus="north", on=month_ago)  # fmt: skip
+    librarian_api("POST", f"/api/loans/{loan['loan_id']}/lost")
+    librarian_api("POST", "/api/cards/S70303/block", reason="借书证遗失，待补办")
+
+    reader = show_reader(page, "S70302")
+    expect(reader.get_by_role("heading", level=2)).to_have_text("韩梅梅")
+    late = reader.locator("tbody tr").filter(has_text=history[1])
+    expect(late).to_contain_text(re.compile(r"逾期 \d+ 天"))
+    expect(reader).to_contain_text("有 1 册图书逾期未还")
+    expect(reader.get_by_role("heading", name="丢失图书，尚未赔偿")).to_be_visible()
+    expect(reader).to_contain_text(f"《红楼梦》（{dream[2]}），应赔 ¥30.00")
+    overdue = scan_and_read(page, "条码", alive[1])
+    assert "有逾期未还图书，暂不能借书" in overdue, overdue
+
+    reader = show_reader(page, "S70303")
+    expect(reader.get_by_test_id("card-status")).to_have_text("已停用")
+    expect(reader.get_by_test_id("card-status")).to_have_class(re.compile(r"\brefused\b"))
+    blocked = scan_and_read(page, "条码", alive[1])
+    assert "借书证已停用" in blocked, blocked
+    next_reader(page)
+    seen["may_not_borrow"] = [overdue, blocked]
 
 
 def librarian_lends_at_south(page: Page) -> None:
@@ -182,6 +230,7 @@ with chromium() as browser:
     assistant = Person(browser, facts)
     desk = assistant.sign_in("assistant")
     assistant_lends(desk)
+    readers_who_may_not_borrow(desk)
 
     librarian = Person(browser, facts)
     south = librarian.sign_in("librarian")
@@ -198,4 +247,5 @@ with chromium() as browser:
     assistant.close()
 
     every_tab_everywhere(browser)
+seen.pop("token", None)
 report(seen)

@@ -51,8 +51,11 @@ def scan_and_read(page: Page, label: str, code: str) -> str:
 
 
 def show_reader(page: Page, card: str) -> Locator:
-    """Scan a reader's card on the 借书 tab; her panel once it shows her card number."""
+    """Scan a reader's card on the 借书 tab (Escape first, if another reader is shown);
+    her panel once it shows her card number."""
     open_tab(page, "lend")
+    if page.get_by_test_id("reader").count():
+        next_reader(page)
     scan(page, "读者证号", card)
     reader = page.get_by_test_id("reader")
     expect(reader).to_contain_text(card)
