@@ -46,7 +46,7 @@ SELECT_CHECKPOINTS = """
     SELECT projection, position FROM projection_checkpoints
     WHERE source = %s AND projection = ANY(%s)
 """
-POLL_FIRST, POLL_MOST = 0.005, 0.05  # seconds between looks: doubling from the first
+POLL_FIRST, POLL_MOST = 0.002, 0.01  # seconds between looks: doubling from the first
 
 
 def format_positions(positions: Mapping[str, int]) -> str:
