@@ -26,7 +26,7 @@ from services.gateway.auth import PUBLIC, SIGNED_IN
 from services.gateway.parsing import CORRELATION_HEADER, CORRELATION_PATTERN
 from services.gateway.problems import PROBLEM_JSON
 from services.gateway.replies import ProblemReply
-from services.gateway.routing import CSV, EVENT_STREAM, JSON, Route, RouteSpec
+from services.gateway.routing import CSV, EVENT_STREAM, JSON, Route, RouteSpec, reads_after
 from shared.events import fields as f
 from shared.runtime.read_after import HEADER_RULE, POSITIONS_HEADER, READ_AFTER_HEADER
 
@@ -192,7 +192,7 @@ def _operation(name: str, route: RouteSpec) -> dict[str, Any]:
         "parameters": ["X-Correlation-Id"],
         "responses": _responses(route),
     }
-    if route.api and route.method == "GET":
+    if reads_after(route):
         operation["parameters"].append(READ_AFTER_HEADER)
     if EVENT_STREAM in route.produces:
         operation["parameters"].append("Last-Event-ID")

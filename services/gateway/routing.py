@@ -247,7 +247,7 @@ class Route(HttpRequestHandler):
             body = parsing.check(spec.body(), raw, "body")
         media_type = request.accept_mimetypes.best_match(spec.produces) or spec.produces[0]
         address = request.remote_addr
-        after = read_after_of(request) if spec.api and spec.method == "GET" else {}
+        after = read_after_of(request) if reads_after(spec) else {}
         last_event_id = None
         if EVENT_STREAM in spec.produces:
             last_event_id = request.headers.get("Last-Event-ID")
@@ -310,6 +310,12 @@ class Route(HttpRequestHandler):
 
 
 route = Route.decorator
+
+
+def reads_after(spec: RouteSpec) -> bool:
+    """Whether the route honours X-Read-After: the API's GETs, except the operator's
+    (the status page must answer now, whatever a read model is behind or down)."""
+    return spec.api and spec.method == "GET" and spec.allow.rights != ("operate",)
 
 
 def read_after_of(request: Request) -> dict[str, int]:

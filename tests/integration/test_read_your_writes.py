@@ -120,3 +120,9 @@ def test_a_replayed_command_answers_the_positions_it_got_the_first_time(api):
     again = lent(api, barcodes[0], patron_id, command_id=command_id)
     assert again.json() == first.json()
     assert again.headers[POSITIONS] == first.headers[POSITIONS]
+
+
+def test_the_status_page_answers_now_whatever_the_read_models(api):
+    started = time.monotonic()
+    answer = api.get("/api/status", role="operator", headers={READ_AFTER: "circulation=99999999"})
+    assert answer.status_code == 200 and time.monotonic() - started < 1.5
