@@ -63,7 +63,7 @@ DEFAULT_CLIENT_BUFFER = 1000  # events a stream may fall behind before it is end
 RECENT = 2000  # events kept per source for resuming without asking the archives (live_recent)
 MAX_REPLAY = 5000  # events a resume sends at most before going on live
 REPLAY_PAGE = 500
-RECONNECT_PAUSE = 1.0
+RECONNECT_PAUSE, MAX_RECONNECT_PAUSE = 1.0, 15.0
 RETRY_MS = 2000  # the reconnection delay the stream suggests to EventSource clients
 LAST_ID = re.compile(r"^([a-z][a-z0-9_-]{0,39}):([0-9]{1,15})$")
 LAST_ID_RULE = "Must be an id the stream sent: source:position (several: comma separated)."
@@ -322,15 +322,19 @@ class LiveEvents(DependencyProvider):
 
     def _consume(self) -> None:
         """Consume until stopped, connecting again after a pause when the broker is out."""
+        pause = RECONNECT_PAUSE
         while not self._stopping:
             try:
                 self._consume_once()
-            except Exception as error:  # the broker is out: connect again
+            except Exception as error:  # the broker is out: connect again, less and less often
+                if self.consuming:
+                    pause = RECONNECT_PAUSE  # it was up: the first retry comes soon
                 self.consuming = False
                 if self._stopping:
                     return
-                _log.warning("live events: %s; connecting again in %gs", error, RECONNECT_PAUSE)
-                eventlet.sleep(RECONNECT_PAUSE)
+                _log.warning("live events: %s; connecting again in %gs", error, pause)
+                eventlet.sleep(pause)
+                pause = min(pause * 2, MAX_RECONNECT_PAUSE)
 
     def _consume_once(self) -> None:
         with Connection(amqp_uri(self.container.config), connect_timeout=10) as connection:
