@@ -13,16 +13,14 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from tests.e2e.scenarios.browser import Person, checked, chromium, report, school
+from tests.e2e.scenarios.steps_reading import cells
 
 
 def rows(page: Page, table: str) -> list[list[str]]:
     """A table's rows (by its caption), cell by cell, the header left out."""
     found = page.get_by_role("table", name=table, exact=True)
     expect(found).to_be_visible()
-    return [
-        [cell.strip() for cell in row.get_by_role("cell").all_inner_texts()]
-        for row in found.get_by_role("row").all()[1:]
-    ]
+    return cells(found)
 
 
 facts = school()
@@ -42,10 +40,7 @@ with chromium() as browser:
     book = page.get_by_role("article", name="《活着》")
     expect(book).to_be_visible()
     seen["where"] = book.get_by_role("listitem").all_inner_texts()
-    seen["copies"] = [
-        [cell.strip() for cell in row.get_by_role("cell").all_inner_texts()]
-        for row in book.get_by_role("row").all()[1:]
-    ]
+    seen["copies"] = cells(book)
     seen["page"] = page.locator("main").inner_text()
     checked(page, "opac")
     tab.close()

@@ -16,7 +16,13 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from tests.e2e.scenarios.browser import Person, checked, chromium, report, school
-from tests.e2e.scenarios.steps_reading import award_note, open_tab, run_competition, submit_note
+from tests.e2e.scenarios.steps_reading import (
+    award_note,
+    cells,
+    open_tab,
+    run_competition,
+    submit_note,
+)
 
 NOTE = "福贵的一生让我明白了活着本身的意义。读完以后，我更珍惜和家人在一起的日子。"
 COMPETITION = "2026 年冬季读书征文"
@@ -27,10 +33,7 @@ def rows(page: Page, table: str) -> list[list[str]]:
     """A table's rows (by its caption), cell by cell, the header left out."""
     found = page.get_by_role("table", name=table, exact=True)
     expect(found).to_be_visible()
-    return [
-        [cell.strip() for cell in row.get_by_role("cell").all_inner_texts()]
-        for row in found.get_by_role("row").all()[1:]
-    ]
+    return cells(found)
 
 
 def chart_drawn(page: Page, label: str) -> None:

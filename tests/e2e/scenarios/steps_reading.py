@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 ESSAY = "征文比赛"
 TAB_NAMES = {
@@ -21,6 +21,15 @@ TAB_NAMES = {
     "bulletin": "每周借阅公布",
     "leaderboards": "阅读排行榜",
 }
+
+
+def cells(table: Locator) -> list[list[str]]:
+    """A table's rows of cells, as shown (on a phone the header row is hidden: not counted)."""
+    return [
+        [cell.strip() for cell in row.get_by_role("cell").all_inner_texts()]
+        for row in table.get_by_role("row").all()
+        if row.get_by_role("cell").count()
+    ]
 
 
 def open_tab(page: Page, tab: str) -> None:
@@ -113,10 +122,7 @@ def close_competition(page: Page, title: str) -> list[list[str]]:
     expect(page.get_by_role("status")).to_have_text(f"《{title}》已结束，排名如下")
     results = page.get_by_role("table", name="比赛结果（最终排名）")
     expect(results).to_be_visible()
-    return [
-        [cell.strip() for cell in row.get_by_role("cell").all_inner_texts()]
-        for row in results.get_by_role("row").all()[1:]
-    ]
+    return cells(results)
 
 
 def run_competition(
