@@ -14,7 +14,8 @@ with ``Last-Event-ID`` and resumes. Streams per process are capped
 (``GATEWAY.live_max_streams``, 200): one more is a 503.
 
 Who sees what: the route opens to ``events.read``, ``records.read``, ``desk``,
-``events.personal`` or ``patrons.read``; events whose type carries personal data
+``operate`` (the operator's screen follows the services), ``events.personal`` or
+``patrons.read``; events whose type carries personal data
 (the catalogue's marks, ``shared.events``) are sent only to callers with
 ``events.personal`` or ``patrons.read``.
 
@@ -54,7 +55,7 @@ _log = getLogger(__name__)
 EVENT_STREAM = "text/event-stream; charset=utf-8"
 LAST_EVENT_ID = "Last-Event-ID"
 # Who may open the stream; who is also shown the events that name people.
-LIVE = needs("events.read", "records.read", "desk", "events.personal", "patrons.read")
+LIVE = needs("events.read", "records.read", "desk", "operate", "events.personal", "patrons.read")
 PERSONAL_RIGHTS = ("events.personal", "patrons.read")
 
 DEFAULT_MAX_STREAMS = 200
