@@ -57,3 +57,14 @@ router.beforeEach(async (to) => {
   if (to.name === "home") return true;
   return allowed(to) ? true : homeOf();
 });
+
+// A new release replaced the screens' files while this tab was open: the old chunk
+// names are gone, so load the page again (once) rather than show a broken screen.
+router.onError((error, to) => {
+  const stale = /Failed to fetch dynamically imported module|Importing a module script failed/.test(String(error));
+  if (stale && sessionStorage.getItem("library.reloaded") !== to.fullPath) {
+    sessionStorage.setItem("library.reloaded", to.fullPath);
+    window.location.assign(`/#${to.fullPath}`);
+    window.location.reload();
+  }
+});
