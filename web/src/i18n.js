@@ -69,10 +69,19 @@ export function setLanguage(lang) {
   document.title = i18n.global.t("common.app.title");
 }
 
-/** A date as the server sends it ("2026-12-04") or a timestamp, worded in the current language. */
+/**
+ * A date as the server sends it ("2026-12-04") or a timestamp, worded in the current
+ * language. In tables ("date") it is written 2026-12-04, as school registers do; on
+ * paper ("long") 2026年12月4日 or 4 December 2026.
+ */
 export function formatDate(value, style = "date") {
   if (!value) return "";
   const date = typeof value === "string" && value.length === 10 ? new Date(`${value}T00:00:00`) : new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  if (style === "date") {
+    const pad = (n) => String(n).padStart(2, "0");
+    return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+  }
   return i18n.global.d(date, style);
 }
 
