@@ -188,6 +188,7 @@ def assistant_reads_the_day(page: Page) -> None:
     rows = today(page, at_least=7)  # 3 lends, 2 returns, 2 renewals at the north desk
     assert any("借书" in r and "红楼梦" in r and "王小明" in r and "zhang-yu" in r for r in rows)
     assert any("还书" in r and "从一到无穷大" in r and "李雷" in r for r in rows), rows
+    assert any("还书" in r and "红楼梦" in r and "损坏" in r for r in rows), rows
     assert any("续借" in r and "活着" in r for r in rows), rows
     assert not any("从一到无穷大" in r and "借书" in r for r in rows), "a south lend at north"
     expect(page.get_by_role("heading", level=2, name="北区借还台今日记录")).to_be_visible()
