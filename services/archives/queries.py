@@ -245,10 +245,29 @@ def write_offs(cursor: Cursor, params: dict[str, Any]) -> dict[str, Any]:
     return {**table, "by_reason": totals}
 
 
-def register(cursor: Cursor, name: str, params: dict[str, Any]) -> Table:
+def register(
+    cursor: Cursor, name: str, params: dict[str, Any], page: tuple[int, int] | None = None
+) -> Table:
+    """The register's rows for ``params``; with ``page`` (limit, offset) only those rows,
+    and ``total``, the rows of the whole register, beside them."""
     columns, sql = REGISTERS[name]
-    cursor.execute(sql, params)
-    return {"columns": list(columns), "rows": [[plain(v) for v in row] for row in cursor]}
+    if page is None:
+        cursor.execute(sql, params)
+        return {"columns": list(columns), "rows": [[plain(v) for v in row] for row in cursor]}
+    limit, offset = page
+    cursor.execute(f"SELECT count(*) FROM ({sql}) AS register", params)
+    (total,) = cursor.fetchone()
+    cursor.execute(
+        f"{sql} LIMIT %(limit)s OFFSET %(offset)s", {**params, "limit": limit, "offset": offset}
+    )
+    rows = [[plain(v) for v in row] for row in cursor]
+    return {
+        "columns": list(columns),
+        "rows": rows,
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
 
 
 def to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

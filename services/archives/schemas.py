@@ -19,6 +19,9 @@ from shared.events.envelope import MAX_ACTOR_ID, MAX_ACTOR_USERNAME
 
 MAX_PAGE = 5000
 MAX_AUDIT_PAGE = 1000
+REGISTER_PAGE = 200
+MAX_REGISTER_PAGE = 1000
+MAX_REGISTER_OFFSET = 10_000_000
 DAY_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 MAX_POSITION = 10**15
 FORMATS = ("json", "csv")
@@ -75,6 +78,18 @@ class RegisterQuery(Period):
         load_default="json",
         validate=validate.OneOf(FORMATS),
         metadata={"description": "csv: the same as Accept: text/csv."},
+    )
+    limit = f.whole(
+        1,
+        MAX_REGISTER_PAGE,
+        load_default=REGISTER_PAGE,
+        metadata={"description": "Rows in the page (JSON; CSV is the whole register)."},
+    )
+    offset = f.whole(
+        0,
+        MAX_REGISTER_OFFSET,
+        load_default=0,
+        metadata={"description": "Rows to skip: the next page's is offset + limit."},
     )
 
 

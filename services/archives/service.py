@@ -109,14 +109,16 @@ class ArchivesService(event_feed.EventFeed):
 
     @rpc
     def register(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """One of the five registers, as a table or as CSV text."""
+        """One of the five registers: a page of its table (``limit`` rows after ``offset``,
+        with ``total``), or the whole of it as CSV text."""
         query = load(s.RegisterQuery(), payload)
         name, fmt = query.pop("name"), query.pop("format")
+        page = query.pop("limit"), query.pop("offset")
         with self.store.cursor() as cursor:
-            table = queries.register(cursor, name, queries.period(**query))
-        if fmt == "csv":
-            return {"name": name, "csv": queries.to_csv(table["columns"], table["rows"])}
-        return {"name": name, **table}
+            if fmt == "csv":
+                table = queries.register(cursor, name, queries.period(**query))
+                return {"name": name, "csv": queries.to_csv(table["columns"], table["rows"])}
+            return {"name": name, **queries.register(cursor, name, queries.period(**query), page)}
 
     @rpc
     def registers(self) -> list[str]:

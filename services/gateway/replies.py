@@ -540,9 +540,18 @@ class RegisterNames(Schema):
 
 
 class RegisterReply(Schema):
+    """A page of a register (CSV, Accept: text/csv, is always the whole register)."""
+
     name = fields.String(required=True)
     columns = fields.List(fields.String(), required=True)
     rows = fields.List(fields.List(fields.Raw(allow_none=True)), required=True)
+    total = fields.Integer(
+        required=True, metadata={"description": "Rows in the whole register for the query."}
+    )
+    limit = fields.Integer(required=True, metadata={"description": "Rows a page holds at most."})
+    offset = fields.Integer(
+        required=True, metadata={"description": "Rows of the register before this page."}
+    )
 
 
 class EventsReply(Schema):
@@ -588,14 +597,75 @@ class ProjectionLag(Schema):
 class ServiceStatus(Schema):
     service = fields.String(required=True)
     up = fields.Boolean(required=True)
+    instances = fields.Integer(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "Instances consuming its RPC queue (null: the management API "
+            "did not answer, or the queue does not exist)."
+        },
+    )
     health = fields.Nested(ServiceHealth, allow_none=True, required=True)
     projection_lag = fields.List(fields.Nested(ProjectionLag), allow_none=True, required=True)
     error = nullable_string(required=True)
 
 
+class QueueStatus(Schema):
+    name = fields.String(required=True)
+    service = nullable_string(
+        required=True, metadata={"description": "Who consumes it (null: not the library's)."}
+    )
+    messages = fields.Integer(required=True, metadata={"description": "ready + unacked"})
+    ready = fields.Integer(required=True)
+    unacked = fields.Integer(required=True)
+    consumers = fields.Integer(required=True)
+
+
+class DeadLetterQueue(Schema):
+    queue = fields.String(required=True, metadata={"example": "archives.from.catalog.dlq"})
+    service = nullable_string(required=True)
+    messages = fields.Integer(required=True)
+
+
 class StatusReply(Schema):
-    status = fields.String(required=True, metadata={"description": "ok, or degraded"})
+    status = fields.String(
+        required=True, metadata={"description": "ok, or degraded (a service is down)"}
+    )
     services = fields.List(fields.Nested(ServiceStatus), required=True)
+    queues = fields.List(
+        fields.Nested(QueueStatus),
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "RabbitMQ's queues but the dead-letter ones (null: see problems)."
+        },
+    )
+    dead_letters = fields.List(
+        fields.Nested(DeadLetterQueue),
+        allow_none=True,
+        required=True,
+        metadata={"description": "Each dead-letter queue and its letters (null: see problems)."},
+    )
+    problems = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "Why queues, dead letters or instances are not known."},
+    )
+
+
+class SchoolTerm(Schema):
+    term = fields.String(required=True, metadata={"example": "2026-autumn"})
+    name = fields.String(required=True, metadata={"description": "As the calendar names it."})
+    from_ = day(required=True, data_key="from", metadata={"description": "Its first day."})
+    to = day(required=True, metadata={"description": "Its last day."})
+    current = fields.Boolean(required=True, metadata={"description": "Today is in it."})
+    closed = fields.Boolean(required=True, metadata={"description": "Its report is frozen."})
+    closed_on = day(allow_none=True, required=True)
+
+
+class TermsReply(Schema):
+    today = day(required=True, metadata={"description": "Today at the school."})
+    terms = fields.List(fields.Nested(SchoolTerm), required=True)
 
 
 # The receipts of commands: the payload of the event each one recorded.

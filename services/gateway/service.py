@@ -12,7 +12,7 @@ from typing import Any
 
 from nameko.dependency_providers import Config
 
-from services.gateway import openapi, scopes, static, status
+from services.gateway import openapi, scopes, static, status, terms
 from services.gateway import replies as r
 from services.gateway import schemas as s
 from services.gateway.auth import PUBLIC, SIGNED_IN, Caller, missing, needs
@@ -24,6 +24,7 @@ from services.gateway.routing import CSV, ApiRequest, Reply, route
 from services.gateway.sessions import SignInThrottle
 from shared.events import CATALOGUE
 from shared.messaging.rpc import rpc
+from shared.runtime.school_calendar import calendar_from_config
 
 CATALOG, CIRCULATION, READING, RECORDS, PEOPLE, SYSTEM = (
     "catalog",
@@ -488,7 +489,8 @@ class GatewayService:
 
     @route("GET", "/api/registers/<name>", allow=READS, tag=RECORDS, path=s.RegisterPath,
            query=s.RegisterQuery, reply=r.RegisterReply, produces=("application/json", CSV),
-           summary="A register, as JSON or (Accept: text/csv) CSV")  # fmt: skip
+           summary="A register: a page of it as JSON (limit, offset; total), or the whole "
+                   "of it (Accept: text/csv) as CSV")  # fmt: skip
     def register(self, request: ApiRequest) -> Any:
         name = request.path["name"]
         as_csv = request.query.get("format", "csv" if request.media_type == CSV else "json")
@@ -513,6 +515,12 @@ class GatewayService:
         after = int(query["after"])  # checked by the archives' schema: the digits 0-9
         next_after = page[-1]["position"] if page else after
         return {"source": query["source"], "after": after, "next_after": next_after, "events": page}
+
+    @route("GET", "/api/terms", allow=READS, tag=RECORDS, reply=r.TermsReply,
+           summary="The terms of the school calendar: which is current, which are "
+                   "closed")  # fmt: skip
+    def school_terms(self, request: ApiRequest) -> Any:
+        return terms.of_calendar(calendar_from_config(self.config), self.archives.events_since)
 
     @route("GET", "/api/terms/<term>/report", allow=READS, tag=RECORDS, path=s.TermPath,
            query=s.TermReportQuery, reply=r.TermReport, produces=("application/json", CSV),
@@ -670,7 +678,9 @@ class GatewayService:
         }
 
     @route("GET", "/api/status", allow=OPERATE, tag=SYSTEM, reply=r.StatusReply,
-           summary="Each service's health and projection lag, even when one is down")  # fmt: skip
+           summary="What `library status` shows: each service's health, instances and "
+                   "projection lag (even when one is down), the queues and the dead "
+                   "letters")  # fmt: skip
     def status(self, request: ApiRequest) -> Any:
         return status.collect(
             {
@@ -679,7 +689,8 @@ class GatewayService:
                 "activities": self.activities,
                 "archives": self.archives,
                 "accounts": self.accounts,
-            }
+            },
+            self.config,
         )
 
     # ------------------------------------------------------------ live

@@ -6,6 +6,9 @@ how many instances consume its RPC queue, its newest position, and its relay
 its own database. Then RabbitMQ's queues (depth, unacknowledged, consumers),
 the dead letters per ``*.dlq`` queue, and each projection's lag behind each of
 its sources (the ``projection_lag`` RPC). The gateway is checked over HTTP.
+
+The broker's part (queues, instances, dead letters) is read by
+``shared.runtime.status_report``, as the gateway's ``GET /api/status`` reads it.
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from shared.cli import broker
 from shared.cli.errors import OK, UNREACHABLE, CliError, ServiceDown, Unreachable
 from shared.cli.rpc import Services, check_broker
 from shared.config import SERVICES, Config, database_url
 from shared.eventsourcing.store import LOCK_NAMESPACE, RELAY_LOCK
+from shared.runtime.status_report import BrokerView, QueueState, look_at_broker
 
 GATEWAY = "gateway"
 DEFAULT_WEB_ADDRESS = "0.0.0.0:8000"
@@ -49,7 +52,7 @@ class ServiceState:
 @dataclass
 class StatusReport:
     services: list[ServiceState] = field(default_factory=list)
-    queues: list[broker.QueueState] = field(default_factory=list)
+    broker: BrokerView = field(default_factory=BrokerView)
     lag: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     exit_code: int = OK
@@ -61,15 +64,20 @@ class StatusReport:
             self.exit_code = error.exit_code
 
     @property
-    def dead_letters(self) -> list[broker.QueueState]:
-        return [q for q in self.queues if q.is_dead_letters and q.messages]
+    def queues(self) -> list[QueueState]:
+        """Every queue, dead-letter queues too (none when the broker could not be asked)."""
+        return self.broker.queues or []
+
+    @property
+    def dead_letters(self) -> list[QueueState]:
+        return [q for q in self.broker.dead_letter_queues() or [] if q.messages]
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "ok": self.exit_code == OK,
             "services": [asdict(s) for s in self.services],
-            "queues": [asdict(q) for q in self.queues if not q.is_dead_letters],
-            "dead_letters": {q.name: q.messages for q in self.queues if q.is_dead_letters},
+            "queues": self.broker.queue_rows() or [],
+            "dead_letters": {q.name: q.messages for q in self.broker.dead_letter_queues() or []},
             "projection_lag": self.lag,
             "problems": self.problems,
         }
@@ -83,13 +91,11 @@ def gather(config: Config, services: list[str], timeout: float) -> StatusReport:
     import eventlet
 
     check_broker(config)
-    report = StatusReport()
-    try:
-        report.queues = broker.queues(config)
-    except Unreachable as error:
-        report.fail(error)
+    report = StatusReport(broker=look_at_broker(config))
+    for problem in report.broker.problems:
+        report.fail(Unreachable(problem))
     pool = eventlet.GreenPool(len(services) or 1)
-    checks = pool.imap(lambda name: _check(config, name, timeout, report.queues), services)
+    checks = pool.imap(lambda name: _check(config, name, timeout, report.broker), services)
     for state, lag, problems in checks:
         report.services.append(state)
         report.lag += lag
@@ -99,13 +105,15 @@ def gather(config: Config, services: list[str], timeout: float) -> StatusReport:
 
 
 def _check(
-    config: Config, name: str, timeout: float, queues: list[broker.QueueState]
+    config: Config, name: str, timeout: float, broker: BrokerView
 ) -> tuple[ServiceState, list[dict[str, Any]], list[CliError]]:
     """One service: its database, its health and its projections' lag."""
     problems: list[CliError] = []
     if name == GATEWAY:
-        return _gateway(config, problems), [], problems
-    state = ServiceState(name, instances=broker.rpc_consumers(queues, name))
+        gateway = _gateway(config, problems)
+        gateway.instances = broker.instances(GATEWAY)  # its health RPC's consumers
+        return gateway, [], problems
+    state = ServiceState(name, instances=broker.instances(name))
     _database(config, state, problems)
     lag: list[dict[str, Any]] = []
     try:

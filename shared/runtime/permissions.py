@@ -2,8 +2,9 @@
 
 A service may publish only to its own events exchange (plus RPC and its dead
 letters) and touch only its own queues; the gateway only makes and answers RPC
-calls. Written once here, applied by ``python -m shared.runtime.permissions``
-(called by infra/up.sh) through the management API, and proven by the tests.
+calls (and lists the queues for its status page). Written once here, applied by
+``python -m shared.runtime.permissions`` (called by infra/up.sh) through the
+management API, and proven by the tests.
 
 Each other school system (student records, timetables, the district office) gets
 a user of its own, ``ext.<system>``, made with its API key (``library keys create``
@@ -126,9 +127,23 @@ def service_permissions(service: str, sources: list[str] | None = None) -> Permi
 
 
 def gateway_permissions() -> Permissions:
-    """The gateway calls the services and answers its own health RPC: nothing else."""
+    """The gateway calls the services and answers its own health RPC: nothing else (its
+    ``management`` tag, ``USER_TAGS``, lets it list the queues, not touch them)."""
     names = f"^({rpc_names(GATEWAY)})$"
     return Permissions(configure=names, write=names, read=names)
+
+
+USER_TAGS = {GATEWAY: "management"}
+"""Management-plugin tags of the library's users. The gateway's status page lists the
+vhost's queues (depths, consumers, dead letters: ``shared.runtime.status_report``),
+which needs ``management``, the least tag there is: it reads the management API of its
+own vhosts and changes nothing its AMQP rights above do not already allow (no
+``monitoring``: it does not see other users' connections or other vhosts)."""
+
+
+def tags_for(user: str) -> str:
+    """The management tags of a library user named in RABBIT_USERS (none for most)."""
+    return USER_TAGS.get(user, "")
 
 
 def permissions_for(user: str) -> Permissions:
@@ -350,7 +365,7 @@ def apply(
                 _log.info("deleted the retired broker user %s", name)
             continue
         rights = permissions_for(role)
-        api.put(f"users/{_q(name)}", {"password": password, "tags": ""})
+        api.put(f"users/{_q(name)}", {"password": password, "tags": tags_for(role)})
         api.put(
             f"permissions/{_q(vhost)}/{_q(name)}",
             {"configure": rights.configure, "write": rights.write, "read": rights.read},

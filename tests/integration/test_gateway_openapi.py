@@ -240,7 +240,7 @@ def test_every_documented_query_bound_is_taken_and_one_past_it_refused_by_the_se
             continue
         query = [p for p in operation["parameters"] if p.get("in") == "query"]
         required = {p["name"]: p["schema"]["enum"][0] for p in query if p.get("required")}
-        path = template.replace("{board}", "students")
+        path = template.replace("{board}", "students").replace("{name}", "staff_loans")
         for parameter in query:
             bounds = parameter["schema"]
             if bounds.get("type") != "integer":
@@ -260,6 +260,8 @@ def test_every_documented_query_bound_is_taken_and_one_past_it_refused_by_the_se
         ("/api/events", "after"),
         ("/api/events", "limit"),
         ("/api/leaderboards/{board}", "limit"),
+        ("/api/registers/{name}", "limit"),
+        ("/api/registers/{name}", "offset"),
     } <= probed
 
 
