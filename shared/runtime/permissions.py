@@ -126,11 +126,19 @@ def service_permissions(service: str, sources: list[str] | None = None) -> Permi
     )
 
 
+LIVE_QUEUES = r"gateway\.live\.[0-9a-f]+"
+"""The live stream's queue of each gateway process (``services.gateway.live``)."""
+
+
 def gateway_permissions() -> Permissions:
-    """The gateway calls the services and answers its own health RPC: nothing else (its
-    ``management`` tag, ``USER_TAGS``, lets it list the queues, not touch them)."""
-    names = f"^({rpc_names(GATEWAY)})$"
-    return Permissions(configure=names, write=names, read=names)
+    """The gateway calls the services, answers its own health RPC and follows every
+    source's events for the screens' live stream: it declares, binds and reads its own
+    ``gateway.live.*`` queue and reads the events exchanges; it publishes no event and
+    declares no exchange (its ``management`` tag, ``USER_TAGS``, lets it list the
+    queues, not touch them)."""
+    own = f"{rpc_names(GATEWAY)}|{LIVE_QUEUES}"
+    events = "|".join(f"{source}\\.events" for source in SERVICES)
+    return Permissions(configure=f"^({own})$", write=f"^({own})$", read=f"^({own}|{events})$")
 
 
 USER_TAGS = {GATEWAY: "management"}

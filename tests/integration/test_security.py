@@ -195,7 +195,7 @@ def test_a_service_neither_answers_for_another_nor_deletes_what_it_does_not_foll
             connection.channel().exchange_delete("activities.events")
 
 
-def test_the_gateway_only_calls_and_answers_rpc(users, config):
+def test_the_gateway_only_calls_and_answers_rpc_and_follows_events(users, config):
     rpc = Exchange("nameko-rpc", type="topic", durable=True)
     reply_queue = f"rpc.reply-gateway-{uuid.uuid4()}"
     declare(users["gateway"], Queue(reply_queue, exchange=rpc, routing_key=reply_queue))
@@ -206,9 +206,13 @@ def test_the_gateway_only_calls_and_answers_rpc(users, config):
     for exchange in ("catalog.events", "library.events.by_campus", "library.dlx"):
         with pytest.raises(PublishNotConfirmed, match=REFUSED):
             publish(users["gateway"], exchange)
+    # It follows the events for the screens' live stream, in its own gateway.live.* queue
+    # only: a queue of any other name is refused.
     events = Exchange("circulation.events", type="topic", passive=True)
-    with pytest.raises(Exception, match=REFUSED):  # no reading the events either
-        declare(users["gateway"], Queue("rpc.reply-gateway-spy", exchange=events))
+    declare(config["AMQP_URI"], Exchange("circulation.events", type="topic", durable=True))
+    declare(users["gateway"], Queue("gateway.live.0f3a9c2b", exchange=events, exclusive=True))
+    with pytest.raises(Exception, match=REFUSED):
+        declare(users["gateway"], Queue("spy", exchange=events))
     declare(config["AMQP_URI"], Queue("rpc-catalog", durable=True))
     with pytest.raises(Exception, match=REFUSED):
         consume(users["gateway"], "rpc-catalog")

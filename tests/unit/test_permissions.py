@@ -57,14 +57,19 @@ def test_each_service_publishes_to_its_own_exchange_only(service):
     assert not allowed(rights.configure, "library.events.by_campus")
 
 
-def test_the_gateway_may_only_call_and_answer_rpc():
+def test_the_gateway_may_only_call_and_answer_rpc_and_follow_the_events_it_streams():
     rights = permissions_for("gateway")
     for permission in (rights.configure, rights.write, rights.read):
         assert allowed(permission, "nameko-rpc")
         assert allowed(permission, "rpc-gateway")
         assert allowed(permission, "rpc.reply-gateway-3f2a")
-        for name in ("catalog.events", "library.dlx", "library.events.by_campus", "rpc-catalog"):
+        assert allowed(permission, "gateway.live.0f3a9c2b7d1e4a56")  # its live stream's queue
+        for name in ("library.dlx", "library.events.by_campus", "rpc-catalog", "gateway.live."):
             assert not allowed(permission, name)
+    for source in SERVICES:  # it reads every source's events, and publishes none
+        assert allowed(rights.read, f"{source}.events")
+        assert not allowed(rights.write, f"{source}.events")
+        assert not allowed(rights.configure, f"{source}.events")
 
 
 def test_the_retired_shared_external_user_has_no_rights_at_all():
