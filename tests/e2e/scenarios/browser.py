@@ -115,6 +115,7 @@ class Person:
         page.get_by_label(password).fill(person["password"])
         page.get_by_role("button", name=submit, exact=True).click()
         expect(page.get_by_role("banner")).to_contain_text(person["name"])
+        page.wait_for_function("() => !location.hash.startsWith('#/sign-in')")  # landed
         return page
 
     def go(self, path: str) -> Page:
