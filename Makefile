@@ -13,7 +13,7 @@ BENCH_STAMP := $(VENV)/.installed-bench
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dev infra-up infra-down lint contract web unit test test-apart demo down bench clean
+.PHONY: help venv dev infra-up infra-down lint contract web unit test test-apart demo down screenshots bench clean
 
 help:
 	@echo "Targets:"
@@ -30,6 +30,7 @@ help:
 	@echo "              cluster (port 5434): no service reaches into another's database (docs/databases.md)"
 	@echo "  demo        infra-up, start the five services, load the demo school (once), print its URL"
 	@echo "  down        stop the services started by demo / infra/services.sh"
+	@echo "  screenshots every screen of the running demo, zh-CN and en, desk and phone -> docs/screens/"
 	@echo "  bench       infra-up, the bench extra (matplotlib, py-spy), then every benchmark (python -m bench)"
 	@echo "              sizes: BENCH_EVENTS BENCH_SECONDS BENCH_RUNS BENCH_RUSH_RUNS BENCH_CARDS BENCH_LENDS"
 	@echo "  clean       stop the services and remove .run (pids, logs)"
@@ -102,6 +103,14 @@ demo: infra-up web
 
 down:
 	bash infra/services.sh stop
+
+# Photograph every screen of the running demo (make demo first) with the browser tour:
+# docs/screens/<screen>-<zh-CN|en>-<desk|phone>.png, shown in README.md and docs/screens.md.
+screenshots: dev web
+	bash -c 'source infra/lib/common.sh && ensure_packages chromium fonts-wqy-microhei'
+	LIBRARY_SCHOOL="$$($(PY) -m tests.e2e.scenarios.demo_facts)" LIBRARY_SCREENSHOTS=docs/screens \
+		$(PY) -m tests.e2e.scenarios.tour >/dev/null
+	@echo "[make] screenshots in docs/screens/"
 
 # The benchmarks also need the `bench` extra (matplotlib for docs/latency.png, py-spy for --profile);
 # `make test` does not, so it stays with `.[dev]`.
