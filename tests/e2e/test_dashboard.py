@@ -19,6 +19,7 @@ from services.catalog.service import CatalogService
 from services.circulation.service import CirculationService
 from services.gateway.service import GatewayService
 from shared.runtime.school_calendar import calendar_from_config
+from tests.e2e.scenarios.browser import class_words
 from tests.e2e.school import TITLES, SchoolApi, make_school
 from tests.helpers import wait_until, with_web_address
 
@@ -105,7 +106,7 @@ def test_the_dashboard_shows_the_api_s_figures_live_and_per_campus(library, scho
     ]
     assert shown["students"][0] == {"patron_id": "S70301", "name": "王小明", "books": "2 册"}
     assert [row[:2] for row in shown["classes"]] == [
-        [str(entry["rank"]), _class(entry["class_name"])] for entry in classes
+        [str(entry["rank"]), class_words(entry["class_name"])] for entry in classes
     ]
     assert shown["overdue-total"] == "1" == str(sum(len(group["loans"]) for group in overdue))
     assert shown["overdue_classes"] == [["初一(3)班", "1"]]
@@ -180,9 +181,3 @@ def run_scenario(name: str, facts: dict[str, Any], *args: str) -> Any:
 def _letter(letter: str) -> str:
     names = {"H": "H 语言、文字", "I": "I 文学", "K": "K 历史、地理", "O": "O 数理科学和化学"}
     return names.get(letter, letter)
-
-
-def _class(code: str) -> str:
-    grades = {"G7": "初一", "G8": "初二", "G9": "初三"}
-    grade, number = code.split("-")
-    return f"{grades[grade]}({number})班"

@@ -6,6 +6,7 @@
 // as of at least those positions, waiting briefly for the read models. So a lent
 // book is in the reader's loans at once, with no sleep and no polling here.
 // Refusals come back as problem documents with a code; errors.js words them.
+import { saveCsvText } from "./csv.js";
 import { session, forget } from "./session.js";
 
 const seen = {}; // source -> highest position this tab's commands got
@@ -109,13 +110,5 @@ export const post = (path, body, options = {}) => api("POST", path, { ...options
 
 /** Download a list as CSV (the same route with Accept: text/csv), saved under `filename`. */
 export async function downloadCsv(path, query, filename) {
-  const text = await api("GET", path, { query, accept: "text/csv" });
-  const blob = new Blob(["\ufeff", text], { type: "text/csv;charset=utf-8" });
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(blob);
-  link.download = filename;
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  URL.revokeObjectURL(link.href);
+  saveCsvText(await api("GET", path, { query, accept: "text/csv" }), filename);
 }

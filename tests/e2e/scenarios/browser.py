@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[3]
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
@@ -126,6 +126,32 @@ class Person:
     def close(self) -> None:
         assert not self.console_errors, f"console errors: {self.console_errors}"
         self.context.close()
+
+
+def cells(table: Locator) -> list[list[str]]:
+    """A table's rows of cells, as shown (on a phone the header row is hidden: not counted)."""
+    return [
+        [cell.strip() for cell in row.get_by_role("cell").all_inner_texts()]
+        for row in table.get_by_role("row").all()
+        if row.get_by_role("cell").count()
+    ]
+
+
+def table_rows(page: Page, caption: str) -> list[list[str]]:
+    """The rows of the table named by its caption, cell by cell, the header left out."""
+    found = page.get_by_role("table", name=caption, exact=True)
+    expect(found).to_be_visible()
+    return cells(found)
+
+
+GRADE_WORDS = "一年级 二年级 三年级 四年级 五年级 六年级 初一 初二 初三 高一 高二 高三".split()
+GRADES = {f"G{level}": word for level, word in enumerate(GRADE_WORDS, start=1)}
+
+
+def class_words(code: str) -> str:
+    """A class or grade code as the Chinese screens write it: G7-3 is 初一(3)班, G7 初一."""
+    grade, _, number = code.partition("-")
+    return f"{GRADES[grade]}({int(number)})班" if number else GRADES[grade]
 
 
 def accessibility_violations(page: Page) -> list[dict[str, Any]]:

@@ -47,17 +47,22 @@ ROSTER = (
 )
 
 
-def lend_over_the_api(facts: dict, loans: list[tuple[str, str]]) -> None:
-    """What the north desk lent today: (barcode, card) pairs, as the librarian."""
+def librarian_headers(facts: dict) -> dict[str, str]:
+    """The librarian signed in over the API: the headers of her calls."""
     person = facts["people"]["librarian"]
-    base = facts["base"]
     signed_in = requests.post(
-        f"{base}/api/sessions",
+        f"{facts['base']}/api/sessions",
         json={"username": person["username"], "password": person["password"]},
         timeout=30,
     )
     signed_in.raise_for_status()
-    headers = {"Authorization": f"Bearer {signed_in.json()['token']}"}
+    return {"Authorization": f"Bearer {signed_in.json()['token']}"}
+
+
+def lend_over_the_api(facts: dict, loans: list[tuple[str, str]]) -> None:
+    """What the north desk lent today: (barcode, card) pairs, as the librarian."""
+    base = facts["base"]
+    headers = librarian_headers(facts)
     for barcode, patron_id in loans:
         lent = requests.post(
             f"{base}/api/loans",
@@ -114,10 +119,14 @@ def importing(page: Page) -> dict:
     return {"bad": bad.all_inner_texts(), "good": good.all_inner_texts()}
 
 
-def managing(page: Page) -> dict:
+def managing(page: Page, facts: dict) -> dict:
     panel = find_card(page, "S70311")
-    # 初一(3)班 in the roster is class G7-3.
-    expect(panel.locator("dl.facts")).to_contain_text("G7-3")
+    # 初一(3)班 in the roster is class G7-3, shown in words.
+    expect(panel.locator("dl.facts")).to_contain_text("初一(3)班")
+    card = requests.get(
+        f"{facts['base']}/api/cards/S70311", headers=librarian_headers(facts), timeout=30
+    )
+    assert card.json()["class_name"] == "G7-3", card.text
     expect(card_status(panel)).to_have_text("正常")
     checked(page, "cards-manage")
     block_card(page, "S70311", "损坏图书未赔偿")
@@ -141,7 +150,7 @@ def clearing(page: Page, facts: dict, held: dict[str, str]) -> dict:
     expect(rows).to_have_count(2)
     for patron, name, title in (("S70301", "王小明", "红楼梦"), ("S70302", "韩梅梅", "活着")):
         row = rows.filter(has_text=f"{name}（{patron}）")
-        expect(row).to_contain_text("G7-3")
+        expect(row).to_contain_text("初一(3)班")
         expect(row).to_contain_text(title)
         expect(row).to_contain_text(held[patron])
     checked(page, "cards-clearance")
@@ -190,7 +199,7 @@ def main() -> None:
         page = tab.sign_in("librarian")
         seen["issued"] = issuing(page)
         seen["import"] = importing(page)
-        seen["manage"] = managing(page)
+        seen["manage"] = managing(page, facts)
         seen["clearance"] = clearing(page, facts, held)
         tab.close()
         # At a phone's width the clearance still fits.

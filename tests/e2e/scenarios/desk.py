@@ -65,7 +65,7 @@ def assistant_lends(page: Page) -> None:
     assert all(DATE.search(line) for line in lent), lent
     reader = page.get_by_test_id("reader")
     expect(reader.get_by_role("heading", level=2)).to_have_text("王小明")
-    expect(reader).to_contain_text("初一（3）班")
+    expect(reader).to_contain_text("初一(3)班")
     expect(reader.get_by_test_id("card-status")).to_have_text("正常")
     expect(reader.get_by_role("heading", name="在借图书（2 册）")).to_be_visible()
     rows = reader.locator("tbody tr")

@@ -10,18 +10,9 @@ lent, with shelf and due date. In English on a phone, the count reads "1 book".
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.e2e.scenarios.browser import Person, checked, chromium, report, school
-from tests.e2e.scenarios.steps_reading import cells
-
-
-def rows(page: Page, table: str) -> list[list[str]]:
-    """A table's rows (by its caption), cell by cell, the header left out."""
-    found = page.get_by_role("table", name=table, exact=True)
-    expect(found).to_be_visible()
-    return cells(found)
-
+from tests.e2e.scenarios.browser import Person, cells, checked, chromium, report, school, table_rows
 
 facts = school()
 seen: dict[str, object] = {}
@@ -30,9 +21,9 @@ with chromium() as browser:
     page = tab.sign_in("student")
     page.wait_for_url("**/#/opac")
     expect(page.get_by_role("heading", level=1)).to_have_text("馆藏查询")
-    seen["loans"] = rows(page, "我的借阅")
+    seen["loans"] = table_rows(page, "我的借阅")
     seen["warning"] = page.get_by_text("已逾期，请尽快归还").inner_text()
-    seen["notes"] = rows(page, "我的读书笔记")
+    seen["notes"] = table_rows(page, "我的读书笔记")
     seen["target"] = page.locator("label[for=target-progress]").inner_text()
     search = page.get_by_role("search")
     search.get_by_label("书名、作者或 ISBN").fill("活着")
@@ -48,8 +39,8 @@ with chromium() as browser:
     tab = Person(browser, facts)
     page = tab.sign_in("student-2")
     page.wait_for_url("**/#/opac")
-    seen["loans-2"] = rows(page, "我的借阅")
-    seen["notes-2"] = rows(page, "我的读书笔记")
+    seen["loans-2"] = table_rows(page, "我的借阅")
+    seen["notes-2"] = table_rows(page, "我的读书笔记")
     seen["page-2"] = page.locator("main").inner_text()
     tab.close()
 
@@ -57,7 +48,7 @@ with chromium() as browser:
     page = tab.sign_in("student")
     expect(page.get_by_role("heading", level=1)).to_have_text("Catalogue")
     seen["warning_en"] = page.get_by_text("is overdue").inner_text()
-    seen["loans_en"] = rows(page, "My loans")
+    seen["loans_en"] = table_rows(page, "My loans")
     checked(page, "opac")
     tab.close()
 report(seen)

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.scenarios.browser import Person, checked, chromium, report, school
+from tests.e2e.scenarios.browser import Person, checked, chromium, report, school, table_rows
 from tests.e2e.scenarios.steps_reading import (
     award_note,
-    cells,
     open_tab,
     run_competition,
     submit_note,
@@ -27,13 +26,6 @@ from tests.e2e.scenarios.steps_reading import (
 NOTE = "福贵的一生让我明白了活着本身的意义。读完以后，我更珍惜和家人在一起的日子。"
 COMPETITION = "2026 年冬季读书征文"
 CLASS = "初一(3)班"
-
-
-def rows(page: Page, table: str) -> list[list[str]]:
-    """A table's rows (by its caption), cell by cell, the header left out."""
-    found = page.get_by_role("table", name=table, exact=True)
-    expect(found).to_be_visible()
-    return cells(found)
 
 
 def chart_drawn(page: Page, label: str) -> None:
@@ -63,12 +55,12 @@ with chromium() as browser:
     teacher = Person(browser, facts)
     page = teacher.sign_in("teacher")
     teacher.go("/reading/notes")
-    notes = rows(page, "学生读书笔记")
+    notes = table_rows(page, "学生读书笔记")
     seen["teacher_notes"] = notes
     seen["awarded"] = award_note(page, "王小明", "活着")
     note = page.get_by_role("article")
     expect(note).to_contain_text("福贵的一生")
-    seen["winners"] = rows(page, "北区获奖者")
+    seen["winners"] = table_rows(page, "北区获奖者")
     checked(page, "reading-notes-teacher")
     teacher.close()
 
@@ -89,19 +81,19 @@ with chromium() as browser:
         [("S70301", "我读《活着》", 88), ("S70302", "红楼梦人物谈", 95)],
         scorer_card=facts["teacher"]["patron_id"],
     )
-    competitions = rows(page, "阅读比赛")
+    competitions = table_rows(page, "阅读比赛")
     seen["competitions"] = competitions
     checked(page, "reading-competitions")
 
     # Term targets: the class, and who is behind.
     open_tab(page, "targets")
-    seen["targets"] = rows(page, "各班达标情况")
-    seen["behind"] = rows(page, f"{CLASS}未达标学生")
+    seen["targets"] = table_rows(page, "各班达标情况")
+    seen["behind"] = table_rows(page, f"{CLASS}未达标学生")
     checked(page, "reading-targets")
 
     # The weekly bulletin, ready to print or publish as CSV.
     open_tab(page, "bulletin")
-    seen["bulletin"] = rows(page, "各班借阅情况")
+    seen["bulletin"] = table_rows(page, "各班借阅情况")
     expect(page.get_by_role("button", name="打印")).to_be_visible()
     with page.expect_download() as download:
         page.get_by_role("button", name="导出 CSV").click()
@@ -111,11 +103,11 @@ with chromium() as browser:
     # The leaderboards, a chart and a table; then the classes' board.
     open_tab(page, "leaderboards")
     chart_drawn(page, "柱状图：学生排行榜（本学期），数字见下表")
-    seen["students"] = rows(page, "学生排行榜（本学期）")
-    seen["titles"] = rows(page, "学生借阅最多的书")
+    seen["students"] = table_rows(page, "学生排行榜（本学期）")
+    seen["titles"] = table_rows(page, "学生借阅最多的书")
     checked(page, "reading-leaderboards")
     page.get_by_label("排行榜", exact=True).select_option(label="班级排行榜")
-    seen["classes"] = rows(page, "班级排行榜（本学期）")
+    seen["classes"] = table_rows(page, "班级排行榜（本学期）")
     librarian.close()
 
     # At a phone's width, in both languages: the chart fits and English counts right.
@@ -125,7 +117,7 @@ with chromium() as browser:
         tab.go("/reading/leaderboards")
         if language == "en":
             chart_drawn(page, "Bar chart: Students (This term); the figures are in the table below")
-            seen["students_en"] = rows(page, "Students (This term)")
+            seen["students_en"] = table_rows(page, "Students (This term)")
         else:
             chart_drawn(page, "柱状图：学生排行榜（本学期），数字见下表")
         checked(page, "reading-leaderboards")

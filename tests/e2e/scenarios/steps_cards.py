@@ -12,6 +12,7 @@ from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
+from tests.e2e.scenarios.browser import class_words
 from tests.e2e.scenarios.steps_catalogue import go
 
 KINDS = {"student": "学生", "teacher": "教师", "class_corner": "班级图书角"}
@@ -103,7 +104,8 @@ def retire_card(page: Page, patron_id: str, reason: str | None = None) -> Locato
 
 
 def clearance(page: Page, class_or_grade: str) -> Locator:
-    """A class's (G7-3) or a grade's (G7) clearance on 离校清还; the result section."""
+    """A class's (G7-3) or a grade's (G7) clearance on 离校清还; the result section, headed
+    by the class or grade in words (初一(3)班, 初一)."""
     go(page, "/cards/clearance")
     by = "按年级" if GRADE.match(class_or_grade) else "按班级"
     page.get_by_label(by).check()
@@ -111,6 +113,6 @@ def clearance(page: Page, class_or_grade: str) -> Locator:
     page.get_by_role("button", name="查询").click()
     result = page.locator("section.result")
     expect(result.get_by_role("heading", level=2)).to_have_text(
-        f"{class_or_grade} 离校图书清还情况"
+        f"{class_words(class_or_grade)}离校图书清还情况"
     )
     return result

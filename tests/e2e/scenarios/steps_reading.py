@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
+
+from tests.e2e.scenarios.browser import cells
 
 ESSAY = "征文比赛"
 TAB_NAMES = {
@@ -21,15 +23,6 @@ TAB_NAMES = {
     "bulletin": "每周借阅公布",
     "leaderboards": "阅读排行榜",
 }
-
-
-def cells(table: Locator) -> list[list[str]]:
-    """A table's rows of cells, as shown (on a phone the header row is hidden: not counted)."""
-    return [
-        [cell.strip() for cell in row.get_by_role("cell").all_inner_texts()]
-        for row in table.get_by_role("row").all()
-        if row.get_by_role("cell").count()
-    ]
 
 
 def open_tab(page: Page, tab: str) -> None:

@@ -10,18 +10,9 @@ Naming 初二(6)班 in the address gets the refusal in words, and no data.
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.e2e.scenarios.browser import Person, checked, chromium, report, school
-from tests.e2e.scenarios.steps_reading import cells
-
-
-def rows(page: Page, table: str) -> list[list[str]]:
-    """A table's rows (by its caption), cell by cell, the header left out."""
-    found = page.get_by_role("table", name=table, exact=True)
-    expect(found).to_be_visible()
-    return cells(found)
-
+from tests.e2e.scenarios.browser import Person, checked, chromium, report, school, table_rows
 
 facts = school()
 seen: dict[str, object] = {}
@@ -31,11 +22,11 @@ with chromium() as browser:
         page = tab.sign_in("teacher")
         page.wait_for_url("**/#/teacher")
         expect(page.get_by_role("heading", level=1)).to_have_text("我的班级")
-        seen[f"overdue-{size}"] = rows(page, "初一(3)班逾期未还图书")
+        seen[f"overdue-{size}"] = table_rows(page, "初一(3)班逾期未还图书")
         expect(page.get_by_text("共 1 本逾期未还")).to_be_visible()
         seen["clearance"] = page.get_by_text("已清还").inner_text()
-        seen["outstanding"] = rows(page, "尚未清还的学生")
-        seen["targets"] = rows(page, "各班达标情况")
+        seen["outstanding"] = table_rows(page, "尚未清还的学生")
+        seen["targets"] = table_rows(page, "各班达标情况")
         seen["page"] = page.locator("main").inner_text()
         checked(page, "teacher")
         tab.close()
@@ -51,7 +42,7 @@ with chromium() as browser:
     expect(page.get_by_role("status").filter(has_text="已预约")).to_have_text(
         "已预约《红楼梦》，到书后请到北区取书"
     )
-    seen["reservations"] = rows(page, "我的预约")
+    seen["reservations"] = table_rows(page, "我的预约")
 
     # Another class, asked for in the address: refused in words, nothing shown.
     tab.go("/teacher?class=G8-6")

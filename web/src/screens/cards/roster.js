@@ -7,7 +7,10 @@
 // every record on the same line(s) of the text: the line numbers the API gives
 // for bad rows are those of the file the librarian chose. A roster already in
 // the API's words is sent as it is. (The words recognised are the school
-// office's column names and values — an input format, like the API's.)
+// office's column names and values — an input format, like the API's; a class
+// is read by parseClass, which knows how schools write them.)
+import { toCsv } from "../../csv.js";
+import { parseClass } from "../../school.js";
 
 export const REQUIRED = ["name", "kind", "class", "campus"];
 
@@ -22,11 +25,6 @@ const VALUES = {
   kind: { 学生: "student", 教师: "teacher", 老师: "teacher", 班级图书角: "class_corner", 图书角: "class_corner", 班级图书箱: "class_corner" },
   campus: { 北区: "north", 南区: "south", 北校区: "north", 南校区: "south" },
 };
-const GRADES = {
-  一年级: 1, 二年级: 2, 三年级: 3, 四年级: 4, 五年级: 5, 六年级: 6, 七年级: 7, 八年级: 8, 九年级: 9,
-  初一: 7, 初二: 8, 初三: 9, 高一: 10, 高二: 11, 高三: 12,
-};
-const CLASS_WRITTEN = new RegExp(`^(${Object.keys(GRADES).join("|")})\\s*[（(]?\\s*(\\d{1,2})\\s*[）)]?\\s*班$`);
 
 /** Records of a CSV text (RFC 4180, as Python's csv reads it); a blank line is [""]. */
 export function parseCsv(text) {
@@ -71,14 +69,6 @@ export function parseCsv(text) {
   return records;
 }
 
-function quote(field) {
-  return /[",\r\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field;
-}
-
-export function toCsv(records) {
-  return records.map((fields) => fields.map(quote).join(",")).join("\n") + "\n";
-}
-
 function columnOf(name) {
   const written = name.trim().toLowerCase();
   return Object.keys(COLUMNS).find((column) => COLUMNS[column].includes(written)) || null;
@@ -87,10 +77,7 @@ function columnOf(name) {
 function valueOf(column, value) {
   const written = value.trim();
   if (VALUES[column] && VALUES[column][written]) return VALUES[column][written];
-  if (column === "class") {
-    const match = written.match(CLASS_WRITTEN);
-    if (match) return `G${GRADES[match[1]]}-${Number(match[2])}`;
-  }
+  if (column === "class" && written) return parseClass(written) || value;
   return value;
 }
 
@@ -113,5 +100,5 @@ export function rosterForApi(text) {
       return now;
     }),
   );
-  return { csv: changed ? toCsv(translated) : source, missing };
+  return { csv: changed ? toCsv(translated, "\n") : source, missing };
 }

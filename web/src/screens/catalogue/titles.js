@@ -2,7 +2,7 @@
 // (not weeded) and how many of them can be lent now. GET /api/books answers a
 // page of copies (`items`) and of their titles (`titles`, with counts per
 // campus); an answer without `titles` (an older gateway) is grouped here by ISBN.
-export const CAMPUSES = ["north", "south"];
+import { CAMPUSES } from "../../school.js";
 
 const isbnKey = (isbn) => String(isbn || "").replace(/[\s-]/g, "").toUpperCase();
 

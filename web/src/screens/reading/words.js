@@ -1,7 +1,8 @@
 // Words the reading programme, the class teacher's screen and the student
 // catalogue share: a refusal worded by its code (this area's catalogue first,
-// then problems.json through errors.js), a class code as the school writes it
-// (G7-3: 初一(3)班), a campus, and today's week and month for the date fields.
+// then problems.json through errors.js), a week, month or term by its name, and
+// today's week and month for the date fields. (Classes and campuses are worded
+// by ../../school.js, as on every screen.)
 import { i18n } from "../../i18n.js";
 import { describe } from "../../errors.js";
 
@@ -16,22 +17,6 @@ export function explain(error) {
     if (code && te(`${area}.problems.${code}`)) return t(`${area}.problems.${code}`, error.problem || {});
   }
   return describe(error);
-}
-
-/** A class as the school writes it: G7-3 is 初一(3)班 in Chinese; unknown codes as given. */
-export function className(code) {
-  const { t, te } = i18n.global;
-  if (!code) return "";
-  const found = /^G(\d+)-(\d+)$/.exec(code);
-  if (!found || !te(`reading.grades.G${found[1]}`)) return code;
-  return t("reading.className", { grade: t(`reading.grades.G${found[1]}`), number: found[2] });
-}
-
-/** A campus worded ("north" is 北区); blank for none. */
-export function campusName(code) {
-  const { t, te } = i18n.global;
-  if (!code) return "";
-  return te(`common.campus.${code}`) ? t(`common.campus.${code}`) : code;
 }
 
 function pad(number) {
@@ -82,22 +67,4 @@ export function periodName(name) {
     return t(`reading.periodNames.${found[2]}`, { from: first, to: first + 1, year });
   }
   return name;
-}
-
-function csvCell(value) {
-  const text = value === null || value === undefined ? "" : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-/** Save rows (the first one the header) as a CSV file Excel opens in Chinese (UTF-8 with BOM). */
-export function saveCsv(rows, filename) {
-  const text = rows.map((row) => row.map(csvCell).join(",")).join("\r\n") + "\r\n";
-  const blob = new Blob(["\ufeff", text], { type: "text/csv;charset=utf-8" });
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(blob);
-  link.download = filename;
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  URL.revokeObjectURL(link.href);
 }

@@ -5,6 +5,7 @@
 // does not know is shown as the API gave it. The dashboard words its figures with
 // these too.
 import { i18n, formatDate, formatMoney } from "../../i18n.js";
+import { campusName as campusWord, roleName } from "../../school.js";
 
 const MONEY = new Set(["unit_price", "total", "value", "price", "held_value", "added_value", "weeded_value"]);
 const COUNTS = new Set([
@@ -23,13 +24,9 @@ export function columnLabel(column) {
   return word(`records.columns.${column}`, column);
 }
 
+/** A campus worded; "all" is the whole school's total. */
 export function campusName(campus) {
-  if (campus === "all") return word("records.ledgers.total", campus);
-  return campus ? word(`common.campus.${campus}`, campus) : "";
-}
-
-export function roleName(role) {
-  return role ? word(`common.roles.${role}`, role) : "";
+  return campus === "all" ? word("records.ledgers.total", campus) : campusWord(campus);
 }
 
 export function weedReason(reason) {
@@ -40,16 +37,6 @@ export function weedReason(reason) {
 export function classLetter(letter) {
   if (letter === "all") return word("records.ledgers.total", letter);
   return word(`records.clc.${letter}`, letter);
-}
-
-/** G7-3 as the school says it: 初一(3)班; (staff) for teachers' loans. */
-export function className(code) {
-  if (!code) return "";
-  if (code === "(staff)") return word("records.classes.staff", code);
-  const match = /^(G\d{1,2})-(\d+)$/.exec(code);
-  if (!match) return code;
-  const grade = word(`records.classes.grades.${match[1]}`, match[1]);
-  return i18n.global.t("records.classes.name", { grade, number: match[2] });
 }
 
 export function count(value) {
@@ -110,25 +97,4 @@ export function columnClass(column) {
   if (numeric(column)) return "num";
   const short = column.endsWith("_on") || column === "campus" || column === "status" || ROLES.has(column);
   return short ? "nowrap" : "";
-}
-
-/** A table as CSV text with the worded headers and cells (for what the API gives only as JSON). */
-export function toCsv(headers, rows) {
-  const quote = (value) => {
-    const text = value === null || value === undefined ? "" : String(value);
-    return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-  };
-  return [headers, ...rows].map((row) => row.map(quote).join(",")).join("\r\n") + "\r\n";
-}
-
-/** Save text as a CSV file (UTF-8 with its mark, so a spreadsheet reads the Chinese). */
-export function saveCsv(text, filename) {
-  const blob = new Blob(["\ufeff", text], { type: "text/csv;charset=utf-8" });
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(blob);
-  link.download = filename;
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  URL.revokeObjectURL(link.href);
 }
