@@ -136,6 +136,46 @@ def test_the_registers_ledgers_and_term_report_show_what_the_library_did(library
     assert report["closed"] is True
 
 
+def isbn13(body: str) -> str:
+    """An ISBN-13 with its check digit, for made-up titles (``body``: twelve digits)."""
+    total = sum(int(digit) * (3 if index % 2 else 1) for index, digit in enumerate(body))
+    return f"{body}{(10 - total % 10) % 10}"
+
+
+def test_a_long_register_is_shown_a_page_at_a_time(library, school, scenario):
+    """A register is asked of the API a page at a time (a school's years of lines never
+    come to the browser at once); the pages are the API's, the CSV is the whole."""
+    api = SchoolApi(library)
+    for number in range(55):
+        api.call("POST", "/api/books", json={
+            **PURCHASE, "isbn": isbn13(f"97875442{number:04d}"), "title": f"翻页用书{number + 1}",
+            "copies": 1,
+        })  # fmt: skip
+    wait_until(
+        lambda: (
+            api.call("GET", "/api/registers/purchases", params={"campus": "south"})["total"] >= 55
+        ),
+        timeout=60,
+        what="55 purchases at south",
+    )
+    south = {"campus": "south", "limit": 50}
+    first = api.call("GET", "/api/registers/purchases", params={**south, "offset": 0})
+    second = api.call("GET", "/api/registers/purchases", params={**south, "offset": 50})
+    total = first["total"]
+    assert 55 <= total <= 100, total  # two pages of 50
+
+    seen = scenario("records_paging", done={"total": total})
+
+    title = first["columns"].index("title")
+    assert seen["first"] == [row[title] for row in first["rows"]]
+    assert seen["second"] == [row[title] for row in second["rows"]]
+    assert len(seen["first"]) == 50 and len(seen["second"]) == total - 50
+    assert seen["first_again"] == seen["first"]
+    pages = [(ask.get("limit"), ask.get("offset")) for ask in seen["asked"]]
+    assert ("50", "50") in pages and ("50", "0") in pages, seen["asked"]
+    assert seen["csv_lines"] == total + 1, "the CSV is the whole register, with its header"
+
+
 def _api_settings(library: dict) -> dict:
     """What SchoolApi needs in the scenario's process: the address and the dev token."""
     return {

@@ -101,6 +101,20 @@ def row_of(table: Locator, header: str, value: str) -> dict[str, str]:
     raise AssertionError(f"no line with {header} = {value!r} in {rows(table)}")
 
 
+def pager(page: Page) -> Locator:
+    """The pages of the register shown (翻页): 上一页, 第 1–50 条，共 N 条, 下一页."""
+    return page.get_by_role("navigation", name="翻页")
+
+
+def turn_page(page: Page, button: str, showing: str) -> None:
+    """Press 上一页 or 下一页 and wait until the pager says ``showing`` and the
+    register's answer is in (the page is asked of the API, not sliced here)."""
+    with page.expect_response(lambda answer: "/api/registers/" in answer.url):
+        pager(page).get_by_role("button", name=button, exact=True).click()
+    expect(pager(page).get_by_text(showing, exact=True)).to_be_visible()
+    expect(page.locator("section.registers")).to_have_attribute("aria-busy", "false")
+
+
 def export_csv(page: Page, folder: Path) -> tuple[str, str]:
     """Press 导出 CSV; the file's suggested name and its text (the BOM left out)."""
     with page.expect_download() as waiting:
