@@ -13,14 +13,16 @@ copy at the desk, the policy, today's date) comes in with the command.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from shared.events.fields import CAMPUSES
 from shared.eventsourcing.decider import Aggregate, Event, Refused
+
+T = TypeVar("T")
 
 PATRON_KINDS = ("student", "teacher", "class_corner")
 MAX_OPEN_RESERVATIONS = 5
@@ -408,6 +410,29 @@ def borrower_returning(barcode: str, borrower: str | None) -> str:
     if borrower is None:
         raise Refused(f"{barcode} is not on loan", "not_on_loan")
     return borrower
+
+
+def held_on_return(copy: CopyAtDesk, back: ReturnCopy, waiting: Sequence[T]) -> T | None:
+    """Who a copy brought back to the desk is now held for, of the readers ``waiting``
+    for its title at its campus (oldest reservation first); None when nobody.
+
+    ``copy`` is the copy as it was before it came back, ``shelf_copies`` counting the
+    lendable copies of its title already on its campus's shelf. The last shelf copies
+    are held for the readers who reserved the title (``CopyAtDesk.held_for_others``):
+    those on the shelf for the first of them, so this one, back on its shelf, for the
+    next. Brought back damaged, or at the other campus (in transit home), it is not on
+    its shelf: held for nobody until it is.
+    """
+    back_on_shelf = replace(
+        copy,
+        on_loan=False,
+        status="damaged" if back.condition == "damaged" else copy.status,
+        transit_from=back.desk_campus if back.desk_campus != copy.campus else copy.transit_from,
+    )
+    if not lendable(back_on_shelf):
+        return None
+    served = copy.shelf_copies
+    return waiting[served] if served < len(waiting) else None
 
 
 def loan_to_renew(barcode: str, loan_id: str | None) -> str:

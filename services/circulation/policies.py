@@ -33,6 +33,12 @@ class LendingRules:
         term = self.calendar.term_of(on)
         return term.ends if term else None
 
+    def term_start(self, on: date) -> date | None:
+        """The first day of the term ``on`` falls in; in the holidays, of the term just
+        ended; None before the calendar's first term."""
+        begun = [term for term in self.calendar.terms if term.starts <= on]
+        return max(term.starts for term in begun) if begun else None
+
     def today(self) -> date:
         return self.calendar.today()
 

@@ -51,6 +51,15 @@ RESERVED_BY_OTHERS = """
 """
 ISBN_KNOWN = "SELECT EXISTS (SELECT 1 FROM copy_availability WHERE isbn = %s)"
 LOAN_HOLDER = "SELECT patron_id, barcode, isbn FROM loans WHERE loan_id = %s"
+LOAN_TITLE = "SELECT title FROM loans WHERE loan_id = %s"
+# The readers waiting for a title at a campus, first reserved first (a copy brought
+# back is held for the first of them its shelf's copies do not serve yet).
+WAITING = """
+    SELECT r.reservation_id, r.patron_id, p.name
+    FROM reservations r JOIN patrons p USING (patron_id)
+    WHERE r.isbn = %s AND r.campus = %s AND r.status = 'open'
+    ORDER BY r.reserved_at, r.reservation_id
+"""
 LOAN_OF_COPY = """
     SELECT loan_id, patron_id, campus FROM copy_availability WHERE barcode = %s FOR UPDATE
 """
@@ -66,6 +75,25 @@ OPEN_LOANS = """
     WHERE l.status = 'open' AND {where}
     ORDER BY p.class_name NULLS LAST, p.name, l.due_on, l.barcode
 """
+# A reader's loans brought back since a day (the term's first), newest first.
+RETURNED_LOANS = """
+    SELECT loan_id, barcode, isbn, title, lent_on, returned_on
+    FROM loans
+    WHERE patron_id = %s AND status = 'returned' AND returned_on >= %s
+    ORDER BY returned_on DESC, loan_id DESC
+    LIMIT %s
+"""
+RETURNED_FIELDS = ("loan_id", "barcode", "isbn", "title", "lent_on", "returned_on")
+# A reader's reservations still waiting, oldest first, each with its title (as catalogued).
+OPEN_RESERVATIONS = """
+    SELECT r.reservation_id, r.isbn, r.campus, r.reserved_at, r.status,
+           (SELECT c.title FROM copy_availability c WHERE c.isbn = r.isbn
+            ORDER BY c.barcode LIMIT 1)
+    FROM reservations r
+    WHERE r.patron_id = %s AND r.status = 'open'
+    ORDER BY r.reserved_at
+"""
+RESERVATION_FIELDS = ("reservation_id", "isbn", "campus", "reserved_at", "status", "title")
 UNPAID_LOSSES = """
     SELECT l.loan_id, l.barcode, l.title, l.replacement_cost::text, l.patron_id
     FROM loans l JOIN patrons p USING (patron_id)
@@ -142,6 +170,32 @@ def loan_holder(cursor: Cursor, loan_id: str) -> tuple[str, str, str | None] | N
     return cursor.fetchone()
 
 
+def loan_title(cursor: Cursor, loan_id: str) -> str | None:
+    """The title a loan was lent under (None when it was recorded without one)."""
+    cursor.execute(LOAN_TITLE, (loan_id,))
+    row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def copy_coming_back(cursor: Cursor, barcode: str) -> tuple[CopyAtDesk, list[dict[str, str]]]:
+    """A copy brought back to the desk (locked already), as it is before it is returned,
+    and the readers waiting for its title at its campus (``reservation_id``,
+    ``patron_id``, ``name``), first reserved first; when some wait, the copy counts the
+    lendable copies of its title on that shelf (``shelf_copies``)."""
+    known = copy(cursor, barcode)
+    if known is None:
+        raise LookupError(f"circulation knows no copy {barcode!r}")
+    coming_back = known[0]
+    cursor.execute(WAITING, (coming_back.isbn, coming_back.campus))
+    names = ("reservation_id", "patron_id", "name")
+    waiting = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    if waiting:
+        cursor.execute(SHELF_COPIES, (coming_back.isbn, coming_back.campus))
+        shelf = cursor.fetchone()[0]
+        coming_back = replace(coming_back, others_waiting=len(waiting), shelf_copies=shelf)
+    return coming_back, waiting
+
+
 def lock_loan_of_copy(cursor: Cursor, barcode: str) -> tuple[str | None, str | None, str] | None:
     """(loan_id, patron_id, home campus) of a copy, locked; None when circulation knows none."""
     cursor.execute(LOAN_OF_COPY, (barcode,))
@@ -201,15 +255,23 @@ def _loan(row: tuple[Any, ...], today: date) -> dict[str, Any]:
 
 
 def open_reservations(cursor: Cursor, patron_id: str) -> list[dict]:
-    """A reader's reservations still waiting for a copy, oldest first."""
-    cursor.execute(
-        """SELECT reservation_id, isbn, campus, reserved_at, status FROM reservations
-           WHERE patron_id = %s AND status = 'open' ORDER BY reserved_at""",
-        (patron_id,),
-    )
-    names = ("reservation_id", "isbn", "campus", "reserved_at", "status")
+    """A reader's reservations still waiting for a copy, oldest first, with their titles."""
+    cursor.execute(OPEN_RESERVATIONS, (patron_id,))
     return [
-        {**dict(zip(names, row, strict=True)), "reserved_at": row[3].isoformat()}
+        {**dict(zip(RESERVATION_FIELDS, row, strict=True)), "reserved_at": row[3].isoformat()}
+        for row in cursor.fetchall()
+    ]
+
+
+def returned_loans(cursor: Cursor, patron_id: str, since: date, limit: int) -> list[dict]:
+    """A reader's loans brought back since ``since``, newest first, at most ``limit``."""
+    cursor.execute(RETURNED_LOANS, (patron_id, since, limit))
+    return [
+        {
+            **dict(zip(RETURNED_FIELDS, row, strict=True)),
+            "lent_on": row[4].isoformat(),
+            "returned_on": row[5].isoformat(),
+        }
         for row in cursor.fetchall()
     ]
 

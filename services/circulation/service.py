@@ -31,6 +31,8 @@ from shared.runtime.commands import command
 from shared.runtime.dependencies import EventStoreProvider, Projections
 
 Command = Mapping[str, Any]
+# The loans brought back this term a reader's answer lists, newest first, at most.
+MAX_RETURNED_LISTED = 50
 # The roster column a refusal of a row is about, so the error names what the user wrote.
 ROSTER_COLUMN_OF_REFUSAL = {"class_required": "class", "card_exists": "patron_id"}
 
@@ -159,7 +161,9 @@ class CirculationService(event_feed.EventFeed):
 
         The receipt names the copy's ``home_campus``: returned at the other
         campus, it goes into transit home (the catalog records it) and is not
-        lent again until its home desk has received it.
+        lent again until its home desk has received it. It also names the
+        ``title``, the borrower's ``name`` and whom the copy is now ``held_for``
+        (``domain.held_on_return``: a reader who reserved its title), or None.
         """
         holder = found(
             queries.lock_loan_of_copy(uow.cursor, command["barcode"]),
@@ -174,7 +178,15 @@ class CirculationService(event_feed.EventFeed):
             home_campus=home_campus,
         )
         borrower = domain.borrower_returning(command["barcode"], patron_id)
-        return receipt_of(uow.execute(domain.CARD, borrower, back), "Returned")
+        copy, waiting = queries.copy_coming_back(uow.cursor, command["barcode"])
+        returned = receipt_of(uow.execute(domain.CARD, borrower, back), "Returned")
+        held = domain.held_on_return(copy, back, waiting)
+        return {
+            **returned,
+            "title": copy.title,
+            "name": self._card_view(uow.cursor, borrower)["name"],
+            "held_for": None if held is None else {k: held[k] for k in ("patron_id", "name")},
+        }
 
     @command(s.Renew)
     def renew(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
@@ -213,10 +225,15 @@ class CirculationService(event_feed.EventFeed):
 
     @command(s.Pay)
     def pay_compensation(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
-        """The borrower paid for a lost copy."""
+        """The borrower paid for a lost copy: the receipt names its title and the day."""
         patron_id, _, _ = self._lock_loan(uow, command["loan_id"])
         pay = domain.PayCompensation(command["loan_id"], command["amount"])
-        return receipt_of(uow.execute(domain.CARD, patron_id, pay), "CompensationPaid")
+        paid = receipt_of(uow.execute(domain.CARD, patron_id, pay), "CompensationPaid")
+        return {
+            **paid,
+            "title": queries.loan_title(uow.cursor, command["loan_id"]),
+            "paid_on": self._today(command).isoformat(),
+        }
 
     def _lock_loan(self, uow: UnitOfWork, loan_id: str) -> tuple[str, str, str | None]:
         """(patron_id, barcode, isbn) of a loan, with its copy locked."""
@@ -269,14 +286,28 @@ class CirculationService(event_feed.EventFeed):
 
     @rpc
     def patron_loans(self, patron_id: str) -> dict[str, Any]:
-        """A card, its open loans (with days overdue), its unpaid losses and reservations."""
+        """A card, its open loans (with days overdue), its unpaid losses, its reservations
+        (with their titles) and the loans it brought back this term (``returned``: newest
+        first, at most ``MAX_RETURNED_LISTED``; in the holidays, the term just ended)."""
         today = self.rules.today()
+        term_start = self.rules.term_start(today)
         with self.store.cursor() as cursor:
             card = self._card_view(cursor, patron_id)
             loans = queries.open_loans(cursor, "l.patron_id = %s", (patron_id,), today)
             unpaid = queries.unpaid_losses(cursor, "l.patron_id = %s", (patron_id,))
             reservations = queries.open_reservations(cursor, patron_id)
-        return {"patron": card, "loans": loans, "unpaid": unpaid, "reservations": reservations}
+            returned = (
+                []
+                if term_start is None
+                else queries.returned_loans(cursor, patron_id, term_start, MAX_RETURNED_LISTED)
+            )
+        return {
+            "patron": card,
+            "loans": loans,
+            "unpaid": unpaid,
+            "reservations": reservations,
+            "returned": returned,
+        }
 
     @rpc
     def overdue(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -226,9 +226,21 @@ class UnpaidLoss(Schema):
 class OpenReservation(Schema):
     reservation_id = fields.String(required=True)
     isbn = fields.String(required=True)
+    title = nullable_string(required=True, metadata={"description": "As catalogued."})
     campus = fields.String(required=True)
     reserved_at = fields.DateTime(required=True)
     status = fields.String(required=True, metadata={"example": "waiting"})
+
+
+class ReturnedLoan(Schema):
+    """A loan the reader brought back (a student may write a reading note about it)."""
+
+    loan_id = fields.String(required=True)
+    barcode = fields.String(required=True)
+    isbn = nullable_string(required=True)
+    title = nullable_string(required=True)
+    lent_on = day(required=True)
+    returned_on = day(required=True)
 
 
 class PatronLoansReply(Schema):
@@ -236,6 +248,14 @@ class PatronLoansReply(Schema):
     loans = fields.List(fields.Nested(OpenLoan), required=True)
     unpaid = fields.List(fields.Nested(UnpaidLoss), required=True)
     reservations = fields.List(fields.Nested(OpenReservation), required=True)
+    returned = fields.List(
+        fields.Nested(ReturnedLoan),
+        required=True,
+        metadata={
+            "description": "The loans brought back this term (in the holidays: the term "
+            "just ended), newest first, at most 50."
+        },
+    )
 
 
 class OverdueClass(Schema):
@@ -668,12 +688,43 @@ class TermsReply(Schema):
     terms = fields.List(fields.Nested(SchoolTerm), required=True)
 
 
-# The receipts of commands: the payload of the event each one recorded.
+class HeldFor(Schema):
+    """The reader a copy brought back is now held for (she reserved its title)."""
+
+    patron_id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class ReturnReceipt(events.Returned):
+    """The ``Returned`` event's payload, with what the desk tells of it."""
+
+    title = nullable_string(required=True)
+    name = fields.String(required=True, metadata={"description": "The borrower's name."})
+    held_for = fields.Nested(
+        HeldFor,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Back on its shelf, the copy is held for this reader, who "
+            "reserved its title there; null when it is held for nobody."
+        },
+    )
+
+
+class PaymentReceipt(events.CompensationPaid):
+    """The ``CompensationPaid`` event's payload, with the title and the day: a receipt."""
+
+    title = nullable_string(required=True)
+    paid_on = day(required=True, metadata={"description": "The day at the school."})
+
+
+# The receipts of commands: the payload of the event each one recorded (a return's
+# and a payment's with what the desk tells of them).
 LENT = events.Lent
-RETURNED = events.Returned
+RETURNED = ReturnReceipt
 RENEWED = events.Renewed
 DECLARED_LOST = events.DeclaredLost
-COMPENSATION_PAID = events.CompensationPaid
+COMPENSATION_PAID = PaymentReceipt
 CARD_ISSUED = events.CardIssued
 RESERVED = events.Reserved
 RESERVATION_CANCELLED = events.ReservationCancelled

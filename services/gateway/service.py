@@ -333,10 +333,20 @@ class GatewayService:
 
     @route("GET", "/api/patrons/<patron_id>/loans", allow=PATRON, tag=CIRCULATION,
            path=s.PatronPath, reply=r.PatronLoansReply,
-           summary="A card's open loans and unpaid losses")  # fmt: skip
+           summary="A card's open loans, unpaid losses, reservations (with their titles) "
+                   "and the loans it brought back this term")  # fmt: skip
     def patron_loans(self, request: ApiRequest) -> Any:
         self.may_see(request, request.path["patron_id"])
         return self.circulation.patron_loans(request.path["patron_id"])
+
+    @route("GET", "/api/patrons/<patron_id>/target", allow=PATRON, tag=READING,
+           path=s.NotesPath, reply=r.TargetProgressReply,
+           summary="A reader's progress toward this term's reading target (a class "
+                   "teacher: her classes' readers; a reader: his own); 404 for a card "
+                   "without one (a class book corner)")  # fmt: skip
+    def patron_target(self, request: ApiRequest) -> Any:
+        self.may_see(request, request.path["patron_id"])
+        return self.activities.target_progress(request.path["patron_id"])
 
     @route("GET", "/api/overdue", allow=CLASS, tag=CIRCULATION, query=s.OverdueQuery,
            reply=r.OverdueReply, summary="Overdue loans by class")  # fmt: skip
@@ -572,7 +582,8 @@ class GatewayService:
         return self.accounts.change_password({**request.body, "token": request.caller.token})
 
     @route("GET", "/api/me/loans", allow=OWN, tag=PEOPLE, reply=r.PatronLoansReply,
-           summary="One's own loans, reservations and unpaid losses")  # fmt: skip
+           summary="One's own loans, reservations, unpaid losses and the loans brought "
+                   "back this term")  # fmt: skip
     def my_loans(self, request: ApiRequest) -> Any:
         return self.circulation.patron_loans(self.own_card(request))
 

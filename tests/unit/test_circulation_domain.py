@@ -1,5 +1,6 @@
 """Circulation's rules, decided without any server: cards, loans, returns, debts, holds."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -327,6 +328,32 @@ def test_returning_a_copy_the_card_does_not_hold_is_refused():
     assert error.code == "not_on_loan" and "C00000009 is not on loan to P0000001" in str(error)
 
 
+WAITING = ["王芳", "陈老师", "赵老师"]  # readers who reserved the title there, first first
+
+
+def test_a_copy_back_on_its_shelf_is_held_for_the_first_reader_its_shelf_does_not_serve():
+    back = d.ReturnCopy("C00000001", "north", TODAY)
+    out = copy(on_loan=True)
+    # No copy on the shelf: it is held for the first who reserved; one there: the second.
+    assert d.held_on_return(replace(out, shelf_copies=0), back, WAITING) == "王芳"
+    assert d.held_on_return(replace(out, shelf_copies=1), back, WAITING) == "陈老师"
+    # As many copies on the shelf as readers wait: this one is held for nobody.
+    assert d.held_on_return(replace(out, shelf_copies=3), back, WAITING) is None
+    assert d.held_on_return(out, back, []) is None
+
+
+@pytest.mark.parametrize(
+    ("back", "overrides"),
+    [
+        (d.ReturnCopy("C00000001", "north", TODAY, "damaged"), {}),  # off to be repaired
+        (d.ReturnCopy("C00000001", "south", TODAY, home_campus="north"), {}),  # in transit
+        (d.ReturnCopy("C00000001", "north", TODAY), {"status": "weeded"}),
+    ],
+)
+def test_a_copy_not_back_on_its_shelf_is_held_for_nobody_yet(back, overrides):
+    assert d.held_on_return(copy(on_loan=True, **overrides), back, WAITING) is None
+
+
 # ---------------------------------------------------------------- renewing
 
 
@@ -406,6 +433,11 @@ def test_policies_and_terms_come_from_the_config():
     assert rules.policy("class_corner") == CORNER
     assert rules.term_end(date(2026, 11, 1)) == TERM_END
     assert rules.term_end(date(2027, 8, 1)) is None
+    # This term's first day; in the holidays, the first day of the term just ended.
+    assert rules.term_start(date(2026, 11, 1)) == date(2026, 9, 1)
+    assert rules.term_start(date(2027, 2, 1)) == date(2026, 9, 1)
+    assert rules.term_start(date(2027, 3, 1)) == date(2027, 2, 22)
+    assert rules.term_start(date(2026, 8, 1)) is None
 
 
 def test_a_config_without_a_kinds_policy_is_refused():

@@ -62,6 +62,7 @@ SERVICE_SCHEMAS = {
         "body": circulation.CancelReservation,
     },
     "patron_loans": {"path": circulation.CardChange},
+    "patron_target": {"path": activities.NotesQuery},
     "overdue": {"query": circulation.OverdueQuery},
     "clearance": {"query": circulation.ClearanceQuery},
     "leaderboard": {"query": activities.LeaderboardQuery},
