@@ -4,10 +4,14 @@ A barcode scanner types the code and then Enter; these steps type into the field
 by its label (读者证号, 条码) the same way, then wait for the line the desk shows
 for that scan (no sleeps) and give back its words, so a scenario asserts what the
 screen said. Each step opens its tab (借书, 还书, 续借, 今日记录) by its name, so
-the lead's day-long scenario can call them in any order.
+the lead's day-long scenario can call them in any order. A librarian's steps at the
+reader's panel: declare a loan lost (丢失), take the payment (缴纳赔款), reserve a
+title for the reader (预约).
 """
 
 from __future__ import annotations
+
+import re
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -112,3 +116,58 @@ def today(page: Page, at_least: int = 1) -> list[str]:
     rows = page.locator(".desk table tbody tr:not(:has(td.empty))")
     expect(rows.nth(at_least - 1)).to_be_visible()
     return rows.all_inner_texts()
+
+
+def declare_lost(page: Page, card: str, title: str) -> str:
+    """A librarian declares ``card``'s loan of ``title`` lost with 丢失: the confirmation
+    shows what is to be paid (照价赔偿); she confirms, and the loss is listed unpaid with
+    缴纳赔款. The confirmation's words (the amount among them)."""
+    reader = show_reader(page, card)
+    reader.get_by_role("button", name=f"丢失《{title}》").click()
+    confirmation = reader.get_by_test_id("lost-confirm")
+    expect(confirmation.get_by_test_id("lost-amount")).to_contain_text("照价赔偿")
+    words = confirmation.inner_text()
+    confirm = confirmation.get_by_role("button", name="确认丢失")
+    expect(confirm).to_be_focused()
+    confirm.press("Enter")
+    expect(confirmation).to_have_count(0)
+    unpaid = reader.get_by_test_id("unpaid").get_by_role("listitem").filter(has_text=f"《{title}》")
+    expect(unpaid).to_have_count(1)
+    expect(reader.get_by_role("button", name=f"丢失《{title}》")).to_have_count(0)
+    expect(unpaid.get_by_role("button", name=f"缴纳赔款《{title}》")).to_be_focused()
+    return words
+
+
+def take_payment(page: Page, card: str, title: str) -> str:
+    """A librarian takes ``card``'s payment for the lost ``title`` (缴纳赔款): the loss
+    leaves the unpaid list and a receipt is shown. The receipt's words (收据: ...)."""
+    reader = page.get_by_test_id("reader").filter(has_text=card)
+    if not reader.is_visible():  # her panel is not shown (her losses, once declared, are)
+        reader = show_reader(page, card)
+    unpaid = reader.get_by_test_id("unpaid").get_by_role("listitem").filter(has_text=f"《{title}》")
+    unpaid.get_by_role("button", name=f"缴纳赔款《{title}》").click()
+    receipt = reader.get_by_test_id("receipts").get_by_role("listitem").filter(has_text=title)
+    expect(receipt.first).to_contain_text("收据")
+    expect(unpaid).to_have_count(0)
+    return receipt.first.inner_text()
+
+
+def reserve_for(page: Page, card: str, query: str) -> str:
+    """Reserve, at this desk's campus, the first title a search for ``query`` finds for
+    ``card`` (预约): her reservations list shows it at once. That line's words."""
+    reader = show_reader(page, card)
+    field = reader.get_by_label("书名、作者或 ISBN", exact=True)
+    field.fill(query)
+    field.press("Enter")
+    found = reader.get_by_test_id("reserve-results").get_by_role("listitem").first
+    expect(found).to_be_visible()
+    title = found.locator("strong").inner_text().split("》")[0].lstrip("《")
+    found.get_by_role("button", name=re.compile(r"^为.+预约《")).click()
+    line = (
+        reader.get_by_test_id("reservations")
+        .get_by_role("listitem")
+        .filter(has_text=f"《{title}》")
+    )
+    expect(line).to_have_count(1)
+    expect(result_lines(page).first).to_have_attribute("data-outcome", "ok")
+    return line.inner_text()

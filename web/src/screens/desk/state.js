@@ -8,11 +8,13 @@
 // reader's limit, the campus the book belongs to, a renewal of an overdue book.
 // After each command the reader is asked again; the API client sends the command's
 // positions (X-Read-After), so the answer already has the book: no sleep, no poll.
+// A librarian (loans.manage) also declares a reader's book lost and takes the payment
+// (a receipt is shown); the desk reserves a title for the reader at its campus.
 import { reactive } from "vue";
-import { i18n, formatDate } from "../../i18n.js";
+import { i18n, formatDate, formatMoney } from "../../i18n.js";
 import { get, post, commandId } from "../../api.js";
 import { describe } from "../../errors.js";
-import { session, can, hasRole } from "../../session.js";
+import { session, hasRole } from "../../session.js";
 import { SOUNDS } from "./sounds.js";
 
 export const CAMPUSES = ["north", "south"];
@@ -20,16 +22,18 @@ const CAMPUS_KEY = "library.desk.campus";
 const MAX_LINES = 300;
 let lineNumber = 0;
 let readerAsk = 0;
+let targetDue = false; // the reader's target is to be asked with her next answer
 
 export const desk = reactive({
   owner: null, // whose session the desk's state is (another person starts afresh)
   chosenCampus: localStorage.getItem(CAMPUS_KEY),
   results: [],
   patronId: null,
-  reader: null, // GET /api/patrons/<id>/loans: {patron, loans, unpaid, reservations}
+  reader: null, // GET /api/patrons/<id>/loans: {patron, loans, unpaid, reservations, returned}
   readerError: null, // a message, when the card could not be shown
   readerLoading: false,
-  target: null, // the reader's term target: {target, count, short} or {target, met: true}
+  target: null, // the reader's term target: {kind, target, count, short, met}
+  receipts: [], // the payments taken from the reader shown, newest first
 });
 
 /** Start afresh when someone else signs in at this browser tab. */
@@ -60,7 +64,8 @@ export function chooseCampus(campus) {
 // ------------------------------------------------------------------ words
 
 /** A line's message in the current language: {key, params} or {text}. Values that are
- * {key} are worded too, {date} formatted, so a line follows the language switch. */
+ * {key} are worded too, {date} and {money} formatted, so a line follows the language
+ * switch. */
 export function say(message) {
   if (!message) return "";
   if (message.text) return message.text;
@@ -69,6 +74,7 @@ export function say(message) {
   for (const [name, value] of Object.entries(message.params || {})) {
     if (value && typeof value === "object" && value.key) params[name] = t(value.key, value.params || {});
     else if (value && typeof value === "object" && "date" in value) params[name] = formatDate(value.date);
+    else if (value && typeof value === "object" && "money" in value) params[name] = formatMoney(value.money);
     else params[name] = value;
   }
   return t(message.key, params);
@@ -129,31 +135,35 @@ function refused(line, error, what, doing) {
 
 export function clearReader() {
   readerAsk += 1;
+  targetDue = false;
   desk.patronId = null;
   desk.reader = null;
   desk.readerError = null;
   desk.readerLoading = false;
   desk.target = null;
+  desk.receipts.splice(0);
 }
 
 /**
- * A student's progress toward this term's reading target (books read: borrowed and
- * brought back), from her class's targets (GET /api/targets?class=): she is among
- * those behind with her count, or she has met it. Teachers and class corners have
- * no line here (the API answers a teacher's only with the whole campus's).
+ * The reader's progress toward this term's reading target (GET
+ * /api/patrons/<id>/target): a student's books read (borrowed and brought back), a
+ * teacher's loans. A class book corner has none, and a holiday no term: no line then.
  */
 export async function showTarget(patron) {
-  if (patron.kind !== "student" || !patron.class_name || !(can("records.read") || can("class.read"))) {
+  if (patron.kind === "class_corner") {
     desk.target = null;
     return;
   }
   try {
-    const answer = await get("/api/targets", { class: patron.class_name, campus: patron.campus });
+    const answer = await get(`/api/patrons/${encodeURIComponent(patron.patron_id)}/target`);
     if (!desk.reader || desk.reader.patron.patron_id !== patron.patron_id) return;
-    const target = answer.targets.books_per_student;
-    const group = answer.classes.find((c) => c.class_name === patron.class_name);
-    const behind = group && group.behind.find((p) => p.patron_id === patron.patron_id);
-    desk.target = behind ? { target, count: behind.books, short: behind.short_by } : group ? { target, met: true } : null;
+    desk.target = {
+      kind: answer.kind,
+      target: answer.target,
+      count: answer.count,
+      short: Math.max(0, answer.target - answer.count),
+      met: answer.on_target,
+    };
   } catch {
     desk.target = null; // the desk works without it
   }
@@ -163,16 +173,19 @@ export async function showTarget(patron) {
  * Show the reader with this card number (its card, loans, unpaid losses and
  * reservations in one answer), and her term target. `again`: the same reader asked
  * again after a change, so what is shown stays while the answer comes (her target,
- * counted from books brought back, is asked again only `withTarget`: after a return).
- * Answers that arrive after a newer question are dropped.
+ * counted from books brought back or a teacher's loans, is asked again only
+ * `withTarget`: after a return, a teacher's lend). Answers that arrive after a newer
+ * question are dropped; the newer one then asks for the target if either wanted it.
  */
 export async function showReader(patronId, { again = false, withTarget = false } = {}) {
   const ask = ++readerAsk;
+  targetDue = targetDue || withTarget || !again;
   desk.patronId = patronId;
   if (!again) {
     desk.reader = null;
     desk.readerError = null;
     desk.target = null;
+    desk.receipts.splice(0);
   }
   desk.readerLoading = true;
   try {
@@ -180,7 +193,10 @@ export async function showReader(patronId, { again = false, withTarget = false }
     if (ask !== readerAsk) return desk.reader;
     desk.reader = answer;
     desk.readerError = null;
-    if (!again || withTarget) showTarget(answer.patron);
+    if (targetDue) {
+      targetDue = false;
+      showTarget(answer.patron);
+    }
     return answer;
   } catch (error) {
     if (ask !== readerAsk) return desk.reader;
@@ -232,7 +248,7 @@ export async function lend(barcode) {
       key: "desk.results.lent",
       params: { title: lent.title || barcode, due: { date: lent.due_on } },
     });
-    askAgainFor(patronId);
+    askAgainFor(patronId, lent.patron_kind === "teacher"); // a teacher's target counts loans
   } catch (error) {
     if (error.code === "loan_limit") await askAgainFor(patronId); // her loans: the limit
     refused(line, error, "copy", "lend");
@@ -311,4 +327,98 @@ export async function renew({ barcode, loan }) {
   const title = renewed.title || (loan && loan.title) || (known && known.title) || (await titleOf(renewed.barcode));
   done(line, "ok", { key: "desk.results.renewed", params: { title, due: { date: renewed.due_on } } });
   askAgainFor(renewed.patron_id);
+}
+
+// ------------------------------------------------------------------ losses and reservations
+
+/** The price the reader pays for a copy she lost (照价赔偿): circulation's price of it. */
+export async function priceOf(barcode) {
+  return (await get(`/api/copies/${encodeURIComponent(barcode)}/availability`)).price;
+}
+
+/** Declare one of the reader's loans lost (a librarian: loans.manage); she then owes
+ * its price, shown in her unpaid losses. The receipt, or null when refused. */
+export async function declareLost(loan) {
+  const line = addLine("lost", loan.barcode);
+  try {
+    const lost = await post(`/api/loans/${encodeURIComponent(loan.loan_id)}/lost`, { command_id: commandId() });
+    done(line, "notice", {
+      key: "desk.results.lost",
+      params: { title: loan.title || loan.barcode, amount: { money: lost.replacement_cost } },
+    });
+    await askAgainFor(lost.patron_id);
+    return lost;
+  } catch (error) {
+    refused(line, error, "loan", "lost");
+    return null;
+  }
+}
+
+/** Take the payment for a lost book (the amount owed, in full) and keep its receipt
+ * (收据: amount, title, day, who paid and who took it). The receipt, or null. */
+export async function takePayment(loss) {
+  const line = addLine("payment", loss.barcode);
+  const payer = desk.reader && desk.reader.patron.patron_id === loss.patron_id ? desk.reader.patron.name : loss.patron_id;
+  try {
+    const paid = await post(`/api/loans/${encodeURIComponent(loss.loan_id)}/payment`, {
+      amount: loss.replacement_cost,
+      command_id: commandId(),
+    });
+    const receipt = {
+      id: `${paid.loan_id}-${++lineNumber}`,
+      loan_id: paid.loan_id,
+      patron_id: paid.patron_id,
+      title: paid.title || loss.title || loss.barcode,
+      amount: paid.amount,
+      on: paid.paid_on,
+      name: payer,
+      by: (session.account && session.account.name) || "",
+    };
+    if (desk.patronId === paid.patron_id) desk.receipts.unshift(receipt);
+    done(line, "ok", receiptMessage(receipt));
+    await askAgainFor(paid.patron_id);
+    return receipt;
+  } catch (error) {
+    refused(line, error, "loan", "payment");
+    return null;
+  }
+}
+
+/** A receipt's words: 收据：who paid for which book, how much, on which day, taken by whom. */
+export function receiptMessage(receipt) {
+  return {
+    key: "desk.receipt.line",
+    params: {
+      name: receipt.name,
+      title: receipt.title,
+      amount: { money: receipt.amount },
+      on: { date: receipt.on },
+      by: receipt.by,
+    },
+  };
+}
+
+/** Reserve a title (found by a search: {isbn, title}) for the reader shown, at this
+ * desk's campus (a teacher's reservation, 预约). The receipt, or null when refused. */
+export async function reserveFor(title) {
+  if (!desk.reader) return null;
+  const patron = desk.reader.patron;
+  const line = addLine("reserve", title.isbn);
+  try {
+    const reserved = await post("/api/reservations", {
+      patron_id: patron.patron_id,
+      isbn: title.isbn,
+      campus: deskCampus(),
+      command_id: commandId(),
+    });
+    done(line, "ok", {
+      key: "desk.results.reserved",
+      params: { title: title.title, name: patron.name, campus: campusWord(reserved.campus) },
+    });
+    await askAgainFor(patron.patron_id);
+    return reserved;
+  } catch (error) {
+    refused(line, error, "title", "reserve");
+    return null;
+  }
 }
