@@ -32,8 +32,15 @@ from typing import Any
 import amqp.exceptions
 import kombu.exceptions
 from kombu import Connection
+from nameko.constants import (
+    AMQP_SSL_CONFIG_KEY,
+    AMQP_URI_CONFIG_KEY,
+    DEFAULT_SERIALIZER,
+    LOGIN_METHOD_CONFIG_KEY,
+    SERIALIZER_CONFIG_KEY,
+)
 from nameko.messaging import QueueConsumer
-from nameko.rpc import ReplyListener, Rpc, RpcConsumer, get_rpc_exchange
+from nameko.rpc import ReplyListener, Responder, Rpc, RpcConsumer, get_rpc_exchange
 from nameko.utils import sanitize_url
 
 from shared.config import addresses, amqp_uri
@@ -109,11 +116,26 @@ class SurvivingRpc(Rpc):
 
     rpc_consumer = SurvivingRpcConsumer()
 
+    def responder(self, message: Any, worker_ctx: Any, responder_cls: type = Responder,
+                  **extra: Any) -> Responder:  # fmt: skip
+        """What sends the reply: nameko's ``Responder`` (a subclass may add to the reply)."""
+        config = self.container.config
+        return responder_cls(
+            config[AMQP_URI_CONFIG_KEY],
+            get_rpc_exchange(config),
+            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER),
+            message,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY),
+            login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+            **extra,
+        )
+
     def handle_result(
         self, message: Any, worker_ctx: Any, result: Any, exc_info: Any
     ) -> tuple[Any, Any]:
+        # As nameko's Rpc.handle_result, with the broker's absence survived.
         try:
-            return super().handle_result(message, worker_ctx, result, exc_info)
+            result, exc_info = self.responder(message, worker_ctx).send_response(result, exc_info)
         except BROKER_OUT as error:
             _log.warning(
                 "cannot answer %s.%s, the broker is out (%s): the request goes back to its queue",
@@ -123,6 +145,8 @@ class SurvivingRpc(Rpc):
             )
             self.rpc_consumer.requeue_message(message)
             return result, exc_info
+        self.rpc_consumer.queue_consumer.ack_message(message)
+        return result, exc_info
 
 
 def rpc(method: Callable[..., Any]) -> Callable[..., Any]:

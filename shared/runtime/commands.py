@@ -17,26 +17,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Mapping
 from functools import partial, update_wrapper
-from logging import getLogger
 from typing import Any
 
 import kombu.serialization
 from marshmallow import Schema
-from nameko.constants import (
-    AMQP_SSL_CONFIG_KEY,
-    AMQP_URI_CONFIG_KEY,
-    DEFAULT_SERIALIZER,
-    LOGIN_METHOD_CONFIG_KEY,
-    SERIALIZER_CONFIG_KEY,
-)
 from nameko.exceptions import UnserializableValueError, serialize
-from nameko.rpc import Responder, get_rpc_exchange
+from nameko.rpc import Responder
 
 from shared.errors import load
-from shared.messaging.rpc import BROKER_OUT, EXPECTED_FAILURES, SurvivingRpc
+from shared.messaging.rpc import EXPECTED_FAILURES, SurvivingRpc
 from shared.runtime import read_after
-
-_log = getLogger(__name__)
 
 CommandHandler = Callable[[Any, Any, Mapping[str, Any]], Any]
 
@@ -102,35 +92,12 @@ class PositionsResponder(Responder):
 class CommandRpc(SurvivingRpc):
     """The RPC entrypoint of a command: its reply names where its events went."""
 
-    def handle_result(
-        self, message: Any, worker_ctx: Any, result: Any, exc_info: Any
-    ) -> tuple[Any, Any]:
+    def responder(self, message: Any, worker_ctx: Any, responder_cls: type = Responder,
+                  **extra: Any) -> Responder:  # fmt: skip
         positions = read_after.noted(worker_ctx)
-        if not positions or exc_info is not None:
-            return super().handle_result(message, worker_ctx, result, exc_info)
-        config = self.container.config
-        responder = PositionsResponder(
-            config[AMQP_URI_CONFIG_KEY],
-            get_rpc_exchange(config),
-            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER),
-            message,
-            ssl=config.get(AMQP_SSL_CONFIG_KEY),
-            login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
-            positions=positions,
-        )
-        try:
-            result, exc_info = responder.send_response(result, exc_info)
-        except BROKER_OUT as error:
-            _log.warning(
-                "cannot answer %s.%s, the broker is out (%s): the request goes back to its queue",
-                self.container.service_name,
-                self.method_name,
-                error,
-            )
-            self.rpc_consumer.requeue_message(message)
-            return result, exc_info
-        self.rpc_consumer.queue_consumer.ack_message(message)
-        return result, exc_info
+        if not positions:
+            return super().responder(message, worker_ctx, responder_cls, **extra)
+        return super().responder(message, worker_ctx, PositionsResponder, positions=positions)
 
 
 def commands_of(service_cls: type) -> dict[str, Schema]:
