@@ -12,6 +12,7 @@ import yaml
 from shared.config import REPO_ROOT
 from tests.helpers import wait_until
 from tests.integration.school_systems import school_system  # noqa: F401 (a fixture)
+from tests.integration.test_accounts import People, start
 
 
 def rpc_consumers(config, service: str) -> int:
@@ -61,3 +62,16 @@ def nameko_processes(config, tmp_path):
     for process in started:
         process.send_signal(signal.SIGKILL)
         process.wait()
+
+
+@pytest.fixture
+def people(runner_factory, config) -> People:
+    """Every service in this process behind the gateway, and the people who call it
+    (tests/integration/test_accounts.py: People)."""
+    return start(runner_factory, config)
+
+
+@pytest.fixture
+def doc(people) -> dict:
+    """The gateway's OpenAPI document, as a client reads it."""
+    return people.get("/openapi.json", role=None).json()

@@ -67,11 +67,6 @@ def start(runner_factory, config, **settings) -> People:
     return People(api.base, api.tokens, api.runner)
 
 
-@pytest.fixture
-def people(runner_factory, config):
-    return start(runner_factory, config)
-
-
 # ------------------------------------------------------------------ signing in
 
 

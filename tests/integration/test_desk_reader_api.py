@@ -12,22 +12,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from tests.helpers import wait_until
-from tests.integration.test_accounts import People, start
+from tests.integration.test_accounts import People
 from tests.integration.test_gateway import TITLE, TODAY, problem
 from tests.integration.test_gateway_openapi import conforms
-
-
-@pytest.fixture
-def people(runner_factory, config) -> People:
-    return start(runner_factory, config)
-
-
-@pytest.fixture
-def doc(people) -> dict:
-    return people.get("/openapi.json", role=None).json()
 
 
 def give_back(people: People, barcode: str, on=TODAY, **extra):

@@ -13,25 +13,14 @@ import csv
 import io
 from datetime import timedelta
 
-import pytest
 import requests
 
 from tests.helpers import wait_until
-from tests.integration.test_accounts import People, start
+from tests.integration.test_accounts import People
 from tests.integration.test_gateway import TITLE, TODAY, problem
 from tests.integration.test_gateway_openapi import conforms
 
 WEEK = "2026-W42"  # the week of TODAY (Monday 2026-10-12)
-
-
-@pytest.fixture
-def people(runner_factory, config) -> People:
-    return start(runner_factory, config)
-
-
-@pytest.fixture
-def doc(people) -> dict:
-    return people.get("/openapi.json", role=None).json()
 
 
 def known_to_the_programme(people: People, token: str) -> None:
