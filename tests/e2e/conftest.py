@@ -20,26 +20,15 @@ from typing import Any
 
 import pytest
 
-from services.accounts.service import AccountsService
-from services.activities.service import ActivitiesService
-from services.archives.service import ArchivesService
-from services.catalog.service import CatalogService
-from services.circulation.service import CirculationService
 from services.gateway.service import GatewayService
 from services.gateway.static import STATIC_DIR
 from tests.e2e.school import make_school
 from tests.helpers import with_web_address
+from tests.integration.test_gateway import ALL_SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
-SERVICES = (
-    CatalogService,
-    CirculationService,
-    ActivitiesService,
-    ArchivesService,
-    AccountsService,
-    GatewayService,
-)
+SERVICES = (*ALL_SERVICES, GatewayService)
 
 
 @pytest.fixture
