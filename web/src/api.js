@@ -55,6 +55,14 @@ function remember(header) {
   }
 }
 
+let pending = 0;
+
+/** How many calls are on their way, on <html data-requests>: a test waits for 0. */
+function inFlight(change) {
+  pending += change;
+  document.documentElement.dataset.requests = String(pending);
+}
+
 /** A fresh id for a command, so that sending it twice does it once. */
 export function commandId() {
   return crypto.randomUUID();
@@ -84,10 +92,13 @@ export async function api(method, path, { body, query, accept, headers = {} } = 
     sent["Content-Type"] = "application/json";
   }
   let response;
+  inFlight(+1);
   try {
     response = await fetch(url, { method, headers: sent, body: payload });
   } catch (error) {
     throw new ApiError(0, { code: "unreachable", detail: String(error) });
+  } finally {
+    inFlight(-1);
   }
   remember(response.headers.get("X-Event-Positions"));
   if (response.status === 204) return null;

@@ -190,4 +190,5 @@ def screenshot(page: Page, screen: str) -> None:
     width = page.viewport_size["width"] if page.viewport_size else 0
     size = "phone" if width <= 500 else "desk"
     Path(folder).mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(Path(folder) / f"{screen}-{language}-{size}.png"), full_page=True)
+    # What a person sees on the screen, not the whole scroll (a term's registers run long).
+    page.screenshot(path=str(Path(folder) / f"{screen}-{language}-{size}.png"))

@@ -43,19 +43,23 @@ SCREENS = [
     ("student", "opac", "/opac"),
     ("student", "reading-student", "/reading/notes"),
 ]
-# A message key shown instead of its words: "desk.lend.title".
+# A message key shown instead of its words: "desk.lend.title" (not a queue's name such
+# as ext.student-records.events, which the operator's screen shows as it is).
 KEY = re.compile(
-    r"\b(?:common|problems|desk|catalogue|cards|teacher|reading|records|opac|operator|dashboard)\.[a-zA-Z_]+(?:\.[a-zA-Z_]+)*\b"
+    r"(?<![\w.-])(?:common|problems|desk|catalogue|cards|teacher|reading|records|opac|operator|dashboard)\.[a-zA-Z_]+(?:\.[a-zA-Z_]+)*\b"
 )
 
 
 def settled(page: Page) -> None:
-    """Wait until the screen has its heading and nothing says it is still loading."""
+    """Wait until the screen has its heading, no call of the API is on its way (api.js counts
+    them on <html data-requests>) and nothing says it is still loading."""
     expect(page.locator("main h1").first).to_be_visible()
-    page.wait_for_function(
-        """() => !document.querySelector('main [aria-busy="true"]')
+    quiet = """() => (document.documentElement.dataset.requests || '0') === '0'
+                 && !document.querySelector('main [aria-busy="true"]')
                  && !/正在加载|Loading…/.test(document.querySelector('main').innerText)"""
-    )
+    page.wait_for_function(quiet)
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.wait_for_function(quiet)  # and still so after two frames: a screen asks in steps
 
 
 def main() -> None:
