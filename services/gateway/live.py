@@ -340,8 +340,8 @@ class LiveEvents(DependencyProvider):
     def _consume_once(self) -> None:
         with Connection(amqp_uri(self.container.config), connect_timeout=10) as connection:
             channel = connection.channel()
-            for source in self.sources:  # the topology declares them; the gateway only looks
-                events_exchange(source)(channel).declare(passive=True)
+            for source in self.sources:  # as any follower does: the same definition, idempotent
+                events_exchange(source)(channel).declare()
             queue = Queue(
                 self.queue_name,
                 bindings=[binding(events_exchange(s), routing_key="#") for s in self.sources],

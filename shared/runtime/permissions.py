@@ -133,12 +133,14 @@ LIVE_QUEUES = r"gateway\.live\.[0-9a-f]+"
 def gateway_permissions() -> Permissions:
     """The gateway calls the services, answers its own health RPC and follows every
     source's events for the screens' live stream: it declares, binds and reads its own
-    ``gateway.live.*`` queue and reads the events exchanges; it publishes no event and
-    declares no exchange (its ``management`` tag, ``USER_TAGS``, lets it list the
-    queues, not touch them)."""
+    ``gateway.live.*`` queue, and declares (as every follower may: idempotent, the same
+    definition) and reads the events exchanges; it publishes no event (its ``management``
+    tag, ``USER_TAGS``, lets it list the queues, not touch them)."""
     own = f"{rpc_names(GATEWAY)}|{LIVE_QUEUES}"
     events = "|".join(f"{source}\\.events" for source in SERVICES)
-    return Permissions(configure=f"^({own})$", write=f"^({own})$", read=f"^({own}|{events})$")
+    return Permissions(
+        configure=f"^({own}|{events})$", write=f"^({own})$", read=f"^({own}|{events})$"
+    )
 
 
 USER_TAGS = {GATEWAY: "management"}

@@ -66,10 +66,10 @@ def test_the_gateway_may_only_call_and_answer_rpc_and_follow_the_events_it_strea
         assert allowed(permission, "gateway.live.0f3a9c2b7d1e4a56")  # its live stream's queue
         for name in ("library.dlx", "library.events.by_campus", "rpc-catalog", "gateway.live."):
             assert not allowed(permission, name)
-    for source in SERVICES:  # it reads every source's events, and publishes none
+    for source in SERVICES:  # it follows every source's events, and publishes none
         assert allowed(rights.read, f"{source}.events")
+        assert allowed(rights.configure, f"{source}.events")  # declared as followers do
         assert not allowed(rights.write, f"{source}.events")
-        assert not allowed(rights.configure, f"{source}.events")
 
 
 def test_the_retired_shared_external_user_has_no_rights_at_all():
