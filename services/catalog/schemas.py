@@ -46,6 +46,15 @@ class AddCopies(CopyDetails):
     copies = copies()
 
 
+class AddMarcRecord(AddCopies):
+    """One record of a MARC file, catalogued: its ``command_id`` is derived from the
+    record's bytes and the campus, so the same record imported again is answered as the
+    first time. ``import_run`` (the upload's own id, left out of the fingerprint) comes
+    back in the answer: another run's id there means the record was catalogued before."""
+
+    import_run = fields.UUID(required=True)
+
+
 class Title(CopyDetails):
     """One title of a bulk catalogue: its details and how many copies."""
 

@@ -62,6 +62,14 @@ class CatalogService(event_feed.EventFeed):
         (barcodes,) = _catalogue(uow, [command])
         return {"barcodes": barcodes}
 
+    @command(schemas.AddMarcRecord, secret=("import_run",))
+    def add_marc_record(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
+        """Catalogue one MARC record's copies; answer their barcodes and the import run that
+        catalogued them (the first one, when the record comes again)."""
+        details = {key: value for key, value in command.items() if key != "import_run"}
+        (barcodes,) = _catalogue(uow, [details])
+        return {"barcodes": barcodes, "import_run": str(command["import_run"])}
+
     @command(schemas.AddTitles)
     def add_titles(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
         """Catalogue many titles' copies in one transaction (a delivery, a school's catalogue).
