@@ -23,7 +23,7 @@ from marshmallow import Schema, fields
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
 from services.gateway.auth import PUBLIC, SIGNED_IN
-from services.gateway.parsing import CORRELATION_HEADER, CORRELATION_PATTERN
+from services.gateway.parsing import CORRELATION_HEADER, CORRELATION_PATTERN, XLSX
 from services.gateway.problems import PROBLEM_JSON
 from services.gateway.replies import ProblemReply
 from services.gateway.routing import CSV, EVENT_STREAM, JSON, Route, RouteSpec, reads_after
@@ -245,7 +245,17 @@ def _reply_schema(media: str, route: RouteSpec) -> Any:
 
 def _body_schema(media: str, route: RouteSpec) -> Any:
     if media == CSV:
-        return {"type": "string", "description": "CSV text, UTF-8."}
+        return {
+            "type": "string",
+            "description": "CSV text: UTF-8 (with or without a BOM) or GBK/GB18030, detected "
+            "unless the charset parameter names it.",
+        }
+    if media == XLSX:
+        return {
+            "type": "string",
+            "format": "binary",
+            "description": "An XLSX workbook; its first sheet is read, row N as line N.",
+        }
     return route.body
 
 

@@ -24,12 +24,14 @@ from services.gateway.problems import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from shared import roster_files as roster
 
 CORRELATION_HEADER = "X-Correlation-Id"
 # What a caller may pass as a correlation id: short, printable, no spaces or quotes.
 CORRELATION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,99}$")
 JSON = "application/json"
 CSV = "text/csv"
+XLSX = roster.XLSX
 
 
 CORRELATION_RULE = (
@@ -113,18 +115,25 @@ def json_body(request: Request, limit: int) -> dict[str, Any]:
 
 
 def csv_or_json_body(request: Request, limit: int) -> dict[str, Any]:
-    """A roster: ``text/csv`` text, or JSON ``{"csv": ...}``."""
+    """A roster: the file itself (``text/csv`` in UTF-8 or GBK, or XLSX), or JSON ``{"csv": ...}``.
+
+    The file is turned into CSV text here (``services.circulation.roster``), so the
+    command circulation receives is the same as for the JSON form.
+    """
     raw = read_body(request, limit)
     mimetype = media_type(request)
-    if mimetype == CSV:
+    if mimetype in (CSV, XLSX):
+        charset = request.mimetype_params.get("charset")
         try:
-            return {"csv": raw.decode("utf-8-sig")}
-        except UnicodeDecodeError:
-            raise MalformedBody("The CSV is not UTF-8 text.") from None
+            return {"csv": roster.decode_roster(raw, mimetype, charset)}
+        except roster.UnknownCharset as error:
+            raise UnsupportedMediaType(f"The roster's {error}.") from None
+        except roster.UnreadableRoster as error:
+            raise MalformedBody(f"The roster cannot be read: {error}.") from None
     if is_json(mimetype):
         return json_object(raw)
     raise UnsupportedMediaType(
-        f'Send the roster as {CSV} or as {JSON} {{"csv": ...}} '
+        f'Send the roster as {CSV}, as {XLSX} or as {JSON} {{"csv": ...}} '
         f"(got {request.mimetype or 'no content type'})."
     )
 

@@ -19,6 +19,7 @@ from services.gateway.auth import PUBLIC, SIGNED_IN, Caller, missing, needs
 from services.gateway.calls import ServiceRpc
 from services.gateway.desk import DeskCampus
 from services.gateway.live import EVENT_STREAM, LIVE, LiveEvents
+from services.gateway.parsing import XLSX
 from services.gateway.problems import Conflict, RemoteFailure
 from services.gateway.routing import CSV, ApiRequest, Reply, route
 from services.gateway.sessions import SignInThrottle
@@ -222,8 +223,10 @@ class GatewayService:
         return self.circulation.issue_card(self.desk.default(request.body, request.caller))
 
     @route("POST", "/api/cards/import", allow=DESK, tag=CIRCULATION, body=s.ImportCardsBody,
-           roster=True, accepts=(CSV, "application/json"), reply=r.RosterReply, status=201,
-           statuses=(200,), summary="Issue cards for a roster; bad rows are listed")  # fmt: skip
+           roster=True, accepts=(CSV, XLSX, "application/json"), reply=r.RosterReply,
+           status=201, statuses=(200,),
+           summary="Issue cards for a roster (CSV in UTF-8 or GBK, XLSX, or JSON); "
+                   "bad rows are listed by line")  # fmt: skip
     def import_cards(self, request: ApiRequest) -> Reply:
         answer = self.circulation.import_cards(request.body)
         return Reply(answer, status=201 if answer["issued"] else 200)
