@@ -6,6 +6,7 @@ import openpyxl
 import pytest
 
 from services.circulation.roster import class_of, read_roster
+from shared.config import REPO_ROOT
 from shared.roster_files import CSV, XLSX, UnknownCharset, UnreadableRoster, decode_roster
 
 CHINESE = (
@@ -127,3 +128,19 @@ def test_an_xlsx_sent_as_csv_is_named():
 def test_an_unknown_charset_is_named():
     with pytest.raises(UnknownCharset, match="klingon"):
         decode_roster(b"name\n", CSV, "klingon")
+
+
+@pytest.mark.parametrize(("path", "media"), [("roster-gbk.csv", CSV), ("roster.xlsx", XLSX)])
+def test_the_example_files_in_docs_read_as_docs_rosters_md_says(path, media):
+    raw = (REPO_ROOT / "examples" / "rosters" / path).read_bytes()
+    roster = read_roster(decode_roster(raw, media))
+    assert [line for line, _ in roster.cards] == [2, 3, 4, 5, 6, 7, 8]
+    assert [error["line"] for error in roster.errors] == [9]
+    assert [card["class_name"] for _, card in roster.cards] == [
+        "G7-3", "G7-3", "G7-3", "G11-5", "G1-2", None, "G7-3"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("written", ["初一3班", "7年级(3)班"])
+def test_the_other_forms_docs_rosters_md_lists(written):
+    assert class_of(written) == "G7-3"
