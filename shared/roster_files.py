@@ -34,10 +34,12 @@ class UnknownCharset(UnreadableRoster):
     """Raised when the uploader names a character set no codec knows."""
 
 
-def decode_roster(raw: bytes, media_type: str, charset: str | None = None) -> str:
+def decode_roster(
+    raw: bytes, media_type: str, charset: str | None = None, max_text: int = MAX_ROSTER_TEXT
+) -> str:
     """The roster file (``text/csv`` or XLSX bytes) as CSV text; ``UnreadableRoster`` if not."""
     if media_type == XLSX:
-        return xlsx_to_csv(raw)
+        return xlsx_to_csv(raw, max_text)
     if media_type == CSV:
         return decode_text(raw, charset)
     raise UnreadableRoster(f"a roster is {CSV} or {XLSX}, not {media_type or 'untyped'}")
@@ -83,7 +85,7 @@ def _decode(raw: bytes, codec: str, what: str) -> str:
         ) from None
 
 
-def xlsx_to_csv(raw: bytes) -> str:
+def xlsx_to_csv(raw: bytes, max_text: int = MAX_ROSTER_TEXT) -> str:
     """The workbook's first sheet as CSV text, row N of the sheet on line N.
 
     A line break inside a cell becomes a space (so lines stay rows); a whole number
@@ -111,9 +113,9 @@ def xlsx_to_csv(raw: bytes) -> str:
             while cells and not cells[-1]:
                 cells.pop()
             writer.writerow(cells)
-            if out.tell() > MAX_ROSTER_TEXT:
+            if out.tell() > max_text:
                 raise UnreadableRoster(
-                    f"the sheet is over {MAX_ROSTER_TEXT} bytes as text: split the roster"
+                    f"the sheet is over {max_text} bytes as text: split the roster"
                 )
     except UnreadableRoster:
         raise

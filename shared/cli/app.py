@@ -437,15 +437,18 @@ def cmd_dlq_retry(args: argparse.Namespace, config: dict[str, Any]) -> int:
 def cmd_import_cards(args: argparse.Namespace, config: dict[str, Any]) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from shared import roster_files
     from shared.cli import roster
     from shared.cli.rpc import Services
 
+    # As the school office saved it: CSV in UTF-8 (BOM or not) or GBK/GB18030, or XLSX.
+    media = roster_files.XLSX if str(args.roster).lower().endswith(".xlsx") else roster_files.CSV
     try:
-        with open(args.roster, encoding="utf-8-sig") as handle:
-            text = handle.read()
+        with open(args.roster, "rb") as handle:
+            text = roster_files.decode_roster(handle.read(), media, max_text=1 << 30)
     except FileNotFoundError:
         raise UsageError(f"no such file: {args.roster}") from None
-    except (OSError, UnicodeDecodeError) as error:
+    except (OSError, roster_files.UnreadableRoster) as error:
         raise errors.CommandFailed(f"cannot read {args.roster}: {error}") from None
     chunks = roster.split_roster(text, args.chunk_rows)
     total = sum(chunk.rows for chunk in chunks)

@@ -14,7 +14,7 @@ from services.circulation.service import CirculationService
 from services.gateway.service import GatewayService
 from shared.cli import errors
 from shared.cli.app import main
-from shared.config import SERVICES
+from shared.config import REPO_ROOT, SERVICES
 from tests.factories import book_added
 from tests.helpers import free_port, wait_until, with_web_address
 
@@ -124,6 +124,16 @@ def test_import_cards_issues_the_good_rows_and_names_the_bad_ones_by_their_line(
     code, out, _ = run(capsys, "--config", path, "import-cards", str(roster), "--chunk-rows", "10")
     with ServiceRpcProxy("circulation", settings, timeout=15) as circulation:
         assert circulation.health()["head"] == head
+
+
+@pytest.mark.parametrize("example", ["roster-gbk.csv", "roster.xlsx"])
+def test_import_cards_reads_the_school_offices_files_gbk_csv_and_xlsx(system, capsys, example):
+    settings, path = system
+    roster = REPO_ROOT / "examples" / "rosters" / example
+    code, out, err = run(capsys, "--config", path, "import-cards", str(roster))
+    assert code == errors.FAILED, err  # line 9's class is not one the library knows
+    assert "issued 7 card(s) from 8 row(s)" in out
+    assert sorted(table_rows(out)) == [9]
 
 
 def test_a_service_that_is_not_running_exits_4_naming_it(runner_factory, config, tmp_path, capsys):
