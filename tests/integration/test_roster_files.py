@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
-
-import openpyxl
 import pytest
 
 from services.circulation.service import CirculationService
 from shared.roster_files import XLSX
 from tests.integration.test_gateway import problem, start_gateway
+from tests.unit.test_roster_files import xlsx
 
 pytestmark = pytest.mark.integration
 
@@ -26,15 +24,6 @@ GBK_ROSTER = (
 @pytest.fixture
 def api(runner_factory, config):
     return start_gateway(runner_factory, config, CirculationService)
-
-
-def workbook(rows) -> bytes:
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def post_file(api, data: bytes, content_type: str):
@@ -67,7 +56,7 @@ def test_a_gbk_csv_with_chinese_headers_issues_the_good_rows_and_lists_the_bad_l
 
 
 def test_an_xlsx_roster_is_read_row_by_row(api):
-    data = workbook(
+    data = xlsx(
         [
             ["name", "kind", "class", "campus", "patron_id"],
             ["周一", "学生", "高二(5)班", "南区", "S11501"],
@@ -91,7 +80,7 @@ def test_bad_files_are_a_4xx_naming_the_problem_and_import_nothing(api):
     cases = [
         (b"PK\x03\x04 broken", XLSX, 400, "corrupt"),
         (GBK_ROSTER.encode("gbk"), XLSX, 400, "corrupt"),
-        (workbook([["姓名"]]), "text/csv", 400, "XLSX"),
+        (xlsx([["姓名"]]), "text/csv", 400, "XLSX"),
         (b"\x00\x01\x02\x03", "text/csv", 400, "NUL"),
         (b"\xff\xfe\xff\xfe\xff", "text/csv", 400, "GBK"),
         (GBK_ROSTER.encode("gbk"), "text/csv; charset=klingon", 415, "klingon"),
