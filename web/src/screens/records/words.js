@@ -98,3 +98,19 @@ export function columnClass(column) {
   const short = column.endsWith("_on") || column === "campus" || column === "status" || ROLES.has(column);
   return short ? "nowrap" : "";
 }
+
+/** A table's columns for DataTable: worded headers, numbers to the right, cells worded
+ * (`kind`: the register, where a column's words depend on it). */
+export function wordedColumns(names, kind = "") {
+  return names.map((column) => ({
+    key: column,
+    label: columnLabel(column),
+    align: columnClass(column),
+    format: (value) => cell(column, value, kind),
+  }));
+}
+
+/** The API's rows (lists in the order of `names`) as objects keyed by column. */
+export function rowObjects(names, rows) {
+  return rows.map((row) => Object.fromEntries(names.map((name, index) => [name, row[index]])));
+}
