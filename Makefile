@@ -87,9 +87,10 @@ unit: dev
 # No `-` prefix and no `|| true`: any pytest failure, including exit code 5
 # (no tests collected), must fail the target.
 # The browser test drives Debian's chromium (never a downloaded one); the font
-# lets it draw the Chinese names and titles.
+# lets it draw the Chinese names and titles (and is the one the PDFs embed);
+# pdftotext (poppler-utils) reads the printed forms back.
 test: dev infra-up lint contract web
-	bash -c 'source infra/lib/common.sh && ensure_packages chromium fonts-wqy-microhei'
+	bash -c 'source infra/lib/common.sh && ensure_packages chromium fonts-wqy-microhei poppler-utils'
 	$(VENV)/bin/pytest
 
 # The suite once more with the databases on two PostgreSQL servers (infra/test_apart.sh
@@ -98,6 +99,7 @@ test-apart: dev lint web
 	bash infra/test_apart.sh
 
 demo: infra-up web
+	bash -c 'source infra/lib/common.sh && ensure_packages fonts-wqy-microhei'
 	bash infra/services.sh start
 	$(PY) -m shared.cli.demo
 

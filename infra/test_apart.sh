@@ -45,7 +45,7 @@ done
 
 # The main cluster, each service's database where its DSN says, migrations, topology.
 bash infra/up.sh
-bash -c 'source infra/lib/common.sh && ensure_packages chromium fonts-wqy-microhei'
+bash -c 'source infra/lib/common.sh && ensure_packages chromium fonts-wqy-microhei poppler-utils'
 .venv/bin/python -m shared.storage.servers | sed 's/^/[infra] databases on /'
 
 log "pytest with ${APART[*]} on 127.0.0.1:$APART_PORT"
