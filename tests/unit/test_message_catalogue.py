@@ -1,8 +1,10 @@
-"""The screens' message catalogue: one file per area and language, the same keys in each.
+"""The message catalogues: one file per area and language, the same keys in each.
 
-Every text a person reads on the screens comes from web/src/locales/<lang>/<area>.json;
-a key missing in one language would show its path (``desk.lend.title``) instead of
-words, so both languages must say everything, and say something.
+Every text a person reads on the screens comes from web/src/locales/<lang>/<area>.json,
+and every text of a file the server makes (spreadsheet headers, printed forms,
+e-mails) from shared/paper/locales/<lang>/<area>.json; a key missing in one language
+would show its path (``desk.lend.title``) instead of words, so both languages must
+say everything, and say something.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-LOCALES = Path(__file__).resolve().parents[2] / "web" / "src" / "locales"
+ROOT = Path(__file__).resolve().parents[2]
+LOCALES = ROOT / "web" / "src" / "locales"
+PAPER = ROOT / "shared" / "paper" / "locales"
 LANGUAGES = ("zh-CN", "en")
 
 
@@ -26,31 +30,43 @@ def keys(tree: object, prefix: str = "") -> dict[str, str]:
     return {prefix.rstrip("."): tree}
 
 
-def areas(language: str) -> dict[str, dict[str, str]]:
+def areas(language: str, root: Path = LOCALES) -> dict[str, dict[str, str]]:
     return {
         path.stem: keys(json.loads(path.read_text(encoding="utf-8")))
-        for path in sorted((LOCALES / language).glob("*.json"))
+        for path in sorted((root / language).glob("*.json"))
     }
 
 
-def test_both_languages_have_the_same_areas():
-    assert set(areas("zh-CN")) == set(areas("en"))
-    assert {"common", "problems"} <= set(areas("zh-CN"))
+def every_area() -> list[tuple[Path, str]]:
+    return [(root, area) for root in (LOCALES, PAPER) for area in sorted(areas("zh-CN", root))]
 
 
-@pytest.mark.parametrize("area", sorted(areas("zh-CN")))
-def test_every_key_is_worded_in_both_languages(area):
-    chinese, english = areas("zh-CN")[area], areas("en").get(area, {})
+@pytest.mark.parametrize("root", [LOCALES, PAPER], ids=["screens", "paper"])
+def test_both_languages_have_the_same_areas(root):
+    assert set(areas("zh-CN", root)) == set(areas("en", root))
+    assert "common" in set(areas("zh-CN", root))
+
+
+def test_the_screens_word_the_problems():
+    assert "problems" in areas("zh-CN")
+
+
+@pytest.mark.parametrize(
+    ("root", "area"), every_area(), ids=[f"{r.parts[-3]}-{a}" for r, a in every_area()]
+)
+def test_every_key_is_worded_in_both_languages(root, area):
+    chinese, english = areas("zh-CN", root)[area], areas("en", root).get(area, {})
     assert sorted(set(chinese) ^ set(english)) == [], f"{area}: keys in one language only"
     for key, text in {**chinese, **english}.items():
         assert isinstance(text, str) and text.strip(), f"{area}.{key} says nothing"
 
 
-def test_the_chinese_catalogue_is_chinese():
+@pytest.mark.parametrize("root", [LOCALES, PAPER], ids=["screens", "paper"])
+def test_the_chinese_catalogue_is_chinese(root):
     """zh-CN is the default: its sentences are in Chinese, not English left untranslated."""
     untranslated = [
         f"{area}.{key}"
-        for area, texts in areas("zh-CN").items()
+        for area, texts in areas("zh-CN", root).items()
         for key, text in texts.items()
         if len(text) > 3
         and not key.startswith("languages.")  # each language is named in itself
