@@ -8,6 +8,7 @@ so each service loads its input once and applies its own defaults.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
@@ -32,6 +33,9 @@ CORRELATION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,99}$")
 JSON = "application/json"
 CSV = "text/csv"
 XLSX = roster.XLSX
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# The namespace of command ids derived from an uploaded file's bytes (uuid5).
+FILE_COMMANDS = uuid.UUID("6f1c1d8e-3a51-5b8e-9a57-4c3f6b0e2d10")
 
 
 CORRELATION_RULE = (
@@ -114,18 +118,27 @@ def json_body(request: Request, limit: int) -> dict[str, Any]:
     return json_object(raw)
 
 
+def file_command_id(raw: bytes) -> str:
+    """The command id of an uploaded file: the same bytes, the same id (a UUID)."""
+    return str(uuid.uuid5(FILE_COMMANDS, hashlib.sha256(raw).hexdigest()))
+
+
 def csv_or_json_body(request: Request, limit: int) -> dict[str, Any]:
     """A roster: the file itself (``text/csv`` in UTF-8 or GBK, or XLSX), or JSON ``{"csv": ...}``.
 
     The file is turned into CSV text here (``services.circulation.roster``), so the
-    command circulation receives is the same as for the JSON form.
+    command circulation receives is the same as for the JSON form. A file has no
+    ``command_id`` field: its command id is the ``Idempotency-Key`` header, or else
+    one derived from the file's bytes (``file_command_id``), so a roster sent twice
+    (a double click, a retry after a dropped answer) issues its cards once.
     """
     raw = read_body(request, limit)
     mimetype = media_type(request)
     if mimetype in (CSV, XLSX):
         charset = request.mimetype_params.get("charset")
+        command_id = request.headers.get(IDEMPOTENCY_HEADER) or file_command_id(raw)
         try:
-            return {"csv": roster.decode_roster(raw, mimetype, charset)}
+            return {"csv": roster.decode_roster(raw, mimetype, charset), "command_id": command_id}
         except roster.UnknownCharset as error:
             raise UnsupportedMediaType(f"The roster's {error}.") from None
         except roster.UnreadableRoster as error:

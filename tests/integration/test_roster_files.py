@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from services.circulation.service import CirculationService
@@ -49,10 +51,21 @@ def test_a_gbk_csv_with_chinese_headers_issues_the_good_rows_and_lists_the_bad_l
     teacher = api.get("/api/cards/T70391", role="assistant").json()
     assert teacher["kind"] == "teacher" and teacher["campus"] == "south"
 
-    # Sent again (stated GB18030 this time): no card twice, each row refused by its line.
+    # The same file sent again (a double click, a retry): the same command, not redone.
+    # Stated GB18030 this time: the same bytes, so the same answer and the same cards.
     again = post_file(api, GBK_ROSTER.encode("gb18030"), "text/csv; charset=GB18030")
-    assert again.status_code == 200 and again.json()["issued"] == []
-    assert [error["line"] for error in again.json()["errors"]] == [2, 3, 4, 5, 6]
+    assert again.status_code == 201 and again.json() == body
+
+    # Sent on purpose as a new import (its own Idempotency-Key): no card twice either,
+    # each row refused by its line.
+    anew = api.post(
+        "/api/cards/import",
+        data=GBK_ROSTER.encode("gbk"),
+        role="assistant",
+        headers={"Content-Type": "text/csv", "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert anew.status_code == 200 and anew.json()["issued"] == []
+    assert [error["line"] for error in anew.json()["errors"]] == [2, 3, 4, 5, 6]
 
 
 def test_an_xlsx_roster_is_read_row_by_row(api):
