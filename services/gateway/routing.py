@@ -34,7 +34,7 @@ from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request, Response
 
-from services.gateway import parsing
+from services.gateway import formats, parsing
 from services.gateway.auth import (
     PUBLIC,
     Caller,
@@ -84,6 +84,7 @@ class ApiRequest:
     # X-Read-After of a GET: answer as of at least these positions ({source: position}).
     read_after: Mapping[str, int] = field(default_factory=dict)
     last_event_id: str | None = None  # Last-Event-ID, for a route answering an event stream
+    language: str = "zh-CN"  # the files' language (?lang= or Accept-Language): exports, prints
 
     @property
     def role(self) -> str | None:
@@ -237,6 +238,10 @@ class Route(HttpRequestHandler):
             authorize(caller, spec.allow)
         path = parsing.check(spec.path(), request.path_values, "path") if spec.path else {}
         query = parsing.query_args(request)
+        asked, language = None, "zh-CN"
+        if formats.offers_files(spec.produces):  # format and lang are the gateway's
+            languages = request.headers.get("Accept-Language")
+            asked, language = formats.negotiate(spec.produces, query, languages)
         query = parsing.check(spec.query(), query, "query") if spec.query else query
         body: dict[str, Any] = {}
         if spec.body is not None:
@@ -245,14 +250,23 @@ class Route(HttpRequestHandler):
             else:
                 raw = parsing.json_body(request, settings.max_body)
             body = parsing.check(spec.body(), raw, "body")
-        media_type = request.accept_mimetypes.best_match(spec.produces) or spec.produces[0]
+        media_type = asked or request.accept_mimetypes.best_match(spec.produces) or spec.produces[0]
         address = request.remote_addr
         after = read_after_of(request) if reads_after(spec) else {}
         last_event_id = None
         if EVENT_STREAM in spec.produces:
             last_event_id = request.headers.get("Last-Event-ID")
         return caller, ApiRequest(
-            caller, correlation_id, path, query, body, media_type, address, after, last_event_id
+            caller,
+            correlation_id,
+            path,
+            query,
+            body,
+            media_type,
+            address,
+            after,
+            last_event_id,
+            language,
         )
 
     def authenticate(self, authorization: str | None, correlation_id: str) -> Caller:

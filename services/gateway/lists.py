@@ -1,0 +1,228 @@
+"""The library's lists as tables: which columns each has, of what kind, and its rows.
+
+The services answer JSON; a list asked for as a file is that same answer laid out
+as a ``shared.paper.tables.Table`` here, once per list, for CSV and XLSX alike
+(``exports.answer``). A column is known by its code everywhere (``COLUMNS``): a
+register's columns come from the archives by code, so a column added there is
+exported with the kind it has here (text when it has none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from shared.paper.tables import CLASS, DATE, INTEGER, MONEY, NUMBER, TEXT, Column, Table
+
+VALUES = "exports.values"
+CAMPUS = "common.campus"
+
+
+def _columns(*columns: Column) -> dict[str, Column]:
+    return {column.code: column for column in columns}
+
+
+COLUMNS = _columns(
+    *(
+        Column(code, DATE)
+        for code in (
+            "lent_on",
+            "due_on",
+            "returned_on",
+            "purchased_on",
+            "damaged_on",
+            "repaired_on",
+            "weeded_on",
+            "reserved_on",
+        )
+    ),
+    *(
+        Column(code, MONEY)
+        for code in ("unit_price", "total", "value", "held_value", "added_value", "weeded_value")
+    ),
+    *(Column(code, MONEY) for code in ("owed",)),
+    *(
+        Column(code, INTEGER)
+        for code in (
+            "copies",
+            "held",
+            "on_loan",
+            "in_repair",
+            "lost",
+            "added",
+            "weeded",
+            "transferred_in",
+            "transferred_out",
+            "in_transit",
+            "days_overdue",
+            "rank",
+            "books",
+            "readers",
+            "loans",
+            "class_size",
+            "corner_loans",
+        )
+    ),
+    Column("loans_per_student", NUMBER),
+    Column("campus", TEXT, words=CAMPUS, width=10),
+    Column("class_name", CLASS),
+    Column("class_letter", TEXT, words=VALUES, width=8),
+    *(
+        Column(code, TEXT, words=VALUES, width=12)
+        for code in (
+            "status",
+            "reason",
+            "by_role",
+            "returned_by_role",
+            "repaired_by_role",
+            "kind",
+            "renewed",
+            "item",
+        )
+    ),
+    Column("title", TEXT, width=30),
+    Column("top_titles", TEXT, width=40),
+    Column("isbn", TEXT, width=16),
+    Column("barcode", TEXT, width=12),
+    Column("name", TEXT, width=10),
+)
+
+
+def column(code: str) -> Column:
+    """The column of that code: its kind and wording (text when none is known)."""
+    return COLUMNS.get(code) or Column(code)
+
+
+def table(name: str, codes: Iterable[str]) -> Table:
+    return Table(name, tuple(column(code) for code in codes))
+
+
+def rows_of(records: Iterable[dict[str, Any]], codes: Sequence[str]) -> Iterator[list[Any]]:
+    """Dicts (JSON records) as rows of those columns."""
+    for record in records:
+        yield [record.get(code) for code in codes]
+
+
+# ------------------------------------------------------------------ ledgers
+
+LEDGER = (
+    "held",
+    "held_value",
+    "on_loan",
+    "in_repair",
+    "lost",
+    "added",
+    "added_value",
+    "weeded",
+    "weeded_value",
+    "transferred_in",
+    "transferred_out",
+    "in_transit",
+)
+
+
+def ledger(name: str, group: str, lines: list[dict[str, Any]]) -> tuple[Table, Iterator[list]]:
+    """A ledger (general: a line per campus; classification: per class letter), and its total
+    line (``all``)."""
+    codes = (group, *LEDGER)
+    return table(name, codes), rows_of(lines, codes)
+
+
+# ------------------------------------------------------------------ circulation
+
+OVERDUE = ("class_name", "patron_id", "name", "title", "barcode", "campus", "lent_on", "due_on",
+           "days_overdue", "renewed")  # fmt: skip
+
+
+def overdue(answer: dict[str, Any]) -> tuple[Table, Iterator[list]]:
+    """One row per overdue loan, class after class."""
+    loans = (loan for group in answer["classes"] for loan in group["loans"])
+    return table("overdue", OVERDUE), rows_of(
+        ({**loan, "renewed": str(loan["renewed"]).lower()} for loan in loans), OVERDUE
+    )
+
+
+CLEARANCE = ("class_name", "patron_id", "name", "item", "barcode", "title", "due_on",
+             "days_overdue", "owed")  # fmt: skip
+
+
+def clearance_items(answer: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Each thing a leaver still has to settle: a book not returned, a loss not paid."""
+    for patron in answer["outstanding"]:
+        card = {"class_name": patron.get("class_name"), "patron_id": patron["patron_id"],
+                "name": patron["name"]}  # fmt: skip
+        for loan in patron["loans"]:
+            yield {**card, **loan, "item": "loan", "owed": None}
+        for loss in patron["unpaid"]:
+            yield {**card, **loss, "item": "unpaid", "owed": loss["replacement_cost"]}
+
+
+def clearance(answer: dict[str, Any]) -> tuple[Table, Iterator[list]]:
+    return table("clearance", CLEARANCE), rows_of(clearance_items(answer), CLEARANCE)
+
+
+# ------------------------------------------------------------------ reading programme
+
+BOARDS = {
+    "students": ("rank", "name", "class_name", "campus", "books"),
+    "classes": ("rank", "class_name", "campus", "books", "readers"),
+    "campuses": ("rank", "campus", "books", "readers"),
+}
+
+
+def leaderboard(board: str, answer: dict[str, Any]) -> tuple[Table, Iterator[list]]:
+    codes = BOARDS[board]
+    return table(f"leaderboard_{board}", codes), rows_of(answer["entries"], codes)
+
+
+BULLETIN = ("campus", "class_name", "loans", "readers", "class_size", "loans_per_student",
+            "corner_loans", "top_titles")  # fmt: skip
+
+
+def bulletin(answer: dict[str, Any]) -> tuple[Table, Iterator[list]]:
+    """One row per class and a last one for all classes (as the bulletin's totals)."""
+    classes = [
+        {**c, "top_titles": "; ".join(f"{t['title']} ({t['loans']})" for t in c["top_titles"])}
+        for c in answer["classes"]
+    ]
+    totals = answer["totals"]
+    everyone = {**totals, "class_size": totals["students"], "campus": answer["campus"] or "all",
+                "class_name": "all", "top_titles": ""}  # fmt: skip
+    return table("bulletin", BULLETIN), rows_of([*classes, everyone], BULLETIN)
+
+
+# ------------------------------------------------------------------ books of record
+
+REPORT = ("section", "item", "value")
+SUMMARY = ("term", "starts", "ends", "students", "loans_per_student", "copies_held_at_end",
+           "circulation_rate")  # fmt: skip
+
+
+def report_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
+    """The term report flattened to section, item, value (the sections and items are codes,
+    worded in exports.report; titles and classes are written as they are)."""
+    for key in SUMMARY:
+        yield ["summary", key, report.get(key)]
+    yield ["loans", "total", report["loans"]["total"]]
+    for kind, n in sorted(report["loans"]["by_kind"].items()):
+        yield ["loans", kind, n]
+    for a in report["acquisitions"]:
+        yield ["acquisitions", f"{a['campus']} copies", a["copies"]]
+        yield ["acquisitions", f"{a['campus']} value", a["value"]]
+    for w in report["weeding"]:
+        yield ["weeding", f"{w['reason']} copies", w["copies"]]
+        yield ["weeding", f"{w['reason']} value", w["value"]]
+    for t in report["most_read_titles"]:
+        yield ["most_read", f"{t['title']} ({t['isbn']})", t["loans"]]
+    for c in report["most_active_classes"]:
+        yield ["most_active_class", c["class_name"], c["loans"]]
+
+
+TERM_REPORT = Table(
+    "term_report",
+    (
+        Column("section", TEXT, words="exports.report.sections", width=16),
+        Column("item", TEXT, words="exports.report.items", width=36),
+        Column("value", NUMBER, width=14),
+    ),
+)
