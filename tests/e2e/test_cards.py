@@ -11,7 +11,8 @@ def test_a_librarian_issues_imports_blocks_retires_and_clears_a_class(scenario):
     seen = scenario("cards")
 
     assert seen["issued"] == "S70399"
-    assert len(seen["import"]["bad"]) == 1 and "班级：格式应如 G7-3" in seen["import"]["bad"][0]
+    assert len(seen["import"]["bad"]) == 1
+    assert "班级：应写作初一(3)班、七年级3班或 G7-3" in seen["import"]["bad"][0]
     assert len(seen["import"]["good"]) == 3
     assert seen["manage"] == {"retired": "S70311"}
     clearance = seen["clearance"]

@@ -47,7 +47,7 @@ def import_roster(page: Page, path: Path) -> Locator:
     """Upload a roster file on 导入名单; the result (its summary, bad rows, cards issued)."""
     go(page, "/cards/import")
     expect(page.get_by_role("heading", name="导入名单", level=2)).to_be_visible()
-    page.get_by_label("名单文件（CSV）").set_input_files(str(path))
+    page.get_by_label("名单文件（Excel 或 CSV）").set_input_files(str(path))
     page.get_by_role("button", name="导入", exact=True).click()
     result = page.locator("section", has=page.locator("#roster-result"))
     expect(result.get_by_role("status")).to_contain_text("已办证")
