@@ -20,6 +20,7 @@ from nameko.dependency_providers import Config
 from services.accounts import credentials as c
 from services.accounts import domain, queries
 from services.accounts import schemas as s
+from services.accounts.class_teachers import ClassTeachers
 from services.accounts.projections import CardHolders, Directory
 from shared.errors import SignInRefused, found, load
 from shared.events.envelope import Envelope
@@ -41,7 +42,7 @@ LOCKED = "This account is locked after too many wrong passwords; try again in {m
 class AccountsService(event_feed.EventFeed):
     name = "accounts"
     store = EventStoreProvider(Directory())
-    projections = Projections(CardHolders())
+    projections = Projections(CardHolders(), ClassTeachers())
     config = Config()
 
     @subscribe("circulation")

@@ -21,6 +21,7 @@ from typing import Any, NoReturn, TypeVar
 
 from shared.events.fields import CAMPUSES
 from shared.eventsourcing.decider import Aggregate, Event, Refused
+from shared.runtime.school_year import next_class
 
 T = TypeVar("T")
 
@@ -66,6 +67,8 @@ class Patron:
     loans: dict[str, Loan] = field(default_factory=dict)
     owed: dict[str, Decimal] = field(default_factory=dict)  # loan_id -> replacement cost
     reservations: dict[str, str] = field(default_factory=dict)  # reservation_id -> isbn
+    school_year: int | None = None  # the last year's turn that moved (or graduated) the card
+    graduated: int | None = None  # the school year the holder graduated in (left for clearance)
 
     @property
     def exists(self) -> bool:
@@ -164,6 +167,15 @@ class RetireCard:
 
 
 @dataclass(frozen=True)
+class TurnYear:
+    """The year's turn (``school_year``, e.g. 2027) as it reaches one card: its class moves
+    up a grade, or, in a graduating grade, the holder graduates (``shared.runtime.school_year``)."""
+
+    school_year: int
+    graduating_grades: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Lend:
     loan_id: str
     copy: CopyAtDesk
@@ -219,6 +231,7 @@ Command = (
     | BlockCard
     | UnblockCard
     | RetireCard
+    | TurnYear
     | Lend
     | ReturnCopy
     | Renew
@@ -251,6 +264,8 @@ def decide(patron: Patron, command: Command) -> list[Event]:
             return [Event("CardUnblocked", {"patron_id": patron.patron_id})]
         case RetireCard(reason=reason):
             return _retire(patron, reason)
+        case TurnYear():
+            return _turn_year(patron, command)
         case Lend():
             return _lend(patron, command)
         case ReturnCopy():
@@ -326,6 +341,46 @@ def _retire(patron: Patron, reason: str) -> list[Event]:
             "not_cleared",
         )
     return [Event("CardRetired", {"patron_id": patron.patron_id, "reason": reason})]
+
+
+def _turn_year(patron: Patron, command: TurnYear) -> list[Event]:
+    """A card's class moves up a grade; in a graduating grade its holder graduates (a
+    student's or a class corner's card, kept for clearance) or, a teacher's, has no class.
+
+    Nothing for a retired card, a card with no class, a graduate, or a card this year's
+    turn (or a later one) already reached: turning the same year twice moves nothing.
+    """
+    if patron.status in ("none", "retired") or patron.class_name is None:
+        return []
+    if patron.graduated is not None:
+        return []
+    if patron.school_year is not None and patron.school_year >= command.school_year:
+        return []
+    following = next_class(patron.class_name, command.graduating_grades)
+    if following is None and patron.kind != "teacher":
+        return [
+            Event(
+                "CardGraduated",
+                {
+                    "patron_id": patron.patron_id,
+                    "kind": patron.kind,
+                    "class_name": patron.class_name,
+                    "school_year": command.school_year,
+                },
+            )
+        ]
+    return [
+        Event(
+            "CardClassChanged",
+            {
+                "patron_id": patron.patron_id,
+                "kind": patron.kind,
+                "from_class": patron.class_name,
+                "to_class": following,
+                "school_year": command.school_year,
+            },
+        )
+    ]
 
 
 def _refuse_to_borrow(patron: Patron, today: date) -> None:
@@ -667,6 +722,10 @@ def evolve(patron: Patron, event: Any) -> Patron:
             return replace(patron, status="active", block_reason=None)
         case "CardRetired":
             return replace(patron, status="retired")
+        case "CardClassChanged":
+            return replace(patron, class_name=data["to_class"], school_year=data["school_year"])
+        case "CardGraduated":
+            return replace(patron, graduated=data["school_year"], school_year=data["school_year"])
         case "Lent":
             loan = Loan(
                 loan_id=data["loan_id"],

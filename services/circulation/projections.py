@@ -101,6 +101,8 @@ INSERT_PATRON = """
 """
 SET_PATRON_STATUS = "UPDATE patrons SET status = %s WHERE patron_id = %s"
 ADD_OWED = "UPDATE patrons SET owed = owed + %s WHERE patron_id = %s"
+MOVE_CLASS = "UPDATE patrons SET class_name = %s, grade = %s WHERE patron_id = %s"
+GRADUATE = "UPDATE patrons SET graduated = %s WHERE patron_id = %s"
 
 
 def grade_of(class_name: str | None) -> str | None:
@@ -127,6 +129,11 @@ class Patrons(Projection):
                 cursor.execute(SET_PATRON_STATUS, ("active", data["patron_id"]))
             case "CardRetired":
                 cursor.execute(SET_PATRON_STATUS, ("retired", data["patron_id"]))
+            case "CardClassChanged":
+                to_class = data["to_class"]
+                cursor.execute(MOVE_CLASS, (to_class, grade_of(to_class), data["patron_id"]))
+            case "CardGraduated":
+                cursor.execute(GRADUATE, (data["school_year"], data["patron_id"]))
             case "DeclaredLost":
                 cursor.execute(ADD_OWED, (data["replacement_cost"], data["patron_id"]))
             case "CompensationPaid":

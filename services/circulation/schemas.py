@@ -168,3 +168,34 @@ class TitleAvailabilityQuery(Schema):
     """The titles a catalogue search found, by ISBN (as the catalogue wrote each)."""
 
     isbns = fields.List(f.isbn(), required=True, validate=validate.Length(max=MAX_TITLES_ASKED))
+
+
+# ------------------------------------------------------------------ the school year
+
+
+def school_year(**kwargs: Any) -> fields.Integer:
+    """A school year by the calendar year it starts in: 2027 for 2027-28."""
+    return fields.Integer(
+        validate=validate.Range(min=2000, max=2100),
+        metadata={"description": "The school year by the year it starts in: 2027 for 2027-28.",
+                  "example": 2027},
+        **kwargs,
+    )  # fmt: skip
+
+
+class TurnSchoolYear(Command):
+    """Move every class up a grade for the new school year; turning it twice moves nothing."""
+
+    school_year = school_year(required=True)
+
+
+class RetireGraduates(Command):
+    """Retire the cards of the graduates who hold no book and owe nothing."""
+
+    school_year = school_year(load_default=None, allow_none=True)  # left out: the latest
+
+
+class GraduatesQuery(Schema):
+    school_year = school_year(load_default=None, allow_none=True)
+    on = f.day(load_default=None, metadata={"description": "As of this day (today when left out)."})
+

@@ -12,8 +12,11 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from services.circulation import domain, queries
+from nameko.dependency_providers import Config
+
+from services.circulation import domain, graduates, queries
 from services.circulation import schemas as s
+from services.circulation import school_year as year_turn
 from services.circulation.policies import Rules
 from services.circulation.projections import INLINE, CopyAvailability
 from services.circulation.roster import RosterError, read_roster
@@ -29,6 +32,7 @@ from shared.runtime import event_feed
 from shared.runtime.campus import Campus
 from shared.runtime.commands import command
 from shared.runtime.dependencies import EventStoreProvider, Projections
+from shared.runtime.school_year import graduating_grades_from_config
 
 Command = Mapping[str, Any]
 # The loans brought back this term a reader's answer lists, newest first, at most.
@@ -43,6 +47,7 @@ class CirculationService(event_feed.EventFeed):
     projections = Projections(CopyAvailability())
     rules = Rules()
     campus = Campus()
+    config = Config()
 
     @subscribe("catalog")
     def on_catalog_events(self, events: list[Envelope]) -> Any:
@@ -102,6 +107,47 @@ class CirculationService(event_feed.EventFeed):
     def _change_card(self, uow: UnitOfWork, patron_id: str, change: Any) -> dict[str, Any]:
         uow.execute(domain.CARD, patron_id, change)
         return self._card_view(uow.cursor, patron_id)
+
+    # ------------------------------------------------------------ the school year
+
+    @command(s.TurnSchoolYear)
+    def turn_school_year(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
+        """Every class up a grade (one event per card, ``school_year.turn``); the graduating
+        classes stay for clearance. The same year again moves nothing: it is answered with
+        what its turn did (``already_turned``)."""
+        year = command["school_year"]
+        turns = uow.get(year_turn.TURNS, year_turn.STREAM_KEY)
+        if year in turns.state.turned:
+            return year_turn.answer(turns.state, year, already=True)
+        cards = uow.get_many(domain.CARD, graduates.cards_to_turn(uow.cursor))
+        grades = graduating_grades_from_config(self.config)
+        decided = year_turn.turn(
+            turns.state,
+            year_turn.TurnSchoolYear(year, grades, [c.state for c in cards.values()]),
+        )
+        uow.record_many([(turns, decided.year)] + [(cards[k], e) for k, e in decided.cards.items()])
+        return year_turn.answer(
+            fold(year_turn.evolve, turns.state, decided.year), year, already=False
+        )
+
+    @command(s.RetireGraduates)
+    def retire_graduates(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
+        """Retire the graduates' cards that hold nothing and owe nothing; the answer lists
+        those left active, with what they still hold or owe (``school_year.retire_or_keep``)."""
+        year = command["school_year"] or graduates.last_graduated(uow.cursor)
+        if year is None:
+            return {"school_year": None, "retired": [], "left_active": []}
+        cards = uow.get_many(domain.CARD, graduates.active_graduates(uow.cursor, year))
+        retired, kept = year_turn.retire_or_keep(
+            (c.state for c in cards.values()), f"graduated ({year})"
+        )
+        uow.record_many([(cards[k], e) for k, e in retired.items()])
+        holding = graduates.holders(uow.cursor, kept, self.rules.today())
+        return {
+            "school_year": year,
+            "retired": [year_turn.who(cards[patron_id].state) for patron_id in retired],
+            "left_active": [holding[patron_id] for patron_id in kept if patron_id in holding],
+        }
 
     # ------------------------------------------------------------ loans
 
@@ -326,6 +372,18 @@ class CirculationService(event_feed.EventFeed):
         today = query["on"] or self.rules.today()
         with self.store.cursor() as cursor:
             return queries.clearance(cursor, column, query[column], today)
+
+    @rpc
+    def graduates(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The graduating classes' clearance: each class's graduates, how many are retired,
+        cleared (ready to retire) and who still holds or owes what."""
+        query = load(s.GraduatesQuery(), payload or {})
+        today = query["on"] or self.rules.today()
+        with self.store.cursor() as cursor:
+            year = query["school_year"] or graduates.last_graduated(cursor)
+            if year is None:
+                return {"school_year": None, "classes": []}
+            return graduates.clearance(cursor, year, today)
 
     @rpc
     def copy_availability(self, barcode: str) -> dict[str, Any]:

@@ -281,6 +281,54 @@ class ClearanceReply(Schema):
     outstanding = fields.List(fields.Nested(OutstandingPatron), required=True)
 
 
+class SchoolYearReply(Schema):
+    """What a year's turn did: classes moved (old -> new) and those left for clearance."""
+
+    school_year = fields.Integer(required=True, metadata={"example": 2027})
+    graduating_grades = fields.List(fields.Integer(), required=True)
+    moved = fields.Dict(
+        keys=fields.String(), values=fields.String(), required=True,
+        metadata={"example": {"G7-3": "G8-3", "G8-3": "G9-3"}},
+    )  # fmt: skip
+    graduating = fields.List(fields.String(), required=True, metadata={"example": ["G9-3"]})
+    cards_moved = fields.Integer(required=True)
+    cards_graduated = fields.Integer(required=True)
+    already_turned = fields.Boolean(
+        required=True, metadata={"description": "True when this year had been turned before."}
+    )
+
+
+class GraduateCard(Schema):
+    patron_id = fields.String(required=True)
+    name = fields.String(required=True)
+    class_name = fields.String(required=True)
+
+
+class RetireGraduatesReply(Schema):
+    school_year = fields.Integer(required=True, allow_none=True)
+    retired = fields.List(fields.Nested(GraduateCard), required=True)
+    left_active = fields.List(
+        fields.Nested(OutstandingPatron), required=True,
+        metadata={"description": "Graduates still holding books or owing: left active."},
+    )  # fmt: skip
+
+
+class GraduatingClass(Schema):
+    class_name = fields.String(required=True)
+    graduates = fields.Integer(required=True)
+    retired = fields.Integer(required=True)
+    active = fields.Integer(required=True)
+    cleared = fields.Integer(
+        required=True, metadata={"description": "Active graduates holding nothing: to retire."}
+    )
+    outstanding = fields.List(fields.Nested(OutstandingPatron), required=True)
+
+
+class GraduatesReply(Schema):
+    school_year = fields.Integer(required=True, allow_none=True)
+    classes = fields.List(fields.Nested(GraduatingClass), required=True)
+
+
 # ------------------------------------------------------------------ activities
 
 

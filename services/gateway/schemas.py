@@ -156,6 +156,9 @@ CancelReservationBody = body(
 )
 OverdueQuery = circulation.OverdueQuery
 ClearanceQuery = circulation.ClearanceQuery
+TurnSchoolYearBody = body(circulation.TurnSchoolYear, "TurnSchoolYearBody")
+RetireGraduatesBody = body(circulation.RetireGraduates, "RetireGraduatesBody")
+GraduatesQuery = circulation.GraduatesQuery
 
 # ------------------------------------------------------------------ activities
 

@@ -362,6 +362,28 @@ class GatewayService:
     def clearance(self, request: ApiRequest) -> Any:
         return self.circulation.clearance(scopes.class_list(request.caller, request.query))
 
+    # ------------------------------------------------------------ the school year
+
+    @route("POST", "/api/school-year/turn", allow=CLOSE_TERM, tag=CIRCULATION,
+           body=s.TurnSchoolYearBody, reply=r.SchoolYearReply,
+           summary="Turn the school year: every class up a grade, graduating classes "
+                   "left for clearance; the same year twice moves nothing")  # fmt: skip
+    def turn_school_year(self, request: ApiRequest) -> Any:
+        return self.circulation.turn_school_year(request.body)
+
+    @route("GET", "/api/school-year/graduates", allow=needs("patrons.read"), tag=CIRCULATION,
+           query=s.GraduatesQuery, reply=r.GraduatesReply,
+           summary="The graduating classes' clearance: who still holds or owes")  # fmt: skip
+    def graduates(self, request: ApiRequest) -> Any:
+        return self.circulation.graduates(request.query)
+
+    @route("POST", "/api/school-year/retire-graduates", allow=CLOSE_TERM, tag=CIRCULATION,
+           body=s.RetireGraduatesBody, reply=r.RetireGraduatesReply,
+           summary="Retire the graduates' cards that hold and owe nothing; list the "
+                   "others, left active")  # fmt: skip
+    def retire_graduates(self, request: ApiRequest) -> Any:
+        return self.circulation.retire_graduates(request.body)
+
     # ------------------------------------------------------------ reading programme
 
     @route("GET", "/api/leaderboards/<any(students, classes, campuses):board>", allow=PUBLIC,

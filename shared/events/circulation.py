@@ -38,6 +38,45 @@ class CardRetired(Schema):
     reason = f.text(300)
 
 
+class CardClassChanged(Schema):
+    """At the year's turn (``school_year``, e.g. 2027 for 2027-28) a card's class moved up a
+    grade (G7-3 -> G8-3), one event per card. ``to_class`` is null only for a teacher's card
+    whose class graduated (the class has left; she gets a new one by hand)."""
+
+    patron_id = f.personal(f.identifier())
+    kind = f.choice(f.PATRON_KINDS)
+    from_class = f.personal(f.class_name(required=True))
+    to_class = f.personal(f.class_name(required=True, allow_none=True))
+    school_year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+
+
+class CardGraduated(Schema):
+    """At the year's turn a student (or a class book corner) in a graduating grade (G9, G12
+    by default) graduated: the card keeps its class and stays active until cleared, then is
+    retired (``CardRetired``) by the retirement of the graduates."""
+
+    patron_id = f.personal(f.identifier())
+    kind = f.choice(f.PATRON_KINDS)
+    class_name = f.personal(f.class_name(required=True))
+    school_year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+
+
+class SchoolYearTurned(Schema):
+    """A school year was turned (once per year): every class moved up a grade (``moved``,
+    old class -> new), the graduating classes (``graduating``) stayed for clearance. The
+    cards' own events (``CardClassChanged``, ``CardGraduated``) come in the same
+    transaction; a class teacher's account follows her class."""
+
+    school_year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    graduating_grades = fields.List(
+        fields.Integer(validate=validate.Range(min=1, max=12)), required=True
+    )
+    moved = fields.Dict(keys=f.class_name(), values=f.class_name(), required=True)
+    graduating = fields.List(f.class_name(), required=True)
+    cards_moved = fields.Integer(required=True, validate=validate.Range(min=0))
+    cards_graduated = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
 class Lent(Schema):
     """A copy was lent to a patron at a campus desk."""
 
@@ -126,6 +165,9 @@ for _schema in (
     CardBlocked,
     CardUnblocked,
     CardRetired,
+    CardClassChanged,
+    CardGraduated,
+    SchoolYearTurned,
     Lent,
     Returned,
     Renewed,

@@ -51,6 +51,27 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "CardBlocked": {"patron_id": "P0000123", "reason": "three books overdue for a month"},
     "CardUnblocked": {"patron_id": "P0000123"},
     "CardRetired": {"patron_id": "P0000123", "reason": "graduated"},
+    "CardClassChanged": {
+        "patron_id": "P0000123",
+        "kind": "student",
+        "from_class": "G7-3",
+        "to_class": "G8-3",
+        "school_year": 2027,
+    },
+    "CardGraduated": {
+        "patron_id": "P0000456",
+        "kind": "student",
+        "class_name": "G9-3",
+        "school_year": 2027,
+    },
+    "SchoolYearTurned": {
+        "school_year": 2027,
+        "graduating_grades": [9, 12],
+        "moved": {"G7-3": "G8-3", "G8-3": "G9-3", "G10-1": "G11-1"},
+        "graduating": ["G9-3", "G12-1"],
+        "cards_moved": 118,
+        "cards_graduated": 74,
+    },
     "Lent": {
         **LOAN,
         "patron_kind": "student",
