@@ -21,6 +21,7 @@ from typing import Any, NoReturn, TypeVar
 
 from shared.events.fields import CAMPUSES
 from shared.eventsourcing.decider import Aggregate, Event, Refused
+from shared.runtime.school_calendar import SchoolCalendar
 from shared.runtime.school_year import next_class
 
 T = TypeVar("T")
@@ -183,6 +184,7 @@ class Lend:
     today: date
     policy: Policy
     term_end: date | None = None
+    calendar: SchoolCalendar | None = None  # a due date on a closed day moves off it
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,7 @@ class ReturnCopy:
     today: date
     condition: str = "ok"
     home_campus: str | None = None  # the campus the copy belongs to, as circulation knows it
+    calendar: SchoolCalendar | None = None  # whether closed days count as days overdue
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,7 @@ class Renew:
     today: date
     policy: Policy
     reserved_by_others: bool = False
+    calendar: SchoolCalendar | None = None
 
 
 @dataclass(frozen=True)
@@ -530,6 +534,20 @@ def _refuse_copy(copy: CopyAtDesk, desk_campus: str) -> None:
         )
 
 
+def open_day(due_on: date, calendar: SchoolCalendar | None) -> date:
+    """A due date as lent or renewed: on a closed day (a weekend, a holiday, the winter
+    break), the next day the library is open, so a reader can always bring it back."""
+    return due_on if calendar is None else calendar.next_open_day(due_on)
+
+
+def days_overdue(loan: Loan, today: date, calendar: SchoolCalendar | None) -> int:
+    """A loan's days overdue ``today``, counting closed days or not as the school's policy
+    says (``SchoolCalendar.days_overdue``); every day when no calendar is given."""
+    if calendar is None:
+        return loan.days_overdue(today)
+    return calendar.days_overdue(loan.due_on, today)
+
+
 def _lend(patron: Patron, command: Lend) -> list[Event]:
     copy = command.copy
     _refuse_to_borrow(patron, command.today)
@@ -548,7 +566,7 @@ def _lend(patron: Patron, command: Lend) -> list[Event]:
             f"the last copies of {copy.title} are held for readers who reserved it",
             "held_for_reservation",
         )
-    due_on = command.policy.due_on(command.today, command.term_end)
+    due_on = open_day(command.policy.due_on(command.today, command.term_end), command.calendar)
     events = [
         Event(
             "Lent",
@@ -592,7 +610,7 @@ def _return(patron: Patron, command: ReturnCopy) -> list[Event]:
         "patron_id": patron.patron_id,
         "campus": command.desk_campus,
         "returned_on": command.today.isoformat(),
-        "overdue_days": loan.days_overdue(command.today),
+        "overdue_days": days_overdue(loan, command.today, command.calendar),
         "condition": command.condition,
     }
     if command.home_campus is not None:
@@ -625,7 +643,10 @@ def _renew(patron: Patron, command: Renew) -> list[Event]:
             f"another reader has reserved {loan.title or loan.barcode}; it cannot be renewed",
             "reserved_by_others",
         )
-    due_on = max(loan.due_on, command.today) + timedelta(days=command.policy.loan_days)
+    due_on = open_day(
+        max(loan.due_on, command.today) + timedelta(days=command.policy.loan_days),
+        command.calendar,
+    )
     return [
         Event(
             "Renewed",

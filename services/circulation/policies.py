@@ -1,4 +1,5 @@
-"""The lending rules from the config: a policy per kind of card, with the school calendar.
+"""The lending rules from the config: a policy per kind of card, with the school calendar
+(its closed days move due dates; a librarian's changes over it: ``calendar.py``).
 
 Kept out of the domain (which receives a ``Policy`` and dates with each command)
 and out of code: the school changes them in ``infra/config.yml``::
@@ -17,7 +18,7 @@ from nameko.extensions import DependencyProvider
 
 from services.circulation.domain import PATRON_KINDS, Policy
 from shared.config import ConfigError
-from shared.runtime.school_calendar import SchoolCalendar, calendar_from_config
+from shared.runtime.school_calendar import CalendarError, SchoolCalendar, calendar_from_config
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,11 @@ def rules_from_config(config: dict[str, Any]) -> LendingRules:
         )
         for kind in PATRON_KINDS
     }
-    return LendingRules(policies, calendar_from_config(config))
+    try:
+        calendar = calendar_from_config(config)
+    except CalendarError as error:
+        raise ConfigError(str(error)) from None
+    return LendingRules(policies, calendar)
 
 
 class Rules(DependencyProvider):

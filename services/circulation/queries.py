@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -9,6 +10,15 @@ from typing import Any
 
 from services.circulation.domain import CopyAtDesk
 from shared.eventsourcing.projection import Cursor
+
+# Days a loan due on the first date is overdue on the second (the school's policy:
+# ``SchoolCalendar.days_overdue``); every day after the due date when none is given.
+DaysOverdue = Callable[[date, date], int]
+
+
+def every_day(due_on: date, today: date) -> int:
+    return max(0, (today - due_on).days)
+
 
 COPY_COLUMNS = """
     barcode, isbn, title, classification, campus, price, reference_only, status,
@@ -224,7 +234,7 @@ def patron(cursor: Cursor, patron_id: str) -> dict[str, Any] | None:
     return dict(zip(PATRON_FIELDS, row, strict=True)) if row else None
 
 
-def _loan(row: tuple[Any, ...], today: date) -> dict[str, Any]:
+def _loan(row: tuple[Any, ...], today: date, overdue: DaysOverdue = every_day) -> dict[str, Any]:
     (
         loan_id,
         barcode,
@@ -250,7 +260,7 @@ def _loan(row: tuple[Any, ...], today: date) -> dict[str, Any]:
         "patron_id": patron_id,
         "name": name,
         "class_name": class_name,
-        "days_overdue": max(0, (today - due_on).days),
+        "days_overdue": overdue(due_on, today),
     }
 
 
@@ -276,9 +286,15 @@ def returned_loans(cursor: Cursor, patron_id: str, since: date, limit: int) -> l
     ]
 
 
-def open_loans(cursor: Cursor, where: str, params: tuple[Any, ...], today: date) -> list[dict]:
+def open_loans(
+    cursor: Cursor,
+    where: str,
+    params: tuple[Any, ...],
+    today: date,
+    overdue: DaysOverdue = every_day,
+) -> list[dict]:
     cursor.execute(OPEN_LOANS.format(where=where), params)
-    return [_loan(row, today) for row in cursor.fetchall()]
+    return [_loan(row, today, overdue) for row in cursor.fetchall()]
 
 
 def unpaid_losses(cursor: Cursor, where: str, params: tuple[Any, ...]) -> list[dict]:
@@ -293,7 +309,11 @@ def patrons_of(cursor: Cursor, where: str, params: tuple[Any, ...]) -> list[dict
 
 
 def overdue_by_class(
-    cursor: Cursor, today: date, class_name: str | None, campus: str | None
+    cursor: Cursor,
+    today: date,
+    class_name: str | None,
+    campus: str | None,
+    overdue: DaysOverdue = every_day,
 ) -> list[dict[str, Any]]:
     """Overdue loans grouped by class, for each class teacher to chase."""
     where, params = ["l.due_on < %s"], [today]
@@ -304,16 +324,18 @@ def overdue_by_class(
         where.append("p.campus = %s")
         params.append(campus)
     classes: dict[str, list[dict[str, Any]]] = {}
-    for loan in open_loans(cursor, " AND ".join(where), tuple(params), today):
+    for loan in open_loans(cursor, " AND ".join(where), tuple(params), today, overdue):
         classes.setdefault(loan["class_name"] or "(staff)", []).append(loan)
     return [{"class_name": name, "loans": loans} for name, loans in classes.items()]
 
 
-def clearance(cursor: Cursor, column: str, value: str, today: date) -> dict[str, Any]:
+def clearance(
+    cursor: Cursor, column: str, value: str, today: date, overdue: DaysOverdue = every_day
+) -> dict[str, Any]:
     """Who in a class or grade still holds books or owes for lost ones."""
     assert column in ("class_name", "grade")
     people = patrons_of(cursor, f"{column} = %s", (value,))
-    loans = open_loans(cursor, f"p.{column} = %s", (value,), today)
+    loans = open_loans(cursor, f"p.{column} = %s", (value,), today, overdue)
     losses = unpaid_losses(cursor, f"p.{column} = %s", (value,))
     by_patron: dict[str, dict[str, Any]] = {
         person["patron_id"]: {**person, "loans": [], "unpaid": []} for person in people

@@ -199,3 +199,149 @@ class GraduatesQuery(Schema):
     school_year = school_year(load_default=None, allow_none=True)
     on = f.day(load_default=None, metadata={"description": "As of this day (today when left out)."})
 
+
+# ------------------------------------------------------------------ the calendar
+
+# The longest holiday one entry may name (a summer break is about 60 days), and the
+# longest span of the calendar one query lists.
+MAX_CLOSED_DAYS = 120
+MAX_CALENDAR_DAYS = 400
+
+
+class SetClosedDays(Command):
+    """Shut the library on a named day or range (a holiday); an entry with the same first
+    day is replaced, the config's too."""
+
+    starts = f.day(required=True, metadata={"description": "The first closed day."})
+    ends = f.day(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The last closed day (included); the first when left out."},
+    )
+    name = f.text(60, metadata={"description": "What the school calls it: 国庆节, 寒假."})
+
+    @validates_schema
+    def a_range(self, data: dict, **kwargs: object) -> None:
+        starts, ends = data.get("starts"), data.get("ends")
+        if starts is None or ends is None:
+            return
+        if ends < starts:
+            raise ValidationError("Ends before it starts.", "ends")
+        if (ends - starts).days >= MAX_CLOSED_DAYS:
+            raise ValidationError(f"More than {MAX_CLOSED_DAYS} days: split it.", "ends")
+
+
+class RemoveClosedDays(Command):
+    """Open the library again on the closed days that start on ``starts``."""
+
+    starts = f.day(required=True, metadata={"description": "The first day of the entry."})
+
+
+class SetRotaSlot(Command):
+    """A class's weekly borrowing slot (借阅轮流表); it replaces the class's slot."""
+
+    class_name = class_name(required=True)
+    class_name_refused = f.renamed("class", data_key="class_name")
+    campus = f.campus(metadata={"description": "The campus whose library the class visits."})
+    weekday = fields.Integer(
+        strict=True,
+        required=True,
+        validate=validate.Range(min=1, max=7, error="A weekday from 1 (Monday) to 7 (Sunday)."),
+        metadata={"description": "1 is Monday ... 7 is Sunday."},
+    )
+    period = f.text(
+        20, metadata={"description": "A lesson number (3: 第3节) or a time (12:00-12:50)."}
+    )
+
+
+class ClearRotaSlot(Command):
+    """Take a class off the rota."""
+
+    class_name = f.class_name(required=True)
+
+
+class CalendarQuery(Schema):
+    starts = f.day(
+        data_key="from",
+        load_default=None,
+        metadata={"description": "The first day listed (today when left out)."},
+    )
+    ends = f.day(
+        data_key="to",
+        load_default=None,
+        metadata={"description": "The last day listed (a year after the first when left out)."},
+    )
+
+    @validates_schema
+    def a_span(self, data: dict, **kwargs: object) -> None:
+        starts, ends = data.get("starts"), data.get("ends")
+        if starts is None or ends is None:
+            return
+        if ends < starts:
+            raise ValidationError("Ends before it starts.", "to")
+        if (ends - starts).days > MAX_CALENDAR_DAYS:
+            raise ValidationError(f"At most {MAX_CALENDAR_DAYS} days at once.", "to")
+
+
+class RotaQuery(Schema):
+    campus = f.campus(load_default=None, required=False)
+    on = f.day(
+        load_default=None,
+        metadata={"description": "The day whose classes are listed under 'today' (today)."},
+    )
+
+
+# ------------------------------------------------------------------ losses
+
+
+class ReplaceLost(LoanCommand):
+    """The reader brought a new copy of the lost book's title: catalogued in its place."""
+
+    new_barcode = f.barcode(
+        metadata={"description": "The new copy's barcode, as scanned from its label."}
+    )
+
+
+
+# ---------------------------------------------------------------- notices (notifying.py)
+
+
+class SendOverdueNotices(Schema):
+    """Overdue notices e-mailed to the class teachers: one class's or every class's."""
+
+    command_id = f.command_id()
+    class_name = class_name(load_default=None, allow_none=True)
+    class_name_refused = f.renamed("class", data_key="class_name")
+    campus = f.campus(load_default=None, required=False, allow_none=True)
+    on = f.day(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Overdue as of this day (today when left out)."},
+    )
+
+
+class NoticesQuery(Schema):
+    """The notices sent, newest first."""
+
+    kind = f.choice(("overdue", "hold_ready"), load_default=None, required=False)
+    class_name = class_name(load_default=None)
+    class_name_refused = f.renamed("class", data_key="class_name")
+    outcome = f.choice(("delivered", "failed"), load_default=None, required=False)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class ExpireHolds(Schema):
+    """Release the held copies not picked up by their day."""
+
+    command_id = f.command_id()
+    on = f.day(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Release the holds whose day is before this one (today)."},
+    )
+
+
+class ReceiptNumber(Schema):
+    """A payment's receipt (收据), by its number."""
+
+    receipt_no = f.identifier(metadata={"description": "As printed: 2026-000001."})

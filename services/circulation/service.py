@@ -9,11 +9,12 @@ meanwhile): it locks what the decision depends on, gets the card, decides in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from nameko.dependency_providers import Config
 
+from services.circulation import calendar as cal
 from services.circulation import domain, graduates, queries
 from services.circulation import schemas as s
 from services.circulation import school_year as year_turn
@@ -32,6 +33,7 @@ from shared.runtime import event_feed
 from shared.runtime.campus import Campus
 from shared.runtime.commands import command
 from shared.runtime.dependencies import EventStoreProvider, Projections
+from shared.runtime.school_calendar import ClosedDays, RotaSlot, SchoolCalendar
 from shared.runtime.school_year import graduating_grades_from_config
 
 Command = Mapping[str, Any]
@@ -156,7 +158,7 @@ class CirculationService(event_feed.EventFeed):
         """Lend one copy to a card at a campus desk."""
         copy = self._copy_at_desk(uow, command["barcode"], command["patron_id"])
         card = uow.get(domain.CARD, command["patron_id"])
-        lend = self._lend_command(command, copy, card.state, 0)
+        lend = self._lend_command(command, copy, card.state, 0, self._calendar(uow))
         return receipt_of(uow.record(card, domain.decide(card.state, lend)), "Lent")
 
     @command(s.LendMany)
@@ -169,11 +171,12 @@ class CirculationService(event_feed.EventFeed):
         copies = queries.lock_copies_for(uow.cursor, command["barcodes"], command["patron_id"])
         card = uow.get(domain.CARD, command["patron_id"])
         patron, events, refused = card.state, [], []
+        school = self._calendar(uow)
         for index, barcode in enumerate(command["barcodes"]):
             if barcode not in copies:
                 refused.append(_refusal(barcode, f"no copy with barcode {barcode}", "unknown_copy"))
                 continue
-            lend = self._lend_command(command, copies[barcode], patron, index)
+            lend = self._lend_command(command, copies[barcode], patron, index, school)
             try:
                 decided = domain.decide(patron, lend)
             except Refused as refusal:
@@ -189,7 +192,12 @@ class CirculationService(event_feed.EventFeed):
         return found(copies.get(barcode), f"no copy with barcode {barcode!r}")
 
     def _lend_command(
-        self, command: Command, copy: domain.CopyAtDesk, patron: domain.Patron, index: int
+        self,
+        command: Command,
+        copy: domain.CopyAtDesk,
+        patron: domain.Patron,
+        index: int,
+        school: SchoolCalendar,
     ) -> domain.Lend:
         today = self._today(command)
         return domain.Lend(
@@ -199,6 +207,7 @@ class CirculationService(event_feed.EventFeed):
             today=today,
             policy=self.rules.policy(patron.kind),
             term_end=self.rules.term_end(today),
+            calendar=school,
         )
 
     @command(s.Return)
@@ -222,6 +231,7 @@ class CirculationService(event_feed.EventFeed):
             self._today(command),
             command["condition"],
             home_campus=home_campus,
+            calendar=self._calendar(uow),
         )
         borrower = domain.borrower_returning(command["barcode"], patron_id)
         copy, waiting = queries.copy_coming_back(uow.cursor, command["barcode"])
@@ -257,6 +267,7 @@ class CirculationService(event_feed.EventFeed):
             self._today(command),
             self.rules.policy(card.state.kind),
             reserved_by_others=queries.reserved_by_others(uow.cursor, isbn, patron_id),
+            calendar=self._calendar(uow),
         )
         events = domain.decide(card.state, renew)
         return receipt_of(uow.record(card, events, campus=command["campus"]), "Renewed")
@@ -289,6 +300,88 @@ class CirculationService(event_feed.EventFeed):
 
     def _today(self, command: Command) -> date:
         return command["on"] or self.rules.today()
+
+    def _calendar(self, uow: UnitOfWork) -> SchoolCalendar:
+        """The school's calendar as the library keeps it: the config's, a librarian's over it."""
+        return cal.effective(self.rules.calendar, uow.get(cal.CALENDAR, cal.KEY).state)
+
+    def _calendar_read(self, cursor: Any) -> SchoolCalendar:
+        """``_calendar`` for a query (no unit of work): the calendar stream folded."""
+        stream = cal.CALENDAR.stream_id(cal.KEY)
+        changes = fold(cal.evolve, cal.INITIAL, self.store.store.load(cursor, stream))
+        return cal.effective(self.rules.calendar, changes)
+
+    # ------------------------------------------------------------ the calendar
+
+    @command(s.SetClosedDays)
+    def set_closed_days(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
+        """Shut the library on a named day or range; due dates lent from now on move off it."""
+        change = cal.SetClosedDays(command["name"], command["starts"], command["ends"])
+        set_ = receipt_of(uow.execute(cal.CALENDAR, cal.KEY, change), "ClosedDaysSet")
+        return {**set_, "source": cal.LIBRARIAN}
+
+    @command(s.RemoveClosedDays)
+    def remove_closed_days(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
+        """Open the library again on the closed days starting on a day (the config's too)."""
+        change = cal.RemoveClosedDays(command["starts"], self._calendar(uow))
+        return receipt_of(uow.execute(cal.CALENDAR, cal.KEY, change), "ClosedDaysRemoved")
+
+    @command(s.SetRotaSlot)
+    def set_rota_slot(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
+        """Give a class its weekly borrowing slot (replacing the one it had)."""
+        change = cal.SetRotaSlot(
+            command["class_name"], command["campus"], command["weekday"], command["period"]
+        )
+        set_ = receipt_of(uow.execute(cal.CALENDAR, cal.KEY, change), "RotaSlotSet")
+        return {**set_, "source": cal.LIBRARIAN}
+
+    @command(s.ClearRotaSlot)
+    def clear_rota_slot(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
+        """Take a class off the rota."""
+        change = cal.ClearRotaSlot(command["class_name"], self._calendar(uow))
+        return receipt_of(uow.execute(cal.CALENDAR, cal.KEY, change), "RotaSlotCleared")
+
+    @rpc
+    def calendar(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The terms, closed days and rota from ``from`` to ``to`` (a year from today), with
+        the policies: the config's days and a librarian's over them (``source``)."""
+        query = load(s.CalendarQuery(), payload or {})
+        today = self.rules.today()
+        first = query["starts"] or today
+        last = query["ends"] or first + timedelta(days=365)
+        with self.store.cursor() as cursor:
+            school = self._calendar_read(cursor)
+        return {
+            "from": first.isoformat(),
+            "to": last.isoformat(),
+            "today": today.isoformat(),
+            "weekends_closed": school.weekends_closed,
+            "overdue_counts_closed_days": school.overdue_counts_closed_days,
+            "terms": [
+                {"name": t.name, "starts": t.starts.isoformat(), "ends": t.ends.isoformat()}
+                for t in school.terms
+                if t.starts <= last and t.ends >= first
+            ],
+            "closed": [_closed_view(days) for days in school.closed_between(first, last)],
+            "rota": [_slot_view(slot) for slot in school.rota_of()],
+        }
+
+    @rpc
+    def rota(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A campus's rota (the school's when none is named), and the classes on it ``on`` a
+        day (today): none when the library is shut then (``closed`` says why)."""
+        query = load(s.RotaQuery(), payload or {})
+        day = query["on"] or self.rules.today()
+        with self.store.cursor() as cursor:
+            school = self._calendar_read(cursor)
+        return {
+            "campus": query["campus"],
+            "on": day.isoformat(),
+            "weekday": day.isoweekday(),
+            "closed": school.closed_reason(day),
+            "today": [_slot_view(slot) for slot in school.rota_on(day, query["campus"])],
+            "slots": [_slot_view(slot) for slot in school.rota_of(query["campus"])],
+        }
 
     # ------------------------------------------------------------ reservations
 
@@ -339,7 +432,8 @@ class CirculationService(event_feed.EventFeed):
         term_start = self.rules.term_start(today)
         with self.store.cursor() as cursor:
             card = self._card_view(cursor, patron_id)
-            loans = queries.open_loans(cursor, "l.patron_id = %s", (patron_id,), today)
+            overdue = self._calendar_read(cursor).days_overdue
+            loans = queries.open_loans(cursor, "l.patron_id = %s", (patron_id,), today, overdue)
             unpaid = queries.unpaid_losses(cursor, "l.patron_id = %s", (patron_id,))
             reservations = queries.open_reservations(cursor, patron_id)
             returned = (
@@ -361,7 +455,13 @@ class CirculationService(event_feed.EventFeed):
         query = load(s.OverdueQuery(), payload or {})
         today = query["on"] or self.rules.today()
         with self.store.cursor() as cursor:
-            classes = queries.overdue_by_class(cursor, today, query["class_name"], query["campus"])
+            classes = queries.overdue_by_class(
+                cursor,
+                today,
+                query["class_name"],
+                query["campus"],
+                self._calendar_read(cursor).days_overdue,
+            )
         return {"on": today.isoformat(), "classes": classes}
 
     @rpc
@@ -371,7 +471,8 @@ class CirculationService(event_feed.EventFeed):
         column = "grade" if query["grade"] else "class_name"
         today = query["on"] or self.rules.today()
         with self.store.cursor() as cursor:
-            return queries.clearance(cursor, column, query[column], today)
+            overdue = self._calendar_read(cursor).days_overdue
+            return queries.clearance(cursor, column, query[column], today, overdue)
 
     @rpc
     def graduates(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -410,6 +511,25 @@ def _issue_command(patron_id: str, card: Mapping[str, Any]) -> domain.IssueCard:
     return domain.IssueCard(
         patron_id, card["name"], card["kind"], card["class_name"], card["campus"]
     )
+
+
+def _closed_view(days: ClosedDays) -> dict[str, Any]:
+    return {
+        "starts": days.starts.isoformat(),
+        "ends": days.ends.isoformat(),
+        "name": days.name,
+        "source": days.source,
+    }
+
+
+def _slot_view(slot: RotaSlot) -> dict[str, Any]:
+    return {
+        "class_name": slot.class_name,
+        "campus": slot.campus,
+        "weekday": slot.weekday,
+        "period": slot.period,
+        "source": slot.source,
+    }
 
 
 def _refusal(barcode: str, reason: str, code: str) -> dict[str, str]:

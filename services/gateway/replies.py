@@ -935,3 +935,94 @@ class CopyHistoryReply(Schema):
 
     barcode = fields.String()
     events = fields.List(fields.Nested(HistoryStep), required=True)
+
+
+# ------------------------------------------------------------------ the school calendar
+
+
+class ClosedDaysReply(Schema):
+    """A holiday the library is shut on: one day or a range, both days included."""
+
+    starts = day(required=True)
+    ends = day(required=True)
+    name = fields.String(required=True, metadata={"example": "国庆节"})
+    source = fields.String(
+        required=True, metadata={"description": "config (the default) or librarian (the API)"}
+    )
+
+
+class ClosedDaysRemovedReply(Schema):
+    starts = day(required=True)
+
+
+class RotaSlotReply(Schema):
+    """A class's weekly borrowing slot (借阅轮流表)."""
+
+    class_name = fields.String(required=True, metadata={"example": "G7-3"})
+    campus = fields.String(required=True)
+    weekday = fields.Integer(required=True, metadata={"description": "1 Monday .. 7 Sunday"})
+    period = fields.String(required=True, metadata={"example": "3"})
+    source = fields.String(required=True)
+
+
+class RotaSlotClearedReply(Schema):
+    class_name = fields.String(required=True)
+
+
+class CalendarTerm(Schema):
+    name = fields.String(required=True)
+    starts = day(required=True)
+    ends = day(required=True)
+
+
+class CalendarReply(Schema):
+    """Terms, closed days and the rota between two days, with the policies."""
+
+    from_ = day(required=True, data_key="from")
+    to = day(required=True)
+    today = day(required=True)
+    weekends_closed = fields.Boolean(required=True)
+    overdue_counts_closed_days = fields.Boolean(required=True)
+    terms = fields.List(fields.Nested(CalendarTerm), required=True)
+    closed = fields.List(fields.Nested(ClosedDaysReply), required=True)
+    rota = fields.List(fields.Nested(RotaSlotReply), required=True)
+
+
+class RotaReply(Schema):
+    """A campus's rota, and the classes on it on a day (none when the library is shut)."""
+
+    campus = fields.String(required=True, allow_none=True)
+    on = day(required=True)
+    weekday = fields.Integer(required=True)
+    closed = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Why the library is shut that day: a holiday, or weekend."},
+    )
+    today = fields.List(fields.Nested(RotaSlotReply), required=True)
+    slots = fields.List(fields.Nested(RotaSlotReply), required=True)
+
+
+
+class LabelLayout(Schema):
+    """An A4 label sheet a run of labels can be printed on (sizes in millimetres)."""
+
+    name = fields.String(required=True, metadata={"example": "a4-3x8"})
+    columns = fields.Integer(required=True)
+    rows = fields.Integer(required=True)
+    per_sheet = fields.Integer(required=True)
+    label_width_mm = fields.Float(required=True)
+    label_height_mm = fields.Float(required=True)
+    left_mm = fields.Float(required=True)
+    top_mm = fields.Float(required=True)
+    gap_x_mm = fields.Float(required=True)
+    gap_y_mm = fields.Float(required=True)
+
+
+class LabelLayoutsReply(Schema):
+    """The label sheets, the default first; the most barcodes a run may span."""
+
+    layouts = fields.List(fields.Nested(LabelLayout), required=True)
+    default = fields.String(required=True)
+    kinds = fields.List(fields.String(), required=True)
+    max_labels = fields.Integer(required=True)

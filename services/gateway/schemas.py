@@ -156,6 +156,13 @@ CancelReservationBody = body(
 )
 OverdueQuery = circulation.OverdueQuery
 ClearanceQuery = circulation.ClearanceQuery
+# The school calendar: closed days and the class borrowing rota (a librarian's, over the config's).
+CalendarQuery = circulation.CalendarQuery
+RotaQuery = circulation.RotaQuery
+ClosedDaysPath = fields_of(circulation.RemoveClosedDays, "starts", name="ClosedDaysPath")
+RotaClassPath = fields_of(circulation.ClearRotaSlot, "class_name", name="RotaClassPath")
+SetClosedDaysBody = body(circulation.SetClosedDays, "SetClosedDaysBody")
+SetRotaSlotBody = body(circulation.SetRotaSlot, "SetRotaSlotBody")
 TurnSchoolYearBody = body(circulation.TurnSchoolYear, "TurnSchoolYearBody")
 RetireGraduatesBody = body(circulation.RetireGraduates, "RetireGraduatesBody")
 GraduatesQuery = circulation.GraduatesQuery

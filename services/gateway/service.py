@@ -362,6 +362,48 @@ class GatewayService:
     def clearance(self, request: ApiRequest) -> Any:
         return self.circulation.clearance(scopes.class_list(request.caller, request.query))
 
+    # ------------------------------------------------------------ the school calendar
+
+    @route("GET", "/api/calendar", allow=SIGNED_IN, tag=CIRCULATION, query=s.CalendarQuery,
+           reply=r.CalendarReply,
+           summary="Terms, closed days (the config's and a librarian's) and the class "
+                   "borrowing rota between two days, with the policies")  # fmt: skip
+    def school_calendar(self, request: ApiRequest) -> Any:
+        return self.circulation.calendar(request.query)
+
+    @route("POST", "/api/calendar/closed", allow=CLOSE_TERM, tag=CIRCULATION,
+           body=s.SetClosedDaysBody, reply=r.ClosedDaysReply, status=201,
+           summary="Shut the library on a named day or range; a due date falling on it "
+                   "moves to the next open day")  # fmt: skip
+    def set_closed_days(self, request: ApiRequest) -> Any:
+        return self.circulation.set_closed_days(request.body)
+
+    @route("DELETE", "/api/calendar/closed/<starts>", allow=CLOSE_TERM, tag=CIRCULATION,
+           path=s.ClosedDaysPath, reply=r.ClosedDaysRemovedReply,
+           summary="Open the library again on the closed days starting on a day; 409 "
+                   "no_such_closed_days when none do")  # fmt: skip
+    def remove_closed_days(self, request: ApiRequest) -> Any:
+        return self.circulation.remove_closed_days(command(request))
+
+    @route("GET", "/api/rota", allow=SIGNED_IN, tag=CIRCULATION, query=s.RotaQuery,
+           reply=r.RotaReply,
+           summary="The class borrowing rota of a campus, and the classes on it "
+                   "today")  # fmt: skip
+    def rota(self, request: ApiRequest) -> Any:
+        return self.circulation.rota(request.query)
+
+    @route("POST", "/api/rota", allow=CLOSE_TERM, tag=CIRCULATION, body=s.SetRotaSlotBody,
+           reply=r.RotaSlotReply, summary="Set a class's weekly borrowing slot")  # fmt: skip
+    def set_rota_slot(self, request: ApiRequest) -> Any:
+        return self.circulation.set_rota_slot(request.body)
+
+    @route("DELETE", "/api/rota/<class_name>", allow=CLOSE_TERM, tag=CIRCULATION,
+           path=s.RotaClassPath, reply=r.RotaSlotClearedReply,
+           summary="Take a class off the rota; 409 no_such_rota_slot when it is on "
+                   "none")  # fmt: skip
+    def clear_rota_slot(self, request: ApiRequest) -> Any:
+        return self.circulation.clear_rota_slot(command(request))
+
     # ------------------------------------------------------------ the school year
 
     @route("POST", "/api/school-year/turn", allow=CLOSE_TERM, tag=CIRCULATION,

@@ -160,6 +160,38 @@ class CompensationPaid(Schema):
     amount = f.money()
 
 
+class ClosedDaysSet(Schema):
+    """A librarian shut the library on a named day or range (a holiday), both days
+    included; it replaces any closed days with the same first day (the config's too)."""
+
+    starts = fields.Date(required=True)
+    ends = fields.Date(required=True)
+    name = f.text(60)
+
+
+class ClosedDaysRemoved(Schema):
+    """The closed days starting on ``starts`` were removed: the library opens on them."""
+
+    starts = fields.Date(required=True)
+
+
+class RotaSlotSet(Schema):
+    """A class's weekly borrowing slot (借阅轮流表): ISO weekday (1 Monday .. 7 Sunday)
+    and period (a lesson number or a time span) at a campus's library; it replaces
+    the class's slot, if it had one."""
+
+    class_name = f.class_name(required=True)
+    campus = f.campus()
+    weekday = fields.Integer(required=True, validate=validate.Range(min=1, max=7))
+    period = f.text(20)
+
+
+class RotaSlotCleared(Schema):
+    """A class was taken off the borrowing rota."""
+
+    class_name = f.class_name(required=True)
+
+
 for _schema in (
     CardIssued,
     CardBlocked,
@@ -176,5 +208,9 @@ for _schema in (
     ReservationCancelled,
     DeclaredLost,
     CompensationPaid,
+    ClosedDaysSet,
+    ClosedDaysRemoved,
+    RotaSlotSet,
+    RotaSlotCleared,
 ):
     CATALOGUE.register(SOURCE, _schema.__name__, _schema)

@@ -106,6 +106,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "ReservationCancelled": {"reservation_id": "R0c1d2e3f4a5b6c7d", "patron_id": "P0000900"},
     "DeclaredLost": {**LOAN, "replacement_cost": "59.70"},
     "CompensationPaid": {"loan_id": LOAN["loan_id"], "patron_id": "P0000123", "amount": "59.70"},
+    "ClosedDaysSet": {"starts": "2026-10-01", "ends": "2026-10-07", "name": "国庆节"},
+    "ClosedDaysRemoved": {"starts": "2026-10-01"},
+    "RotaSlotSet": {"class_name": "G7-3", "campus": "north", "weekday": 2, "period": "3"},
+    "RotaSlotCleared": {"class_name": "G7-3"},
     "ReadingNoteSubmitted": {
         "note_id": "N7a8b9c0d1e2f3a4b",
         "patron_id": "P0000123",
