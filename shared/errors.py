@@ -11,11 +11,23 @@ T = TypeVar("T")
 
 
 class BadRequest(ValueError):
-    """Raised when a command or query fails validation; ``errors`` names each bad field."""
+    """Raised when a command or query fails validation; ``errors`` names each bad field.
 
-    def __init__(self, message: str, errors: Mapping[str, Any] | None = None) -> None:
+    ``code`` (optional) says what is wrong where a field's message cannot (a file that
+    cannot be read), and ``members`` where (``{"record": 3}``): the problem carries both.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        errors: Mapping[str, Any] | None = None,
+        code: str | None = None,
+        members: Mapping[str, Any] | None = None,
+    ) -> None:
         self.errors = dict(errors or {})
-        super().__init__(message, self.errors)
+        self.code = code
+        self.members = dict(members or {})
+        super().__init__(message, self.errors, code, self.members)
 
     def __str__(self) -> str:
         return self.args[0]

@@ -3,16 +3,18 @@
 Book suppliers send their records as MARC; Chinese ones as CNMARC, others as
 MARC 21. ``read`` takes a whole file and answers, record by record (numbered
 from 1), either the title details the catalogue needs or why the record is
-refused; ``write`` makes a file of the catalogue's titles in either format,
-with the copies' barcodes in a holdings field. Pure functions over bytes: the
-gateway reads the upload and catalogues the good records one command each
-(docs/marc.md).
+refused (a reason code the screens word, and a detail in English); ``write``
+makes a file of the catalogue's titles in either format, with the copies'
+barcodes in a holdings field. Pure functions over bytes: the catalog service's
+``import_marc`` catalogues the good records one command each (docs/marc.md).
 
 Which format a record is in is decided per record, from its fields: a 245 (MARC 21
 title) or a 200 (CNMARC title). A file whose structure is broken (a record length
 or directory that does not add up, a truncated record, bytes that are not MARC)
 is refused whole with ``CorruptFile`` naming the record where it broke: past that
 point the reader cannot know where records start, so nothing of it is imported.
+A file whose first record does not even start as ISO 2709 (five digits of length)
+is not MARC at all (``NOT_MARC``).
 """
 
 from __future__ import annotations
@@ -40,15 +42,33 @@ ISBN_RUN = re.compile(r"[0-9][0-9 \-]{8,16}[0-9Xx]")
 MAX_TITLE = 300
 MAX_AUTHOR = 200
 MAX_PUBLISHER = 200
+# Why a whole file is refused (problem codes, worded in web/src/locales/*/problems.json).
+CORRUPT = "marc_corrupt"
+NOT_MARC = "marc_not_marc"
+# Why one record is refused (report codes, worded in web/src/locales/*/catalogue.json).
+REASONS = (
+    "not_utf8",
+    "no_title_field",
+    "no_isbn",
+    "bad_isbn",
+    "no_title",
+    "no_author",
+    "no_class",
+    "bad_class",
+    "no_price",
+    "bad_price",
+)
 
 
 class CorruptFile(ValueError):
-    """The file is not ISO 2709, or its structure breaks at ``record`` (1-based)."""
+    """Raised when the file is not ISO 2709, or its structure breaks at ``record`` (1-based);
+    ``code`` is ``NOT_MARC`` or ``CORRUPT``."""
 
-    def __init__(self, record: int, reason: str) -> None:
+    def __init__(self, record: int, reason: str, code: str = CORRUPT) -> None:
         super().__init__(f"record {record}: {reason}")
         self.record = record
         self.reason = reason
+        self.code = code
 
 
 class TooManyRecords(ValueError):
@@ -63,7 +83,8 @@ class Read:
     digest: str  # SHA-256 of the record's bytes: the same record in any file is the same
     format: str | None = None
     book: dict[str, str] = field(default_factory=dict)
-    reason: str | None = None
+    reason: str | None = None  # one of REASONS when refused
+    detail: str = ""  # what was wrong, in English, for the logs and the API's readers
 
     @property
     def refused(self) -> bool:
@@ -77,7 +98,9 @@ def read(data: bytes, max_records: int) -> list[Read]:
     ``TooManyRecords`` past ``max_records``.
     """
     if not data.strip():
-        raise CorruptFile(1, "the file is empty")
+        raise CorruptFile(1, "the file is empty", NOT_MARC)
+    if not data[:5].isdigit():
+        raise CorruptFile(1, "the file does not start as an ISO 2709 record", NOT_MARC)
     reader = MARCReader(data, to_unicode=True, force_utf8=True, permissive=True)
     found: list[Read] = []
     for number, record in enumerate(reader, start=1):
@@ -87,18 +110,33 @@ def read(data: bytes, max_records: int) -> list[Read]:
         if record is None:
             error = reader.current_exception
             if isinstance(error, UnicodeDecodeError):
-                found.append(Read(number, _digest(chunk), reason="not UTF-8 text"))
+                found.append(Read(number, _digest(chunk), reason="not_utf8", detail=str(error)))
                 continue
             raise CorruptFile(number, _why(error))
         try:
             kind, book = book_of(record)
         except BadRecord as refused:
-            found.append(Read(number, _digest(chunk), reason=str(refused)))
+            kind, seen = _seen(record)
+            found.append(
+                Read(number, _digest(chunk), kind, seen, refused.reason, detail=str(refused))
+            )
         else:
             found.append(Read(number, _digest(chunk), kind, book))
     if not found:
-        raise CorruptFile(1, "no MARC record in the file")
+        raise CorruptFile(1, "no MARC record in the file", NOT_MARC)
     return found
+
+
+def _seen(record: Record) -> tuple[str | None, dict[str, str]]:
+    """What a refused record says of itself (its format, ISBN and title as written), for
+    the librarian to find it in the supplier's list."""
+    try:
+        kind = detect(record)
+    except BadRecord:
+        return None, {}
+    isbn, title = ("010", "200") if kind == CNMARC else ("020", "245")
+    seen = {"isbn": _first(record, isbn, "a"), "title": _first(record, title, "a").strip(TRAILING)}
+    return kind, {key: value for key, value in seen.items() if value}
 
 
 def _digest(chunk: bytes) -> str:
@@ -112,7 +150,13 @@ def _why(error: BaseException | None) -> str:
 
 
 class BadRecord(ValueError):
-    """A record that can be read but does not describe a book the catalogue can take."""
+    """Raised for a record that can be read but does not describe a book the catalogue can
+    take; ``reason`` (one of ``REASONS``, a line of the import's report, not a problem)
+    says why."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
 
 
 def detect(record: Record) -> str:
@@ -121,7 +165,7 @@ def detect(record: Record) -> str:
         return MARC21
     if record.get_fields("200"):
         return CNMARC
-    raise BadRecord("no title field (MARC 21 245 or CNMARC 200)")
+    raise BadRecord("no_title_field", "no title field (MARC 21 245 or CNMARC 200)")
 
 
 def book_of(record: Record) -> tuple[str, dict[str, str]]:
@@ -172,27 +216,27 @@ def _checked(raw: Mapping[str, str]) -> dict[str, str]:
     the first that is missing or wrong."""
     isbn_text = raw["isbn"]
     if not isbn_text:
-        raise BadRecord("no ISBN")
+        raise BadRecord("no_isbn", "no ISBN (MARC 21 020 $a, CNMARC 010 $a)")
     run = ISBN_RUN.search(isbn_text)
     isbn = run.group(0).strip() if run else isbn_text
     if not ISBN_PATTERN.fullmatch(isbn) or not isbn_is_valid(isbn):
-        raise BadRecord(f"not a valid ISBN: {isbn_text!r}")
+        raise BadRecord("bad_isbn", f"not a valid ISBN: {isbn_text!r}")
     title = raw["title"].strip(TRAILING).strip()
     if not title:
-        raise BadRecord("no title")
+        raise BadRecord("no_title", "no title")
     author = raw["author"].strip(TRAILING).strip()
     if not author:
-        raise BadRecord("no author")
+        raise BadRecord("no_author", "no author")
     classification = raw["classification"].strip().upper()
     if not classification:
-        raise BadRecord("no CLC class (MARC 21 084 $a, CNMARC 690 $a)")
+        raise BadRecord("no_class", "no CLC class (MARC 21 084 $a, CNMARC 690 $a)")
     if not CLASSIFICATION_PATTERN.fullmatch(classification):
-        raise BadRecord(f"not a CLC class: {raw['classification']!r}")
+        raise BadRecord("bad_class", f"not a CLC class: {raw['classification']!r}")
     if not raw["price"]:
-        raise BadRecord("no price (MARC 21 020 $c or 365 $b, CNMARC 010 $d)")
+        raise BadRecord("no_price", "no price (MARC 21 020 $c or 365 $b, CNMARC 010 $d)")
     price = parse_price(raw["price"])
     if price is None:
-        raise BadRecord(f"not a price: {raw['price']!r}")
+        raise BadRecord("bad_price", f"not a price: {raw['price']!r}")
     return {
         "isbn": isbn.replace(" ", "-"),
         "title": title[:MAX_TITLE],
@@ -223,7 +267,7 @@ def parse_price(text: str) -> str | None:
 
 def write(titles: Iterable[Mapping[str, Any]], kind: str) -> bytes:
     """An ISO 2709 file (UTF-8) of ``titles``, one record each:
-    ``{isbn, title, author, classification, price, campus, shelf, barcodes}``."""
+    ``{isbn, title, author, classification, price, publisher?, campus, shelf, barcodes}``."""
     if kind not in FORMATS:
         raise ValueError(f"unknown MARC format {kind!r}; one of {', '.join(FORMATS)}")
     make = _cnmarc if kind == CNMARC else _marc21
@@ -245,8 +289,10 @@ def _marc21(title: Mapping[str, Any]) -> Record:
         Field("084", [" ", " "], [Subfield("a", title["classification"]), Subfield("2", "clc")]),
         Field("100", ["1", " "], [Subfield("a", title["author"])]),
         Field("245", ["1", "0"], [Subfield("a", title["title"])]),
-        _holdings("852", title, MARC21),
     )
+    if title.get("publisher"):
+        record.add_field(Field("264", [" ", "1"], [Subfield("b", title["publisher"])]))
+    record.add_field(_holdings("852", title, MARC21))
     return record
 
 
@@ -257,6 +303,10 @@ def _cnmarc(title: Mapping[str, Any]) -> Record:
             "010", [" ", " "], [Subfield("a", title["isbn"]), Subfield("d", f"CNY{title['price']}")]
         ),
         Field("200", ["1", " "], [Subfield("a", title["title"]), Subfield("f", title["author"])]),
+    )
+    if title.get("publisher"):
+        record.add_field(Field("210", [" ", " "], [Subfield("c", title["publisher"])]))
+    record.add_field(
         Field("690", [" ", " "], [Subfield("a", title["classification"]), Subfield("v", "5")]),
         Field("701", [" ", "0"], [Subfield("a", title["author"])]),
         _holdings("905", title, CNMARC),

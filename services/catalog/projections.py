@@ -28,12 +28,13 @@ ADD_COPIES = (
     """
     INSERT INTO copies (barcode, isbn, isbn_key, title, author, classification, campus, shelf,
                         price, acquisition, reference_only, status, title_pinyin, title_initials,
-                        author_pinyin, author_initials)
+                        author_pinyin, author_initials, publisher)
     VALUES %s ON CONFLICT (barcode) DO NOTHING
     """,
     """(%(barcode)s, %(isbn)s, %(isbn_key)s, %(title)s, %(author)s, %(classification)s,
         %(campus)s, %(shelf)s, %(price)s, %(acquisition)s, %(reference_only)s, 'on_shelf',
-        %(title_pinyin)s, %(title_initials)s, %(author_pinyin)s, %(author_initials)s)""",
+        %(title_pinyin)s, %(title_initials)s, %(author_pinyin)s, %(author_initials)s,
+        %(publisher)s)""",
 )
 SET_STATUS = "UPDATE copies SET status = %s WHERE barcode = %s"
 WEED = """
@@ -95,6 +96,7 @@ class CopyIndex(BornInBulk):
         return {
             **data,
             "isbn_key": normalise_isbn(data["isbn"]),
+            "publisher": data.get("publisher") or "",  # optional (docs/marc.md)
             **title_keys(data["title"], data["author"]),
         }
 

@@ -156,3 +156,46 @@ def search(cursor: Cursor, query: dict[str, Any]) -> dict[str, Any]:
 def _escape_like(text: str) -> str:
     """``text`` matched literally by LIKE (whose default escape character is backslash)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# The MARC export: one record per title and campus (its copies still held), in a stable
+# order to page through by (campus, isbn_key): a keyset, not an offset.
+MARC_TITLES = """
+    SELECT c.campus, c.isbn_key, min(c.isbn), min(c.title), min(c.author),
+           min(c.classification), max(c.price)::text, max(c.publisher), min(c.shelf),
+           array_agg(c.barcode ORDER BY c.barcode)
+    FROM copies c
+    WHERE c.status <> 'weeded'
+      AND (%(campus)s::text IS NULL OR c.campus = %(campus)s)
+      AND (c.campus, c.isbn_key) > (%(after_campus)s, %(after_isbn)s)
+    GROUP BY c.campus, c.isbn_key
+    ORDER BY c.campus, c.isbn_key
+    LIMIT %(limit)s
+"""
+MARC_FIELDS = ("isbn", "title", "author", "classification", "price", "publisher", "shelf")
+# Where a page ends: "<campus>/<isbn_key>" (the key is digits and X, the campus a word).
+PAGE_MARK = "/"
+
+
+def marc_titles(
+    cursor: Cursor, campus: str | None, after: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the titles held, per campus, with their copies' barcodes (for the MARC
+    export), and the mark to ask for the next page with (None after the last)."""
+    after_campus, _, after_isbn = (after or "").partition(PAGE_MARK)
+    cursor.execute(
+        MARC_TITLES,
+        {
+            "campus": campus,
+            "after_campus": after_campus,
+            "after_isbn": after_isbn,
+            "limit": limit,
+        },
+    )
+    rows = cursor.fetchall()
+    titles = [
+        {"campus": row[0], **dict(zip(MARC_FIELDS, row[2:9], strict=True)), "barcodes": row[9]}
+        for row in rows
+    ]
+    following = f"{rows[-1][0]}{PAGE_MARK}{rows[-1][1]}" if len(rows) == limit else None
+    return titles, following

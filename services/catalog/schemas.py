@@ -6,6 +6,8 @@ The HTTP gateway validates its requests with these same schemas (and documents
 them from here).
 """
 
+import base64
+import binascii
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates
@@ -53,6 +55,69 @@ class AddMarcRecord(AddCopies):
     back in the answer: another run's id there means the record was catalogued before."""
 
     import_run = fields.UUID(required=True)
+
+
+# One MARC import: at most this many bytes of ISO 2709 and records (each is one command).
+MAX_MARC_BYTES = 5 * 1024 * 1024
+MAX_MARC_RECORDS = 2000
+MARC_FLAVOURS = ("marc21", "cnmarc")  # services.catalog.marc.FORMATS
+MARC_MEDIA_TYPE = "application/marc"  # RFC 2220: an ISO 2709 file
+MARC_EXPORT_PAGE = 500  # titles a page of the export
+
+
+def marc_size(value: str) -> None:
+    """The file, base64-encoded, is at most ``MAX_MARC_BYTES`` once decoded."""
+    try:
+        decoded = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationError("Not base64.") from None
+    if len(decoded) > MAX_MARC_BYTES:
+        raise ValidationError(f"The file is over the limit of {MAX_MARC_BYTES} bytes.")
+
+
+class MarcImportQuery(Schema):
+    """Where a MARC file's records are catalogued, and how many copies of each."""
+
+    campus = f.campus(metadata={"description": "The campus the copies are catalogued at."})
+    copies = copies()
+    acquisition = f.choice(f.ACQUISITION_SOURCES, load_default="purchase", required=False)
+    shelf = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "The shelf; left out: the CLC main class (I for I242.4)."},
+    )
+
+
+class MarcFile(Schema):
+    """A MARC file (ISO 2709, MARC 21 or CNMARC records), base64-encoded."""
+
+    file = fields.String(
+        required=True,
+        validate=[validate.Length(min=1), marc_size],
+        metadata={
+            "description": f"The ISO 2709 file, at most {MAX_MARC_BYTES} bytes and "
+            f"{MAX_MARC_RECORDS} records (base64 over RPC; the HTTP body is the file itself)."
+        },
+    )
+
+
+class ImportMarc(MarcImportQuery, MarcFile):
+    """Catalogue every good record of a MARC file; each record is its own command,
+    idempotent by the record's bytes and the campus (docs/marc.md)."""
+
+
+class MarcExportQuery(Schema):
+    """Which MARC flavour, and which campus's copies (both when left out)."""
+
+    flavour = f.choice(MARC_FLAVOURS, metadata={"description": "marc21 or cnmarc."})
+    campus = f.campus(load_default=None, required=False)
+
+
+class ExportMarc(MarcExportQuery):
+    """A page of the catalogue as MARC records: titles after ``after``, ``limit`` of them."""
+
+    after = fields.String(load_default=None, validate=validate.Length(max=400))
+    limit = f.whole(1, MARC_EXPORT_PAGE, load_default=MARC_EXPORT_PAGE)
 
 
 class Title(CopyDetails):

@@ -10,22 +10,26 @@ pinyin keys existed get theirs when the service starts (``fill_pinyin``).
 
 from __future__ import annotations
 
+import base64
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from nameko.timer import timer
 
-from services.catalog import domain, queries, schemas
+from services.catalog import domain, marc, queries, schemas
 from services.catalog.projections import PINYIN_BATCH, CopiesOnLoan, CopyIndex, fill_pinyin
 from services.catalog.reactions import ReturnsAndLosses
-from shared.errors import found, load
+from shared.errors import BadRequest, found, load
 from shared.events.envelope import Envelope
+from shared.eventsourcing.decider import Refused
+from shared.eventsourcing.pipeline import CommandReused
 from shared.eventsourcing.unit_of_work import UnitOfWork
-from shared.messaging.rpc import rpc
+from shared.messaging.rpc import EXPECTED_FAILURES, rpc
 from shared.messaging.subscriber import subscribe
 from shared.runtime import event_feed
-from shared.runtime.commands import command
+from shared.runtime.commands import CommandRpc, command
 from shared.runtime.dependencies import EventStoreProvider, Projections
 
 Command = Mapping[str, Any]
@@ -34,6 +38,13 @@ LOAN_SENSITIVE = (domain.Weed, domain.Transfer)
 # How often an instance looks for copies indexed without pinyin keys (and once at start):
 # only copies indexed by a version before the keys, during an upgrade, can lack them.
 PINYIN_CHECK_SECONDS = 3600
+# A MARC record catalogued at a campus is one command, whatever copies, shelf or source
+# the import asked for: left out of its fingerprint, so the same record imported again
+# with other ones is answered as the first time ("already"), never catalogued twice.
+MARC_RECORD_SECRET = ("import_run", "copies", "acquisition", "shelf", "reference_only")
+# The namespace of the command ids derived from a record's bytes and the campus.
+MARC_RECORD_NAMESPACE = uuid.UUID("5d7c1c52-8f0e-4a4e-9c57-3f0f3b1d6a21")
+MARC_BOOK = ("isbn", "title", "author", "classification", "price")
 
 
 class CatalogService(event_feed.EventFeed):
@@ -62,13 +73,104 @@ class CatalogService(event_feed.EventFeed):
         (barcodes,) = _catalogue(uow, [command])
         return {"barcodes": barcodes}
 
-    @command(schemas.AddMarcRecord, secret=("import_run",))
+    @command(schemas.AddMarcRecord, secret=MARC_RECORD_SECRET)
     def add_marc_record(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
         """Catalogue one MARC record's copies; answer their barcodes and the import run that
         catalogued them (the first one, when the record comes again)."""
-        details = {key: value for key, value in command.items() if key != "import_run"}
-        (barcodes,) = _catalogue(uow, [details])
-        return {"barcodes": barcodes, "import_run": str(command["import_run"])}
+        return _add_marc_record(uow, command)
+
+    @CommandRpc.decorator(expected_exceptions=EXPECTED_FAILURES)
+    def import_marc(self, payload: Any) -> dict[str, Any]:
+        """Catalogue a MARC file's good records: ``{file (base64), campus, copies, ...}`` ->
+        ``{catalogued, already, refused, records: [line, ...]}``, a line per record.
+
+        Each record is its own command (``add_marc_record``), its id derived from the
+        record's bytes and the campus: a record imported before is answered with its first
+        barcodes (``already``), one that is not a book the catalogue can take is refused by
+        its number and reason, and the others are catalogued. A file whose structure breaks
+        is refused whole (``BadRequest`` with the record where it broke): nothing of it is
+        catalogued.
+        """
+        query = load(schemas.ImportMarc(), payload)
+        try:
+            found_records = marc.read(base64.b64decode(query["file"]), schemas.MAX_MARC_RECORDS)
+        except marc.TooManyRecords as error:
+            raise BadRequest(
+                f"The MARC file has {error}; split it. Nothing was imported.",
+                {"file": [str(error)]},
+                code="marc_too_many_records",
+                members={"limit": schemas.MAX_MARC_RECORDS},
+            ) from None
+        except marc.CorruptFile as error:
+            raise BadRequest(
+                f"The MARC file cannot be read at record {error.record}: {error.reason}. "
+                "Nothing was imported.",
+                {"file": [str(error)]},
+                code=error.code,
+                members={"record": error.record},
+            ) from None
+        run = str(uuid.uuid4())
+        lines = [self._import_record(query, run, read) for read in found_records]
+        counts = {
+            status: sum(line["status"] == status for line in lines)
+            for status in ("catalogued", "already", "refused")
+        }
+        return {**counts, "records": lines}
+
+    def _import_record(self, query: Command, run: str, read: marc.Read) -> dict[str, Any]:
+        """One record's line of the report: catalogued, already (before), or refused."""
+        book = read.book
+        line: dict[str, Any] = {
+            "record": read.record,
+            "format": read.format,
+            "isbn": book.get("isbn"),
+            "title": book.get("title"),
+            "publisher": book.get("publisher") or None,
+        }
+        if read.refused:
+            return {**line, "status": "refused", "reason": read.reason, "detail": read.detail}
+        record_id = uuid.uuid5(MARC_RECORD_NAMESPACE, f"{query['campus']}:{read.digest}")
+        given = {
+            "command_id": str(record_id),
+            "import_run": run,
+            **{key: book[key] for key in MARC_BOOK},
+            **({"publisher": book["publisher"]} if book.get("publisher") else {}),
+            "campus": query["campus"],
+            "shelf": query.get("shelf") or book["classification"][0],
+            "copies": query["copies"],
+            "acquisition": query["acquisition"],
+        }
+        try:
+            parameters = load(schemas.AddMarcRecord(), given)
+            answer = self.store.run(
+                "add_marc_record", parameters, _add_marc_record, secret=MARC_RECORD_SECRET
+            )
+        except BadRequest as error:
+            return {**line, "status": "refused", "reason": "invalid", "detail": str(error)}
+        except CommandReused as reused:
+            return {**line, "status": "already", "barcodes": [], "detail": str(reused)}
+        except Refused as refusal:
+            return {**line, "status": "refused", "reason": refusal.code, "detail": str(refusal)}
+        status = "catalogued" if answer["import_run"] == run else "already"
+        return {**line, "status": status, "barcodes": answer["barcodes"]}
+
+    @rpc
+    def export_marc(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A page of the catalogue as MARC: ``{flavour, campus?, after?, limit?}`` ->
+        ``{file (base64 ISO 2709), records, next}``: a record per title and campus with
+        its copies still held, ``next`` the ``after`` of the following page (null at the end).
+        """
+        query = load(schemas.ExportMarc(), payload)
+        with self.store.cursor() as cursor:
+            titles, following = queries.marc_titles(
+                cursor, query["campus"], query["after"], query["limit"]
+            )
+        data = marc.write(titles, query["flavour"])
+        return {
+            "file": base64.b64encode(data).decode("ascii"),
+            "records": len(titles),
+            "next": following,
+        }
 
     @command(schemas.AddTitles)
     def add_titles(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
@@ -128,6 +230,13 @@ class CatalogService(event_feed.EventFeed):
         query = load(schemas.Search(), payload if payload is not None else {})
         with self.store.cursor() as cursor:
             return queries.search(cursor, query)
+
+
+def _add_marc_record(uow: UnitOfWork, command: Command) -> dict[str, Any]:
+    """Catalogue one MARC record's copies: their barcodes, and the run that catalogued them."""
+    details = {key: value for key, value in command.items() if key != "import_run"}
+    (barcodes,) = _catalogue(uow, [details])
+    return {"barcodes": barcodes, "import_run": str(command["import_run"])}
 
 
 def _catalogue(uow: UnitOfWork, titles: Sequence[Command]) -> list[list[str]]:

@@ -244,6 +244,12 @@ def _reply_schema(media: str, route: RouteSpec) -> Any:
 
 
 def _body_schema(media: str, route: RouteSpec) -> Any:
+    if route.upload is not None and media != JSON:
+        return {
+            "type": "string",
+            "format": "binary",
+            "description": f"The file itself, at most {route.upload[1]} bytes.",
+        }
     if media == CSV:
         return {
             "type": "string",

@@ -8,6 +8,7 @@ so each service loads its input once and applies its own defaults.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -149,6 +150,19 @@ def csv_or_json_body(request: Request, limit: int) -> dict[str, Any]:
         f'Send the roster as {CSV}, as {XLSX} or as {JSON} {{"csv": ...}} '
         f"(got {request.mimetype or 'no content type'})."
     )
+
+
+def file_body(request: Request, accepts: tuple[str, ...], field: str, limit: int) -> dict[str, Any]:
+    """A file sent as the body itself (a MARC file), of one of the route's media types and
+    at most ``limit`` bytes: ``{field: <the bytes, base64>}``, as the service's schema takes
+    a file over RPC. Any route may take a file this way (``RouteSpec.upload``)."""
+    mimetype = media_type(request)
+    if mimetype not in accepts:
+        raise UnsupportedMediaType(
+            f"Send the file as {', '.join(accepts)} (got {request.mimetype or 'no content type'})."
+        )
+    raw = read_body(request, limit)
+    return {field: base64.b64encode(raw).decode("ascii")}
 
 
 def query_args(request: Request) -> dict[str, Any]:

@@ -211,10 +211,21 @@ def remote_error(
 
 @remote_error(BadRequest)
 def _bad_request(failure: RemoteFailure) -> Problem:
-    errors = failure.arg(1)
+    errors, code, members = failure.arg(1), failure.arg(2), failure.arg(3)
     return InvalidRequest(
-        str(failure.arg(0, failure.value)), errors=errors if isinstance(errors, dict) else {}
+        str(failure.arg(0, failure.value)),
+        errors=errors if isinstance(errors, dict) else {},
+        code=code if isinstance(code, str) else None,
+        members=_whole_numbers(members) if isinstance(members, dict) else None,
     )
+
+
+def _whole_numbers(members: Mapping[str, Any]) -> dict[str, Any]:
+    """nameko sends an error's arguments as text: a record number comes back a number."""
+    return {
+        name: int(value) if isinstance(value, str) and value.isdigit() else value
+        for name, value in members.items()
+    }
 
 
 @remote_error(RemoteNotFound)

@@ -195,6 +195,30 @@ class RosterReply(Schema):
     errors = fields.List(fields.Nested(RosterRowError), required=True)
 
 
+class MarcLine(Schema):
+    """One record of a MARC file: catalogued (its copies' barcodes), already catalogued
+    before (the barcodes it got then), or refused (why: a code the screens word)."""
+
+    record = fields.Integer(
+        required=True, metadata={"description": "Its number in the file, from 1."}
+    )
+    status = fields.String(required=True, metadata={"enum": ["catalogued", "already", "refused"]})
+    format = nullable_string(required=True, metadata={"enum": ["marc21", "cnmarc", None]})
+    isbn = nullable_string(required=True)
+    title = nullable_string(required=True)
+    publisher = nullable_string(required=True)
+    barcodes = fields.List(fields.String())
+    reason = fields.String(metadata={"example": "bad_isbn"})
+    detail = fields.String()
+
+
+class MarcReport(Schema):
+    catalogued = fields.Integer(required=True)
+    already = fields.Integer(required=True)
+    refused = fields.Integer(required=True)
+    records = fields.List(fields.Nested(MarcLine), required=True)
+
+
 class BulkLoansReply(Schema):
     loans = fields.List(fields.Nested(events.Lent), required=True)
     refused = fields.List(fields.Nested(RefusedCopy), required=True)

@@ -126,6 +126,9 @@ class RouteSpec:
     accepts: tuple[str, ...] = (JSON,)  # body media types
     produces: tuple[str, ...] = (JSON,)
     roster: bool = False  # a roster import: a larger body limit, CSV or JSON
+    # A file as the body itself (of a media type in accepts), up to upload[1] bytes: sent
+    # to the service base64-encoded as the body field upload[0] (parsing.file_body).
+    upload: tuple[str, int] | None = None
     api: bool = True  # part of the JSON API (not the dashboard's files)
     statuses: tuple[int, ...] = ()  # other success statuses the route may answer
     problems: tuple[str, ...] = ()  # problem statuses beyond those every route may answer
@@ -245,7 +248,9 @@ class Route(HttpRequestHandler):
         query = parsing.check(spec.query(), query, "query") if spec.query else query
         body: dict[str, Any] = {}
         if spec.body is not None:
-            if spec.roster:
+            if spec.upload is not None:
+                raw = parsing.file_body(request, spec.accepts, *spec.upload)
+            elif spec.roster:
                 raw = parsing.csv_or_json_body(request, settings.max_roster_body)
             else:
                 raw = parsing.json_body(request, settings.max_body)

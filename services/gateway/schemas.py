@@ -131,6 +131,12 @@ ReferenceBody = body(
     catalog.SetReferenceOnly, "ReferenceBody", path=BarcodePath, defaults={"reference_only": True}
 )
 SearchQuery = catalog.Search
+# A MARC file: where its records go (the query), the file itself (the body), the export's choice.
+MarcImportQuery = catalog.MarcImportQuery
+MarcFileBody = catalog.MarcFile
+MarcExportQuery = catalog.MarcExportQuery
+MARC = catalog.MARC_MEDIA_TYPE
+MARC_UPLOAD = ("file", catalog.MAX_MARC_BYTES)
 
 # ------------------------------------------------------------------ circulation
 

@@ -8,6 +8,7 @@ modules; services are called over nameko RPC with a timeout (``calls``).
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from nameko.dependency_providers import Config
@@ -156,6 +157,28 @@ class GatewayService:
            summary="Catalogue a delivery of many titles in one command")  # fmt: skip
     def add_titles(self, request: ApiRequest) -> Any:
         return self.catalog.add_titles(request.body)
+
+    @route("POST", "/api/books/marc", allow=COLLECTION, tag=CATALOG, query=s.MarcImportQuery,
+           body=s.MarcFileBody, accepts=(s.MARC,), upload=s.MARC_UPLOAD, reply=r.MarcReport,
+           status=201, statuses=(200,), summary="Catalogue a MARC file (ISO 2709, MARC 21 or "
+           "CNMARC): a line per record, catalogued, already catalogued or refused")  # fmt: skip
+    def import_marc(self, request: ApiRequest) -> Reply:
+        answer = self.catalog.import_marc({**request.query, **request.body})
+        return Reply(answer, status=201 if answer["catalogued"] else 200)
+
+    @route("GET", "/api/books/marc", allow=COLLECTION, tag=CATALOG, query=s.MarcExportQuery,
+           produces=(s.MARC,), summary="The catalogue as a MARC file (a record per title and "
+           "campus, its copies' barcodes in 852 or 905), paged through the catalog")  # fmt: skip
+    def export_marc(self, request: ApiRequest) -> Reply:
+        pages, after = [], None
+        while True:  # the catalog answers a page of titles at a time, never the whole
+            page = self.catalog.export_marc({**request.query, "after": after})
+            pages.append(base64.b64decode(page["file"]))
+            if (after := page["next"]) is None:
+                break
+        name = f"catalogue-{request.query.get('campus') or 'all'}-{request.query['flavour']}.mrc"
+        disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+        return Reply(b"".join(pages), content_type=s.MARC, headers=disposition)
 
     @route("GET", "/api/books", allow=SEARCH, tag=CATALOG, query=s.SearchQuery,
            reply=r.CopyPage, summary="Search the copies, by pinyin too, and their titles "

@@ -23,6 +23,16 @@ class CopyDetails(Schema):
     price = f.money()
     acquisition = f.choice(f.ACQUISITION_SOURCES)
     reference_only = fields.Boolean(required=True)
+    # Optional and without a default: a command that leaves it out keeps the fingerprint
+    # it had before publishers were kept (a resend of it is still the same command).
+    publisher = fields.String(
+        required=False,
+        validate=validate.Length(max=200),
+        metadata={
+            "description": "The publisher (出版社), as a MARC record names it; left out "
+            "when not known (copies catalogued before it was kept have none)."
+        },
+    )
 
 
 class BookAdded(CopyDetails):

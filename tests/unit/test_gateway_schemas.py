@@ -32,6 +32,8 @@ from shared.events import fields as f
 SERVICE_SCHEMAS = {
     "add_books": {"body": catalog.AddCopies},
     "add_titles": {"body": catalog.AddTitles},
+    "import_marc": {"query": catalog.MarcImportQuery, "body": catalog.MarcFile},
+    "export_marc": {"query": catalog.MarcExportQuery},
     "search": {"query": catalog.Search},
     "copy": {"path": catalog.CopyCommand},
     # circulation takes the barcode as an argument: the catalog's (the shared) barcode rule.

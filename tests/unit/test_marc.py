@@ -61,7 +61,7 @@ def test_both_formats_are_read_and_a_bad_record_refused_by_its_number():
         "classification": "I242.4", "price": "59.70", "publisher": "Penguin",
     }  # fmt: skip
     assert [(r.record, r.refused) for r in found] == [(1, False), (2, False), (3, True), (4, True)]
-    assert found[2].reason == "no title" and "price" in found[3].reason
+    assert found[2].reason == "no_title" and found[3].reason == "bad_price"
 
 
 def test_a_corrupt_file_names_the_record_where_it_broke():
