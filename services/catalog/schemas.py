@@ -10,7 +10,15 @@ import base64
 import binascii
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates,
+    validates_schema,
+)
 
 from shared.events import fields as f
 from shared.events.catalog import CopyDetails
@@ -215,3 +223,118 @@ class Search(Schema):
         if isinstance(data.get("classification"), str):
             data["classification"] = data["classification"].strip().upper()
         return data
+
+
+# ------------------------------------------------------------------ stock-takes
+
+MAX_SCANNER_FILE = 512 * 1024  # a handheld scanner's file: some 30,000 lines
+MAX_LISTED = 200
+
+
+def scanner_file_size(value: str) -> None:
+    """The file, base64-encoded, is at most ``MAX_SCANNER_FILE`` bytes once decoded."""
+    if len(value) > (MAX_SCANNER_FILE + 2) // 3 * 4:
+        raise ValidationError(f"The file is over the limit of {MAX_SCANNER_FILE} bytes.")
+
+
+def stocktake_id(**kwargs: Any) -> fields.String:
+    return f.identifier(metadata={"description": "The stock-take's id (ST000007)."}, **kwargs)
+
+
+class OpenStocktake(Schema):
+    """Open a stock-take (清点) of a campus, or of the shelves of some classes there."""
+
+    command_id = f.command_id()
+    campus = f.campus(metadata={"description": "The campus whose shelves are counted."})
+    classes = fields.List(
+        f.classification(),
+        load_default=list,
+        validate=validate.Length(max=50),
+        metadata={
+            "description": "Chinese Library Classification prefixes of the shelves counted "
+            "(I2: every copy whose class starts with I2); left out or empty: the whole campus."
+        },
+    )
+
+    @pre_load
+    def capitals(self, data: Any, **kwargs: Any) -> Any:
+        """Classification codes are capitals (i2 is I2)."""
+        if isinstance(data, dict) and isinstance(data.get("classes"), list):
+            data = dict(data)
+            data["classes"] = [
+                c.strip().upper() if isinstance(c, str) else c for c in data["classes"]
+            ]
+        return data
+
+
+class StocktakeNamed(Schema):
+    """Something about one stock-take, named by its id."""
+
+    stocktake_id = stocktake_id()
+
+
+class CountCopies(StocktakeNamed):
+    """Copies found in a stock-take: barcodes from the scan field, or a scanner's file.
+
+    Each barcode is counted once however often it comes; an unknown or malformed one is
+    reported (with its line, from a file), not fatal.
+    """
+
+    command_id = f.command_id()
+    barcodes = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        load_default=None,
+        validate=validate.Length(min=1, max=5000),
+        metadata={"description": "The barcodes scanned, in order (at most 5000)."},
+    )
+    file = fields.String(
+        load_default=None,
+        validate=[validate.Length(min=1), scanner_file_size],
+        metadata={
+            "description": "A handheld scanner's file, base64 (the HTTP body is the file "
+            "itself): one barcode a line, or CSV with a barcode (条码) column or the barcode "
+            "first; UTF-8 or GBK/GB18030. Blank lines are skipped, bad lines reported."
+        },
+    )
+
+    @validates_schema
+    def one_of(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if (data.get("barcodes") is None) == (data.get("file") is None):
+            raise ValidationError("Send either barcodes or the scanner's file.", "barcodes")
+
+
+class CloseStocktake(StocktakeNamed):
+    """Close a stock-take: its report (missing, misplaced, found on loan) is decided now."""
+
+    command_id = f.command_id()
+
+
+class StocktakeQuery(StocktakeNamed):
+    """One stock-take, named by its id."""
+
+
+class StocktakesQuery(Schema):
+    """The latest stock-takes, newest first."""
+
+    campus = f.campus(load_default=None, required=False)
+    limit = f.whole(1, MAX_LISTED, load_default=20)
+
+
+class TwiceMissingQuery(Schema):
+    """The copies of a campus missing in the last two closed stock-takes that covered them."""
+
+    campus = f.campus()
+
+
+class WeedMissing(Schema):
+    """Weed as lost, in one command, copies missing in two stock-takes in a row.
+
+    ``barcodes`` are those the librarian was shown (``twice_missing``); if any of
+    them is no longer twice missing (found meanwhile, lent, weeded), nothing is weeded.
+    """
+
+    command_id = f.command_id()
+    campus = f.campus()
+    barcodes = fields.List(
+        f.barcode(), required=True, validate=validate.Length(min=1, max=MAX_COPIES_PER_COMMAND)
+    )

@@ -18,9 +18,11 @@ from typing import Any
 
 from nameko.timer import timer
 
+import services.catalog.stocktaking as stocktaking
 from services.catalog import domain, marc, queries, schemas
 from services.catalog.projections import PINYIN_BATCH, CopiesOnLoan, CopyIndex, fill_pinyin
 from services.catalog.reactions import ReturnsAndLosses
+from services.catalog.stocktake_books import Stocktakes
 from shared.errors import BadRequest, found, load
 from shared.events.envelope import Envelope
 from shared.eventsourcing.decider import Refused
@@ -30,7 +32,8 @@ from shared.messaging.rpc import EXPECTED_FAILURES, rpc
 from shared.messaging.subscriber import subscribe
 from shared.runtime import event_feed
 from shared.runtime.commands import CommandRpc, command
-from shared.runtime.dependencies import EventStoreProvider, Projections
+from shared.runtime.dependencies import Calendar, EventStoreProvider, Projections
+from shared.runtime.school_calendar import SchoolCalendar
 
 Command = Mapping[str, Any]
 # The commands whose rules depend on whether circulation has the copy out on loan.
@@ -49,7 +52,8 @@ MARC_BOOK = ("isbn", "title", "author", "classification", "price")
 
 class CatalogService(event_feed.EventFeed):
     name = "catalog"
-    store = EventStoreProvider(CopyIndex())
+    store = EventStoreProvider(CopyIndex(), Stocktakes())
+    calendar: SchoolCalendar = Calendar()
     projections = Projections(CopiesOnLoan(), ReturnsAndLosses())
 
     @subscribe("circulation")
@@ -215,6 +219,50 @@ class CatalogService(event_feed.EventFeed):
     def set_reference_only(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
         """Make a copy reference-only (never lent) or lendable: ``{barcode, reference_only}``."""
         return _change(uow, domain.SetReferenceOnly, command)
+
+    # ------------------------------------------------------------ stock-takes (清点)
+
+    @command(schemas.OpenStocktake)
+    def open_stocktake(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
+        """Open a stock-take of a campus (or of some classes' shelves there); answer it."""
+        return stocktaking.open_stocktake(uow, command, self.calendar.today())
+
+    @command(schemas.CountCopies)
+    def count_copies(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
+        """Count copies found (scanned, or a scanner's file): each once; unknown barcodes
+        and bad lines reported, not fatal; refused once the stock-take is closed."""
+        return stocktaking.count_copies(uow, command)
+
+    @command(schemas.CloseStocktake)
+    def close_stocktake(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
+        """Close a stock-take; answer its report (missing, misplaced, found on loan)."""
+        return stocktaking.close_stocktake(uow, command, self.calendar.today())
+
+    @command(schemas.WeedMissing)
+    def weed_missing(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
+        """Weed as lost, in one command, copies missing in two stock-takes in a row."""
+        return stocktaking.weed_missing(uow, command)
+
+    @rpc
+    def stocktake_report(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """``{stocktake_id}`` -> the stock-take with its three lists."""
+        query = load(schemas.StocktakeQuery(), payload)
+        with self.store.cursor() as cursor:
+            return stocktaking.report(cursor, query["stocktake_id"])
+
+    @rpc
+    def stocktakes(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``{campus?, limit?}`` -> ``{"items": [stock-take, ...]}``, newest first."""
+        query = load(schemas.StocktakesQuery(), payload if payload is not None else {})
+        with self.store.cursor() as cursor:
+            return {"items": stocktaking.latest(cursor, query["campus"], query["limit"])}
+
+    @rpc
+    def twice_missing(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """``{campus}`` -> ``{"items": [copy, ...]}``: missing in the last two stock-takes."""
+        query = load(schemas.TwiceMissingQuery(), payload)
+        with self.store.cursor() as cursor:
+            return {"items": stocktaking.twice_missing(cursor, query["campus"])}
 
     @rpc
     def get_copy(self, barcode: str) -> dict[str, Any]:

@@ -194,6 +194,7 @@ class ReturnCopy:
     today: date
     condition: str = "ok"
     home_campus: str | None = None  # the campus the copy belongs to, as circulation knows it
+    stocktake_id: str | None = None  # found in this stock-take (清点) while on loan
     calendar: SchoolCalendar | None = None  # whether closed days count as days overdue
 
 
@@ -615,6 +616,8 @@ def _return(patron: Patron, command: ReturnCopy) -> list[Event]:
     }
     if command.home_campus is not None:
         data["home_campus"] = command.home_campus
+    if command.stocktake_id is not None:
+        data["stocktake_id"] = command.stocktake_id
     return [Event("Returned", data)]
 
 

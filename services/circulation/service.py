@@ -21,6 +21,7 @@ from services.circulation import school_year as year_turn
 from services.circulation.policies import Rules
 from services.circulation.projections import INLINE, CopyAvailability
 from services.circulation.roster import RosterError, read_roster
+from services.circulation.stocktake_returns import FoundInStocktake
 from shared.errors import BadRequest, NotFound, found, load
 from shared.events.envelope import Envelope
 from shared.events.fields import normalise_isbn
@@ -46,7 +47,7 @@ ROSTER_COLUMN_OF_REFUSAL = {"class_required": "class", "card_exists": "patron_id
 class CirculationService(event_feed.EventFeed):
     name = "circulation"
     store = EventStoreProvider(*INLINE)
-    projections = Projections(CopyAvailability())
+    projections = Projections(CopyAvailability(), FoundInStocktake())
     rules = Rules()
     campus = Campus()
     config = Config()

@@ -112,6 +112,105 @@ class CopyReply(Schema):
     )
 
 
+class StocktakeReply(Schema):
+    """A stock-take (清点) and its figures: a running count while open, the report's
+    once closed (``expected``, ``missing``: null until then)."""
+
+    stocktake_id = fields.String(required=True, metadata={"example": "ST000007"})
+    campus = fields.String(required=True)
+    classes = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "Classification prefixes counted; empty: the whole campus."},
+    )
+    status = fields.String(required=True, metadata={"description": "open or closed"})
+    opened_on = day(required=True)
+    opened_by = nullable_string(required=True)
+    closed_on = day(allow_none=True, required=True)
+    expected = fields.Integer(allow_none=True, required=True)
+    counted = fields.Integer(required=True)
+    missing = fields.Integer(allow_none=True, required=True)
+    misplaced = fields.Integer(allow_none=True, required=True)
+    found_on_loan = fields.Integer(allow_none=True, required=True)
+    last_counted = nullable_string(metadata={"description": "The copy counted last."})
+
+
+class StocktakeLine(Schema):
+    """A copy in a stock-take's report."""
+
+    barcode = fields.String(required=True)
+    title = fields.String(required=True)
+    author = fields.String(required=True)
+    classification = fields.String(required=True)
+    campus = fields.String(required=True, metadata={"description": "The copy's home campus."})
+    shelf = fields.String(required=True)
+    price = money(required=True)
+    misplaced = nullable_string(
+        required=True, metadata={"description": "other_campus, out_of_range or null."}
+    )
+    loan_id = nullable_string(
+        required=True, metadata={"description": "The loan it was found on (returned since)."}
+    )
+
+
+class StocktakeReport(StocktakeReply):
+    """A stock-take with its three lists (missing only once closed)."""
+
+    missing_copies = fields.List(fields.Nested(StocktakeLine), required=True)
+    misplaced_copies = fields.List(fields.Nested(StocktakeLine), required=True)
+    found_on_loan_copies = fields.List(fields.Nested(StocktakeLine), required=True)
+
+
+class StocktakeList(Schema):
+    items = fields.List(fields.Nested(StocktakeReply), required=True)
+
+
+class ScanFinding(Schema):
+    """What one barcode scanned (or one line of a scanner's file) came to."""
+
+    barcode = fields.String(required=True)
+    line = fields.Integer(allow_none=True, required=True)
+    outcome = fields.String(
+        required=True,
+        metadata={"description": "counted, already_counted, unknown_barcode or copy_weeded."},
+    )
+    misplaced = nullable_string(required=True)
+    on_loan = fields.Boolean(required=True)
+
+
+class BadScanLine(Schema):
+    line = fields.Integer(allow_none=True, required=True)
+    text = fields.String(required=True)
+    code = fields.String(required=True, metadata={"example": "not_a_barcode"})
+
+
+class CountReply(Schema):
+    stocktake = fields.Nested(StocktakeReply, required=True)
+    scans = fields.List(fields.Nested(ScanFinding), required=True)
+    errors = fields.List(fields.Nested(BadScanLine), required=True)
+
+
+class TwiceMissingCopy(Schema):
+    barcode = fields.String(required=True)
+    title = fields.String(required=True)
+    author = fields.String(required=True)
+    classification = fields.String(required=True)
+    shelf = fields.String(required=True)
+    price = money(required=True)
+    stocktakes = fields.List(
+        fields.String(), required=True, metadata={"description": "The two, newest first."}
+    )
+
+
+class TwiceMissingReply(Schema):
+    items = fields.List(fields.Nested(TwiceMissingCopy), required=True)
+
+
+class WeedMissingReply(Schema):
+    campus = fields.String(required=True)
+    weeded = fields.List(fields.Nested(CopyReply), required=True)
+
+
 class CampusCounts(Schema):
     """A number of copies at each campus."""
 

@@ -131,6 +131,21 @@ ReferenceBody = body(
     catalog.SetReferenceOnly, "ReferenceBody", path=BarcodePath, defaults={"reference_only": True}
 )
 SearchQuery = catalog.Search
+# Stock-takes (清点): the scanner's file is the body itself (plain text or CSV).
+StocktakePath = fields_of(catalog.StocktakeQuery, "stocktake_id", name="StocktakePath")
+OpenStocktakeBody = body(catalog.OpenStocktake, "OpenStocktakeBody")
+CountCopiesBody = body(
+    catalog.CountCopies, "CountCopiesBody", path=StocktakePath, exclude=("file",)
+)
+ScannerFileBody = body(
+    catalog.CountCopies, "ScannerFileBody", path=StocktakePath, exclude=("barcodes", "command_id")
+)
+SCANNER_FILE_TYPES = ("text/plain", "text/csv")
+SCANNER_UPLOAD = ("file", catalog.MAX_SCANNER_FILE)
+CloseStocktakeBody = body(catalog.CloseStocktake, "CloseStocktakeBody", path=StocktakePath)
+StocktakesQuery = catalog.StocktakesQuery
+TwiceMissingQuery = catalog.TwiceMissingQuery
+WeedMissingBody = body(catalog.WeedMissing, "WeedMissingBody")
 # A MARC file: where its records go (the query), the file itself (the body), the export's choice.
 MarcImportQuery = catalog.MarcImportQuery
 MarcFileBody = catalog.MarcFile

@@ -112,6 +112,59 @@ class ReferenceStatusChanged(Schema):
     reference_only = fields.Boolean(required=True)
 
 
+class StocktakeOpened(Schema):
+    """A librarian opened a stock-take (清点) of a campus, or of some of its shelves.
+
+    ``classes`` are the Chinese Library Classification prefixes of the shelves counted
+    (``I2``: every copy whose class starts with I2); empty, the whole campus.
+    """
+
+    stocktake_id = f.identifier()
+    campus = f.campus()
+    classes = fields.List(f.classification(), required=True)
+    opened_on = fields.Date(required=True)
+
+
+class CopyCounted(Schema):
+    """A copy was found in a stock-take (counted once, however often it was scanned).
+
+    ``campus`` is the stock-take's, ``home_campus`` and ``classification`` the
+    copy's, ``status`` what the books said of it then (on_shelf, damaged, on_loan,
+    in_transit). ``misplaced`` (错架) is ``other_campus`` or ``out_of_range`` (its
+    class is not on the shelves counted), null when it is where it belongs.
+    ``loan_id`` names the loan it was on (null: none): circulation then returns it
+    at ``campus``, noting the stock-take.
+    """
+
+    stocktake_id = f.identifier()
+    barcode = f.barcode()
+    campus = f.campus()
+    home_campus = f.campus()
+    classification = f.classification()
+    status = fields.String(required=True, validate=validate.Length(max=20))
+    misplaced = f.choice(("other_campus", "out_of_range"), required=False, allow_none=True)
+    loan_id = f.identifier(required=False, allow_none=True)
+
+
+class StocktakeClosed(Schema):
+    """A stock-take was closed; its report's figures and lists.
+
+    ``expected``: copies on the shelf in the books (campus and range) at closing;
+    ``counted``: copies found; ``missing`` (缺失): the expected ones not found;
+    ``misplaced``: found, but the other campus's or outside the range;
+    ``found_on_loan``: found although on loan (returned by circulation). Barcodes.
+    """
+
+    stocktake_id = f.identifier()
+    campus = f.campus()
+    closed_on = fields.Date(required=True)
+    expected = fields.Integer(required=True, validate=validate.Range(min=0))
+    counted = fields.Integer(required=True, validate=validate.Range(min=0))
+    missing = fields.List(f.barcode(), required=True)
+    misplaced = fields.List(f.barcode(), required=True)
+    found_on_loan = fields.List(f.barcode(), required=True)
+
+
 for _schema in (
     BookAdded,
     CopyDamaged,
@@ -121,5 +174,8 @@ for _schema in (
     ReferenceStatusChanged,
     TransitStarted,
     ArrivedHome,
+    StocktakeOpened,
+    CopyCounted,
+    StocktakeClosed,
 ):
     CATALOGUE.register(SOURCE, _schema.__name__, _schema)

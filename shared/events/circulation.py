@@ -106,6 +106,9 @@ class Returned(Schema):
     campus = f.campus()
     home_campus = f.campus(required=False)
     returned_on = fields.Date(required=True)
+    # Set when a stock-take (清点) found the copy in the library while on loan: returned
+    # for its borrower by circulation's reaction to the catalog's CopyCounted.
+    stocktake_id = f.identifier(required=False)
     overdue_days = fields.Integer(required=True, validate=validate.Range(min=0))
     condition = f.choice(f.CONDITIONS)
 
