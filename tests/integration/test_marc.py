@@ -145,3 +145,10 @@ def test_the_catalogue_exported_reads_back_as_it_was_catalogued(api, flavour):
         }  # fmt: skip
         assert holdings == {"campus": "north", "barcodes": line["barcodes"]}
     assert problem(api.get("/api/books/marc", params={"flavour": "dublin"}), 400)["errors"]
+
+
+def test_a_file_of_too_many_records_is_refused_before_any_is_catalogued(api):
+    book = books(1)[0]
+    body = problem(post(api, marc21(*book) * 1001), 400)
+    assert body["code"] == "marc_too_many_records" and body["limit"] == 1000
+    assert held(api, book[0]) == []
