@@ -40,6 +40,7 @@ class Account:
     classes: tuple[str, ...] = ()
     disabled: bool = False
     has_password: bool = False
+    email: str | None = None
 
     @property
     def exists(self) -> bool:
@@ -73,6 +74,7 @@ class CreateAccount:
     patron_id: str | None = None
     classes: tuple[str, ...] = ()
     password: str | None = None  # checked here, hashed by the service, never recorded
+    email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,11 @@ class ChangeRoles:
 @dataclass(frozen=True)
 class SetClasses:
     classes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChangeEmail:
+    email: str | None  # None removes the address
 
 
 @dataclass(frozen=True)
@@ -120,9 +127,9 @@ class RevokeKey:
     pass
 
 
-Command = (CreateAccount | ChangeRoles | SetClasses | SetPassword | Lock | Disable | Enable) | (
-    CreateKey | RevokeKey
-)
+Command = (
+    CreateAccount | ChangeRoles | SetClasses | ChangeEmail | SetPassword | Lock | Disable | Enable
+) | (CreateKey | RevokeKey)
 
 
 def decide(state: State, command: Any) -> list[Event]:
@@ -161,6 +168,11 @@ def decide(state: State, command: Any) -> list[Event]:
             return [
                 Event("AccountClassesSet", {"account_id": account.account_id, "classes": classes})
             ]
+        case ChangeEmail():
+            email = normal_email(command.email)
+            if email == account.email:
+                raise Refused(f"{account.username}'s e-mail address is that already.", "same_email")
+            return [Event("EmailChanged", {"account_id": account.account_id, "email": email})]
         case SetPassword():
             check_password(command.password, account.username or "")
             return [
@@ -204,6 +216,7 @@ def _create(account: Account, command: CreateAccount) -> list[Event]:
     _check_roles(command.roles, command.campus, command.patron_id)
     if command.password is not None:
         check_password(command.password, command.username)
+    created = {"email": normal_email(command.email)} if command.email else {}
     events = [
         Event(
             "AccountCreated",
@@ -215,6 +228,7 @@ def _create(account: Account, command: CreateAccount) -> list[Event]:
                 "campus": command.campus,
                 "patron_id": command.patron_id,
                 "classes": sorted(set(command.classes)),
+                **created,
             },
         )
     ]
@@ -264,6 +278,17 @@ def check_password(password: str, username: str) -> None:
         raise Refused("A password must not be the username.", "password_is_username")
 
 
+def normal_email(email: str | None) -> str | None:
+    """An address as kept: trimmed, its domain in lower case; refused unless one ``@`` with
+    something on each side and a dot in the domain (the schema checks it fully first)."""
+    if email is None or not email.strip():
+        return None
+    local, at, domain = email.strip().rpartition("@")
+    if not at or not local or "." not in domain or " " in email.strip():
+        raise Refused(f"{email!r} is not an e-mail address.", "bad_email")
+    return f"{local}@{domain.lower()}"
+
+
 def _create_key(key: ApiKey, command: CreateKey) -> list[Event]:
     if key.key_id is not None:
         raise Refused(f"There is a key named {key.name} already.", "key_exists")
@@ -287,11 +312,14 @@ def evolve(state: State, event: Any) -> State:
                 campus=data.get("campus"),
                 patron_id=data.get("patron_id"),
                 classes=tuple(data.get("classes") or ()),
+                email=data.get("email"),
             )
         case "AccountRoleChanged":
             return replace(state, roles=tuple(data["roles"]), campus=data.get("campus"))
         case "AccountClassesSet":
             return replace(state, classes=tuple(data["classes"]))
+        case "EmailChanged":
+            return replace(state, email=data["email"])
         case "PasswordChanged":
             return replace(state, has_password=True)
         case "AccountDisabled":

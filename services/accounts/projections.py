@@ -34,8 +34,8 @@ class Directory(Projection):
             case "AccountCreated":
                 cursor.execute(
                     """INSERT INTO accounts (account_id, username, name, roles, campus,
-                                             patron_id, classes, created_at)
-                       VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+                                             patron_id, classes, created_at, email)
+                       VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
                        ON CONFLICT (account_id) DO NOTHING""",
                     (
                         data["account_id"],
@@ -46,7 +46,13 @@ class Directory(Projection):
                         data.get("patron_id"),
                         data.get("classes") or [],
                         event.occurred_at,
+                        data.get("email"),
                     ),
+                )
+            case "EmailChanged":
+                cursor.execute(
+                    "UPDATE accounts SET email = %s WHERE account_id = %s",
+                    (data["email"], data["account_id"]),
                 )
             case "AccountRoleChanged":
                 cursor.execute(

@@ -6,14 +6,14 @@ from typing import Any
 
 Cursor = Any
 ACCOUNT = """
-    SELECT account_id, username, name, roles, campus, patron_id, classes, disabled
+    SELECT account_id, username, name, roles, campus, patron_id, classes, disabled, email
     FROM accounts
 """
 KEY = "SELECT key_id, name, rights, created_at, revoked_at FROM api_keys"
 
 
 def _account(row: tuple[Any, ...]) -> dict[str, Any]:
-    account_id, username, name, roles, campus, patron_id, classes, disabled = row
+    account_id, username, name, roles, campus, patron_id, classes, disabled, email = row
     return {
         "account_id": account_id,
         "username": username,
@@ -23,6 +23,7 @@ def _account(row: tuple[Any, ...]) -> dict[str, Any]:
         "patron_id": patron_id,
         "classes": list(classes),
         "disabled": disabled,
+        "email": email,
     }
 
 

@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 
 from services.accounts.domain import MAX_PASSWORD, MIN_PASSWORD
 from shared.events import fields as f
-from shared.events.accounts import ROLES, classes, roles, username
+from shared.events.accounts import ROLES, classes, email, roles, username
 from shared.runtime.rights import KEY_RIGHTS
 
 # What a sign-in takes: longer than any password allowed, shorter than a megabyte.
@@ -53,6 +53,7 @@ class CreateAccount(Command):
     roles = roles()
     campus = f.campus(required=False, load_default=None, allow_none=True)
     password = password()
+    email = email(required=False, load_default=None, allow_none=True)
 
 
 class AccountPath(Schema):
@@ -66,6 +67,10 @@ class ChangeRoles(Command, AccountPath):
 
 class SetClasses(Command, AccountPath):
     classes = classes()
+
+
+class ChangeEmail(Command, AccountPath):
+    email = email(allow_none=True, metadata={"description": "null removes the address"})
 
 
 class ResetPassword(Command, AccountPath):

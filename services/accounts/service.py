@@ -168,6 +168,7 @@ class AccountsService(event_feed.EventFeed):
             roles=tuple(command["roles"]),
             campus=command["campus"],
             password=command["password"],
+            email=command["email"],
         )
         uow.execute(domain.NEW_ACCOUNT, account_id, create)
         c.store_password(uow.cursor, account_id, c.hash_password(command["password"]))
@@ -187,6 +188,13 @@ class AccountsService(event_feed.EventFeed):
     def set_classes(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
         account_id = domain.account_id_for(command["username"])
         uow.execute(domain.ACCOUNT, account_id, domain.SetClasses(tuple(command["classes"])))
+        return _public(queries.account(uow.cursor, account_id))
+
+    @command(s.ChangeEmail)
+    def change_email(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
+        """Set, change or remove (None) the address the library's notices go to."""
+        account_id = domain.account_id_for(command["username"])
+        uow.execute(domain.ACCOUNT, account_id, domain.ChangeEmail(command["email"]))
         return _public(queries.account(uow.cursor, account_id))
 
     @command(s.ResetPassword, secret=("password",))
@@ -284,4 +292,5 @@ def _public(account: Mapping[str, Any]) -> dict[str, Any]:
         "patron_id": account["patron_id"],
         "classes": list(account["classes"]),
         "disabled": bool(account.get("disabled", False)),
+        "email": account.get("email"),
     }

@@ -781,7 +781,8 @@ def evolve(patron: Patron, event: Any) -> Patron:
             return replace(
                 patron, reservations={**patron.reservations, data["reservation_id"]: data["isbn"]}
             )
-        case "ReservationFulfilled" | "ReservationCancelled":
+        case "ReservationFulfilled" | "ReservationCancelled" | "HoldExpired":
+            # HoldExpired: a copy held for the reservation was not picked up (holds.py).
             return replace(
                 patron, reservations=_without(patron.reservations, data["reservation_id"])
             )

@@ -18,6 +18,9 @@ from services.circulation import calendar as cal
 from services.circulation import domain, graduates, queries
 from services.circulation import schemas as s
 from services.circulation import school_year as year_turn
+from services.circulation.notice_projections import INLINE as NOTICE_INLINE
+from services.circulation.notice_projections import NoticeAddresses
+from services.circulation.notifying import Notifying
 from services.circulation.policies import Rules
 from services.circulation.projections import INLINE, CopyAvailability
 from services.circulation.roster import RosterError, read_roster
@@ -44,16 +47,21 @@ MAX_RETURNED_LISTED = 50
 ROSTER_COLUMN_OF_REFUSAL = {"class_required": "class", "card_exists": "patron_id"}
 
 
-class CirculationService(event_feed.EventFeed):
+class CirculationService(Notifying, event_feed.EventFeed):
     name = "circulation"
-    store = EventStoreProvider(*INLINE)
-    projections = Projections(CopyAvailability(), FoundInStocktake())
+    store = EventStoreProvider(*INLINE, *NOTICE_INLINE)
+    projections = Projections(CopyAvailability(), FoundInStocktake(), NoticeAddresses())
     rules = Rules()
     campus = Campus()
     config = Config()
 
     @subscribe("catalog")
     def on_catalog_events(self, events: list[Envelope]) -> Any:
+        return self.projections.apply(events)
+
+    @subscribe("accounts")
+    def on_accounts_events(self, events: list[Envelope]) -> Any:
+        """Where notices go: the accounts' e-mail addresses and classes (notifying.py)."""
         return self.projections.apply(events)
 
     # ------------------------------------------------------------ cards
@@ -238,6 +246,8 @@ class CirculationService(event_feed.EventFeed):
         copy, waiting = queries.copy_coming_back(uow.cursor, command["barcode"])
         returned = receipt_of(uow.execute(domain.CARD, borrower, back), "Returned")
         held = domain.held_on_return(copy, back, waiting)
+        if held is not None:
+            self._mark_ready(uow, held, copy, back.today)  # HoldReady: notifying.py
         return {
             **returned,
             "title": copy.title,

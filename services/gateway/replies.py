@@ -915,6 +915,9 @@ class AccountReply(Schema):
     patron_id = nullable_string(required=True)
     classes = fields.List(fields.String(), required=True)
     disabled = fields.Boolean(required=True)
+    email = nullable_string(
+        required=False, metadata={"description": "Where the library's notices go."}
+    )
 
 
 class SessionAccount(Schema):
@@ -1149,3 +1152,64 @@ class LabelLayoutsReply(Schema):
     default = fields.String(required=True)
     kinds = fields.List(fields.String(), required=True)
     max_labels = fields.Integer(required=True)
+
+
+# ---------------------------------------------------------------- notices
+
+
+class NoticeReply(Schema):
+    """One e-mail the library sent or tried to (a ``NoticeSent`` event)."""
+
+    notice_id = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"description": "overdue or hold_ready"})
+    account_id = fields.String(required=True)
+    name = fields.String(required=True)
+    email = fields.String(required=True)
+    language = fields.String(required=True)
+    subject = fields.String(required=True)
+    class_name = nullable_string(required=False)
+    loan_ids = fields.List(fields.String(), required=False)
+    reservation_id = nullable_string(required=False)
+    outcome = fields.String(required=True, metadata={"description": "delivered or failed"})
+    error = nullable_string(required=False, metadata={"description": "the mail server's words"})
+    sent_at = fields.String(required=True)
+    position = fields.Integer(required=False)
+    loans = fields.Integer(required=False, metadata={"description": "overdue loans listed"})
+
+
+class NoticesReply(Schema):
+    notices = fields.List(fields.Nested(NoticeReply), required=True)
+
+
+class TeacherWithoutAddress(Schema):
+    class_name = fields.String(required=True)
+    account_id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class ClassWithoutTeacher(Schema):
+    class_name = fields.String(required=True)
+    loans = fields.Integer(required=True)
+
+
+class OverdueNoticesReply(Schema):
+    """Who was told (each e-mail, delivered or failed), who could not be (no address),
+    and the classes with overdue loans but no class teacher's account."""
+
+    on = fields.String(required=True)
+    told = fields.List(fields.Nested(NoticeReply), required=True)
+    no_address = fields.List(fields.Nested(TeacherWithoutAddress), required=True)
+    no_teacher = fields.List(fields.Nested(ClassWithoutTeacher), required=True)
+
+
+class ReleasedHold(Schema):
+    reservation_id = fields.String(required=True)
+    patron_id = fields.String(required=True)
+    barcode = fields.String(required=True)
+    passed_to = nullable_string(required=True, metadata={"description": "null: back to the shelf"})
+
+
+class ExpireHoldsReply(Schema):
+    on = fields.String(required=True)
+    released = fields.List(fields.Nested(ReleasedHold), required=True)
+    told = fields.List(fields.Nested(NoticeReply), required=True)

@@ -260,6 +260,11 @@ ClassesBody = body(accounts.SetClasses, "ClassesBody", path=AccountPath)
 ResetPasswordBody = body(accounts.ResetPassword, "ResetPasswordBody", path=AccountPath)
 DisableBody = body(accounts.Disable, "DisableBody", path=AccountPath)
 EnableBody = body(accounts.Enable, "EnableBody", path=AccountPath)
+EmailBody = body(accounts.ChangeEmail, "EmailBody", path=AccountPath)
+# Notices (services/circulation/notifying.py): overdue lists to class teachers, holds.
+SendOverdueNoticesBody = body(circulation.SendOverdueNotices, "SendOverdueNoticesBody")
+NoticesQuery = circulation.NoticesQuery
+ExpireHoldsBody = body(circulation.ExpireHolds, "ExpireHoldsBody")
 AccountsQuery = accounts.AccountsQuery
 AuditQuery = archives.AuditQuery
 DeskTodayQuery = archives.DeskTodayQuery

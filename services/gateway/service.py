@@ -61,6 +61,7 @@ OPERATE = needs("operate")
 ACCOUNTS = needs("accounts.manage")
 AUDIT = needs("audit.read")
 OWN = needs("own.read")
+NOTICES = needs("notices.send")
 
 
 def command(request: ApiRequest) -> dict[str, Any]:
@@ -437,6 +438,27 @@ class GatewayService:
     def clearance(self, request: ApiRequest) -> Any:
         return self.circulation.clearance(scopes.class_list(request.caller, request.query))
 
+    # ------------------------------------------------------------ notices (docs/notices.md)
+
+    @route("POST", "/api/notices/overdue", allow=NOTICES, tag=CIRCULATION,
+           body=s.SendOverdueNoticesBody, reply=r.OverdueNoticesReply,
+           summary="E-mail each class teacher her class's overdue loans (one class or all): "
+                   "who was told, who has no address")  # fmt: skip
+    def send_overdue_notices(self, request: ApiRequest) -> Any:
+        return self.circulation.send_overdue_notices(command(request))
+
+    @route("GET", "/api/notices", allow=NOTICES, tag=CIRCULATION, query=s.NoticesQuery,
+           reply=r.NoticesReply, summary="The notices e-mailed, newest first")  # fmt: skip
+    def notices(self, request: ApiRequest) -> Any:
+        return self.circulation.notices(request.query)
+
+    @route("POST", "/api/holds/expire", allow=NOTICES, tag=CIRCULATION,
+           body=s.ExpireHoldsBody, reply=r.ExpireHoldsReply,
+           summary="Release the reserved copies not picked up by their day (the periodic "
+                   "check, now): each to the next reader waiting or back to the shelf")  # fmt: skip
+    def expire_holds(self, request: ApiRequest) -> Any:
+        return self.circulation.expire_holds(command(request))
+
     # ------------------------------------------------------------ the school calendar
 
     @route("GET", "/api/calendar", allow=SIGNED_IN, tag=CIRCULATION, query=s.CalendarQuery,
@@ -766,6 +788,12 @@ class GatewayService:
            summary="Set the classes a class teacher sees")  # fmt: skip
     def set_classes(self, request: ApiRequest) -> Any:
         return self.accounts.set_classes(command(request))
+
+    @route("POST", "/api/accounts/<username>/email", allow=ACCOUNTS, tag=PEOPLE,
+           path=s.AccountPath, body=s.EmailBody, reply=r.AccountReply,
+           summary="Set, change or remove (null) where the notices go")  # fmt: skip
+    def change_email(self, request: ApiRequest) -> Any:
+        return self.accounts.change_email(command(request))
 
     @route("POST", "/api/accounts/<username>/password", allow=ACCOUNTS, tag=PEOPLE,
            path=s.AccountPath, body=s.ResetPasswordBody, reply=r.AccountReply,

@@ -39,6 +39,25 @@ def roles(**kwargs: Any) -> fields.List:
     )
 
 
+EMAIL_MAX = 254
+
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+def email(**kwargs: Any) -> fields.String:
+    """An e-mail address (where the library's notices go): one ``@``, a dot in the domain,
+    no spaces, at most 254 characters (the domain normalises it: ``normal_email``)."""
+    return fields.String(
+        required=kwargs.pop("required", True),
+        validate=[
+            validate.Length(max=EMAIL_MAX),
+            f.Pattern(EMAIL_PATTERN, error="Not a valid e-mail address."),
+        ],
+        **kwargs,
+    )
+
+
 def classes(**kwargs: Any) -> fields.List:
     return fields.List(
         f.class_name(required=True),
@@ -58,6 +77,7 @@ class AccountCreated(Schema):
     campus = f.campus(required=False, allow_none=True)
     patron_id = f.personal(f.patron_id(required=False, allow_none=True))
     classes = f.personal(classes(required=False))
+    email = f.personal(email(required=False, allow_none=True))
 
 
 class AccountRoleChanged(Schema):
@@ -103,6 +123,13 @@ class AccountEnabled(Schema):
     account_id = f.personal(f.identifier())
 
 
+class EmailChanged(Schema):
+    """An account's e-mail address (where notices go) was set, changed or removed (None)."""
+
+    account_id = f.personal(f.identifier())
+    email = f.personal(email(allow_none=True))
+
+
 class ApiKeyCreated(Schema):
     """A named key for another school system, the bench or the tests, with its rights."""
 
@@ -126,6 +153,7 @@ for _schema in (
     AccountLocked,
     AccountDisabled,
     AccountEnabled,
+    EmailChanged,
     ApiKeyCreated,
     ApiKeyRevoked,
 ):

@@ -146,6 +146,54 @@ class ReservationCancelled(Schema):
     patron_id = f.personal(f.identifier())
 
 
+class HoldReady(Schema):
+    """A copy a reader reserved came back and is held for them (预约到书): they are told to
+    pick it up by ``pick_up_by`` (the N-th open day after ``ready_on``)."""
+
+    reservation_id = f.identifier()
+    patron_id = f.personal(f.identifier())
+    barcode = f.barcode()
+    campus = f.campus()
+    isbn = f.isbn()
+    title = f.text(300)
+    ready_on = fields.Date(required=True)
+    pick_up_by = fields.Date(required=True)
+
+
+class HoldExpired(Schema):
+    """A held copy was not picked up by its day: the reservation ends, the copy passes to
+    the next reader waiting (their own ``HoldReady``) or goes back to the shelf."""
+
+    reservation_id = f.identifier()
+    patron_id = f.personal(f.identifier())
+    barcode = f.barcode()
+    campus = f.campus()
+    isbn = f.isbn()
+    pick_up_by = fields.Date(required=True)
+    expired_on = fields.Date(required=True)
+
+
+class NoticeSent(Schema):
+    """The library e-mailed a notice (``kind``: ``overdue`` to a class teacher, its class's
+    overdue ``loan_ids``; ``hold_ready`` to a reader, its ``reservation_id``): to whom, in
+    which language, and whether the mail server took it (``delivered``) or not (``failed``,
+    with its ``error``)."""
+
+    notice_id = f.identifier()
+    kind = f.choice(("overdue", "hold_ready"))
+    account_id = f.personal(f.identifier())
+    name = f.personal(f.text(100))
+    email = f.personal(f.text(254))
+    language = f.choice(("zh-CN", "en"))
+    subject = f.text(300)
+    class_name = f.personal(f.class_name(required=False, allow_none=True))
+    loan_ids = fields.List(f.identifier(), load_default=list)
+    reservation_id = f.identifier(required=False, allow_none=True)
+    outcome = f.choice(("delivered", "failed"))
+    error = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+    sent_at = fields.DateTime(required=True)
+
+
 class DeclaredLost(Schema):
     """A lent copy was declared lost; the patron owes its price."""
 
@@ -209,6 +257,9 @@ for _schema in (
     Reserved,
     ReservationFulfilled,
     ReservationCancelled,
+    HoldReady,
+    HoldExpired,
+    NoticeSent,
     DeclaredLost,
     CompensationPaid,
     ClosedDaysSet,

@@ -30,6 +30,7 @@ RIGHTS: dict[str, str] = {
     "accounts.manage": "create accounts, set roles and classes, reset passwords, disable",
     "keys.manage": "create, list and revoke API keys",
     "audit.read": "who did what (the audit)",
+    "notices.send": "e-mail the overdue notices to class teachers and see the notices sent",
 }
 
 ROLE_RIGHTS: dict[str, frozenset[str]] = {

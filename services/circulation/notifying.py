@@ -1,0 +1,288 @@
+"""Circulation's notices: overdue lists to class teachers, reserved books ready, and the
+holds nobody came for. The entrypoints of ``CirculationService`` for them (a mixin, so
+service.py only names it), over ``holds`` and ``notices`` (pure) and ``mailer`` (SMTP).
+
+Why here and not in a service of its own: the overdue loans, the reservations and
+the holds are circulation's, and a hold's expiry must decide on the card's stream;
+a notices service would have needed its own database, broker user and archive
+source for a handful of tables. The notices are circulation's events (``NoticeSent``)
+and its read models (``notices``, ``holds``); the addresses come from the accounts'
+events (``NoticeAddresses``).
+
+A held copy's notice is sent after the transaction that made it ready (an outbox:
+the ``holds`` row without a ``notice_id``), by the periodic check (``check_holds``,
+a nameko timer) or right after the command that expired holds.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from logging import getLogger
+from typing import Any
+
+from nameko.timer import timer
+
+from services.circulation import domain, holds, notices, queries
+from services.circulation import schemas as s
+from services.circulation.mailer import Mailer, Settings, send
+from shared.errors import load
+from shared.events import fields as f
+from shared.eventsourcing.decider import Refused
+from shared.eventsourcing.unit_of_work import UnitOfWork
+from shared.messaging.rpc import rpc
+from shared.paper.words import Words
+
+_log = getLogger(__name__)
+
+CHECK_SECONDS = 5
+CLAIM_MINUTES = 10  # a sender that took a hold's notice and died: another tries after this
+NOTICES = uuid.UUID("4b1f8e0c-2f7a-4d0e-9a55-6f1c2b7d9e31")
+
+TEACHERS_OF = """
+    SELECT account_id, name, email FROM notice_addresses
+    WHERE %s = ANY(classes) AND 'teacher' = ANY(roles) AND NOT disabled
+    ORDER BY account_id
+"""
+ADDRESS_OF_CARD = """
+    SELECT account_id, name, email FROM notice_addresses
+    WHERE patron_id = %s AND NOT disabled ORDER BY account_id LIMIT 1
+"""
+CLAIM_UNTOLD = """
+    UPDATE holds SET claimed_at = now()
+    WHERE reservation_id IN (
+        SELECT reservation_id FROM holds
+        WHERE status = 'ready' AND notice_id IS NULL
+          AND (claimed_at IS NULL OR claimed_at < now() - make_interval(mins => %s))
+        ORDER BY ready_on, reservation_id LIMIT 50 FOR UPDATE SKIP LOCKED)
+    RETURNING reservation_id, patron_id, barcode, campus, isbn, title, ready_on, pick_up_by
+"""
+DUE_HOLDS = """
+    SELECT reservation_id, patron_id FROM holds
+    WHERE status = 'ready' AND pick_up_by < %s ORDER BY pick_up_by, reservation_id
+"""
+WAITING_WITH_HOLDS = """
+    SELECT r.reservation_id, r.patron_id,
+           EXISTS (SELECT 1 FROM holds h
+                   WHERE h.reservation_id = r.reservation_id AND h.status = 'ready') AS held
+    FROM reservations r
+    WHERE r.isbn = %s AND r.campus = %s AND r.status = 'open'
+    ORDER BY r.reserved_at, r.reservation_id
+"""
+NOTICES_SENT = """
+    SELECT notice_id, kind, account_id, name, email, language, subject, class_name, loan_ids,
+           reservation_id, outcome, error, sent_at, position
+    FROM notices
+    WHERE (%(kind)s::text IS NULL OR kind = %(kind)s)
+      AND (%(class_name)s::text IS NULL OR class_name = %(class_name)s)
+      AND (%(outcome)s::text IS NULL OR outcome = %(outcome)s)
+    ORDER BY position DESC LIMIT %(limit)s
+"""
+NOTICE_FIELDS = (
+    "notice_id", "kind", "account_id", "name", "email", "language", "subject", "class_name",
+    "loan_ids", "reservation_id", "outcome", "error", "sent_at", "position",
+)  # fmt: skip
+
+
+class Notifying:
+    """The notices' entrypoints; mixed into ``CirculationService``."""
+
+    mailer = Mailer()
+
+    # ------------------------------------------------------------ overdue notices
+
+    @rpc
+    def send_overdue_notices(self, payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """E-mail each class teacher her class's overdue loans: who was told (delivered or
+        failed), which teachers have no address, which classes have no teacher."""
+        command = load(s.SendOverdueNotices(), dict(payload or {}))
+        asked = {"class": command["class_name"], "campus": command["campus"], "on": command["on"]}
+        overdue = self.overdue({k: str(v) for k, v in asked.items() if v is not None})
+        on = overdue["on"]
+        told, no_address, no_teacher = [], [], []
+        for group in overdue["classes"]:
+            class_name = group["class_name"]
+            if not _is_class(class_name):
+                continue  # teachers' own loans: no class teacher to tell
+            with self.store.cursor() as cursor:
+                cursor.execute(TEACHERS_OF, (class_name,))
+                teachers = cursor.fetchall()
+            if not teachers:
+                no_teacher.append({"class_name": class_name, "loans": len(group["loans"])})
+            for account_id, name, email in teachers:
+                if not email:
+                    no_address.append(
+                        {"class_name": class_name, "account_id": account_id, "name": name}
+                    )
+                    continue
+                words = Words(self.mailer.language)
+                notice = notices.overdue_notice(
+                    class_name,
+                    name,
+                    group["loans"],
+                    on,
+                    notices.overdue_pdf_link(self.mailer.web_address, class_name, on),
+                    words,
+                )
+                recorded = self._send(
+                    notice,
+                    words,
+                    kind="overdue",
+                    account_id=account_id,
+                    name=name,
+                    email=email,
+                    class_name=class_name,
+                    loan_ids=tuple(loan["loan_id"] for loan in group["loans"]),
+                    key=f"{command['command_id'] or uuid.uuid4()}:{class_name}:{account_id}",
+                )
+                told.append({**recorded, "loans": len(group["loans"])})
+        return {"on": on, "told": told, "no_address": no_address, "no_teacher": no_teacher}
+
+    # ------------------------------------------------------------ holds
+
+    @rpc
+    def expire_holds(self, payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Release the holds not picked up by their day (as of ``on``, today when left out):
+        each copy passes to the next reader waiting or back to the shelf; then every reader
+        with a copy newly ready is told."""
+        command = load(s.ExpireHolds(), dict(payload or {}))
+        today = command["on"] or self.rules.today()
+        with self.store.cursor() as cursor:
+            cursor.execute(DUE_HOLDS, (today,))
+            due = cursor.fetchall()
+        released = [
+            self._release(reservation_id, patron_id, today) for reservation_id, patron_id in due
+        ]
+        return {
+            "on": today.isoformat(),
+            "released": [r for r in released if r is not None],
+            "told": self.tell_ready_holds(),
+        }
+
+    @timer(interval=CHECK_SECONDS)
+    def check_holds(self) -> None:
+        """The periodic check: holds past their day released, ready ones told."""
+        try:
+            self.expire_holds({})
+        except Exception:  # a check that fails is tried again at the next tick
+            _log.exception("checking the held books failed")
+
+    def _release(self, reservation_id: str, patron_id: str, today: date) -> dict[str, Any] | None:
+        key = uuid.uuid5(NOTICES, f"expire:{reservation_id}")
+
+        def handle(uow: UnitOfWork, _: Any) -> dict[str, Any] | None:
+            try:
+                stored = uow.execute(holds.HOLDS, patron_id, holds.Expire(reservation_id, today))
+            except Refused:
+                return None  # picked up or released meanwhile (another instance's check)
+            expired = stored[0].data
+            known = queries.copy(uow.cursor, expired["barcode"])
+            passed_to = None
+            if known is not None and domain.lendable(known[0]):
+                uow.cursor.execute(WAITING_WITH_HOLDS, (expired["isbn"], expired["campus"]))
+                names = ("reservation_id", "patron_id", "held")
+                waiting = [dict(zip(names, row, strict=True)) for row in uow.cursor.fetchall()]
+                passed_to = holds.next_reader(waiting, released_by=patron_id)
+            if passed_to is not None:
+                self._mark_ready(uow, passed_to, known[0], today)
+            return {
+                "reservation_id": reservation_id,
+                "patron_id": patron_id,
+                "barcode": expired["barcode"],
+                "passed_to": None if passed_to is None else passed_to["patron_id"],
+            }
+
+        return self.store.run("expire_hold", {"command_id": key}, handle)
+
+    def _mark_ready(
+        self, uow: UnitOfWork, reader: Mapping[str, Any], copy: domain.CopyAtDesk, today: date
+    ) -> None:
+        """Hold ``copy`` for ``reader`` (``reservation_id``, ``patron_id``) from ``today``."""
+        layered = getattr(self, "_calendar", None)  # the config's days and the librarian's
+        calendar = layered(uow) if layered else self.rules.calendar
+        by = holds.pick_up_by(today, self.mailer.hold_pick_up_days, calendar.is_open)
+        ready = holds.MarkReady(
+            reader["reservation_id"], copy.barcode, copy.campus, copy.isbn, copy.title, today, by
+        )
+        try:
+            uow.execute(holds.HOLDS, reader["patron_id"], ready)
+        except Refused as refusal:  # a copy is ready for that reservation already
+            _log.info("no hold for %s: %s", reader["reservation_id"], refusal)
+
+    def tell_ready_holds(self) -> list[dict[str, Any]]:
+        """E-mail each reader whose copy is ready and who was not told yet (and has an
+        address: without one the desk tells them; a later address still gets it)."""
+        with self.store.cursor() as cursor:
+            cursor.execute(CLAIM_UNTOLD, (CLAIM_MINUTES,))
+            untold = cursor.fetchall()
+        told = []
+        for reservation_id, patron_id, barcode, campus, _isbn, title, ready_on, by in untold:
+            with self.store.cursor() as cursor:
+                cursor.execute(ADDRESS_OF_CARD, (patron_id,))
+                address = cursor.fetchone()
+            if address is None or not address[2]:
+                continue
+            account_id, name, email = address
+            words = Words(self.mailer.language)
+            hold = {"title": title, "barcode": barcode, "campus": campus, "pick_up_by": by}
+            notice = notices.hold_ready_notice(name, hold, words)
+            told.append(
+                self._send(
+                    notice,
+                    words,
+                    kind="hold_ready",
+                    account_id=account_id,
+                    name=name,
+                    email=email,
+                    reservation_id=reservation_id,
+                    key=f"hold:{reservation_id}:{ready_on.isoformat()}:{barcode}",
+                )
+            )
+        return told
+
+    # ------------------------------------------------------------ sending and recording
+
+    def _send(self, notice: notices.Notice, words: Words, key: str, **who: Any) -> dict[str, Any]:
+        """Send one e-mail and record it (``NoticeSent``), delivered or failed."""
+        settings: Settings = self.mailer
+        notice_id = "N" + uuid.uuid5(NOTICES, key).hex[:16]
+        mail = notices.message(notice, settings.sender, who["email"], who["name"], words)
+        sent = send(settings, mail)
+        if not sent.delivered:
+            _log.warning(
+                "notice %s to %s not delivered: %s", notice_id, who["account_id"], sent.error
+            )
+        record = notices.RecordNotice(
+            notice_id=notice_id,
+            language=words.language,
+            subject=notice.subject,
+            sent_at=datetime.now(UTC),
+            delivered=sent.delivered,
+            error=sent.error,
+            **who,
+        )
+
+        def handle(uow: UnitOfWork, _: Any) -> dict[str, Any]:
+            try:
+                return dict(uow.execute(notices.NOTICE, notice_id, record)[0].data)
+            except Refused:
+                return {"notice_id": notice_id, "outcome": "recorded_before"}
+
+        return self.store.run("record_notice", {"command_id": uuid.uuid5(NOTICES, key)}, handle)
+
+    @rpc
+    def notices(self, payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The notices sent, newest first (by kind, class or outcome)."""
+        query = load(s.NoticesQuery(), dict(payload or {}))
+        with self.store.cursor() as cursor:
+            cursor.execute(NOTICES_SENT, query)
+            rows = [dict(zip(NOTICE_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+        for row in rows:
+            row["sent_at"] = row["sent_at"].isoformat()
+            row["loan_ids"] = list(row["loan_ids"])
+        return {"notices": rows}
+
+
+def _is_class(class_name: str) -> bool:
+    return bool(f.CLASS_NAME_PATTERN.match(class_name or ""))
