@@ -22,6 +22,7 @@ from marshmallow import (
 
 from shared.events import fields as f
 from shared.events.catalog import CopyDetails
+from shared.paper import label_sheets as sheets
 
 MAX_COPIES_PER_COMMAND = 500
 MAX_TITLES = 2000
@@ -338,3 +339,44 @@ class WeedMissing(Schema):
     barcodes = fields.List(
         f.barcode(), required=True, validate=validate.Length(min=1, max=MAX_COPIES_PER_COMMAND)
     )
+
+
+# ------------------------------------------------------------------ labels
+
+MAX_LABELS = 2000  # barcodes in one run of labels, from its first to its last
+LABEL_KINDS = ("barcode", "spine")
+
+
+class LabelRange(Schema):
+    """A run of labels: the copies from one barcode to another (the same prefix, their
+    numbers in order, both ends included), on which sheet and of which kind
+    (docs/labels.md). The range is checked by ``services.catalog.labels``."""
+
+    first = f.barcode(data_key="from", metadata={"description": "The first barcode, C00000101."})
+    last = f.barcode(data_key="to", metadata={"description": "The last barcode, C00000130."})
+    layout = f.choice(
+        tuple(sheets.LAYOUTS),
+        load_default=sheets.DEFAULT_LAYOUT,
+        required=False,
+        metadata={"description": "The label sheet (GET /api/labels/layouts)."},
+    )
+    kind = f.choice(
+        LABEL_KINDS,
+        load_default="barcode",
+        required=False,
+        metadata={"description": "barcode: a Code 128 label; spine: the call number."},
+    )
+    start = f.whole(
+        1,
+        sheets.MOST_PER_SHEET,
+        load_default=1,
+        metadata={"description": "The first free label of a part-used sheet (1: a new sheet)."},
+    )
+
+    @validates_schema
+    def start_on_the_sheet(self, data: dict[str, Any], **kwargs: Any) -> None:
+        layout = sheets.LAYOUTS.get(data.get("layout", sheets.DEFAULT_LAYOUT))
+        if layout is not None and data.get("start", 1) > layout.per_sheet:
+            raise ValidationError(
+                f"A {layout.name} sheet has {layout.per_sheet} labels.", field_name="start"
+            )

@@ -20,6 +20,7 @@ from nameko.timer import timer
 
 import services.catalog.stocktaking as stocktaking
 from services.catalog import domain, marc, queries, schemas
+from services.catalog.labels import copies_in_range
 from services.catalog.projections import PINYIN_BATCH, CopiesOnLoan, CopyIndex, fill_pinyin
 from services.catalog.reactions import ReturnsAndLosses
 from services.catalog.stocktake_books import Stocktakes
@@ -278,6 +279,15 @@ class CatalogService(event_feed.EventFeed):
         query = load(schemas.Search(), payload if payload is not None else {})
         with self.store.cursor() as cursor:
             return queries.search(cursor, query)
+
+    @rpc
+    def label_copies(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """``{from, to, layout?, kind?, start?}`` -> ``{"copies": [copy, ...]}``: the copies a
+        run of labels is printed for, in barcode order, each with its title's sequence
+        mark (``labels``); ``BadRequest`` with a code for a range that cannot be printed."""
+        query = load(schemas.LabelRange(), payload)
+        with self.store.cursor() as cursor:
+            return {"copies": copies_in_range(cursor, query["first"], query["last"])}
 
 
 def _add_marc_record(uow: UnitOfWork, command: Command) -> dict[str, Any]:

@@ -146,6 +146,7 @@ CloseStocktakeBody = body(catalog.CloseStocktake, "CloseStocktakeBody", path=Sto
 StocktakesQuery = catalog.StocktakesQuery
 TwiceMissingQuery = catalog.TwiceMissingQuery
 WeedMissingBody = body(catalog.WeedMissing, "WeedMissingBody")
+LabelsQuery = catalog.LabelRange
 # A MARC file: where its records go (the query), the file itself (the body), the export's choice.
 MarcImportQuery = catalog.MarcImportQuery
 MarcFileBody = catalog.MarcFile

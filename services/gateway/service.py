@@ -13,7 +13,7 @@ from typing import Any
 
 from nameko.dependency_providers import Config
 
-from services.gateway import openapi, scopes, static, status, terms
+from services.gateway import labels, openapi, scopes, static, status, terms
 from services.gateway import replies as r
 from services.gateway import schemas as s
 from services.gateway.auth import PUBLIC, SIGNED_IN, Caller, missing, needs
@@ -26,6 +26,7 @@ from services.gateway.routing import CSV, ApiRequest, Reply, route
 from services.gateway.sessions import SignInThrottle
 from shared.events import CATALOGUE
 from shared.messaging.rpc import rpc
+from shared.paper.pdf import PDF
 from shared.runtime.school_calendar import calendar_from_config
 
 CATALOG, CIRCULATION, READING, RECORDS, PEOPLE, SYSTEM = (
@@ -191,6 +192,18 @@ class GatewayService:
             counts = self.circulation.title_availability({"isbns": isbns})["titles"]
             found["titles"] = [{**title, **counts[title["isbn"]]} for title in found["titles"]]
         return found
+
+    @route("GET", "/api/labels", allow=COLLECTION, tag=CATALOG, query=s.LabelsQuery,
+           produces=(PDF,), summary="Barcode or spine labels for a range of copies, on an "
+           "A4 label sheet, as a PDF to print at 100 %")  # fmt: skip
+    def print_labels(self, request: ApiRequest) -> Reply:
+        found = self.catalog.label_copies(request.query)
+        return labels.pdf_reply(found["copies"], request.query, request.language)
+
+    @route("GET", "/api/labels/layouts", allow=COLLECTION, tag=CATALOG,
+           reply=r.LabelLayoutsReply, summary="The label sheets labels print on")  # fmt: skip
+    def label_layouts(self, request: ApiRequest) -> Any:
+        return labels.layouts()
 
     @route("GET", "/api/copies/<barcode>", allow=SEARCH, tag=CATALOG, path=s.BarcodePath,
            reply=r.CopyReply, summary="One copy")  # fmt: skip

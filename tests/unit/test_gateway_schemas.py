@@ -35,6 +35,7 @@ SERVICE_SCHEMAS = {
     "import_marc": {"query": catalog.MarcImportQuery, "body": catalog.MarcFile},
     "export_marc": {"query": catalog.MarcExportQuery},
     "search": {"query": catalog.Search},
+    "print_labels": {"query": catalog.LabelRange},
     "copy": {"path": catalog.CopyCommand},
     # circulation takes the barcode as an argument: the catalog's (the shared) barcode rule.
     "availability": {"path": catalog.CopyCommand},
