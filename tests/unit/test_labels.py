@@ -168,7 +168,8 @@ def test_the_refusals_are_worded_on_the_screens():
     for language in ("zh-CN", "en"):
         path = REPO_ROOT / "web" / "src" / "locales" / language / "problems.json"
         problems = json.loads(path.read_text(encoding="utf-8"))
-        assert "{limit}" in problems["label_range_too_large"]
+        limit = problems["label_range_too_large"]  # no placeholders: the number itself
+        assert str(schemas.MAX_LABELS) in limit or f"{schemas.MAX_LABELS:,}" in limit
         for code in ("label_range_mixed", "label_range_reversed", "label_range_empty"):
             assert problems[code], code
 
