@@ -73,7 +73,7 @@ export function commandId() {
  * answers JSON, text for CSV, null for 204. Throws ApiError with the problem's
  * code; a 401 forgets the session so the router shows the sign-in form.
  */
-export async function api(method, path, { body, query, accept, headers = {} } = {}) {
+export async function api(method, path, { body, query, accept, headers = {}, raw = false } = {}) {
   const url = new URL(path, window.location.origin);
   for (const [name, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, value);
@@ -112,6 +112,7 @@ export async function api(method, path, { body, query, accept, headers = {} } = 
     }
     throw new ApiError(response.status, problem);
   }
+  if (raw) return response; // a file: the caller reads its bytes and its name
   if (type.includes("json")) return response.json();
   return response.text();
 }
@@ -122,4 +123,19 @@ export const post = (path, body, options = {}) => api("POST", path, { ...options
 /** Download a list as CSV (the same route with Accept: text/csv), saved under `filename`. */
 export async function downloadCsv(path, query, filename) {
   saveCsvText(await api("GET", path, { query, accept: "text/csv" }), filename);
+}
+
+/** Download a file the API makes (a PDF of labels, ...), saved under the name the server gives. */
+export async function downloadFile(path, query, accept, fallbackName) {
+  const response = await api("GET", path, { query, accept, raw: true });
+  const disposition = response.headers.get("Content-Disposition") || "";
+  const named = disposition.match(/filename="([^"]+)"/);
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = named ? named[1] : fallbackName;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  URL.revokeObjectURL(link.href);
+  return link.download;
 }
