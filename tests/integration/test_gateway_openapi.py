@@ -238,6 +238,8 @@ def test_every_documented_query_bound_is_taken_and_one_past_it_refused_by_the_se
         operation = operations.get("get")
         if not operation or not template.startswith("/api/"):
             continue
+        if template == "/api/labels":  # start's bound is the layout's; probed in test_labels
+            continue
         query = [p for p in operation["parameters"] if p.get("in") == "query"]
         required = {p["name"]: p["schema"]["enum"][0] for p in query if p.get("required")}
         path = template.replace("{board}", "students").replace("{name}", "staff_loans")

@@ -124,7 +124,13 @@ def test_bad_ranges_and_layouts_are_clear_answers(api):
     body = problem(labels(api, "C90000001", "C90000100"), 404)
     assert body["code"] == "label_range_empty"
     body = problem(labels(api, barcodes[0], barcodes[1], layout="a4-3x8", start=25), 400)
-    assert "start" in body["errors"]
+    assert list(body["errors"]) == ["start"] and "24 labels" in body["errors"]["start"][0]
+    for start in (0, 41):  # the documented bounds, the largest sheet's 40 labels
+        assert list(problem(labels(api, barcodes[0], barcodes[1], start=start), 400)["errors"]) == [
+            "start"
+        ]
+    last = labels(api, barcodes[0], barcodes[1], layout="a4-4x10", start=40)
+    assert last.status_code == 200 and len(pdf_pages(last.content)) == 2
     body = problem(labels(api, barcodes[0], barcodes[1], format="csv"), 400)
     assert body["code"] == "format_unsupported"
     problem(labels(api, barcodes[0], barcodes[1], role="reader"), 403)
