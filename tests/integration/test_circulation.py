@@ -272,7 +272,9 @@ def test_overdue_lists_and_graduation_clearance(desk):
         ("G8-1", ["赵六"]),
         ("G9-1", ["张三"]),
     ]
-    assert overdue["classes"][1]["loans"][0]["days_overdue"] == 6
+    # Lent Sep 22, due Oct 6 in the national-day week (SCHOOL.closed): moved to Oct 8; the
+    # days overdue count the open days since (Oct 9 and 12), not the weekend.
+    assert overdue["classes"][1]["loans"][0]["days_overdue"] == 2
     only_g9 = desk.circulation.overdue({"on": TODAY.isoformat(), "class": "G9-1"})
     assert [c["class_name"] for c in only_g9["classes"]] == ["G9-1"]
 

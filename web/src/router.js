@@ -17,6 +17,7 @@ const routes = [
   { path: "/teacher", name: "teacher", component: () => import("./screens/teacher/TeacherScreen.vue"), meta: { right: "class.read", nav: true } },
   { path: "/reading/:tab(notes|competitions|targets|bulletin|leaderboards)?", name: "reading", component: () => import("./screens/reading/ReadingScreen.vue"), meta: { anyOf: ["notes.own", "notes.award", "records.read"], nav: true } },
   { path: "/records/:tab(registers|ledgers|terms)?", name: "records", component: () => import("./screens/records/RecordsScreen.vue"), meta: { right: "records.read", nav: true } },
+  { path: "/calendar", name: "calendar", component: () => import("./screens/calendar/CalendarScreen.vue"), meta: { right: "records.manage", nav: true } },
   { path: "/school-year", name: "schoolyear", component: () => import("./screens/schoolyear/SchoolYearScreen.vue"), meta: { right: "records.manage", nav: true } },
   { path: "/opac", name: "opac", component: () => import("./screens/opac/OpacScreen.vue"), meta: { right: "catalogue.search", nav: true } },
   { path: "/operator", name: "operator", component: () => import("./screens/operator/OperatorScreen.vue"), meta: { right: "operate", nav: true } },
