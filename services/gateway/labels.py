@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import eventlet
+
 from services.catalog.schemas import LABEL_KINDS, MAX_LABELS
 from services.gateway.problems import NotFound
 from services.gateway.routing import Reply
@@ -44,7 +46,8 @@ def pdf_reply(
         )
     kind = query.get("kind", "barcode")
     layout = LAYOUTS[query.get("layout", DEFAULT_LAYOUT)]
-    data = labels.render(copies, layout, kind, Words(language), int(query.get("start", 1)))
+    start = int(query.get("start", 1))
+    data = labels.render(copies, layout, kind, Words(language), start, pause=eventlet.sleep)
     name = f"labels-{kind}-{first}-{last}.pdf"
     return Reply(
         data, content_type=PDF, headers={"Content-Disposition": f'attachment; filename="{name}"'}

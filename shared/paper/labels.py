@@ -13,7 +13,7 @@ printer.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from reportlab.graphics.barcode.code128 import Code128
@@ -116,9 +116,14 @@ def render(
     kind: str,
     words: Words,
     start: int = 1,
+    pause: Callable[[], object] | None = None,
 ) -> bytes:
     """The copies' labels of ``kind`` on ``layout`` sheets, from label ``start`` of the
-    first: one A4 page per sheet, to be printed at 100 % (no "fit to page")."""
+    first: one A4 page per sheet, to be printed at 100 % (no "fit to page").
+
+    ``pause`` is called after each sheet: a server drawing 2,000 labels (about two
+    seconds) passes its green thread's yield there, so other requests go on meanwhile.
+    """
     out = io.BytesIO()
     canvas = Canvas(out, pagesize=A4, pageCompression=1)
     first, last = (copies[0]["barcode"], copies[-1]["barcode"]) if copies else ("", "")
@@ -131,6 +136,8 @@ def render(
         if place.page != page:
             canvas.showPage()
             page = place.page
+            if pause is not None:
+                pause()
         canvas.saveState()
         draw(canvas, place, copy, words)
         canvas.restoreState()

@@ -182,3 +182,9 @@ def test_the_examples_in_the_docs_read_back_as_they_say():
     assert "红楼梦" in text and "教科…" in text
     [spines] = pdf_pages((folder / "spine-a4-4x10.pdf").read_bytes())
     assert "I246.57" in spines and "Z228.1" in spines and "北校区" in squeezed(spines)
+
+
+def test_a_long_run_pauses_after_each_sheet_so_a_server_serves_others_meanwhile():
+    paused = []
+    render(copies(50), LAYOUTS["a4-3x8"], "barcode", Words(), pause=lambda: paused.append(1))
+    assert len(paused) == 2  # 24, 24, then 2: after the first sheet and the second
