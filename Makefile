@@ -100,11 +100,13 @@ test-apart: dev lint web
 
 demo: infra-up web
 	bash -c 'source infra/lib/common.sh && ensure_packages fonts-wqy-microhei'
+	bash infra/mailbox.sh start
 	bash infra/services.sh start
 	$(PY) -m shared.cli.demo
 
 down:
 	bash infra/services.sh stop
+	bash infra/mailbox.sh stop
 
 # Photograph every screen of the running demo (make demo first) with the browser tour:
 # docs/screens/<screen>-<zh-CN|en>-<desk|phone>.png, shown in README.md and docs/screens.md.

@@ -8,7 +8,7 @@
       web_address: http://127.0.0.1:8000   # where the links in the e-mails point
       language: zh-CN                        # unless the account says otherwise
       hold_pick_up_days: 3                   # open days a reserved book is kept
-      check_seconds: 5                       # how often held books are checked
+      release_on_timer: true                 # the periodic check releases holds past their day
 
 A refusal or an unreachable server is an answer (``Sent(False, error)``), never an
 exception: the notice is then recorded as failed, with the server's words.
@@ -39,6 +39,7 @@ class Settings:
     web_address: str = "http://127.0.0.1:8000"
     language: str = DEFAULT_LANGUAGE
     hold_pick_up_days: int = DEFAULT_PICK_UP_DAYS
+    release_on_timer: bool = True  # the periodic check releases holds past their day
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ def settings_from_config(config: dict[str, Any]) -> Settings:
         web_address=str(section.get("web_address") or default.web_address),
         language=str(section.get("language") or default.language),
         hold_pick_up_days=int(section.get("hold_pick_up_days") or default.hold_pick_up_days),
+        release_on_timer=str(section.get("release_on_timer", True)).lower()
+        not in ("0", "false", "no"),
     )
 
 

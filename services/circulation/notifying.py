@@ -162,9 +162,13 @@ class Notifying:
 
     @timer(interval=CHECK_SECONDS)
     def check_holds(self) -> None:
-        """The periodic check: holds past their day released, ready ones told."""
+        """The periodic check: holds past their day released (``release_on_timer``, on by
+        default), ready ones told."""
         try:
-            self.expire_holds({})
+            if self.mailer.release_on_timer:
+                self.expire_holds({})
+            else:
+                self.tell_ready_holds()
         except Exception:  # a check that fails is tried again at the next tick
             _log.exception("checking the held books failed")
 

@@ -875,6 +875,7 @@ def main(argv: list[str] | None = None) -> int:
     except (CliError, Failure) as error:
         print(f"[demo] ERROR: {getattr(error, 'message', error)}", file=sys.stderr)
         return getattr(error, "exit_code", 1)
+    info["mail"] = {"smtp": "127.0.0.1:8025", "mailbox": ".run/mail"}  # infra/mailbox.sh
     RUN_FILE.parent.mkdir(parents=True, exist_ok=True)
     RUN_FILE.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
     say(f"sign in at {info['dashboard']} as:")

@@ -27,6 +27,7 @@ class Person:
     roles: tuple[str, ...] = ()  # a staff account's; a card holder's come from the card
     campus: str | None = None
     classes: tuple[str, ...] = ()  # a class teacher's
+    email: str | None = None  # where notices go (the demo's mail box, docs/notices.md)
 
 
 STAFF = (
@@ -38,8 +39,8 @@ STAFF = (
 # Demo cards (shared.cli.demo.roster): T002 teaches at north, T001 at south; a
 # student's card number is S<grade><class><seat>.
 CARD_HOLDERS = (
-    Person("teacher-1", "T002", "", classes=("G7-3",)),
-    Person("teacher-2", "T001", "", classes=("G8-6",)),
+    Person("teacher-1", "T002", "", classes=("G7-3",), email="t002@school.example"),
+    Person("teacher-2", "T001", "", classes=("G8-6",), email="t001@school.example"),
     Person("student-1", "S70301", ""),
     Person("student-2", "S80601", ""),
 )
@@ -79,6 +80,12 @@ def ensure(
         if person.classes:
             call("accounts", "set_classes", _command(
                 username=person.username, classes=list(person.classes)
+            ))  # fmt: skip
+        if person.email and call("accounts", "get_account", person.username).get("email") != (
+            person.email
+        ):
+            call("accounts", "change_email", _command(
+                username=person.username, email=person.email
             ))  # fmt: skip
         people[person.key] = {"username": person.username, "password": secret}
     say(f"{len(people)} accounts: librarian, assistants, operator, teachers, students")
