@@ -46,20 +46,28 @@ CARD_COLUMNS = (
     ("campus", "text"),
 )
 RETIRE_CARDS = "UPDATE readers SET retired = true WHERE patron_id = ANY(%s)"
+# A card moved up a grade at the school year's turn: its class now, and the class it left
+# with the day the move counts from (``queries.class_as_of`` reads a past period with it).
+MOVE_CLASS = "UPDATE readers SET class_name = %s WHERE patron_id = %s"
+KEEP_MOVE = """
+    INSERT INTO class_moves (patron_id, school_year, from_class, to_class, moved_on)
+    VALUES (%s, %s, %s, %s, %s) ON CONFLICT (patron_id, school_year) DO NOTHING
+"""
 
 
 class Readers(Projection):
-    """Every library card: holder, kind, class, campus, and whether it was retired."""
+    """Every library card: holder, kind, class (now, and the classes it moved out of at
+    the school year's turns), campus, and whether it was retired."""
 
     name = "readers"
     sources = ("circulation",)
-    tables = ("readers",)
+    tables = ("readers", "class_moves")
 
     def apply(self, cursor: Cursor, event: Envelope) -> None:
         self.apply_many(cursor, [event])
 
     def apply_many(self, cursor: Cursor, events: Sequence[Envelope]) -> None:
-        issued, retired = [], []
+        issued, retired, moved = [], [], []
         for event in events:
             data = event.data
             if event.type == "CardIssued":
@@ -74,8 +82,17 @@ class Readers(Projection):
                 )
             elif event.type == "CardRetired":
                 retired.append(data["patron_id"])
+            elif event.type == "CardClassChanged":
+                moved.append(data)
         # A card is issued before it is retired, so issuing the batch first keeps the order.
         merge(cursor, "readers", CARD_COLUMNS, issued, "ON CONFLICT (patron_id) DO NOTHING")
+        for move in moved:  # in order: a rebuild may move one card up several years
+            cursor.execute(
+                KEEP_MOVE,
+                (move["patron_id"], move["school_year"], move["from_class"], move["to_class"],
+                 move["starts"]),
+            )  # fmt: skip
+            cursor.execute(MOVE_CLASS, (move["to_class"], move["patron_id"]))
         if retired:
             cursor.execute(RETIRE_CARDS, (retired,))
 

@@ -322,8 +322,22 @@ RETURNED_TO_STUDENTS = """
     WHERE patron_kind = 'student' AND returned_on BETWEEN %s AND %s {patrons}
     ORDER BY returned_on, loan_id
 """
-STUDENT_CARDS = """
-    SELECT patron_id, name, class_name, campus FROM readers WHERE patron_id = ANY(%s)
+
+
+def class_as_of(day: str = "%s") -> str:
+    """SQL for the class of reader ``r`` on ``day``: the class a later move at a school
+    year's turn took them out of (``class_moves``), else the card's class now. So a past
+    term counts each student in the class they were in then."""
+    return f"""coalesce(
+        (SELECT m.from_class FROM class_moves m
+         WHERE m.patron_id = r.patron_id AND m.moved_on > {day}
+         ORDER BY m.moved_on, m.school_year LIMIT 1),
+        r.class_name)"""
+
+
+STUDENT_CARDS = f"""
+    SELECT r.patron_id, r.name, {class_as_of()}, r.campus FROM readers r
+    WHERE r.patron_id = ANY(%s)
 """
 TOP_TITLES = """
     SELECT title_key,
@@ -358,9 +372,10 @@ def books_read(
 
 def books_per_student(cursor: Cursor, period: Period, campus: str | None) -> list[Row]:
     """Every student who read at least one book in ``period``, with their count; a
-    student counts for the class and campus on their card."""
+    student counts for the campus on their card and the class they were in at the
+    period's end (``class_as_of``)."""
     books, lent_as = books_read(cursor, period.starts, period.ends)
-    cursor.execute(STUDENT_CARDS, (list(books),))
+    cursor.execute(STUDENT_CARDS, (period.ends, list(books)))
     cards = {patron_id: (name, class_name, where) for patron_id, name, class_name, where in cursor}
     students = []
     for patron_id, count in books.items():
@@ -426,13 +441,14 @@ def top_titles(cursor: Cursor, period: Period, campus: str | None) -> list[Row]:
 
 # ---------------------------------------------------------------- term targets
 
-PROGRESS = """
-    SELECT r.patron_id, r.name, r.kind, r.class_name, r.campus, coalesce(sum(d.loans), 0)::int
+PROGRESS = f"""
+    SELECT r.patron_id, r.name, r.kind, c.class_name, r.campus, coalesce(sum(d.loans), 0)::int
     FROM readers r
+    CROSS JOIN LATERAL (SELECT {class_as_of()} AS class_name) c
     LEFT JOIN loans_by_day d ON d.patron_id = r.patron_id AND d.lent_on BETWEEN %s AND %s
         AND r.kind = 'teacher'
-    WHERE NOT r.retired AND r.kind IN ('student', 'teacher') {where}
-    GROUP BY r.patron_id
+    WHERE NOT r.retired AND r.kind IN ('student', 'teacher') {{where}}
+    GROUP BY r.patron_id, c.class_name
 """
 
 
@@ -446,10 +462,11 @@ def term_progress(
 ) -> list[Row]:
     """Every current student and teacher with what counts toward their term target
     from ``starts`` to ``until``, as ``loans``: a student's books read
-    (``domain.books_read``), a teacher's loans taken out."""
-    where, params = [], [starts, until]
+    (``domain.books_read``), a teacher's loans taken out; each in the class they were
+    in on ``until`` (``class_as_of``)."""
+    where, params = [], [until, starts, until]
     if class_name:
-        where.append("AND r.class_name = %s")
+        where.append("AND c.class_name = %s")
         params.append(class_name)
     if campus:
         where.append("AND r.campus = %s")
@@ -519,13 +536,14 @@ def term_targets(people: list[Row], books_per_student: int, loans_per_teacher: i
 
 # ---------------------------------------------------------------- weekly bulletin
 
-CLASS_SIZES = """
-    SELECT campus, class_name, count(*)::int FROM readers
-    WHERE kind = 'student' AND NOT retired AND class_name IS NOT NULL {campus}
-    GROUP BY campus, class_name
+CLASS_SIZES = f"""
+    SELECT r.campus, c.class_name, count(*)::int FROM readers r
+    CROSS JOIN LATERAL (SELECT {class_as_of()} AS class_name) c
+    WHERE r.kind = 'student' AND NOT r.retired AND c.class_name IS NOT NULL {{campus}}
+    GROUP BY r.campus, c.class_name
 """
 CLASS_LOANS = """
-    SELECT coalesce(r.campus, b.campus), coalesce(r.class_name, b.class_name), b.patron_kind,
+    SELECT coalesce(r.campus, b.campus), coalesce(b.class_name, r.class_name), b.patron_kind,
            b.patron_id, b.title_key, b.title, b.isbn
     FROM borrowings b LEFT JOIN readers r USING (patron_id)
     WHERE b.lent_on BETWEEN %s AND %s AND b.patron_kind IN ('student', 'class_corner')
@@ -539,8 +557,8 @@ def class_borrowing(cursor: Cursor, week: Period, campus: str | None) -> list[Ro
     the class size (cards issued minus retired), loans per student, the top three
     titles, and what the class book corner took out."""
     cursor.execute(
-        CLASS_SIZES.format(campus="AND campus = %s" if campus else ""),
-        [campus] if campus else [],
+        CLASS_SIZES.format(campus="AND r.campus = %s" if campus else ""),
+        [week.ends, *([campus] if campus else [])],
     )
     sizes = {(where, name): size for where, name, size in cursor.fetchall()}
     cursor.execute(CLASS_LOANS, (week.starts, week.ends))

@@ -174,6 +174,7 @@ class TurnYear:
 
     school_year: int
     graduating_grades: tuple[int, ...]
+    starts: date  # the first day of the new school year: the new classes count from it
 
 
 @dataclass(frozen=True)
@@ -371,6 +372,7 @@ def _turn_year(patron: Patron, command: TurnYear) -> list[Event]:
                     "kind": patron.kind,
                     "class_name": patron.class_name,
                     "school_year": command.school_year,
+                    "starts": command.starts.isoformat(),
                 },
             )
         ]
@@ -383,6 +385,7 @@ def _turn_year(patron: Patron, command: TurnYear) -> list[Event]:
                 "from_class": patron.class_name,
                 "to_class": following,
                 "school_year": command.school_year,
+                "starts": command.starts.isoformat(),
             },
         )
     ]

@@ -187,6 +187,13 @@ class TurnSchoolYear(Command):
     """Move every class up a grade for the new school year; turning it twice moves nothing."""
 
     school_year = school_year(required=True)
+    starts = f.day(
+        load_default=None,
+        metadata={
+            "description": "The first day of the new school year: the reading programme counts "
+            "the new classes from it, the old ones before it (today when left out)."
+        },
+    )
 
 
 class RetireGraduates(Command):

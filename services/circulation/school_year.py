@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 from services.circulation import domain
@@ -47,6 +48,7 @@ class TurnSchoolYear:
 
     school_year: int
     graduating_grades: tuple[int, ...]
+    starts: date
     cards: Sequence[domain.Patron] = ()
 
 
@@ -75,7 +77,8 @@ def turn(turns: YearTurns, command: TurnSchoolYear) -> Turn:
         )
     cards: dict[str, list[Event]] = {}
     for card in command.cards:
-        events = domain.decide(card, domain.TurnYear(year, command.graduating_grades))
+        turn_card = domain.TurnYear(year, command.graduating_grades, command.starts)
+        events = domain.decide(card, turn_card)
         if events:
             cards[str(card.patron_id)] = events
     moved, graduating = moved_classes(
@@ -85,6 +88,7 @@ def turn(turns: YearTurns, command: TurnSchoolYear) -> Turn:
     decided = [e for events in cards.values() for e in events]
     summary = {
         "school_year": year,
+        "starts": command.starts.isoformat(),
         "graduating_grades": list(command.graduating_grades),
         "moved": moved,
         "graduating": graduating,

@@ -134,7 +134,12 @@ class CirculationService(Notifying, event_feed.EventFeed):
         grades = graduating_grades_from_config(self.config)
         decided = year_turn.turn(
             turns.state,
-            year_turn.TurnSchoolYear(year, grades, [c.state for c in cards.values()]),
+            year_turn.TurnSchoolYear(
+                year,
+                grades,
+                command["starts"] or self.rules.today(),
+                [c.state for c in cards.values()],
+            ),
         )
         uow.record_many([(turns, decided.year)] + [(cards[k], e) for k, e in decided.cards.items()])
         return year_turn.answer(

@@ -408,6 +408,7 @@ class SchoolYearReply(Schema):
     """What a year's turn did: classes moved (old -> new) and those left for clearance."""
 
     school_year = fields.Integer(required=True, metadata={"example": 2027})
+    starts = day(required=True, metadata={"description": "The new school year's first day."})
     graduating_grades = fields.List(fields.Integer(), required=True)
     moved = fields.Dict(
         keys=fields.String(), values=fields.String(), required=True,

@@ -48,6 +48,7 @@ class CardClassChanged(Schema):
     from_class = f.personal(f.class_name(required=True))
     to_class = f.personal(f.class_name(required=True, allow_none=True))
     school_year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    starts = fields.Date(required=True, metadata={"description": "The new class counts from it."})
 
 
 class CardGraduated(Schema):
@@ -59,6 +60,9 @@ class CardGraduated(Schema):
     kind = f.choice(f.PATRON_KINDS)
     class_name = f.personal(f.class_name(required=True))
     school_year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    starts = fields.Date(
+        required=True, metadata={"description": "The new school year's first day."}
+    )
 
 
 class SchoolYearTurned(Schema):
@@ -68,6 +72,9 @@ class SchoolYearTurned(Schema):
     transaction; a class teacher's account follows her class."""
 
     school_year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    starts = fields.Date(
+        required=True, metadata={"description": "The new school year's first day."}
+    )
     graduating_grades = fields.List(
         fields.Integer(validate=validate.Range(min=1, max=12)), required=True
     )

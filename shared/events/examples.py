@@ -83,15 +83,18 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "from_class": "G7-3",
         "to_class": "G8-3",
         "school_year": 2027,
+        "starts": "2027-08-30",
     },
     "CardGraduated": {
         "patron_id": "P0000456",
         "kind": "student",
         "class_name": "G9-3",
         "school_year": 2027,
+        "starts": "2027-08-30",
     },
     "SchoolYearTurned": {
         "school_year": 2027,
+        "starts": "2027-08-30",
         "graduating_grades": [9, 12],
         "moved": {"G7-3": "G8-3", "G8-3": "G9-3", "G10-1": "G11-1"},
         "graduating": ["G9-3", "G12-1"],

@@ -15,6 +15,8 @@ from tests.integration.test_gateway import problem
 from tests.integration.test_gateway_openapi import conforms
 
 AUTUMN = {"period": "term", "on": "2026-12-01"}  # the old term: 2026-autumn
+NEXT_AUTUMN = {"period": "term", "on": "2027-10-01"}  # the new school year's first term
+STARTS = "2027-08-30"  # the new school year's first day
 READ_AFTER = "X-Read-After"
 
 
@@ -44,8 +46,8 @@ def test_a_years_turn_on_a_small_school(people, doc):
     lost = people.lend(books[3], li_si, on=date(2026, 11, 2)).json()["loan_id"]
     assert people.post(f"/api/loans/{lost}/lost", {}).status_code == 200
 
-    def board():
-        answer = people.get("/api/leaderboards/classes", role=None, params=AUTUMN)
+    def board(term=AUTUMN):
+        answer = people.get("/api/leaderboards/classes", role=None, params=term)
         return [(e["class_name"], e["books"]) for e in answer.json()["entries"]]
 
     before = wait_until(lambda: len(board()) == 2 and board(), timeout=20, what="the board")
@@ -53,13 +55,13 @@ def test_a_years_turn_on_a_small_school(people, doc):
     targets_before = people.get("/api/targets", params={"term": "2026-autumn"}).json()
 
     # The turn: one command.
-    turned = people.post("/api/school-year/turn", {"school_year": 2027})
+    turned = people.post("/api/school-year/turn", {"school_year": 2027, "starts": STARTS})
     conforms(doc, "POST", "/api/school-year/turn", turned)
     answer = turned.json()
     assert answer["moved"] == {"G7-3": "G8-3", "G8-2": "G9-2"}
     assert answer["graduating"] == ["G9-3", "G12-1"]
     assert (answer["cards_moved"], answer["cards_graduated"]) == (4, 3)  # 2 teachers, 2 cards
-    assert answer["already_turned"] is False
+    assert answer["already_turned"] is False and answer["starts"] == STARTS
     positions = turned.headers["X-Event-Positions"]
 
     def card(patron_id):
@@ -93,6 +95,14 @@ def test_a_years_turn_on_a_small_school(people, doc):
     assert [(e["class_name"], e["books"]) for e in old_board.json()["entries"]] == before
     targets_after = people.get("/api/targets", params={"term": "2026-autumn"}, headers=after)
     assert targets_after.json()["classes"] == targets_before["classes"]
+    # The new school year counts 李雷 in G8-3: his reading, and his term target.
+    assert people.lend(books[0], li_lei, on=date(2027, 9, 6)).status_code == 201
+    returned(people, books[0], date(2027, 9, 13))
+    wait_until(lambda: board(NEXT_AUTUMN) == [("G8-3", 1)], timeout=20, what="the new board")
+    new_targets = people.get("/api/targets", params={"term": "2027-autumn", "on": "2027-10-01"})
+    new_targets = new_targets.json()
+    assert "G8-3" in [c["class_name"] for c in new_targets["classes"]]
+    assert "G7-3" not in [c["class_name"] for c in new_targets["classes"]]
 
     # The graduating classes' clearance.
     graduates = people.get("/api/school-year/graduates", role="assistant")

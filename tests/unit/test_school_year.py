@@ -19,6 +19,7 @@ from shared.runtime.school_year import (
 
 GRADES = (9, 12)
 TODAY = date(2027, 8, 25)
+STARTS = date(2027, 8, 30)
 
 
 def card(class_name="G7-3", kind="student", patron_id="P0000001", name="李雷"):
@@ -89,45 +90,45 @@ def test_the_graduating_grades_come_from_the_config():
 
 
 def test_a_students_card_moves_up_with_one_event_naming_both_classes():
-    events = d.decide(card(), d.TurnYear(2027, GRADES))
+    events = d.decide(card(), d.TurnYear(2027, GRADES, STARTS))
     assert [(e.type, dict(e.data)) for e in events] == [
         (
             "CardClassChanged",
             {"patron_id": "P0000001", "kind": "student", "from_class": "G7-3",
-             "to_class": "G8-3", "school_year": 2027},
+             "to_class": "G8-3", "school_year": 2027, "starts": "2027-08-30"},
         )
     ]  # fmt: skip
     assert fold(d.evolve, card(), events).class_name == "G8-3"
 
 
 def test_a_graduate_keeps_the_class_and_is_marked_with_the_year():
-    graduate = apply(card("G9-3"), d.TurnYear(2027, GRADES))
+    graduate = apply(card("G9-3"), d.TurnYear(2027, GRADES, STARTS))
     assert (graduate.class_name, graduate.graduated, graduate.status) == ("G9-3", 2027, "active")
-    assert d.decide(graduate, d.TurnYear(2028, GRADES)) == []  # a graduate moves no more
+    assert d.decide(graduate, d.TurnYear(2028, GRADES, STARTS)) == []  # a graduate moves no more
 
 
 def test_a_teacher_whose_class_graduated_has_no_class():
-    teacher = apply(card("G12-1", kind="teacher"), d.TurnYear(2027, GRADES))
+    teacher = apply(card("G12-1", kind="teacher"), d.TurnYear(2027, GRADES, STARTS))
     assert (teacher.class_name, teacher.graduated) == (None, None)
 
 
 def test_turning_the_same_year_twice_moves_a_card_once():
-    moved = apply(card(), d.TurnYear(2027, GRADES))
-    assert d.decide(moved, d.TurnYear(2027, GRADES)) == []
-    assert apply(moved, d.TurnYear(2028, GRADES)).class_name == "G9-3"
+    moved = apply(card(), d.TurnYear(2027, GRADES, STARTS))
+    assert d.decide(moved, d.TurnYear(2027, GRADES, STARTS)) == []
+    assert apply(moved, d.TurnYear(2028, GRADES, STARTS)).class_name == "G9-3"
 
 
 def test_retired_cards_and_cards_without_a_class_do_not_move():
     retired = apply(card(), d.RetireCard("left"))
-    assert d.decide(retired, d.TurnYear(2027, GRADES)) == []
-    assert d.decide(card(None, kind="teacher"), d.TurnYear(2027, GRADES)) == []
+    assert d.decide(retired, d.TurnYear(2027, GRADES, STARTS)) == []
+    assert d.decide(card(None, kind="teacher"), d.TurnYear(2027, GRADES, STARTS)) == []
 
 
 # ---------------------------------------------------------------- the whole school
 
 
 def turn(turns, year, cards):
-    return y.turn(turns, y.TurnSchoolYear(year, GRADES, cards))
+    return y.turn(turns, y.TurnSchoolYear(year, GRADES, STARTS, cards))
 
 
 def test_a_turn_decides_every_card_and_one_summary():
@@ -156,8 +157,8 @@ def test_a_year_turned_already_moves_nothing_and_an_earlier_one_is_refused():
 
 
 def test_graduates_holding_nothing_are_retired_the_others_kept():
-    clear = apply(card("G9-3", patron_id="P1"), d.TurnYear(2027, GRADES))
-    holding = lend_to(apply(card("G9-3", patron_id="P2"), d.TurnYear(2027, GRADES)))
+    clear = apply(card("G9-3", patron_id="P1"), d.TurnYear(2027, GRADES, STARTS))
+    holding = lend_to(apply(card("G9-3", patron_id="P2"), d.TurnYear(2027, GRADES, STARTS)))
     retired, kept = y.retire_or_keep([clear, holding], "graduated (2027)")
     assert [e.type for e in retired["P1"]] == ["CardRetired"]
     assert kept == ["P2"]
