@@ -12,6 +12,7 @@ const routes = [
   { path: "/desk/:tab(lend|return|renew|today)?", name: "desk", component: () => import("./screens/desk/DeskScreen.vue"), meta: { right: "desk", nav: true } },
   { path: "/catalogue", name: "catalogue", component: () => import("./screens/catalogue/CatalogueScreen.vue"), meta: { right: "collection.manage", nav: true } },
   { path: "/catalogue/new", name: "catalogue-new", component: () => import("./screens/catalogue/AddTitle.vue"), meta: { right: "collection.manage" } },
+  { path: "/stocktake/:id?", name: "stocktake", component: () => import("./screens/stocktake/StocktakeScreen.vue"), meta: { right: "collection.manage", nav: true } },
   { path: "/copies/:barcode", name: "copy", component: () => import("./screens/catalogue/CopyPage.vue"), meta: { right: "catalogue.search" } },
   { path: "/cards/:tab(issue|import|manage|clearance)?", name: "cards", component: () => import("./screens/cards/CardsScreen.vue"), meta: { right: "desk", nav: true } },
   { path: "/teacher", name: "teacher", component: () => import("./screens/teacher/TeacherScreen.vue"), meta: { right: "class.read", nav: true } },

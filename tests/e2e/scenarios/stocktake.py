@@ -1,0 +1,66 @@
+"""The stock-take (清点) at the screen 图书清点, in Chinese, at a desk and on a phone.
+
+The librarian opens a stock-take of the north campus's I2 shelves, scans copies
+(one twice, one of the south campus, an unknown barcode), uploads a scanner's
+file with a bad line, closes it and reads the report; a second stock-take finds
+the same copies missing, and they are weeded as lost in one command.
+"""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.e2e.scenarios.browser import Person, checked, chromium, report, school, table_rows
+from tests.e2e.scenarios.steps_stocktake import (
+    close_stocktake,
+    counted,
+    open_stocktake,
+    report_figures,
+    scan,
+    upload,
+    weed_twice_missing,
+)
+
+facts = school()
+copies = facts["barcodes"]
+novel, alive, south = copies["红楼梦@north"], copies["活着@north"], copies["活着@south"]
+seen: dict = {}
+with chromium() as browser:
+    tab = Person(browser, facts)
+    page = tab.sign_in("librarian")
+    page.get_by_role("navigation").first.get_by_role("link", name="图书清点").click()
+    expect(page.get_by_role("heading", name="图书清点", exact=True)).to_be_visible()
+    seen["empty"] = page.get_by_text("还没有清点记录").is_visible()
+
+    first = open_stocktake(page, "north", "I2")
+    seen["scope"] = page.locator(".current .muted").first.inner_text()
+    seen["scans"] = [
+        scan(page, novel[0]),
+        scan(page, novel[0]),
+        scan(page, south[0]),
+        scan(page, "C99999999"),
+    ]
+    seen["count_after_scans"] = counted(page)
+    checked(page, "stocktake")
+    text = f"{novel[1]}\n书架!\n{alive[0]}\n".encode("gbk")
+    seen["upload"] = upload(page, "scanner.txt", text)
+    seen["count_after_upload"] = counted(page)
+
+    close_stocktake(page, first)
+    seen["figures"] = report_figures(page)
+    seen["missing"] = [row[0] for row in table_rows(page, "缺失图书（账面在架，清点时未找到）")]
+    seen["misplaced"] = table_rows(page, "错架图书")
+    checked(page, "stocktake-report")
+
+    second = open_stocktake(page, "north", "I2")
+    close_stocktake(page, second)
+    seen["weeded"] = weed_twice_missing(page, "north")
+    tab.close()
+
+    phone = Person(browser, facts, size="phone")
+    page = phone.sign_in("librarian")
+    page = phone.go(f"/stocktake/{first}")
+    expect(page.get_by_role("heading", name=f"清点结果 {first}")).to_be_visible()
+    checked(page, "stocktake-phone")
+    phone.close()
+report(seen)
