@@ -29,6 +29,6 @@ def test_each_person_signs_in_and_lands_on_the_screens_of_their_role(scenario):
     assert landing["teacher"]["menu"] == ["我的班级", "阅读活动", "馆藏查询"]
     assert landing["student"]["menu"] == ["阅读活动", "馆藏查询"]
     assert landing["librarian"]["menu"] == [
-        "首页", "借还台", "编目", "借书证", "我的班级",
+        "首页", "借还台", "编目", "图书清点", "借书证", "我的班级",
         "阅读活动", "统计报表", "校历", "学年升级", "馆藏查询", "系统运维",
     ]  # fmt: skip
