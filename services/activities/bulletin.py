@@ -6,8 +6,6 @@ The school's plan asks for each class's borrowing to be published every week;
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from typing import Any
 
@@ -63,53 +61,6 @@ def render(figures: dict[str, Any]) -> str:
         f"students, {_per_student(totals['loans_per_student'])} per student"
     )
     return "\n".join(lines)
-
-
-CSV_COLUMNS = (
-    "campus",
-    "class",
-    "loans",
-    "readers",
-    "class_size",
-    "loans_per_student",
-    "corner_loans",
-    "top_titles",
-)
-
-
-def bulletin_csv(figures: dict[str, Any]) -> str:
-    """The week's figures as CSV, one row per class and a last row for all classes."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for c in figures["classes"]:
-        titles = "; ".join(f"{t['title']} ({t['loans']})" for t in c["top_titles"])
-        writer.writerow(
-            (
-                c["campus"],
-                c["class_name"],
-                c["loans"],
-                c["readers"],
-                c["class_size"],
-                _per_student(c["loans_per_student"]),
-                c["corner_loans"],
-                titles,
-            )
-        )
-    totals = figures["totals"]
-    writer.writerow(
-        (
-            figures["campus"] or "all",
-            "all",
-            totals["loans"],
-            totals["readers"],
-            totals["students"],
-            _per_student(totals["loans_per_student"]),
-            totals["corner_loans"],
-            "",
-        )
-    )
-    return out.getvalue()
 
 
 def week_starting(name: str) -> date:

@@ -30,7 +30,6 @@ def week_exists(value: str) -> None:
 
 TERM = f.Pattern(r"^[A-Za-z0-9][A-Za-z0-9\-]{0,39}$", error="Not a term name like 2026-autumn.")
 NOTE_STATUSES = ("pending", "awarded")
-FORMATS = ("json", "csv")
 SCOPES = ("student", "class", "campus")
 PERIODS = ("week", "month", "term")
 MAX_LIMIT = 500
@@ -165,9 +164,3 @@ class BulletinQuery(Schema):
         metadata={"description": "An ISO week like 2026-W42 (instead of `on`)."},
     )
     campus = campus()
-    format = f.choice(
-        FORMATS,
-        required=False,
-        load_default="json",
-        metadata={"description": "csv: the same as Accept: text/csv."},
-    )

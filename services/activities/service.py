@@ -17,7 +17,7 @@ from typing import Any
 
 from services.activities import domain, queries
 from services.activities import schemas as s
-from services.activities.bulletin import bulletin, bulletin_csv, week_starting
+from services.activities.bulletin import bulletin, week_starting
 from services.activities.programme import Programme, month_named
 from services.activities.programme import month as month_of
 from services.activities.projections import FOLLOWING_CIRCULATION, INLINE
@@ -294,14 +294,11 @@ class ActivitiesService(event_feed.EventFeed):
 
     @rpc
     def weekly_bulletin(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Each class's borrowing in a week, ready to publish: ``{on? | week?, campus?,
-        format?}``; with ``format: csv`` the same as ``{week, campus, csv}``."""
+        """Each class's borrowing in a week, ready to publish: ``{on? | week?, campus?}``
+        (the gateway lays it out as a file or a printed page: services/gateway/exports.py)."""
         query = load(s.BulletinQuery(), payload or {})
         on = week_starting(query["week"]) if query["week"] else query["on"]
         week = self.programme.period("week", on or self.programme.today())
         with self.store.cursor() as cursor:
             classes = queries.class_borrowing(cursor, week, query["campus"])
-        figures = bulletin(week, query["campus"], classes)
-        if query["format"] == "csv":
-            return {"week": week.name, "campus": query["campus"], "csv": bulletin_csv(figures)}
-        return figures
+        return bulletin(week, query["campus"], classes)

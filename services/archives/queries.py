@@ -8,9 +8,6 @@ through the archive by actor and time, ``copy_history`` tells one copy's story.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -268,15 +265,6 @@ def register(
         "limit": limit,
         "offset": offset,
     }
-
-
-def to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A table as CSV text (with a header), values written as plain text."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(columns)
-    writer.writerows([[plain(value) for value in row] for row in rows])
-    return out.getvalue()
 
 
 def timeline(cursor: Cursor, after: tuple[str, str, int], limit: int) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from services.archives.queries import plain, to_csv
+from services.archives.queries import plain
 from shared.eventsourcing.projection import Cursor
 from shared.runtime.school_calendar import Term
 
@@ -93,31 +93,3 @@ def _ratio(numerator: int, denominator: int) -> Decimal:
     return (
         (Decimal(numerator) / denominator).quantize(Decimal("0.01")) if denominator else Decimal(0)
     )
-
-
-def report_csv(report: dict[str, Any]) -> str:
-    """The report flattened to ``section,item,value`` lines, for a spreadsheet."""
-    rows: list[list[Any]] = []
-    for key in (
-        "term",
-        "starts",
-        "ends",
-        "students",
-        "loans_per_student",
-        "copies_held_at_end",
-        "circulation_rate",
-    ):
-        rows.append(["summary", key, report[key]])
-    rows.append(["loans", "total", report["loans"]["total"]])
-    rows += [["loans", kind, n] for kind, n in sorted(report["loans"]["by_kind"].items())]
-    rows += [[f"acquisitions {a['campus']}", "copies", a["copies"]] for a in report["acquisitions"]]
-    rows += [[f"acquisitions {a['campus']}", "value", a["value"]] for a in report["acquisitions"]]
-    rows += [[f"weeding {w['reason']}", "copies", w["copies"]] for w in report["weeding"]]
-    rows += [[f"weeding {w['reason']}", "value", w["value"]] for w in report["weeding"]]
-    rows += [
-        ["most read", f"{t['title']} ({t['isbn']})", t["loans"]] for t in report["most_read_titles"]
-    ]
-    rows += [
-        ["most active class", c["class_name"], c["loans"]] for c in report["most_active_classes"]
-    ]
-    return to_csv(("section", "item", "value"), rows)

@@ -24,7 +24,6 @@ MAX_REGISTER_PAGE = 1000
 MAX_REGISTER_OFFSET = 10_000_000
 DAY_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 MAX_POSITION = 10**15
-FORMATS = ("json", "csv")
 TERM_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9\-]{0,39}$"
 
 
@@ -74,16 +73,13 @@ class Period(Schema):
 
 class RegisterQuery(Period):
     name = fields.String(required=True, validate=validate.OneOf(sorted(REGISTERS)))
-    format = fields.String(
-        load_default="json",
-        validate=validate.OneOf(FORMATS),
-        metadata={"description": "csv: the same as Accept: text/csv."},
-    )
     limit = f.whole(
         1,
         MAX_REGISTER_PAGE,
         load_default=REGISTER_PAGE,
-        metadata={"description": "Rows in the page (JSON; CSV is the whole register)."},
+        metadata={
+            "description": "Rows in the page (a file, format=csv or xlsx, is the whole register)."
+        },
     )
     offset = f.whole(
         0,
@@ -101,7 +97,6 @@ class CloseTerm(Schema):
 
 class TermReportQuery(Schema):
     term = term()
-    format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
 
 
 class Moment(fields.String):

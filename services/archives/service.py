@@ -110,14 +110,11 @@ class ArchivesService(event_feed.EventFeed):
     @rpc
     def register(self, payload: dict[str, Any]) -> dict[str, Any]:
         """One of the five registers: a page of its table (``limit`` rows after ``offset``,
-        with ``total``), or the whole of it as CSV text."""
+        with ``total``); the gateway pages through it to write the whole as a file."""
         query = load(s.RegisterQuery(), payload)
-        name, fmt = query.pop("name"), query.pop("format")
+        name = query.pop("name")
         page = query.pop("limit"), query.pop("offset")
         with self.store.cursor() as cursor:
-            if fmt == "csv":
-                table = queries.register(cursor, name, queries.period(**query))
-                return {"name": name, "csv": queries.to_csv(table["columns"], table["rows"])}
             return {"name": name, **queries.register(cursor, name, queries.period(**query), page)}
 
     @rpc
@@ -140,7 +137,7 @@ class ArchivesService(event_feed.EventFeed):
 
     @rpc
     def term_report(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """A closed term's frozen report (JSON), or it as CSV; an open term's as of now."""
+        """A closed term's frozen report; an open term's as of now."""
         query = load(s.TermReportQuery(), payload)
         term = found(
             self.calendar.term_named(query["term"]),
@@ -153,6 +150,4 @@ class ArchivesService(event_feed.EventFeed):
                 if frozen is not None
                 else {**reports.term_report(cursor, term), "closed": False}
             )
-        if query["format"] == "csv":
-            return {"term": term.name, "csv": reports.report_csv(report)}
         return report

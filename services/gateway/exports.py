@@ -45,6 +45,7 @@ from shared.paper.words import Words
 
 CSV_TEXT = "text/csv; charset=utf-8"
 CHUNK = 64 * 1024
+PAGE = 1000  # rows a page when paging through a service (a register: its largest page)
 EXTENSIONS = {CSV: "csv", XLSX: "xlsx", PDF: "pdf"}
 Sheets = Callable[[Words], Sequence[pdf.Sheet]]
 
@@ -134,7 +135,7 @@ def pages(
     fetch: Callable[[int, int], dict[str, Any]],
     first: dict[str, Any] | None = None,
     key: str = "rows",
-    limit: int = 1000,
+    limit: int = PAGE,
 ) -> Iterator[Sequence[Any]]:
     """Every row of a paged list: ``fetch(limit, offset)`` answers ``{key: [...], "total": n,
     "limit": l}`` (a register's pages), asked page after page as the rows are consumed;

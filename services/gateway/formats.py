@@ -24,6 +24,7 @@ PDF = "application/pdf"
 MEDIA = {"json": JSON, "csv": CSV, "xlsx": XLSX, "pdf": PDF}
 FORMAT_OF = {media: name for name, media in MEDIA.items()}
 FILES = frozenset((CSV, XLSX, PDF))
+GATEWAY_QUERY = ("format", "lang")  # query parameters the gateway reads, never the service
 
 
 def produces(*formats: str) -> tuple[str, ...]:
@@ -66,3 +67,26 @@ def negotiate(
     if media is None or media not in media_types:
         raise unsupported(str(asked), names(media_types))
     return media, language
+
+
+def parameters(media_types: Iterable[str]) -> list[dict[str, Any]]:
+    """The OpenAPI query parameters ``format`` and ``lang`` of a route offering files."""
+    offered = names(media_types)
+    return [
+        {
+            "in": "query",
+            "name": "format",
+            "required": False,
+            "description": "The representation: json (the default) or the file "
+            f"({', '.join(offered[1:])}); others are a 400 format_unsupported.",
+            "schema": {"type": "string", "enum": offered},
+        },
+        {
+            "in": "query",
+            "name": "lang",
+            "required": False,
+            "description": "The file's language (headers, printed words): zh-CN, the "
+            "default, or en; Accept-Language when left out.",
+            "schema": {"type": "string", "enum": ["zh-CN", "en"]},
+        },
+    ]

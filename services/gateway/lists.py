@@ -12,7 +12,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from shared.paper.tables import CLASS, DATE, INTEGER, MONEY, NUMBER, TEXT, Column, Table
+from shared.paper.tables import (
+    CLASS,
+    DATE,
+    INTEGER,
+    MONEY,
+    NUMBER,
+    TEXT,
+    ClassName,
+    Column,
+    Table,
+    Worded,
+)
 
 VALUES = "exports.values"
 CAMPUS = "common.campus"
@@ -193,36 +204,46 @@ def bulletin(answer: dict[str, Any]) -> tuple[Table, Iterator[list]]:
 
 # ------------------------------------------------------------------ books of record
 
-REPORT = ("section", "item", "value")
 SUMMARY = ("term", "starts", "ends", "students", "loans_per_student", "copies_held_at_end",
            "circulation_rate")  # fmt: skip
+SECTIONS, ITEMS = "exports.report.sections", "exports.report.items"
 
 
 def report_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
-    """The term report flattened to section, item, value (the sections and items are codes,
-    worded in exports.report; titles and classes are written as they are)."""
+    """The term report flattened to section, item, value, worded when the file is written
+    (titles are written as they are)."""
+
+    def section(code: str) -> Worded:
+        return Worded(f"{SECTIONS}.{code}")
+
     for key in SUMMARY:
-        yield ["summary", key, report.get(key)]
-    yield ["loans", "total", report["loans"]["total"]]
+        yield [section("summary"), Worded(f"{ITEMS}.{key}"), report.get(key)]
+    yield [section("loans"), Worded(f"{ITEMS}.total"), report["loans"]["total"]]
     for kind, n in sorted(report["loans"]["by_kind"].items()):
-        yield ["loans", kind, n]
+        yield [section("loans"), Worded(f"{ITEMS}.kind_loans", kind=Worded(f"{VALUES}.{kind}")), n]
     for a in report["acquisitions"]:
-        yield ["acquisitions", f"{a['campus']} copies", a["copies"]]
-        yield ["acquisitions", f"{a['campus']} value", a["value"]]
+        campus = Worded(f"{CAMPUS}.{a['campus']}")
+        yield [
+            section("acquisitions"),
+            Worded(f"{ITEMS}.campus_copies", campus=campus),
+            a["copies"],
+        ]
+        yield [section("acquisitions"), Worded(f"{ITEMS}.campus_value", campus=campus), a["value"]]
     for w in report["weeding"]:
-        yield ["weeding", f"{w['reason']} copies", w["copies"]]
-        yield ["weeding", f"{w['reason']} value", w["value"]]
+        reason = Worded(f"{VALUES}.{w['reason']}")
+        yield [section("weeding"), Worded(f"{ITEMS}.reason_copies", reason=reason), w["copies"]]
+        yield [section("weeding"), Worded(f"{ITEMS}.reason_value", reason=reason), w["value"]]
     for t in report["most_read_titles"]:
-        yield ["most_read", f"{t['title']} ({t['isbn']})", t["loans"]]
+        yield [section("most_read"), f"{t['title']} ({t['isbn']})", t["loans"]]
     for c in report["most_active_classes"]:
-        yield ["most_active_class", c["class_name"], c["loans"]]
+        yield [section("most_active_class"), ClassName(c["class_name"]), c["loans"]]
 
 
 TERM_REPORT = Table(
     "term_report",
     (
-        Column("section", TEXT, words="exports.report.sections", width=16),
-        Column("item", TEXT, words="exports.report.items", width=36),
+        Column("section", TEXT, width=16),
+        Column("item", TEXT, width=36),
         Column("value", NUMBER, width=14),
     ),
 )

@@ -22,6 +22,7 @@ from apispec.ext.marshmallow.common import get_fields
 from marshmallow import Schema, fields
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
+from services.gateway import formats
 from services.gateway.auth import PUBLIC, SIGNED_IN
 from services.gateway.parsing import CORRELATION_HEADER, CORRELATION_PATTERN, XLSX
 from services.gateway.problems import PROBLEM_JSON
@@ -200,6 +201,8 @@ def _operation(name: str, route: RouteSpec) -> dict[str, Any]:
         operation["parameters"].append({"in": "path", "schema": route.path})
     if route.query is not None:
         operation["parameters"].append({"in": "query", "schema": route.query})
+    if formats.offers_files(route.produces):
+        operation["parameters"] += formats.parameters(route.produces)
     if route.body is not None:
         operation["requestBody"] = {
             "required": _requires_body(route.body),
@@ -238,7 +241,7 @@ def _responses(route: RouteSpec) -> dict[str, Any]:
 def _reply_schema(media: str, route: RouteSpec) -> Any:
     if media == JSON:
         return route.reply if route.reply is not None else {"type": "object"}
-    if media == "*/*":
+    if media == "*/*" or media in (formats.XLSX, formats.PDF):
         return {"type": "string", "format": "binary"}
     return {"type": "string"}
 

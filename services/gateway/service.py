@@ -13,12 +13,13 @@ from typing import Any
 
 from nameko.dependency_providers import Config
 
-from services.gateway import labels, openapi, scopes, static, status, terms
+from services.gateway import exports, labels, lists, openapi, prints, scopes, static, status, terms
 from services.gateway import replies as r
 from services.gateway import schemas as s
 from services.gateway.auth import PUBLIC, SIGNED_IN, Caller, missing, needs
 from services.gateway.calls import ServiceRpc
 from services.gateway.desk import DeskCampus
+from services.gateway.formats import produces
 from services.gateway.live import EVENT_STREAM, LIVE, LiveEvents
 from services.gateway.parsing import XLSX
 from services.gateway.problems import Conflict, RemoteFailure
@@ -39,7 +40,6 @@ CATALOG, CIRCULATION, READING, RECORDS, PEOPLE, SYSTEM = (
 )
 # Sources whose events name people (their feed needs ``events.personal``).
 PERSONAL_SOURCES = frozenset(CATALOGUE.personal_sources())
-CSV_TEXT = "text/csv; charset=utf-8"
 
 # What opens each route (services/accounts/rights.py); ``also`` rights are narrowed by
 # the handler to the caller's own card, classes or campus (``scopes``).
@@ -109,14 +109,6 @@ def own_classes(caller: Caller, query: dict[str, Any], *wide: str) -> dict[str, 
             f"{asked} is not one of your classes; other classes need the right '{wide[0]}'.",
         )
     return query
-
-
-def csv_reply(text: str, filename: str) -> Reply:
-    return Reply(
-        text,
-        content_type=CSV_TEXT,
-        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
-    )
 
 
 class GatewayService:
@@ -441,15 +433,34 @@ class GatewayService:
         return self.activities.target_progress(request.path["patron_id"])
 
     @route("GET", "/api/overdue", allow=CLASS, tag=CIRCULATION, query=s.OverdueQuery,
-           reply=r.OverdueReply, summary="Overdue loans by class")  # fmt: skip
+           reply=r.OverdueReply, produces=produces("csv", "xlsx", "pdf"),
+           summary="Overdue loans by class; as a file (format=csv, xlsx), or printed "
+                   "(format=pdf) as a notice per class teacher, one page a class")  # fmt: skip
     def overdue(self, request: ApiRequest) -> Any:
-        return self.circulation.overdue(scopes.class_list(request.caller, request.query))
+        answer = self.circulation.overdue(scopes.class_list(request.caller, request.query))
+        if not exports.wanted(request):
+            return answer
+        teachers = {}
+        if exports.wanted(request) == "pdf":
+            teachers = prints.class_teachers(self.accounts.accounts({"role": "teacher"}))
+        table, rows = lists.overdue(answer)
+        qualifier = request.query.get("class") or request.query.get("campus")
+        sheets = prints.overdue(answer, teachers)
+        return exports.answer(request, table, rows, qualifier=qualifier, sheets=sheets)
 
     @route("GET", "/api/clearance", allow=CLASS, tag=CIRCULATION, query=s.ClearanceQuery,
-           reply=r.ClearanceReply,
-           summary="Leavers' clearance: who in a grade or class still holds or owes")  # fmt: skip
+           reply=r.ClearanceReply, produces=produces("csv", "xlsx", "pdf"),
+           summary="Leavers' clearance: who in a grade or class still holds or owes; as a "
+                   "file (format=csv, xlsx) or printed, a page a class (format=pdf)")  # fmt: skip
     def clearance(self, request: ApiRequest) -> Any:
-        return self.circulation.clearance(scopes.class_list(request.caller, request.query))
+        answer = self.circulation.clearance(scopes.class_list(request.caller, request.query))
+        if not exports.wanted(request):
+            return answer
+        table, rows = lists.clearance(answer)
+        qualifier = request.query.get("class") or request.query.get("grade")
+        return exports.answer(
+            request, table, rows, qualifier=qualifier, sheets=prints.clearance(answer)
+        )
 
     # ------------------------------------------------------------ notices (docs/notices.md)
 
@@ -540,10 +551,16 @@ class GatewayService:
 
     @route("GET", "/api/leaderboards/<any(students, classes, campuses):board>", allow=PUBLIC,
            tag=READING, path=s.LeaderboardPath, query=s.LeaderboardQuery,
-           reply=r.LeaderboardReply, summary="Books read per student, class or campus")  # fmt: skip
+           reply=r.LeaderboardReply, produces=produces("csv", "xlsx"),
+           summary="Books read per student, class or campus (format=csv, xlsx: as a "
+                   "file)")  # fmt: skip
     def leaderboard(self, request: ApiRequest) -> Any:
-        scope = s.BOARDS[request.path["board"]]
-        return self.activities.leaderboard({**request.query, "scope": scope})
+        board = request.path["board"]
+        answer = self.activities.leaderboard({**request.query, "scope": s.BOARDS[board]})
+        if not exports.wanted(request):
+            return answer
+        table, rows = lists.leaderboard(board, answer)
+        return exports.answer(request, table, rows, qualifier=answer["name"])
 
     @route("POST", "/api/notes", allow=NOTE, tag=READING, body=s.SubmitNoteBody,
            reply=r.NoteReply, status=201, summary="Hand in a reading note")  # fmt: skip
@@ -635,15 +652,18 @@ class GatewayService:
         return self.activities.term_targets(query)
 
     @route("GET", "/api/bulletin", allow=PUBLIC, tag=READING, query=s.BulletinQuery,
-           reply=r.BulletinReply, produces=("application/json", CSV),
-           summary="The weekly class borrowing bulletin, as JSON (with its text) or "
-                   "(Accept: text/csv) CSV")  # fmt: skip
+           reply=r.BulletinReply, produces=produces("csv", "xlsx", "pdf"),
+           summary="The weekly class borrowing bulletin, as JSON (with its text), as a file "
+                   "(format=csv, xlsx; Accept: text/csv) or printed (format=pdf)")  # fmt: skip
     def bulletin(self, request: ApiRequest) -> Any:
-        as_csv = request.query.get("format", "csv" if request.media_type == CSV else "json")
-        answer = self.activities.weekly_bulletin({**request.query, "format": as_csv})
-        if as_csv == "csv":
-            return csv_reply(answer["csv"], f"bulletin-{answer['week']}")
-        return answer
+        answer = self.activities.weekly_bulletin(request.query)
+        if not exports.wanted(request):
+            return answer
+        table, rows = lists.bulletin(answer)
+        qualifier = answer["week"]["name"]
+        return exports.answer(
+            request, table, rows, qualifier=qualifier, sheets=prints.bulletin(answer)
+        )
 
     @route("GET", "/api/top-titles", allow=PUBLIC, tag=READING, query=s.TopTitlesQuery,
            reply=r.TopTitlesReply,
@@ -654,20 +674,36 @@ class GatewayService:
     # ------------------------------------------------------------ books of record
 
     @route("GET", "/api/ledgers/general", allow=READS, tag=RECORDS, query=s.PeriodQuery,
-           reply=r.LedgerReply, summary="The general ledger, per campus")  # fmt: skip
+           reply=r.LedgerReply, produces=produces("csv", "xlsx"),
+           summary="The general ledger, per campus (format=csv, xlsx: as a file)")  # fmt: skip
     def general_ledger(self, request: ApiRequest) -> Any:
-        return {"ledger": "general", "lines": self.archives.general_ledger(request.query)}
+        lines = self.archives.general_ledger(request.query)
+        if not exports.wanted(request):
+            return {"ledger": "general", "lines": lines}
+        table, rows = lists.ledger("general_ledger", "campus", lines)
+        return exports.answer(request, table, rows, qualifier=request.query.get("campus"))
 
     @route("GET", "/api/ledgers/classification", allow=READS, tag=RECORDS, query=s.PeriodQuery,
-           reply=r.LedgerReply, summary="The ledger by classification letter")  # fmt: skip
+           reply=r.LedgerReply, produces=produces("csv", "xlsx"),
+           summary="The ledger by classification letter (format=csv, xlsx: as a "
+                   "file)")  # fmt: skip
     def classification_ledger(self, request: ApiRequest) -> Any:
         lines = self.archives.classification_ledger(request.query)
-        return {"ledger": "classification", "lines": lines}
+        if not exports.wanted(request):
+            return {"ledger": "classification", "lines": lines}
+        table, rows = lists.ledger("classification_ledger", "class_letter", lines)
+        return exports.answer(request, table, rows, qualifier=request.query.get("campus"))
 
     @route("GET", "/api/ledgers/writeoffs", allow=READS, tag=RECORDS, query=s.PeriodQuery,
-           reply=r.WriteOffLedgerReply, summary="The write-off ledger")  # fmt: skip
+           reply=r.WriteOffLedgerReply, produces=produces("csv", "xlsx"),
+           summary="The write-off ledger (format=csv, xlsx: as a file)")  # fmt: skip
     def writeoff_ledger(self, request: ApiRequest) -> Any:
-        return self.archives.writeoff_ledger(request.query)
+        answer = self.archives.writeoff_ledger(request.query)
+        if not exports.wanted(request):
+            return answer
+        table = lists.table("writeoff_ledger", answer["columns"])
+        qualifier = request.query.get("campus")
+        return exports.answer(request, table, answer["rows"], qualifier=qualifier)
 
     @route("GET", "/api/registers", allow=READS, tag=RECORDS, reply=r.RegisterNames,
            summary="The registers there are")  # fmt: skip
@@ -675,14 +711,22 @@ class GatewayService:
         return {"registers": self.archives.registers()}
 
     @route("GET", "/api/registers/<name>", allow=READS, tag=RECORDS, path=s.RegisterPath,
-           query=s.RegisterQuery, reply=r.RegisterReply, produces=("application/json", CSV),
+           query=s.RegisterQuery, reply=r.RegisterReply, produces=produces("csv", "xlsx"),
            summary="A register: a page of it as JSON (limit, offset; total), or the whole "
-                   "of it (Accept: text/csv) as CSV")  # fmt: skip
+                   "of it as a file (format=csv, xlsx; Accept: text/csv), paged through "
+                   "the archives as it is written")  # fmt: skip
     def register(self, request: ApiRequest) -> Any:
-        name = request.path["name"]
-        as_csv = request.query.get("format", "csv" if request.media_type == CSV else "json")
-        answer = self.archives.register({**request.query, "name": name, "format": as_csv})
-        return csv_reply(answer["csv"], name) if as_csv == "csv" else answer
+        query = {**request.query, "name": request.path["name"]}
+        if not exports.wanted(request):
+            return self.archives.register(query)
+
+        def page(limit: int, offset: int) -> dict[str, Any]:
+            return self.archives.register({**query, "limit": limit, "offset": offset})
+
+        first = page(exports.PAGE, 0)
+        table = lists.table(query["name"], first["columns"])
+        rows = exports.pages(page, first)
+        return exports.answer(request, table, rows, qualifier=request.query.get("campus"))
 
     @route("GET", "/api/events", allow=EVENTS, tag=RECORDS, query=s.EventsQuery,
            reply=r.EventsReply, summary="The archived replay feed of one source")  # fmt: skip
@@ -710,13 +754,17 @@ class GatewayService:
         return terms.of_calendar(calendar_from_config(self.config), self.archives.events_since)
 
     @route("GET", "/api/terms/<term>/report", allow=READS, tag=RECORDS, path=s.TermPath,
-           query=s.TermReportQuery, reply=r.TermReport, produces=("application/json", CSV),
-           summary="A term's report (frozen once the term is closed)")  # fmt: skip
+           query=s.TermReportQuery, reply=r.TermReport, produces=produces("csv", "xlsx", "pdf"),
+           summary="A term's report (frozen once the term is closed); as a file (format=csv, "
+                   "xlsx) or printed (format=pdf)")  # fmt: skip
     def term_report(self, request: ApiRequest) -> Any:
         term = request.path["term"]
-        as_csv = request.query.get("format", "csv" if request.media_type == CSV else "json")
-        answer = self.archives.term_report({"term": term, "format": as_csv})
-        return csv_reply(answer["csv"], term) if as_csv == "csv" else answer
+        report = self.archives.term_report({"term": term})
+        if not exports.wanted(request):
+            return report
+        rows = lists.report_rows(report)
+        sheets = prints.term_report(report)
+        return exports.answer(request, lists.TERM_REPORT, rows, qualifier=term, sheets=sheets)
 
     @route("POST", "/api/terms/<term>/close", allow=CLOSE_TERM, tag=RECORDS, path=s.CloseTermPath,
            body=s.CloseTermBody, reply=r.TermReport,

@@ -116,6 +116,16 @@ class Worded:
         return words(self.key, **given)
 
 
+@dataclass(frozen=True)
+class ClassName:
+    """A class in a cell of a text column, written as schools write it (初一(3)班)."""
+
+    code: str
+
+    def text(self, words: Words) -> str:
+        return written_class(self.code, words)
+
+
 def neutralise(text: str) -> str:
     """Text a spreadsheet would run as a formula, made plain text with a leading ``'``."""
     return "'" + text if text.startswith(FORMULA_STARTS) else text
@@ -124,7 +134,7 @@ def neutralise(text: str) -> str:
 def _number(value: Any, kind: str) -> int | Decimal | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int) and kind in (INTEGER, NUMBER, MONEY):
+    if isinstance(value, int) and kind in (INTEGER, NUMBER):
         return value
     try:
         number = Decimal(str(value).strip())
@@ -161,7 +171,7 @@ def typed(value: Any, column: Column, words: Words) -> Any:
     """
     if value is None or value == "":
         return None
-    if isinstance(value, Worded):
+    if isinstance(value, Worded | ClassName):
         return neutralise(value.text(words))
     if column.kind in (INTEGER, NUMBER, MONEY):
         number = _number(value, column.kind)

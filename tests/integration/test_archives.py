@@ -1,7 +1,5 @@
 """Archives over real RabbitMQ and PostgreSQL: a librarian's term, seen in the books of record."""
 
-import csv
-import io
 from datetime import date, timedelta
 
 import pytest
@@ -131,10 +129,8 @@ def test_the_books_of_record_follow_a_term_of_work(library):
     ]
     reservations = archives.register({"name": "teacher_reservations"})
     assert [(r[2], r[5]) for r in reservations["rows"]] == [("王老师", "open")]
-
-    exported = archives.register({"name": "purchases", "format": "csv"})["csv"]
-    lines = list(csv.reader(io.StringIO(exported)))
-    assert lines[0] == purchases["columns"] and len(lines) == 3
+    # The files (CSV, XLSX) are the gateway's, paging through these tables.
+    assert archives.register({"name": "purchases", "limit": 1})["total"] == 2
 
 
 def caught_up_with_catalog(library):
@@ -211,8 +207,6 @@ def test_closing_a_term_freezes_its_report_once(library):
     ]
     assert report["loans_per_student"] == "1.00"
     assert archives.term_report({"term": "2026-autumn"})["closed"] is True
-    csv_text = archives.term_report({"term": "2026-autumn", "format": "csv"})["csv"]
-    assert csv_text.startswith("section,item,value")
 
     with pytest.raises(RemoteError) as again:
         archives.close_term({"term": "2026-autumn"})

@@ -19,7 +19,7 @@ from services.archives import schemas as archives
 from services.catalog import schemas as catalog
 from services.circulation import schemas as circulation
 from services.circulation.roster import read_roster
-from services.gateway import openapi, parsing
+from services.gateway import formats, openapi, parsing
 from services.gateway import schemas as s
 from services.gateway.problems import Conflict, InvalidRequest
 from services.gateway.service import GatewayService
@@ -225,6 +225,8 @@ def test_every_documented_bound_pattern_and_choice_is_the_one_the_service_enforc
             places += [("body", key, prop) for key, prop in properties.items()]
         for where, key, prop in places:
             if (name, where, key) in GATEWAY_OWN:
+                continue
+            if where == "query" and key in formats.GATEWAY_QUERY:  # a file's: the gateway's
                 continue
             assert name in SERVICE_SCHEMAS, f"{name}: which service schema does it use?"
             schema = SERVICE_SCHEMAS[name][where]
