@@ -456,5 +456,71 @@ class TermReports(Projection):
             )
 
 
-FOLLOWED = (EventArchive(), CopyLedger(), LoanRecords(), CatalogRegisters())
+COMPENSATION_COLUMNS = (
+    "event_id",
+    "entry_on",
+    "loan_id",
+    "entry",
+    "amount",
+    "balance",
+    "receipt_no",
+    "new_barcode",
+    "taken_by",
+    "recorded_by",
+    "recorded_by_role",
+)
+
+
+class CompensationRegister(_Dated):
+    """The compensations register: losses declared, paid (each payment with its receipt and
+    the balance after it) and settled with a new copy, each naming who recorded it."""
+
+    name = "compensation_register"
+    sources = ("circulation",)
+    tables = ("register_compensations",)
+
+    def apply(self, cursor: Cursor, event: Envelope) -> None:
+        self.apply_many(cursor, [event])
+
+    def apply_many(self, cursor: Cursor, events: Sequence[Envelope]) -> None:
+        rows = [self._line(e) for e in events if e.type in COMPENSATION_ENTRIES]
+        upsert(
+            cursor, "register_compensations", COMPENSATION_COLUMNS, rows, "(event_id) DO NOTHING"
+        )
+
+    def _line(self, event: Envelope) -> dict[str, Any]:
+        data = event.data
+        who, role = by(event)
+        line = dict.fromkeys(COMPENSATION_COLUMNS)
+        line.update(
+            event_id=event.event_id,
+            entry_on=self.day(event),
+            loan_id=data["loan_id"],
+            entry=COMPENSATION_ENTRIES[event.type],
+            recorded_by=who,
+            recorded_by_role=role,
+        )
+        match event.type:
+            case "DeclaredLost":
+                line.update(amount=data["replacement_cost"], balance=data["replacement_cost"])
+            case "CompensationPaid":  # one from before partial payments paid it all
+                line.update(
+                    amount=data["amount"],
+                    balance=data.get("balance", "0.00"),
+                    receipt_no=data.get("receipt_no"),
+                    taken_by=data.get("taken_by"),
+                )
+            case "LostCopyReplaced":
+                line.update(
+                    amount=data["replacement_cost"], balance="0.00", new_barcode=data["new_barcode"]
+                )
+        return line
+
+
+COMPENSATION_ENTRIES = {
+    "DeclaredLost": "lost",
+    "CompensationPaid": "payment",
+    "LostCopyReplaced": "replacement",
+}
+FOLLOWED = (EventArchive(), CopyLedger(), LoanRecords(), CatalogRegisters(), CompensationRegister())
 INLINE = (TermReports(),)

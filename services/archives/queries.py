@@ -62,6 +62,37 @@ WRITE_OFFS = """
     ORDER BY weeded_on, barcode
 """
 REGISTERS: dict[str, tuple[tuple[str, ...], str]] = {
+    # Losses declared, paid (in parts, each with its receipt) and replaced (docs/losses.md).
+    "compensations": (
+        (
+            "entry_on",
+            "entry",
+            "loan_id",
+            "reader",
+            "class_name",
+            "barcode",
+            "title",
+            "campus",
+            "amount",
+            "balance",
+            "receipt_no",
+            "new_barcode",
+            "taken_by",
+            "by",
+            "by_role",
+        ),
+        """
+        SELECT c.entry_on, c.entry, c.loan_id, p.name, p.class_name, l.barcode, l.title,
+               l.campus, c.amount, c.balance, c.receipt_no, c.new_barcode, c.taken_by,
+               c.recorded_by, c.recorded_by_role
+        FROM register_compensations c
+        LEFT JOIN archive_loans l USING (loan_id)
+        LEFT JOIN archive_patrons p ON p.patron_id = l.patron_id
+        WHERE c.entry_on BETWEEN %(since)s AND %(until)s
+          AND (%(campus)s IS NULL OR l.campus = %(campus)s)
+        ORDER BY c.entry_on, c.loan_id, c.entry <> 'lost', c.receipt_no NULLS LAST, c.event_id
+        """,
+    ),
     "staff_loans": (
         (
             "lent_on",

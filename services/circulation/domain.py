@@ -66,7 +66,8 @@ class Patron:
     status: str = "none"  # none -> active <-> blocked; active/blocked -> retired
     block_reason: str | None = None
     loans: dict[str, Loan] = field(default_factory=dict)
-    owed: dict[str, Decimal] = field(default_factory=dict)  # loan_id -> replacement cost
+    owed: dict[str, Decimal] = field(default_factory=dict)  # loan_id -> what is still owed
+    paid: dict[str, Decimal] = field(default_factory=dict)  # loan_id -> paid so far (losses)
     reservations: dict[str, str] = field(default_factory=dict)  # reservation_id -> isbn
     school_year: int | None = None  # the last year's turn that moved (or graduated) the card
     graduated: int | None = None  # the school year the holder graduated in (left for clearance)
@@ -228,8 +229,24 @@ class DeclareLost:
 
 @dataclass(frozen=True)
 class PayCompensation:
+    """A payment towards a lost copy: the whole of what is owed or a part of it."""
+
     loan_id: str
     amount: Decimal
+    receipt_no: str | None = None  # the receipt (收据) the payment is given
+    taken_by: str | None = None  # the name of the person who took the money
+
+
+@dataclass(frozen=True)
+class ReplaceLost:
+    """The reader brought a new copy of the lost copy's title (``lost``) instead of paying:
+    it is catalogued as ``new_barcode`` in its place (``new_barcode_known``: the barcode
+    is some copy's already)."""
+
+    loan_id: str
+    lost: CopyAtDesk
+    new_barcode: str
+    new_barcode_known: bool = False
 
 
 Command = (
@@ -245,6 +262,7 @@ Command = (
     | CancelReservation
     | DeclareLost
     | PayCompensation
+    | ReplaceLost
 )
 
 
@@ -297,6 +315,8 @@ def decide(patron: Patron, command: Command) -> list[Event]:
             return _declare_lost(patron, command)
         case PayCompensation():
             return _pay(patron, command)
+        case ReplaceLost():
+            return _replace_lost(patron, command)
     _unknown(command)
 
 
@@ -708,20 +728,71 @@ def _declare_lost(patron: Patron, command: DeclareLost) -> list[Event]:
     ]
 
 
-def _pay(patron: Patron, command: PayCompensation) -> list[Event]:
+def _owed_for(patron: Patron, loan_id: str) -> Decimal:
     _require_card(patron)
-    owed = patron.owed.get(command.loan_id)
+    owed = patron.owed.get(loan_id)
     if owed is None:
-        raise Refused(f"{patron.patron_id} owes nothing for loan {command.loan_id}", "nothing_owed")
-    if command.amount != owed:
+        raise Refused(f"{patron.patron_id} owes nothing for loan {loan_id}", "nothing_owed")
+    return owed
+
+
+def _pay(patron: Patron, command: PayCompensation) -> list[Event]:
+    """A lost copy is paid at its price in one payment or several; each names what is
+    still owed after it (``balance``). More than is owed is refused, so is nothing."""
+    owed = _owed_for(patron, command.loan_id)
+    if command.amount <= 0:
         raise Refused(
-            f"the replacement cost is ¥{money(owed)}; ¥{money(command.amount)} was offered",
-            "wrong_amount",
+            f"a payment must be more than ¥0.00 (¥{money(owed)} is owed)", "payment_not_positive"
+        )
+    if command.amount > owed:
+        raise Refused(
+            f"¥{money(owed)} is still owed for loan {command.loan_id}; "
+            f"¥{money(command.amount)} is more than that",
+            "overpayment",
+        )
+    data = {
+        "loan_id": command.loan_id,
+        "patron_id": patron.patron_id,
+        "amount": money(command.amount),
+        "balance": money(owed - command.amount),
+    }
+    if command.receipt_no is not None:
+        data["receipt_no"] = command.receipt_no
+    if command.taken_by is not None:
+        data["taken_by"] = command.taken_by
+    return [Event("CompensationPaid", data)]
+
+
+def _replace_lost(patron: Patron, command: ReplaceLost) -> list[Event]:
+    """A loss settled with a new copy of the same title: nothing is owed any more. Only a
+    loss nothing was paid towards (what was paid is not given back), with a new barcode."""
+    owed = _owed_for(patron, command.loan_id)
+    paid = patron.paid.get(command.loan_id, Decimal("0"))
+    if paid:
+        raise Refused(
+            f"¥{money(paid)} was already paid for loan {command.loan_id}; "
+            f"pay the rest (¥{money(owed)}) instead of replacing the book",
+            "loss_part_paid",
+        )
+    lost = command.lost
+    if command.new_barcode == lost.barcode or command.new_barcode_known:
+        raise Refused(
+            f"barcode {command.new_barcode} is already a copy's; give the new copy a new one",
+            "barcode_taken",
         )
     return [
         Event(
-            "CompensationPaid",
-            {"loan_id": command.loan_id, "patron_id": patron.patron_id, "amount": money(owed)},
+            "LostCopyReplaced",
+            {
+                "loan_id": command.loan_id,
+                "patron_id": patron.patron_id,
+                "barcode": lost.barcode,
+                "new_barcode": command.new_barcode,
+                "isbn": lost.isbn,
+                "title": lost.title,
+                "campus": lost.campus,
+                "replacement_cost": money(owed),
+            },
         )
     ]
 
@@ -779,7 +850,12 @@ def evolve(patron: Patron, event: Any) -> Patron:
                 owed={**patron.owed, data["loan_id"]: Decimal(data["replacement_cost"])},
             )
         case "CompensationPaid":
-            return replace(patron, owed=_without(patron.owed, data["loan_id"]))
+            return _paid(patron, data)
+        case "LostCopyReplaced":
+            loan_id = data["loan_id"]
+            return replace(
+                patron, owed=_without(patron.owed, loan_id), paid=_without(patron.paid, loan_id)
+            )
         case "Reserved":
             return replace(
                 patron, reservations={**patron.reservations, data["reservation_id"]: data["isbn"]}
@@ -790,6 +866,21 @@ def evolve(patron: Patron, event: Any) -> Patron:
                 patron, reservations=_without(patron.reservations, data["reservation_id"])
             )
     return patron
+
+
+def _paid(patron: Patron, data: Mapping[str, Any]) -> Patron:
+    """After a payment: what is still owed (``balance``; a payment recorded before
+    payments could be partial has none and paid it all); a loss paid off owes nothing."""
+    loan_id = data["loan_id"]
+    balance = Decimal(data.get("balance") or "0")
+    if not balance:
+        return replace(
+            patron, owed=_without(patron.owed, loan_id), paid=_without(patron.paid, loan_id)
+        )
+    paid = patron.paid.get(loan_id, Decimal("0")) + Decimal(data["amount"])
+    return replace(
+        patron, owed={**patron.owed, loan_id: balance}, paid={**patron.paid, loan_id: paid}
+    )
 
 
 def _without(mapping: dict[str, Any], key: str) -> dict[str, Any]:

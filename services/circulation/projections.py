@@ -11,6 +11,7 @@ in any interleaving and a rebuild gives the same table.
 
 from __future__ import annotations
 
+from services.circulation.losses import LossPayments
 from shared.events.envelope import Envelope
 from shared.eventsourcing.projection import Cursor, Projection
 from shared.eventsourcing.projection_rows import BornInBulk
@@ -138,6 +139,8 @@ class Patrons(Projection):
                 cursor.execute(ADD_OWED, (data["replacement_cost"], data["patron_id"]))
             case "CompensationPaid":
                 cursor.execute(ADD_OWED, (f"-{data['amount']}", data["patron_id"]))
+            case "LostCopyReplaced":
+                cursor.execute(ADD_OWED, (f"-{data['replacement_cost']}", data["patron_id"]))
 
 
 INSERT_LOAN = """
@@ -156,7 +159,16 @@ LOSE_LOAN = """
     UPDATE loans SET status = 'lost', replacement_cost = %(replacement_cost)s
     WHERE loan_id = %(loan_id)s
 """
-PAY_LOAN = "UPDATE loans SET paid = true WHERE loan_id = %(loan_id)s"
+# A loss is ``paid`` (settled) once nothing is owed: paid off (a payment from before
+# partial payments has no balance and paid it all) or replaced with a new copy.
+PAY_LOAN = """
+    UPDATE loans SET paid = coalesce(%(balance)s::numeric, 0) = 0,
+        paid_amount = paid_amount + %(amount)s::numeric
+    WHERE loan_id = %(loan_id)s
+"""
+REPLACE_LOAN = """
+    UPDATE loans SET paid = true, replaced_by = %(new_barcode)s WHERE loan_id = %(loan_id)s
+"""
 
 
 class Loans(Projection):
@@ -182,7 +194,9 @@ class Loans(Projection):
             case "DeclaredLost":
                 cursor.execute(LOSE_LOAN, data)
             case "CompensationPaid":
-                cursor.execute(PAY_LOAN, data)
+                cursor.execute(PAY_LOAN, {"balance": None, **data})
+            case "LostCopyReplaced":
+                cursor.execute(REPLACE_LOAN, data)
 
 
 INSERT_RESERVATION = """
@@ -214,4 +228,4 @@ class Reservations(Projection):
                 cursor.execute(CLOSE_RESERVATION, {**data, "status": "cancelled", "loan_id": None})
 
 
-INLINE = (CopyLoans(), Patrons(), Loans(), Reservations())
+INLINE = (CopyLoans(), Patrons(), Loans(), Reservations(), LossPayments())

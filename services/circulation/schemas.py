@@ -129,7 +129,17 @@ class RenewCopy(AtDesk):
 
 
 class Pay(LoanCommand):
-    amount = f.money()
+    """A payment towards a lost copy: all that is owed or a part (docs/losses.md)."""
+
+    amount = f.money(
+        metadata={"description": 'Yuan as text, e.g. "12.50": at most what is still owed.'}
+    )
+    taken_by = f.text(
+        100,
+        required=False,
+        load_default=None,
+        metadata={"description": "The name of the person taking the money (the signed-in one)."},
+    )
 
 
 class Reserve(Command):

@@ -9,13 +9,14 @@ meanwhile): it locks what the decision depends on, gets the card, decides in
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
 from nameko.dependency_providers import Config
 
 from services.circulation import calendar as cal
-from services.circulation import domain, graduates, queries
+from services.circulation import domain, graduates, losses, queries
 from services.circulation import schemas as s
 from services.circulation import school_year as year_turn
 from services.circulation.notice_projections import INLINE as NOTICE_INLINE
@@ -298,15 +299,40 @@ class CirculationService(Notifying, event_feed.EventFeed):
 
     @command(s.Pay)
     def pay_compensation(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
-        """The borrower paid for a lost copy: the receipt names its title and the day."""
+        """A payment towards a lost copy, all that is owed or a part: the answer is its
+        receipt (number, balance still owed, who took it), with the title and the day.
+        The receipt number is drawn only once the payment is accepted (no gap for a
+        refused one)."""
         patron_id, _, _ = self._lock_loan(uow, command["loan_id"])
-        pay = domain.PayCompensation(command["loan_id"], command["amount"])
-        paid = receipt_of(uow.execute(domain.CARD, patron_id, pay), "CompensationPaid")
+        card = uow.get(domain.CARD, patron_id)
+        pay = domain.PayCompensation(
+            command["loan_id"], command["amount"], taken_by=command["taken_by"]
+        )
+        domain.decide(card.state, pay)  # refused here: no receipt number is used up
+        (number,) = uow.next_numbers("receipt_seq", 1)
+        today = self._today(command)
+        pay = replace(pay, receipt_no=losses.receipt_number(today.year, number))
+        paid = receipt_of(uow.record(card, domain.decide(card.state, pay)), "CompensationPaid")
         return {
             **paid,
             "title": queries.loan_title(uow.cursor, command["loan_id"]),
-            "paid_on": self._today(command).isoformat(),
+            "paid_on": today.isoformat(),
         }
+
+    @command(s.ReplaceLost)
+    def replace_lost(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
+        """The reader brought a new copy of the lost book's title instead of paying: the
+        loss is settled and the catalog catalogues the new copy in the lost one's place."""
+        patron_id, barcode, _ = self._lock_loan(uow, command["loan_id"])
+        copies = queries.lock_copies(uow.cursor, [barcode, command["new_barcode"]])
+        replace_lost = domain.ReplaceLost(
+            command["loan_id"],
+            copies[barcode],
+            command["new_barcode"],
+            new_barcode_known=command["new_barcode"] in copies,
+        )
+        stored = uow.execute(domain.CARD, patron_id, replace_lost)
+        return receipt_of(stored, "LostCopyReplaced")
 
     def _lock_loan(self, uow: UnitOfWork, loan_id: str) -> tuple[str, str, str | None]:
         """(patron_id, barcode, isbn) of a loan, with its copy locked."""
@@ -464,6 +490,18 @@ class CirculationService(Notifying, event_feed.EventFeed):
             "reservations": reservations,
             "returned": returned,
         }
+
+    @rpc
+    def receipt(self, receipt_no: str) -> dict[str, Any]:
+        """One payment's receipt (收据): ``losses.receipt``; NotFound for an unknown number."""
+        with self.store.cursor() as cursor:
+            return found(losses.receipt(cursor, receipt_no), f"no receipt {receipt_no!r}")
+
+    @rpc
+    def loss(self, loan_id: str) -> dict[str, Any]:
+        """A loan's loss, what is paid and owed, and its payments (``losses.loss``)."""
+        with self.store.cursor() as cursor:
+            return found(losses.loss(cursor, loan_id), f"no loan {loan_id!r}")
 
     @rpc
     def overdue(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -890,6 +890,46 @@ class PaymentReceipt(events.CompensationPaid):
     paid_on = day(required=True, metadata={"description": "The day at the school."})
 
 
+class PaymentLine(Schema):
+    """A payment towards a lost copy, as its receipt (收据) shows it."""
+
+    receipt_no = fields.String(required=True, metadata={"example": "2026-000001"})
+    loan_id = fields.String(required=True)
+    patron_id = fields.String(required=True)
+    name = fields.String(required=True, metadata={"description": "The reader."})
+    class_name = nullable_string(required=True)
+    barcode = fields.String(required=True)
+    title = nullable_string(required=True)
+    isbn = nullable_string(required=True)
+    campus = fields.String(required=True)
+    replacement_cost = money(required=True)  # the copy's price
+    amount = money(required=True)
+    balance = money(required=True)  # still owed after this payment
+    paid_at = fields.String(required=True, metadata={"description": "ISO 8601, with offset."})
+    taken_by = nullable_string(required=True, metadata={"description": "Who took the money."})
+    taken_by_username = nullable_string(required=True)
+
+
+class LossReply(Schema):
+    """A loan's loss: its price, paid so far, the balance, settled (paid off or replaced
+    by ``replaced_by``), and its payments oldest first (price and sums null when the
+    loan was not lost)."""
+
+    loan_id = fields.String(required=True)
+    patron_id = fields.String(required=True)
+    barcode = fields.String(required=True)
+    title = nullable_string(required=True)
+    isbn = nullable_string(required=True)
+    campus = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "open, returned or lost."})
+    replacement_cost = money(required=True, allow_none=True)
+    paid = money(required=True, allow_none=True)
+    balance = money(required=True, allow_none=True)
+    settled = fields.Boolean(required=True)
+    replaced_by = nullable_string(required=True)
+    payments = fields.List(fields.Nested(PaymentLine), required=True)
+
+
 # The receipts of commands: the payload of the event each one recorded (a return's
 # and a payment's with what the desk tells of them).
 LENT = events.Lent
@@ -897,6 +937,7 @@ RETURNED = ReturnReceipt
 RENEWED = events.Renewed
 DECLARED_LOST = events.DeclaredLost
 COMPENSATION_PAID = PaymentReceipt
+LOST_COPY_REPLACED = events.LostCopyReplaced
 CARD_ISSUED = events.CardIssued
 RESERVED = events.Reserved
 RESERVATION_CANCELLED = events.ReservationCancelled

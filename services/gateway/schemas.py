@@ -169,7 +169,10 @@ RenewBody = body(circulation.Renew, "RenewBody", path=LoanPath)
 RenewCopyBody = body(circulation.RenewCopy, "RenewCopyBody", filled={"campus": DESK})
 # A loss and a payment are recorded as of today: their day would change nothing.
 LostBody = body(circulation.LoanCommand, "LostBody", path=LoanPath, exclude=("on",))
-PaymentBody = body(circulation.Pay, "PaymentBody", path=LoanPath, exclude=("on",))
+# Who took a payment is the signed-in person (the gateway fills in their name).
+PaymentBody = body(circulation.Pay, "PaymentBody", path=LoanPath, exclude=("on", "taken_by"))
+ReplacementBody = body(circulation.ReplaceLost, "ReplacementBody", path=LoanPath, exclude=("on",))
+ReceiptPath = fields_of(circulation.ReceiptNumber, "receipt_no", name="ReceiptPath")
 ReserveBody = body(
     circulation.Reserve, "ReserveBody", filled={"campus": HOME, "patron_id": OWN_CARD}
 )

@@ -23,6 +23,7 @@ from services.gateway.formats import produces
 from services.gateway.live import EVENT_STREAM, LIVE, LiveEvents
 from services.gateway.parsing import XLSX
 from services.gateway.problems import Conflict, RemoteFailure
+from services.gateway.receipts import receipt_answer
 from services.gateway.routing import CSV, ApiRequest, Reply, route
 from services.gateway.sessions import SignInThrottle
 from shared.events import CATALOGUE
@@ -382,9 +383,32 @@ class GatewayService:
 
     @route("POST", "/api/loans/<loan_id>/payment", allow=LOANS, tag=CIRCULATION,
            path=s.LoanPath, body=s.PaymentBody, reply=r.COMPENSATION_PAID,
-           summary="Record the payment for a lost copy")  # fmt: skip
+           summary="Record a payment for a lost copy, all that is owed or a part (409 "
+                   "overpayment for more): its receipt, numbered, naming who took it")  # fmt: skip
     def pay(self, request: ApiRequest) -> Any:
-        return self.circulation.pay_compensation(command(request))
+        taken_by = request.caller.name if request.caller else None
+        return self.circulation.pay_compensation({**command(request), "taken_by": taken_by})
+
+    @route("POST", "/api/loans/<loan_id>/replacement", allow=LOANS, tag=CIRCULATION,
+           path=s.LoanPath, body=s.ReplacementBody, reply=r.LOST_COPY_REPLACED,
+           summary="Settle a loss with a new copy of its title the reader brought: the "
+                   "catalog catalogues it in the lost copy's place; nothing is owed")  # fmt: skip
+    def replace_lost(self, request: ApiRequest) -> Any:
+        return self.circulation.replace_lost(command(request))
+
+    @route("GET", "/api/loans/<loan_id>/loss", allow=LOANS, tag=CIRCULATION, path=s.LoanPath,
+           reply=r.LossReply, summary="A lost copy's price, what is paid and still owed, "
+           "and its payments with their receipts")  # fmt: skip
+    def loss(self, request: ApiRequest) -> Any:
+        return self.circulation.loss(request.path["loan_id"])
+
+    @route("GET", "/api/receipts/<receipt_no>", allow=LOANS, tag=CIRCULATION,
+           path=s.ReceiptPath, reply=r.PaymentLine, produces=produces("pdf"),
+           summary="A payment's receipt (收据); ?format=pdf: printed, with the amount in "
+                   "Chinese capitals (大写)")  # fmt: skip
+    def receipt(self, request: ApiRequest) -> Any:
+        payment = self.circulation.receipt(request.path["receipt_no"])
+        return receipt_answer(request, payment)
 
     @route("POST", "/api/reservations", allow=RESERVE, tag=CIRCULATION, body=s.ReserveBody,
            reply=r.RESERVED, status=201, summary="Reserve a title at a campus")  # fmt: skip

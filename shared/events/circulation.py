@@ -211,11 +211,39 @@ class DeclaredLost(Schema):
 
 
 class CompensationPaid(Schema):
-    """A patron paid for a lost copy."""
+    """A patron paid for a lost copy: all that was owed, or a part (losses are paid at the
+    copy's price in one payment or several).
+
+    ``balance`` is what is still owed after this payment (0.00: the loss is settled),
+    ``receipt_no`` the number of the receipt (收据) given, ``taken_by`` the name of the
+    person who took the money (the envelope's actor is their account). Payments
+    recorded before partial payments have none of the three: they paid it all.
+    """
 
     loan_id = f.identifier()
     patron_id = f.personal(f.identifier())
     amount = f.money()
+    balance = f.money(required=False)
+    receipt_no = f.identifier(required=False)
+    taken_by = f.personal(f.text(100, required=False))
+
+
+class LostCopyReplaced(Schema):
+    """A lost copy was replaced with a new copy of its title brought by the reader: the loss
+    is settled, nothing is owed (``replacement_cost`` is what was owed and is no more).
+
+    The catalog catalogues ``new_barcode`` in the lost copy's place (same title, same
+    campus); the lost copy ``barcode`` was written off as lost when it was declared lost.
+    """
+
+    loan_id = f.identifier()
+    patron_id = f.personal(f.identifier())
+    barcode = f.barcode()
+    new_barcode = f.barcode()
+    isbn = f.isbn()
+    title = f.text(300)
+    campus = f.campus()
+    replacement_cost = f.money()
 
 
 class ClosedDaysSet(Schema):
@@ -269,6 +297,7 @@ for _schema in (
     NoticeSent,
     DeclaredLost,
     CompensationPaid,
+    LostCopyReplaced,
     ClosedDaysSet,
     ClosedDaysRemoved,
     RotaSlotSet,

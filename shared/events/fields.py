@@ -27,7 +27,8 @@ from marshmallow import ValidationError, fields, validate
 CAMPUSES = ("north", "south")
 PATRON_KINDS = ("student", "teacher", "class_corner")
 WEED_REASONS = ("outdated", "damaged_beyond_repair", "lost", "duplicate")
-ACQUISITION_SOURCES = ("purchase", "donation")
+# How a copy came: bought, given, or brought by a reader to replace one they lost.
+ACQUISITION_SOURCES = ("purchase", "donation", "replacement")
 CONDITIONS = ("ok", "damaged")
 
 # Chinese Library Classification: one capital letter (the top-level class), then

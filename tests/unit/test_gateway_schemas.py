@@ -73,6 +73,9 @@ SERVICE_SCHEMAS = {
     "desk_today": {"query": archives.DeskTodayQuery},
     "declare_lost": {"path": circulation.LoanCommand, "body": circulation.LoanCommand},
     "pay": {"path": circulation.Pay, "body": circulation.Pay},
+    "replace_lost": {"path": circulation.ReplaceLost, "body": circulation.ReplaceLost},
+    "loss": {"path": circulation.LoanCommand},
+    "receipt": {"path": circulation.ReceiptNumber},
     "reserve": {"body": circulation.Reserve},
     "cancel_reservation": {
         "path": circulation.CancelReservation,

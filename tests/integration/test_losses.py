@@ -1,0 +1,203 @@
+"""Losses as schools settle them, over HTTP with the real services (docs/losses.md).
+
+A lost book is paid at its price in parts, each payment with a numbered receipt that
+prints in Chinese with the amount in capitals and who took the money; or the reader
+brings a new copy of the title, which the catalog catalogues in the lost one's place
+while the lost one is in the write-off ledger as lost. Until a loss is settled the
+reader is on the clearance list as owing. Answers are checked against the OpenAPI
+document.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+
+from shared.paper.receipts import in_capitals
+from tests.helpers import wait_until
+from tests.integration.test_accounts import People
+from tests.integration.test_gateway import TITLE, problem
+from tests.integration.test_gateway_openapi import conforms
+from tests.paper import pdf_pages, squeezed
+
+PRICE = Decimal(TITLE["price"])
+PERIOD = {
+    "since": (date.today() - timedelta(days=2)).isoformat(),
+    "until": (date.today() + timedelta(days=2)).isoformat(),
+}
+
+
+def lost_loan(people: People, name: str = "韩梅梅", class_name: str = "G7-3") -> dict:
+    """A student's loan of a new copy, declared lost: its loan, with her card number."""
+    [barcode] = people.add_books()
+    reader = people.card(name=name, class_name=class_name)
+    loan = people.lend(barcode, reader).json()
+    lost = people.post(f"/api/loans/{loan['loan_id']}/lost", {})
+    assert lost.status_code == 200, lost.text
+    return loan
+
+
+def owing(people: People, class_name: str) -> dict[str, str]:
+    """Who in a class owes what, by the clearance list: {name: owed}."""
+    answer = people.get("/api/clearance", params={"class": class_name})
+    assert answer.status_code == 200, answer.text
+    return {p["name"]: p["owed"] for p in answer.json()["outstanding"] if p["unpaid"]}
+
+
+def register(people: People, name: str) -> list[dict]:
+    answer = people.get(f"/api/registers/{name}", params=PERIOD)
+    assert answer.status_code == 200, answer.text
+    table = answer.json()
+    return [dict(zip(table["columns"], row, strict=True)) for row in table["rows"]]
+
+
+def test_a_loss_paid_in_two_parts_with_numbered_receipts_that_print(people, doc):
+    loan = lost_loan(people)
+    path = f"/api/loans/{loan['loan_id']}"
+    wang = people.staff("wang-li", ["librarian"])
+    assert owing(people, "G7-3") == {"韩梅梅": f"{PRICE:.2f}"}
+
+    first = people.as_(wang, "POST", f"{path}/payment", json={"amount": "20.00"})
+    assert first.status_code == 200, first.text
+    conforms(doc, "POST", "/api/loans/{loan_id}/payment", first)
+    one = first.json()
+    assert (one["amount"], one["balance"], one["taken_by"]) == (
+        "20.00",
+        f"{PRICE - 20:.2f}",
+        "wang-li 老师",
+    )
+    assert owing(people, "G7-3") == {"韩梅梅": f"{PRICE - 20:.2f}"}
+
+    # More than is still owed is refused, naming what is owed; nothing is recorded.
+    too_much = problem(people.post(f"{path}/payment", {"amount": f"{PRICE:.2f}"}), 409)
+    assert too_much["code"] == "overpayment" and f"¥{PRICE - 20:.2f}" in too_much["detail"]
+    assert problem(people.post(f"{path}/payment", {"amount": "0.00"}), 409)["code"] == (
+        "payment_not_positive"
+    )
+
+    rest = people.as_(wang, "POST", f"{path}/payment", json={"amount": f"{PRICE - 20:.2f}"})
+    assert rest.status_code == 200, rest.text
+    two = rest.json()
+    assert two["balance"] == "0.00"
+    assert two["receipt_no"] > one["receipt_no"]  # numbered in order: 2026-000001, -000002
+    assert owing(people, "G7-3") == {}
+    again = problem(people.post(f"{path}/payment", {"amount": "1.00"}), 409)
+    assert again["code"] == "nothing_owed"
+
+    loss = people.get(f"{path}/loss")
+    conforms(doc, "GET", "/api/loans/{loan_id}/loss", loss)
+    assert loss.json()["settled"] is True and loss.json()["paid"] == f"{PRICE:.2f}"
+    assert [p["receipt_no"] for p in loss.json()["payments"]] == [
+        one["receipt_no"],
+        two["receipt_no"],
+    ]
+
+    receipt = people.get(f"/api/receipts/{one['receipt_no']}")
+    conforms(doc, "GET", "/api/receipts/{receipt_no}", receipt)
+    assert receipt.json()["name"] == "韩梅梅" and receipt.json()["balance"] == one["balance"]
+
+    printed = people.get(f"/api/receipts/{one['receipt_no']}", params={"format": "pdf"})
+    assert printed.status_code == 200, printed.text
+    assert printed.headers["Content-Type"] == "application/pdf"
+    assert "attachment" in printed.headers["Content-Disposition"]
+    (page,) = pdf_pages(printed.content)
+    text = squeezed(page)
+    for shown in (
+        "丢失图书赔偿收据",
+        f"收据号：{one['receipt_no']}",
+        "韩梅梅（初一(3)班）",
+        TITLE["title"],
+        loan["barcode"],
+        "¥20.00",
+        in_capitals("20.00"),
+        f"¥{PRICE - 20:.2f}",
+        "收款人wang-li老师",
+    ):
+        assert shown in text, shown
+    assert "贰拾元整" in text
+
+    english = people.get(
+        f"/api/receipts/{two['receipt_no']}", params={"format": "pdf", "lang": "en"}
+    )
+    (page,) = pdf_pages(english.content)
+    assert "Receipt for a lost book" in page and "paid for in full" in page
+
+    unknown = problem(people.get("/api/receipts/1999-000001"), 404)
+    assert "1999-000001" in unknown["detail"]
+    assert problem(people.get(f"/api/receipts/{one['receipt_no']}?format=xlsx"), 400)["code"] == (
+        "format_unsupported"
+    )
+
+    # The compensations register has the loss and both payments, with who took them.
+    def lines() -> list[dict]:
+        return [r for r in register(people, "compensations") if r["loan_id"] == loan["loan_id"]]
+
+    wait_until(lambda: len(lines()) == 3, timeout=20, what="the compensations register")
+    lost, paid_one, paid_two = lines()
+    assert lost["entry"] == "lost" and lost["amount"] == f"{PRICE:.2f}"
+    assert (paid_one["entry"], paid_one["receipt_no"], paid_one["balance"]) == (
+        "payment",
+        one["receipt_no"],
+        f"{PRICE - 20:.2f}",
+    )
+    assert paid_one["taken_by"] == "wang-li 老师" and paid_one["by"] == "wang-li"
+    assert paid_two["balance"] == "0.00" and paid_one["reader"] == "韩梅梅"
+
+
+def test_a_loss_replaced_with_a_new_copy_catalogued_in_its_place(people, doc):
+    loan = lost_loan(people, name="李雷", class_name="G8-1")
+    path = f"/api/loans/{loan['loan_id']}"
+    new_barcode = f"R{uuid.uuid4().hex[:10].upper()}"
+    assert owing(people, "G8-1") == {"李雷": f"{PRICE:.2f}"}
+
+    taken = problem(people.post(f"{path}/replacement", {"new_barcode": loan["barcode"]}), 409)
+    assert taken["code"] == "barcode_taken"
+    replaced = people.post(f"{path}/replacement", {"new_barcode": new_barcode})
+    assert replaced.status_code == 200, replaced.text
+    conforms(doc, "POST", "/api/loans/{loan_id}/replacement", replaced)
+    assert replaced.json()["new_barcode"] == new_barcode
+    assert owing(people, "G8-1") == {}
+    loss = people.get(f"{path}/loss").json()
+    assert loss["settled"] is True and loss["replaced_by"] == new_barcode
+    assert loss["payments"] == [] and loss["balance"] == "0.00"
+
+    # The catalog catalogued the new copy in the lost one's place, and it can be lent.
+    wait_until(
+        lambda: people.get(f"/api/copies/{new_barcode}/availability").status_code == 200,
+        timeout=20,
+        what="the new copy catalogued",
+    )
+    copy = people.get(f"/api/copies/{new_barcode}").json()
+    assert (copy["isbn"], copy["title"], copy["campus"]) == (
+        TITLE["isbn"],
+        TITLE["title"],
+        "north",
+    )
+    assert people.get(f"/api/copies/{new_barcode}/availability").json()["available"] is True
+    assert people.lend(new_barcode, people.card(name="韩梅梅")).status_code == 201
+
+    # The lost copy is in the write-off ledger as lost; the register has the replacement.
+    def written_off() -> list[list]:
+        rows = people.get("/api/ledgers/writeoffs", params=PERIOD).json()["rows"]
+        return [row for row in rows if row[1] == loan["barcode"]]
+
+    wait_until(lambda: written_off(), timeout=20, what="the lost copy in the write-off ledger")
+    [line] = written_off()
+    assert line[5] == "lost"
+    wait_until(
+        lambda: any(
+            r["entry"] == "replacement" and r["new_barcode"] == new_barcode
+            for r in register(people, "compensations")
+        ),
+        timeout=20,
+        what="the replacement in the compensations register",
+    )
+
+    # A loss part paid is paid off, not replaced.
+    other = lost_loan(people, name="王芳", class_name="G8-1")
+    other_path = f"/api/loans/{other['loan_id']}"
+    assert people.post(f"{other_path}/payment", {"amount": "1.00"}).status_code == 200
+    part_paid = problem(people.post(f"{other_path}/replacement", {"new_barcode": "RX-0001"}), 409)
+    assert part_paid["code"] == "loss_part_paid"
+    assert owing(people, "G8-1") == {"王芳": f"{PRICE - 1:.2f}"}
