@@ -51,9 +51,7 @@ def last_graduated(cursor: Cursor) -> int | None:
     return cursor.fetchone()[0]
 
 
-def clearance(
-    cursor: Cursor, school_year: int, today: date, overdue: queries.DaysOverdue = queries.every_day
-) -> dict[str, Any]:
+def clearance(cursor: Cursor, school_year: int, today: date) -> dict[str, Any]:
     """The graduating classes of ``school_year``, each with its graduates counted
     (``graduates``, ``retired``, ``active``, ``cleared``: active and holding nothing) and
     those who still hold books or owe (``outstanding``, as ``/api/clearance`` lists them)."""
@@ -61,7 +59,7 @@ def clearance(
     names = queries.PATRON_FIELDS
     people = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     outstanding = holders(
-        cursor, [p["patron_id"] for p in people if p["status"] != "retired"], today, overdue
+        cursor, [p["patron_id"] for p in people if p["status"] != "retired"], today
     )
     by_class: dict[str, dict[str, Any]] = {}
     for person in people:
@@ -89,12 +87,7 @@ def clearance(
     return {"school_year": school_year, "classes": classes}
 
 
-def holders(
-    cursor: Cursor,
-    patron_ids: list[str],
-    today: date,
-    overdue: queries.DaysOverdue = queries.every_day,
-) -> dict[str, dict[str, Any]]:
+def holders(cursor: Cursor, patron_ids: list[str], today: date) -> dict[str, dict[str, Any]]:
     """Of these cards, those that still hold books or owe for lost ones: each card with
     its open ``loans`` and ``unpaid`` losses, by card number."""
     if not patron_ids:
@@ -102,7 +95,7 @@ def holders(
     where, params = "p.patron_id = ANY(%s)", (patron_ids,)
     people = queries.patrons_of(cursor, "patron_id = ANY(%s)", params)
     by_patron = {p["patron_id"]: {**p, "loans": [], "unpaid": []} for p in people}
-    for loan in queries.open_loans(cursor, where, params, today, overdue):
+    for loan in queries.open_loans(cursor, where, params, today):
         by_patron[loan["patron_id"]]["loans"].append(loan)
     for loss in queries.unpaid_losses(cursor, where, params):
         by_patron[loss["patron_id"]]["unpaid"].append(loss)

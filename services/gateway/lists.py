@@ -247,3 +247,35 @@ TERM_REPORT = Table(
         Column("value", NUMBER, width=14),
     ),
 )
+
+
+# ------------------------------------------------------------------ the stock-take
+
+STOCKTAKE = Table(
+    "stocktake",
+    (
+        Column("finding", TEXT, words=VALUES, width=22),
+        column("barcode"),
+        column("title"),
+        Column("author", TEXT, width=14),
+        Column("classification", TEXT, width=10),
+        Column("shelf", TEXT, width=10),
+        column("campus"),
+        Column("unit_price", MONEY),
+    ),
+)
+STOCKTAKE_LISTS = ("missing", "misplaced", "found_on_loan")
+STOCKTAKE_FIELDS = ("barcode", "title", "author", "classification", "shelf", "campus", "price")
+
+
+def stocktake(report: dict[str, Any]) -> tuple[Table, Iterator[list]]:
+    """A stock-take's three lists as one table, a row per copy with what was found of it
+    (缺失, 错架 and why, 借出中发现)."""
+
+    def rows() -> Iterator[list[Any]]:
+        for name in STOCKTAKE_LISTS:
+            for copy in report[f"{name}_copies"]:
+                finding = f"misplaced_{copy['misplaced']}" if name == "misplaced" else name
+                yield [finding, *(copy[code] for code in STOCKTAKE_FIELDS)]
+
+    return STOCKTAKE, rows()

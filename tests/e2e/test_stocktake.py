@@ -37,6 +37,7 @@ def test_a_librarian_takes_stock_reads_the_report_and_weeds_the_twice_missing(sc
     assert sorted(seen["missing"]) == sorted([novel[2], alive[1]])
     assert [row[0] for row in seen["misplaced"]] == [south[0]]
     assert seen["misplaced"][0][-1] == "错架：属于南区"
+    assert seen["download"] == f"图书清点结果-{seen['stocktake_id']}.xlsx"
 
     listed, done = seen["weeded"]
     assert sorted(listed) == sorted([novel[2], alive[1]])

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
+import io
+
+import openpyxl
 import pytest
 
 from tests.helpers import wait_until
@@ -94,6 +98,27 @@ def test_a_stocktake_reports_missing_misplaced_and_found_on_loan_and_returns_the
     assert (report["misplaced"], report["found_on_loan"]) == (2, 1)
     assert report["missing_copies"][0]["title"] and report["missing_copies"][0]["shelf"]
     assert api.get(f"/api/stocktakes/{stocktake_id}").json() == report
+
+    # The report as files: CSV (UTF-8 with a BOM, Chinese headers) and XLSX.
+    csv = api.get(f"/api/stocktakes/{stocktake_id}", params={"format": "csv"})
+    assert csv.status_code == 200 and csv.content.startswith(codecs.BOM_UTF8)
+    assert stocktake_id in csv.headers["Content-Disposition"]
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert lines[0].split(",")[:3] == ["清点结果", "条码", "书名"]
+    findings = sorted(line.split(",")[:2] for line in lines[1:])
+    assert findings == sorted(
+        [
+            ["缺失", missing],
+            ["错架（属于另一校区）", southern],
+            ["错架（不在清点范围）", physics],
+            ["借出中发现（已还）", lent],
+        ]
+    )
+    xlsx = api.get(f"/api/stocktakes/{stocktake_id}", params={"format": "xlsx", "lang": "en"})
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:2] == ("Finding", "Barcode") and len(rows) == 5
+    assert problem(api.get(f"/api/stocktakes/{stocktake_id}", params={"format": "pdf"}), 400)
 
     refused = problem(
         api.post(f"/api/stocktakes/{stocktake_id}/scans", {"barcodes": [missing]}), 409

@@ -33,6 +33,7 @@ with chromium() as browser:
     seen["empty"] = page.get_by_text("还没有清点记录").is_visible()
 
     first = open_stocktake(page, "north", "I2")
+    seen["stocktake_id"] = first
     seen["scope"] = page.locator(".current .muted").first.inner_text()
     seen["scans"] = [
         scan(page, novel[0]),
@@ -50,6 +51,9 @@ with chromium() as browser:
     seen["figures"] = report_figures(page)
     seen["missing"] = [row[0] for row in table_rows(page, "缺失图书（账面在架，清点时未找到）")]
     seen["misplaced"] = table_rows(page, "错架图书")
+    with page.expect_download() as saved:
+        page.get_by_role("button", name="导出 Excel", exact=True).click()
+    seen["download"] = saved.value.suggested_filename
     checked(page, "stocktake-report")
 
     second = open_stocktake(page, "north", "I2")
