@@ -27,6 +27,7 @@ def test_a_librarian_turns_the_year_and_retires_the_graduates_who_hold_nothing(
     assert "初一(3)班 → 初二(3)班" in turn["confirmation"]
     assert "毕业年级（初三、高三）的班级不升级" in turn["confirmation"]
     assert "每个学年只升级一次" in turn["confirmation"]
+    assert "阅读排行榜和学期目标从 2027年8月30日 起按新班级统计" in turn["confirmation"]
     assert turn["status"].startswith("2027 学年升级完成：")
     assert ["初一(3)班", "初二(3)班"] in turn["moved"]
     assert ["初二(6)班", "初三(6)班"] in turn["moved"]

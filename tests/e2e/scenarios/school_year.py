@@ -27,7 +27,7 @@ with chromium() as browser:
     expect(page.get_by_text("暂无毕业班")).to_be_visible()
     checked(page, "school-year")
 
-    seen["turn"] = turn_year(page, 2027)
+    seen["turn"] = turn_year(page, 2027, starts="2027-08-30")
     seen["graduates"] = graduates(page)
     seen["retire"] = retire_graduates(page)
     seen["graduates_after"] = graduates(page)

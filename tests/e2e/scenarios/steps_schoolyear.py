@@ -23,9 +23,12 @@ def open_school_year(page: Page) -> None:
     expect(page.get_by_role("heading", level=1, name=TITLE, exact=True)).to_be_visible()
 
 
-def turn_year(page: Page, year: int) -> dict[str, object]:
-    """Turn ``year``: the confirmation's words, then what the screen says was done."""
+def turn_year(page: Page, year: int, starts: str | None = None) -> dict[str, object]:
+    """Turn ``year`` (its first day ``starts``, YYYY-MM-DD, or today): the confirmation's
+    words, then what the screen says was done."""
     page.get_by_label("学年", exact=True).fill(str(year))
+    if starts:
+        page.get_by_label("新学年第一天", exact=True).fill(starts)
     page.get_by_role("button", name="学年升级…", exact=True).click()
     dialog = page.get_by_role("dialog", name=f"确认 {year} 学年升级")
     expect(dialog).to_be_visible()
