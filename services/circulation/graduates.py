@@ -51,7 +51,9 @@ def last_graduated(cursor: Cursor) -> int | None:
     return cursor.fetchone()[0]
 
 
-def clearance(cursor: Cursor, school_year: int, today: date) -> dict[str, Any]:
+def clearance(
+    cursor: Cursor, school_year: int, today: date, overdue: queries.DaysOverdue = queries.every_day
+) -> dict[str, Any]:
     """The graduating classes of ``school_year``, each with its graduates counted
     (``graduates``, ``retired``, ``active``, ``cleared``: active and holding nothing) and
     those who still hold books or owe (``outstanding``, as ``/api/clearance`` lists them)."""
@@ -59,7 +61,7 @@ def clearance(cursor: Cursor, school_year: int, today: date) -> dict[str, Any]:
     names = queries.PATRON_FIELDS
     people = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     outstanding = holders(
-        cursor, [p["patron_id"] for p in people if p["status"] != "retired"], today
+        cursor, [p["patron_id"] for p in people if p["status"] != "retired"], today, overdue
     )
     by_class: dict[str, dict[str, Any]] = {}
     for person in people:
@@ -87,7 +89,12 @@ def clearance(cursor: Cursor, school_year: int, today: date) -> dict[str, Any]:
     return {"school_year": school_year, "classes": classes}
 
 
-def holders(cursor: Cursor, patron_ids: list[str], today: date) -> dict[str, dict[str, Any]]:
+def holders(
+    cursor: Cursor,
+    patron_ids: list[str],
+    today: date,
+    overdue: queries.DaysOverdue = queries.every_day,
+) -> dict[str, dict[str, Any]]:
     """Of these cards, those that still hold books or owe for lost ones: each card with
     its open ``loans`` and ``unpaid`` losses, by card number."""
     if not patron_ids:
@@ -95,7 +102,7 @@ def holders(cursor: Cursor, patron_ids: list[str], today: date) -> dict[str, dic
     where, params = "p.patron_id = ANY(%s)", (patron_ids,)
     people = queries.patrons_of(cursor, "patron_id = ANY(%s)", params)
     by_patron = {p["patron_id"]: {**p, "loans": [], "unpaid": []} for p in people}
-    for loan in queries.open_loans(cursor, where, params, today):
+    for loan in queries.open_loans(cursor, where, params, today, overdue):
         by_patron[loan["patron_id"]]["loans"].append(loan)
     for loss in queries.unpaid_losses(cursor, where, params):
         by_patron[loss["patron_id"]]["unpaid"].append(loss)

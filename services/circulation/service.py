@@ -159,7 +159,8 @@ class CirculationService(Notifying, event_feed.EventFeed):
             (c.state for c in cards.values()), f"graduated ({year})"
         )
         uow.record_many([(cards[k], e) for k, e in retired.items()])
-        holding = graduates.holders(uow.cursor, kept, self.rules.today())
+        overdue = self._calendar(uow).days_overdue
+        holding = graduates.holders(uow.cursor, kept, self.rules.today(), overdue)
         return {
             "school_year": year,
             "retired": [year_turn.who(cards[patron_id].state) for patron_id in retired],
@@ -538,7 +539,8 @@ class CirculationService(Notifying, event_feed.EventFeed):
             year = query["school_year"] or graduates.last_graduated(cursor)
             if year is None:
                 return {"school_year": None, "classes": []}
-            return graduates.clearance(cursor, year, today)
+            overdue = self._calendar_read(cursor).days_overdue
+            return graduates.clearance(cursor, year, today, overdue)
 
     @rpc
     def copy_availability(self, barcode: str) -> dict[str, Any]:
