@@ -16,12 +16,17 @@ from typing import Any
 from nameko.dependency_providers import Config
 
 from services.circulation import calendar as cal
-from services.circulation import domain, graduates, losses, queries
+from services.circulation import (
+    domain,
+    graduates,
+    losses,
+    notifying,  # not by name: nameko run takes such a class
+    queries,
+)
 from services.circulation import schemas as s
 from services.circulation import school_year as year_turn
 from services.circulation.notice_projections import INLINE as NOTICE_INLINE
 from services.circulation.notice_projections import NoticeAddresses
-from services.circulation.notifying import Notifying
 from services.circulation.policies import Rules
 from services.circulation.projections import INLINE, CopyAvailability
 from services.circulation.roster import RosterError, read_roster
@@ -48,7 +53,7 @@ MAX_RETURNED_LISTED = 50
 ROSTER_COLUMN_OF_REFUSAL = {"class_required": "class", "card_exists": "patron_id"}
 
 
-class CirculationService(Notifying, event_feed.EventFeed):
+class CirculationService(notifying.Notifying, event_feed.EventFeed):
     name = "circulation"
     store = EventStoreProvider(*INLINE, *NOTICE_INLINE)
     projections = Projections(CopyAvailability(), FoundInStocktake(), NoticeAddresses())
