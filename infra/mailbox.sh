@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$REPO_ROOT"
 
 RUN_DIR="${LIBRARY_RUN_DIR:-.run}"
-PID_FILE="$RUN_DIR/pids/mailbox.pid"
+PID_FILE="$RUN_DIR/mailbox.pid"  # not in pids/: infra/services.sh takes those for services
 LOG_FILE="$RUN_DIR/logs/mailbox.log"
 PORT="${MAILBOX_PORT:-8025}"
 
@@ -22,7 +22,7 @@ running() {
 
 case "${1:-}" in
     start)
-        mkdir -p "$RUN_DIR/pids" "$RUN_DIR/logs" "$RUN_DIR/mail"
+        mkdir -p "$RUN_DIR/logs" "$RUN_DIR/mail"
         if running; then
             echo "[mailbox] already running (pid $(cat "$PID_FILE"))"
             exit 0
