@@ -48,11 +48,15 @@ def signed_in(api: SchoolApi, person: dict[str, str]) -> dict[str, str]:
 
 @pytest.fixture
 def lent(library, school) -> dict[str, Any]:
-    """王小明 (G7-3) and 李雷 (G8-6) each hold a book 30 days (16 overdue); 王小明 one
-    more, due in two weeks; each wrote a note."""
+    """王小明 (G7-3) and 李雷 (G8-6) each hold a book 30 days (overdue ``days_late``: the
+    open days since its due date, docs/calendar.md); 王小明 one more, due in two weeks;
+    each wrote a note."""
     api = SchoolApi(library)
-    today = calendar_from_config(library).today()
+    calendar = calendar_from_config(library)
+    today = calendar.today()
     long_ago = (today - timedelta(days=30)).isoformat()
+    due = calendar.next_open_day(today - timedelta(days=30 - 14))  # a student's 14 days
+    days_late = calendar.days_overdue(due, today)
     books = school["barcodes"]
     # The book due in two weeks first: a reader with an overdue book borrows no more.
     recent = lend(api, "S70301", books["上下五千年@north"][1], "north", today.isoformat())
@@ -60,16 +64,16 @@ def lent(library, school) -> dict[str, Any]:
     other = lend(api, "S80601", books["从一到无穷大@south"][0], "south", long_ago)
     write_note(api, "S70301", recent["loan_id"], "上下五千年的故事让我看到历史上的许多人物。")
     write_note(api, "S80601", other["loan_id"], "从一到无穷大让我第一次觉得数学很有意思。")
-    return {"api": api, "late": late, "recent": recent, "other": other}
+    return {"api": api, "late": late, "recent": recent, "other": other, "days_late": days_late}
 
 
 def test_the_class_teacher_sees_her_class_only(lent, school, scenario):
     seen = scenario("teacher")
 
-    barcode = school["barcodes"]["活着@north"][1]
+    barcode, days = school["barcodes"]["活着@north"][1], lent["days_late"]
     for size in ("desk", "phone"):
         (row,) = seen[f"overdue-{size}"]
-        assert [row[0], row[1], row[2], row[4]] == ["王小明", "活着", barcode, "16 天"]
+        assert [row[0], row[1], row[2], row[4]] == ["王小明", "活着", barcode, f"{days} 天"]
     assert seen["clearance"] == "已清还 2 / 3 人"
     assert [row[0] for row in seen["outstanding"]] == ["王小明"]
     assert [row[0] for row in seen["targets"]] == ["初一(3)班"]
@@ -92,7 +96,7 @@ def test_a_student_sees_his_own_loans_and_notes_only(lent, school, scenario):
 
     loans = {row[0]: row for row in seen["loans"]}
     assert set(loans) == {"活着", "上下五千年"}
-    assert loans["活着"][4] == "已逾期 16 天"
+    assert loans["活着"][4] == f"已逾期 {lent['days_late']} 天"
     assert loans["上下五千年"][4] == "借阅中"
     assert seen["warning"] == "有 1 本书已逾期，请尽快归还"
     assert [row[0] for row in seen["notes"]] == ["上下五千年"]
@@ -107,7 +111,8 @@ def test_a_student_sees_his_own_loans_and_notes_only(lent, school, scenario):
     assert [row[0] for row in seen["notes-2"]] == ["从一到无穷大"]
     assert "活着" not in seen["page-2"] and "上下五千年" not in seen["page-2"]
     assert seen["warning_en"] == "1 book is overdue: please bring it back"
-    assert {row[0]: row[4] for row in seen["loans_en"]}["活着"] == "16 days overdue"
+    english = {row[0]: row[4] for row in seen["loans_en"]}
+    assert english["活着"] == f"{lent['days_late']} days overdue"
 
     # Over the API: another reader's loans and notes are refused.
     api = lent["api"]
