@@ -222,8 +222,15 @@ def test_a_json_body_must_be_an_object_of_json_within_the_limit():
 
 
 def test_a_roster_is_csv_text_or_json():
-    csv = request("name\n王\n".encode(), content_type="text/csv; charset=utf-8")
-    assert parsing.csv_or_json_body(csv, 100) == {"csv": "name\n王\n"}
+    raw = "name\n王\n".encode()
+    csv = request(raw, content_type="text/csv; charset=utf-8")
+    read = parsing.csv_or_json_body(csv, 100)
+    assert read == {"csv": "name\n王\n", "command_id": parsing.file_command_id(raw)}
+    assert parsing.file_command_id(raw) == parsing.file_command_id(bytes(raw))
+    assert parsing.file_command_id(raw) != parsing.file_command_id(raw + b"\n")
+    key = "0b9a3d52-6f1e-4a57-9a0e-2b1f4f6c8d11"
+    keyed = request(raw, content_type="text/csv", headers={"Idempotency-Key": key})
+    assert parsing.csv_or_json_body(keyed, 100)["command_id"] == key
     assert parsing.csv_or_json_body(request(b'{"csv": "x"}'), 100) == {"csv": "x"}
     with pytest.raises(UnsupportedMediaType):
         parsing.csv_or_json_body(request(b"x", content_type="text/plain"), 100)
