@@ -302,58 +302,6 @@ class GatewayService:
     def close_stocktake(self, request: ApiRequest) -> Any:
         return self.catalog.close_stocktake(command(request))
 
-    # ------------------------------------------------------------ stock-takes (清点)
-
-    @route("POST", "/api/stocktakes", allow=COLLECTION, tag=CATALOG, body=s.OpenStocktakeBody,
-           reply=r.StocktakeReply, status=201,
-           summary="Open a stock-take (清点) of a campus, or of some classes' shelves")  # fmt: skip
-    def open_stocktake(self, request: ApiRequest) -> Any:
-        return self.catalog.open_stocktake(request.body)
-
-    @route("GET", "/api/stocktakes", allow=COLLECTION, tag=CATALOG, query=s.StocktakesQuery,
-           reply=r.StocktakeList, summary="The latest stock-takes, newest first")  # fmt: skip
-    def stocktakes(self, request: ApiRequest) -> Any:
-        return self.catalog.stocktakes(request.query)
-
-    @route("GET", "/api/stocktakes/twice-missing", allow=COLLECTION, tag=CATALOG,
-           query=s.TwiceMissingQuery, reply=r.TwiceMissingReply,
-           summary="The copies missing in the last two stock-takes that covered them")  # fmt: skip
-    def twice_missing(self, request: ApiRequest) -> Any:
-        return self.catalog.twice_missing(request.query)
-
-    @route("POST", "/api/stocktakes/weed-missing", allow=COLLECTION, tag=CATALOG,
-           body=s.WeedMissingBody, reply=r.WeedMissingReply,
-           summary="Weed as lost, in one command, copies missing in two stock-takes in a "
-                   "row (all or none)")  # fmt: skip
-    def weed_missing(self, request: ApiRequest) -> Any:
-        return self.catalog.weed_missing(request.body)
-
-    @route("GET", "/api/stocktakes/<stocktake_id>", allow=COLLECTION, tag=CATALOG,
-           path=s.StocktakePath, reply=r.StocktakeReport,
-           summary="A stock-take's report: missing, misplaced, found on loan")  # fmt: skip
-    def stocktake(self, request: ApiRequest) -> Any:
-        return self.catalog.stocktake_report(request.path)
-
-    @route("POST", "/api/stocktakes/<stocktake_id>/scans", allow=COLLECTION, tag=CATALOG,
-           path=s.StocktakePath, body=s.CountCopiesBody, reply=r.CountReply,
-           summary="Count copies scanned: each once; unknown barcodes reported")  # fmt: skip
-    def count_copies(self, request: ApiRequest) -> Any:
-        return self.catalog.count_copies(command(request))
-
-    @route("POST", "/api/stocktakes/<stocktake_id>/scans/file", allow=COLLECTION, tag=CATALOG,
-           path=s.StocktakePath, body=s.ScannerFileBody, accepts=s.SCANNER_FILE_TYPES,
-           upload=s.SCANNER_UPLOAD, reply=r.CountReply,
-           summary="Count the copies of a handheld scanner's file (text or CSV, UTF-8 or "
-                   "GBK); bad lines reported by number")  # fmt: skip
-    def count_scanner_file(self, request: ApiRequest) -> Any:
-        return self.catalog.count_copies(command(request))
-
-    @route("POST", "/api/stocktakes/<stocktake_id>/close", allow=COLLECTION, tag=CATALOG,
-           path=s.StocktakePath, body=s.CloseStocktakeBody, reply=r.StocktakeReport,
-           summary="Close a stock-take: its report is decided now")  # fmt: skip
-    def close_stocktake(self, request: ApiRequest) -> Any:
-        return self.catalog.close_stocktake(command(request))
-
     # ------------------------------------------------------------ cards
 
     @route("POST", "/api/cards", allow=DESK, tag=CIRCULATION, body=s.IssueCardBody,
