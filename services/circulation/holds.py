@@ -99,6 +99,13 @@ def next_reader(waiting: Sequence[T], released_by: str) -> T | None:
     )
 
 
+def shelf_copy_for(free: Sequence[str], waiting_before: int) -> str | None:
+    """A title reserved while copies are on the shelf: the copy held for the new reader,
+    of the ``free`` ones (lendable, held for nobody yet), after the ``waiting_before``
+    readers still waiting unserved have theirs; None when the shelf has none left."""
+    return free[waiting_before] if waiting_before < len(free) else None
+
+
 def decide(state: CardHolds, command: MarkReady | Expire) -> list[Event]:
     card = state.card
     match command:

@@ -70,6 +70,19 @@ WAITING_WITH_HOLDS = """
     WHERE r.isbn = %s AND r.campus = %s AND r.status = 'open'
     ORDER BY r.reserved_at, r.reservation_id
 """
+FREE_SHELF_COPIES = """
+    SELECT barcode FROM copy_availability c
+    WHERE isbn = %s AND campus = %s AND status = 'on_shelf' AND loan_id IS NULL
+      AND NOT reference_only AND transit_from IS NULL
+      AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.barcode = c.barcode AND h.status = 'ready')
+    ORDER BY barcode FOR UPDATE
+"""
+UNSERVED_BEFORE = """
+    SELECT count(*) FROM reservations r
+    WHERE r.isbn = %s AND r.campus = %s AND r.status = 'open' AND r.reservation_id <> %s
+      AND NOT EXISTS (SELECT 1 FROM holds h
+                      WHERE h.reservation_id = r.reservation_id AND h.status = 'ready')
+"""
 NOTICES_SENT = """
     SELECT notice_id, kind, account_id, name, email, language, subject, class_name, loan_ids,
            reservation_id, outcome, error, sent_at, position
@@ -213,6 +226,20 @@ class Notifying:
             uow.execute(holds.HOLDS, reader["patron_id"], ready)
         except Refused as refusal:  # a copy is ready for that reservation already
             _log.info("no hold for %s: %s", reader["reservation_id"], refusal)
+
+    def _hold_from_shelf(self, uow: UnitOfWork, reserved: Mapping[str, Any]) -> None:
+        """A title reserved while a copy of it is free on that campus's shelf: that copy is
+        held for the reader from today (``HoldReady``, and the notice)."""
+        isbn, campus = reserved["isbn"], reserved["campus"]
+        uow.cursor.execute(FREE_SHELF_COPIES, (isbn, campus))
+        free = [row[0] for row in uow.cursor.fetchall()]
+        if not free:
+            return
+        uow.cursor.execute(UNSERVED_BEFORE, (isbn, campus, reserved["reservation_id"]))
+        barcode = holds.shelf_copy_for(free, uow.cursor.fetchone()[0])
+        known = queries.copy(uow.cursor, barcode) if barcode else None
+        if known is not None:
+            self._mark_ready(uow, reserved, known[0], self.rules.today())
 
     def tell_ready_holds(self) -> list[dict[str, Any]]:
         """E-mail each reader whose copy is ready and who was not told yet (and has an

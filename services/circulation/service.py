@@ -443,7 +443,9 @@ class CirculationService(notifying.Notifying, event_feed.EventFeed):
             command["isbn"],
             command["campus"],
         )
-        return receipt_of(uow.execute(domain.CARD, command["patron_id"], reserve), "Reserved")
+        stored = uow.execute(domain.CARD, command["patron_id"], reserve)
+        self._hold_from_shelf(uow, receipt_of(stored, "Reserved"))  # a free copy: notifying.py
+        return receipt_of(stored, "Reserved")
 
     @command(s.CancelReservation)
     def cancel_reservation(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:

@@ -238,3 +238,31 @@ def test_a_notice_the_mail_server_refuses_is_recorded_as_failed(
     feed = school.get("/api/events?source=circulation&limit=1000", role="reader").json()
     [event] = [e for e in feed["events"] if e["type"] == "NoticeSent"]
     assert event["data"]["outcome"] == "failed"
+
+
+def test_a_title_reserved_while_a_copy_is_on_the_shelf_is_held_and_the_reader_told(school, mailbox):
+    first = teacher(school, "王丽", "G7-3", "wang.li@school.example")
+    second = teacher(school, "陈静", "G8-1", "chen.jing@school.example")
+    [barcode] = school.add_books(copies=1)
+    for patron_id in (first, second):
+        reserved = school.post(
+            "/api/reservations", {"patron_id": patron_id, "isbn": ISBN, "campus": "north"}
+        )
+        assert reserved.status_code == 201, reserved.text
+
+    [ready] = wait_until(lambda: mailbox.to("wang.li@school.example"), timeout=30, what="notice")
+    assert (
+        ready["Subject"] == "预约到书：《红楼梦》"
+        and barcode in ready.get_body(("plain",)).get_content()
+    )
+    feed = school.get("/api/events?source=circulation&limit=1000", role="reader").json()
+    [hold] = [e["data"] for e in feed["events"] if e["type"] == "HoldReady"]
+    assert (hold["patron_id"], hold["barcode"], hold["ready_on"]) == (
+        first,
+        barcode,
+        today().isoformat(),
+    )
+    assert mailbox.to("chen.jing@school.example") == []  # the one copy is the first reader's
+    assert school.lend(barcode, first, on=today()).status_code == 201
+    sent = school.get("/api/notices?kind=hold_ready").json()["notices"]
+    assert [n["account_id"] for n in sent] == [first.lower()]

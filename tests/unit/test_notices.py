@@ -182,3 +182,10 @@ def test_notice_settings_from_the_config():
     assert (settings.host, settings.port, settings.starttls) == ("mail", 2525, True)
     assert settings.hold_pick_up_days == 2 and settings.language == "zh-CN"
     assert settings_from_config({}).port == 8025
+
+
+def test_a_title_reserved_with_free_copies_on_the_shelf_holds_the_next_free_one():
+    assert holds.shelf_copy_for(["C1", "C2"], waiting_before=0) == "C1"
+    assert holds.shelf_copy_for(["C1", "C2"], waiting_before=1) == "C2"
+    assert holds.shelf_copy_for(["C1"], waiting_before=1) is None  # the earlier reader's
+    assert holds.shelf_copy_for([], waiting_before=0) is None
