@@ -14,9 +14,14 @@ shelf then:
 * **found on loan**: counted although circulation has it out on loan; it is
   returned (circulation reacts to the ``CopyCounted`` that names its loan).
 
-What the books say about a scanned copy (``CopyInBooks``) and the copies on
-the shelf at closing are read by the service from its read models and handed
-in with the command, so ``decide`` stays a pure function of (state, command).
+What the books say about a scanned copy (``CopyInBooks``), whether it was
+counted already, the copies counted and the copies on the shelf at closing are
+read by the service from its read models (the stock-take's is kept in the
+transaction that records its events) and handed in with the command, so
+``decide`` stays a pure function of (state, command) and the state stays small
+however many thousands of copies a campus counts. Two scans of one copy at
+once cannot both count it: both append to the stock-take's stream, and the
+later is decided again once the first is recorded.
 Streams are ``stocktake-<id>``. A closed stock-take counts nothing more
 (``stocktake_closed``). A copy missing in the last two closed stock-takes that
 covered it may be weeded as lost (``missing_twice``).
@@ -61,9 +66,6 @@ class Stocktake:
     status: str = ABSENT
     campus: str | None = None
     classes: tuple[str, ...] = ()  # classification prefixes; () is the whole campus
-    counted: frozenset[str] = frozenset()
-    misplaced: frozenset[str] = frozenset()  # counted, but not where they belong
-    on_loan: frozenset[str] = frozenset()  # counted although on loan
 
     def covers(self, classification: str) -> bool:
         """Whether a copy of this class stands on the shelves the stock-take counts."""
@@ -97,6 +99,7 @@ class Scan:
     barcode: str
     copy: CopyInBooks | None
     line: int | None = None
+    counted_before: bool = False  # counted in this stock-take by an earlier command
 
 
 @dataclass(frozen=True)
@@ -127,11 +130,13 @@ class CountCopies:
 @dataclass(frozen=True)
 class CloseStocktake:
     """Close, given the barcodes the books have on the shelf at the campus now (``on_shelf``:
-    (barcode, classification) pairs; those outside the range are left out here)."""
+    (barcode, classification) pairs; those outside the range are left out here) and the
+    copies counted (``counted``: their ``Finding``)."""
 
     stocktake_id: str
     on_shelf: tuple[tuple[str, str], ...]
     closed_on: date
+    counted: tuple[Finding, ...] = ()
 
 
 Command = OpenStocktake | CountCopies | CloseStocktake
@@ -166,7 +171,7 @@ def findings(state: Stocktake, scans: Iterable[Scan]) -> list[Finding]:
     """What each scan comes to, in order: a copy is counted the first time only (in this
     batch or an earlier one); a barcode the catalogue does not know, or a weeded copy, is
     reported and not counted."""
-    seen = set(state.counted)
+    seen: set[str] = set()
     found = []
     for scan in scans:
         copy = scan.copy
@@ -174,7 +179,7 @@ def findings(state: Stocktake, scans: Iterable[Scan]) -> list[Finding]:
             found.append(Finding(scan.barcode, UNKNOWN, scan.line))
         elif copy.status == "weeded":
             found.append(Finding(scan.barcode, WEEDED, scan.line))
-        elif copy.barcode in seen:
+        elif scan.counted_before or copy.barcode in seen:
             found.append(Finding(copy.barcode, ALREADY_COUNTED, scan.line))
         else:
             seen.add(copy.barcode)
@@ -224,17 +229,17 @@ def count_copies(state: Stocktake, command: CountCopies) -> list[Event]:
 def close(state: Stocktake, command: CloseStocktake) -> list[Event]:
     """The report: missing (on the shelf in the books, in range, not counted), misplaced and
     found on loan (from the counts), and the figures."""
+    counted = {finding.barcode: finding for finding in command.counted}
     shelf = [b for b, classification in command.on_shelf if state.covers(classification)]
-    missing = sorted(b for b in shelf if b not in state.counted)
     data = {
         "stocktake_id": state.stocktake_id,
         "campus": state.campus,
         "closed_on": command.closed_on.isoformat(),
         "expected": len(shelf),
-        "counted": len(state.counted),
-        "missing": missing,
-        "misplaced": sorted(state.misplaced),
-        "found_on_loan": sorted(state.on_loan),
+        "counted": len(counted),
+        "missing": sorted(b for b in shelf if b not in counted),
+        "misplaced": sorted(b for b, finding in counted.items() if finding.misplaced),
+        "found_on_loan": sorted(b for b, finding in counted.items() if finding.loan_id),
     }
     return [Event("StocktakeClosed", data)]
 
@@ -255,13 +260,7 @@ def evolve(state: Stocktake, event: Any) -> Stocktake:
         case "StocktakeOpened":
             return Stocktake(data["stocktake_id"], OPEN, data["campus"], tuple(data["classes"]))
         case "CopyCounted":
-            barcode = {data["barcode"]}
-            return replace(
-                state,
-                counted=state.counted | barcode,
-                misplaced=state.misplaced | barcode if data["misplaced"] else state.misplaced,
-                on_loan=state.on_loan | barcode if data["loan_id"] else state.on_loan,
-            )
+            return state  # what was counted is read from the read model (see above)
         case "StocktakeClosed":
             return replace(state, status=CLOSED)
     raise ValueError(f"a stock-take's stream cannot hold a {event.type} event")

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.catalog import queries
-from services.catalog.stocktake import CopyInBooks, missing_twice
+from services.catalog.stocktake import COUNTED, CopyInBooks, Finding, missing_twice
 from shared.events.envelope import Envelope
 from shared.eventsourcing.projection import Cursor, Projection
 
@@ -24,7 +24,7 @@ OPENED = """
     VALUES (%(stocktake_id)s, %(campus)s, %(classes)s, 'open', %(opened_on)s, %(opened_by)s)
     ON CONFLICT (stocktake_id) DO NOTHING
 """
-COUNTED = """
+COUNT = """
     INSERT INTO stocktake_copies (stocktake_id, barcode, outcome, misplaced, loan_id, status,
                                   counted_at)
     VALUES (%(stocktake_id)s, %(barcode)s, 'found', %(misplaced)s, %(loan_id)s, %(status)s,
@@ -78,6 +78,14 @@ SELECT_STOCKTAKES = """
                       WHERE sc.stocktake_id = s.stocktake_id AND sc.outcome = 'found') END,
            s.missing, s.misplaced, s.found_on_loan
     FROM stocktakes s
+"""
+COUNTED_AMONG = """
+    SELECT barcode FROM stocktake_copies
+    WHERE stocktake_id = %s AND outcome = 'found' AND barcode = ANY(%s)
+"""
+ALL_COUNTED = """
+    SELECT barcode, misplaced, loan_id FROM stocktake_copies
+    WHERE stocktake_id = %s AND outcome = 'found'
 """
 LAST_COUNTED = """
     SELECT barcode FROM stocktake_copies WHERE stocktake_id = %s AND outcome = 'found'
@@ -144,7 +152,7 @@ class Stocktakes(Projection):
                 by = event.actor.get("username") if event.actor else None
                 cursor.execute(OPENED, {**data, "opened_by": by})
             case "CopyCounted":
-                cursor.execute(COUNTED, {**data, "counted_at": event.occurred_at})
+                cursor.execute(COUNT, {**data, "counted_at": event.occurred_at})
             case "StocktakeClosed":
                 figures = {f"{name}_count": len(data[name]) for name in LISTS}
                 cursor.execute(CLOSED, {**data, **figures, "position": event.position})
@@ -155,6 +163,21 @@ def copies_in_books(cursor: Cursor, barcodes: Sequence[str]) -> dict[str, CopyIn
     """What the books say about each of ``barcodes`` that names a copy."""
     cursor.execute(IN_BOOKS, (list(barcodes),))
     return {row[0]: CopyInBooks(*row) for row in cursor.fetchall()}
+
+
+def counted_among(cursor: Cursor, stocktake_id: str, barcodes: Sequence[str]) -> set[str]:
+    """Which of ``barcodes`` the stock-take has counted already."""
+    cursor.execute(COUNTED_AMONG, (stocktake_id, list(barcodes)))
+    return {barcode for (barcode,) in cursor.fetchall()}
+
+
+def counted(cursor: Cursor, stocktake_id: str) -> tuple[Finding, ...]:
+    """Every copy the stock-take counted, with where it was misplaced and its loan."""
+    cursor.execute(ALL_COUNTED, (stocktake_id,))
+    return tuple(
+        Finding(barcode, COUNTED, misplaced=misplaced, loan_id=loan_id)
+        for barcode, misplaced, loan_id in cursor.fetchall()
+    )
 
 
 def on_shelf(cursor: Cursor, campus: str) -> tuple[tuple[str, str], ...]:
@@ -219,4 +242,3 @@ def twice_missing(cursor: Cursor, campus: str) -> list[dict[str, Any]]:
                 }
             )
     return found
-

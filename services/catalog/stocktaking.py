@@ -55,8 +55,12 @@ def count_copies(uow: UnitOfWork, command: Command) -> dict[str, Any]:
             else:
                 errors.append({"line": None, "text": barcode[:60], "code": "not_a_barcode"})
     loaded = uow.get(rules.STOCKTAKE, stocktake_id)
-    in_books = books.copies_in_books(uow.cursor, [code for _, code in lines])
-    scans = tuple(rules.Scan(code, in_books.get(code), line) for line, code in lines)
+    codes = [code for _, code in lines]
+    in_books = books.copies_in_books(uow.cursor, codes)
+    before = books.counted_among(uow.cursor, stocktake_id, codes)
+    scans = tuple(
+        rules.Scan(code, in_books.get(code), line, code in before) for line, code in lines
+    )
     uow.record(loaded, rules.decide(loaded.state, rules.CountCopies(stocktake_id, scans)))
     findings = rules.findings(loaded.state, scans)
     return {
@@ -93,7 +97,8 @@ def close_stocktake(uow: UnitOfWork, command: Command, today: date) -> dict[str,
     stocktake_id = command["stocktake_id"]
     loaded = uow.get(rules.STOCKTAKE, stocktake_id)
     shelf = books.on_shelf(uow.cursor, loaded.state.campus) if loaded.state.campus else ()
-    closing = rules.CloseStocktake(stocktake_id, shelf, today)
+    counted = books.counted(uow.cursor, stocktake_id)
+    closing = rules.CloseStocktake(stocktake_id, shelf, today, counted)
     uow.record(loaded, rules.decide(loaded.state, closing))
     return books.report(uow.cursor, stocktake_id)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import io
+from concurrent.futures import ThreadPoolExecutor
 
 import openpyxl
 import pytest
@@ -210,3 +211,13 @@ def test_only_a_librarian_takes_stock(api):
     refused = problem(api.post("/api/stocktakes", {"campus": "north"}, role="assistant"), 403)
     assert refused["code"] == "missing_right"
     assert problem(api.post("/api/stocktakes", {"campus": "east"}), 400)["errors"]["campus"]
+
+
+def test_the_same_copy_scanned_at_two_desks_at_once_is_counted_once(api):
+    (book,) = api.add_books(1, **NOVEL)
+    stocktake_id = open_stocktake(api)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: scan(api, stocktake_id, book), range(4)))
+    outcomes = sorted(answer["scans"][0]["outcome"] for answer in answers)
+    assert outcomes == ["already_counted"] * 3 + ["counted"]
+    assert api.get(f"/api/stocktakes/{stocktake_id}").json()["counted"] == 1
