@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 from shared.eventsourcing.decider import Aggregate, Event, Refused
 from shared.runtime.school_calendar import (
+    CLOSED,
     CalendarError,
     ClosedDays,
     RotaSlot,
@@ -49,6 +50,7 @@ class SetClosedDays:
     name: str
     starts: date
     ends: date | None = None
+    kind: str = CLOSED  # or OPEN: make-up school days (调休)
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,8 @@ def decide(changes: CalendarChanges, command: Command) -> list[Event]:
 
 def _decide(command: Command) -> list[Event]:
     match command:
-        case SetClosedDays(name=name, starts=starts, ends=ends):
-            days = closed_days(name, starts, ends)
+        case SetClosedDays(name=name, starts=starts, ends=ends, kind=kind):
+            days = closed_days(name, starts, ends, kind=kind)
             return [
                 Event(
                     "ClosedDaysSet",
@@ -93,6 +95,7 @@ def _decide(command: Command) -> list[Event]:
                         "starts": starts.isoformat(),
                         "ends": days.ends.isoformat(),
                         "name": days.name,
+                        "kind": days.kind,
                     },
                 )
             ]
@@ -132,7 +135,8 @@ def evolve(changes: CalendarChanges, event: Any) -> CalendarChanges:
     match event.type:
         case "ClosedDaysSet":
             starts = date.fromisoformat(data["starts"])
-            days = ClosedDays(data["name"], starts, date.fromisoformat(data["ends"]), LIBRARIAN)
+            ends = date.fromisoformat(data["ends"])
+            days = ClosedDays(data["name"], starts, ends, LIBRARIAN, data.get("kind", CLOSED))
             return replace(
                 changes,
                 closed={**changes.closed, starts: days},

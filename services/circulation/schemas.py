@@ -236,6 +236,15 @@ class SetClosedDays(Command):
         metadata={"description": "The last closed day (included); the first when left out."},
     )
     name = f.text(60, metadata={"description": "What the school calls it: 国庆节, 寒假."})
+    kind = f.choice(
+        ("closed", "open"),
+        load_default="closed",
+        required=False,
+        metadata={
+            "description": "closed (a holiday) or open: make-up school days (调休) the library "
+            "opens on although they are a weekend or in a holiday."
+        },
+    )
 
     @validates_schema
     def a_range(self, data: dict, **kwargs: object) -> None:

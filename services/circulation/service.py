@@ -364,7 +364,9 @@ class CirculationService(notifying.Notifying, event_feed.EventFeed):
     @command(s.SetClosedDays)
     def set_closed_days(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
         """Shut the library on a named day or range; due dates lent from now on move off it."""
-        change = cal.SetClosedDays(command["name"], command["starts"], command["ends"])
+        change = cal.SetClosedDays(
+            command["name"], command["starts"], command["ends"], command["kind"]
+        )
         set_ = receipt_of(uow.execute(cal.CALENDAR, cal.KEY, change), "ClosedDaysSet")
         return {**set_, "source": cal.LIBRARIAN}
 
@@ -582,6 +584,7 @@ def _closed_view(days: ClosedDays) -> dict[str, Any]:
         "ends": days.ends.isoformat(),
         "name": days.name,
         "source": days.source,
+        "kind": days.kind,
     }
 
 

@@ -1117,6 +1117,10 @@ class ClosedDaysReply(Schema):
     source = fields.String(
         required=True, metadata={"description": "config (the default) or librarian (the API)"}
     )
+    kind = fields.String(
+        required=True,
+        metadata={"description": "closed (a holiday) or open (make-up school days, 调休)"},
+    )
 
 
 class ClosedDaysRemovedReply(Schema):

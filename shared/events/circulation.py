@@ -248,11 +248,14 @@ class LostCopyReplaced(Schema):
 
 class ClosedDaysSet(Schema):
     """A librarian shut the library on a named day or range (a holiday), both days
-    included; it replaces any closed days with the same first day (the config's too)."""
+    included, or (``kind`` open) opened it on make-up school days (调休) although they
+    are a weekend or in a holiday; it replaces any entry with the same first day (the
+    config's too). Without ``kind``: closed."""
 
     starts = fields.Date(required=True)
     ends = fields.Date(required=True)
     name = f.text(60)
+    kind = f.choice(("closed", "open"), required=False)
 
 
 class ClosedDaysRemoved(Schema):

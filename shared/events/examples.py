@@ -186,7 +186,12 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "campus": "north",
         "replacement_cost": "59.70",
     },
-    "ClosedDaysSet": {"starts": "2026-10-01", "ends": "2026-10-07", "name": "国庆节"},
+    "ClosedDaysSet": {
+        "starts": "2026-10-01",
+        "ends": "2026-10-07",
+        "name": "国庆节",
+        "kind": "closed",
+    },
     "ClosedDaysRemoved": {"starts": "2026-10-01"},
     "RotaSlotSet": {"class_name": "G7-3", "campus": "north", "weekday": 2, "period": "3"},
     "RotaSlotCleared": {"class_name": "G7-3"},

@@ -13,6 +13,8 @@ the same ``SCHOOL`` section::
       closed:                            # holidays: one day or a range, each named
         - {name: 国庆节, starts: 2026-10-01, ends: 2026-10-07}
         - {name: 元旦, starts: 2027-01-01}
+      open:                              # make-up school days (调休): open on a weekend
+        - {name: 国庆调休, starts: 2026-10-10}
       rota:                              # each class's weekly borrowing slot
         - {class: G7-3, campus: north, weekday: 2, period: "3"}
 
@@ -32,6 +34,8 @@ from shared.events.fields import CAMPUSES, CLASS_NAME_PATTERN
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 WEEKEND = "weekend"  # why a Saturday or Sunday is closed (a code: screens word it)
+CLOSED, OPEN = "closed", "open"  # a holiday; a make-up school day (调休) open although a weekend
+KINDS = (CLOSED, OPEN)
 # The longest run of closed days looked past for the next open one (a summer break is
 # about 60): beyond it the calendar is wrong, and the day itself is kept.
 MAX_CLOSED_RUN = 200
@@ -55,16 +59,19 @@ class Term:
 
 @dataclass(frozen=True)
 class ClosedDays:
-    """A named holiday: one day (``starts`` == ``ends``) or a range, both days closed.
+    """A named holiday: one day (``starts`` == ``ends``) or a range, both days closed; or,
+    of ``kind`` ``OPEN``, make-up school days (调休) the library opens on although they
+    are a weekend or in a holiday.
 
     Known by its first day: a librarian's entry with the same ``starts`` replaces
-    the config's, and removing ``starts`` reopens the whole range.
+    the config's, and removing ``starts`` removes the whole range.
     """
 
     name: str
     starts: date
     ends: date
     source: str = "config"  # or "librarian": set through the API
+    kind: str = CLOSED
 
     def __contains__(self, day: object) -> bool:
         return isinstance(day, date) and self.starts <= day <= self.ends
@@ -106,8 +113,13 @@ class SchoolCalendar:
     # ------------------------------------------------------------ closed days
 
     def closed_reason(self, day: date) -> str | None:
-        """Why the library is shut on ``day``: the holiday's name, ``WEEKEND``, or None (open)."""
-        holiday = next((closed for closed in self.closed if day in closed), None)
+        """Why the library is shut on ``day``: the holiday's name, ``WEEKEND``, or None (open,
+        a make-up school day included)."""
+        if any(entry.kind == OPEN and day in entry for entry in self.closed):
+            return None
+        holiday = next(
+            (entry for entry in self.closed if entry.kind == CLOSED and day in entry), None
+        )
         if holiday is not None:
             return holiday.name
         if self.weekends_closed and day.isoweekday() >= 6:
@@ -140,7 +152,8 @@ class SchoolCalendar:
         )
 
     def closed_between(self, first: date, last: date) -> list[ClosedDays]:
-        """The holidays overlapping ``first``..``last``, by first day (weekends not listed)."""
+        """The holidays and make-up days overlapping ``first``..``last``, by first day
+        (weekends not listed)."""
         return sorted(
             (closed for closed in self.closed if closed.starts <= last and closed.ends >= first),
             key=lambda closed: closed.starts,
@@ -182,14 +195,18 @@ def _date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def closed_days(name: str, starts: date, ends: date | None, source: str = "config") -> ClosedDays:
-    """A holiday, checked: named, and not ending before it starts."""
+def closed_days(
+    name: str, starts: date, ends: date | None, source: str = "config", kind: str = CLOSED
+) -> ClosedDays:
+    """A holiday (or make-up days), checked: named, and not ending before it starts."""
     if not str(name).strip():
         raise CalendarError(f"the closed days from {starts} need a name (e.g. 国庆节)")
     ends = ends or starts
     if ends < starts:
         raise CalendarError(f"{name}: ends {ends} before it starts {starts}")
-    return ClosedDays(str(name).strip(), starts, ends, source)
+    if kind not in KINDS:
+        raise CalendarError(f"{name}: kind {kind!r} is not one of {KINDS}")
+    return ClosedDays(str(name).strip(), starts, ends, source, kind)
 
 
 def rota_slot(
@@ -220,15 +237,19 @@ def calendar_from_config(config: dict[str, Any]) -> SchoolCalendar:
                 entry.get("name", ""),
                 _date(entry["starts"]),
                 _date(entry["ends"]) if entry.get("ends") else None,
+                kind=kind,
             )
-            for entry in section.get("closed") or ()
+            for key, kind in (("closed", CLOSED), ("open", OPEN))
+            for entry in section.get(key) or ()
         )
         rota = tuple(
             rota_slot(entry["class"], entry["campus"], entry["weekday"], entry["period"])
             for entry in section.get("rota") or ()
         )
     except (KeyError, TypeError, ValueError) as error:
-        raise CalendarError(f"SCHOOL.closed or SCHOOL.rota: {error}") from None
+        raise CalendarError(f"SCHOOL.closed, SCHOOL.open or SCHOOL.rota: {error}") from None
+    if len({entry.starts for entry in closed}) != len(closed):
+        raise CalendarError("SCHOOL.closed/open: two entries start on the same day")
     if len({slot.class_name for slot in rota}) != len(rota):
         raise CalendarError("SCHOOL.rota: a class has two slots (each class borrows once a week)")
     return SchoolCalendar(

@@ -24,7 +24,7 @@ def test_the_calendar_screen_and_todays_rota_at_the_desk(scenario, library):
     seen = scenario("calendar", today=today.isoformat())
 
     added = [row for row in seen["closed_added"] if row[0] == "运动会"]
-    assert [row[3] for row in added] == ["馆员添加"]
+    assert [row[3:5] for row in added] == [["闭馆", "馆员添加"]]
     assert all(row[0] != "运动会" for row in seen["closed_removed"])
     before = {row[1] for row in seen["rota_before"]}
     assert class_words("G7-3") in before and class_words("G8-6") not in before

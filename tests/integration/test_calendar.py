@@ -29,6 +29,7 @@ def test_a_closed_day_added_through_the_api_moves_the_due_date(people, doc):
         "ends": "2026-10-07",
         "name": "国庆节",
         "source": "config",
+        "kind": "closed",
     }
 
     added = people.post("/api/calendar/closed", {"starts": SPORTS_DAY, "name": "运动会"})
@@ -39,6 +40,7 @@ def test_a_closed_day_added_through_the_api_moves_the_due_date(people, doc):
         "ends": SPORTS_DAY,
         "name": "运动会",
         "source": "librarian",
+        "kind": "closed",
     }
     assert closed_named(people, "2026-10-01", "2026-10-31")[SPORTS_DAY]["source"] == "librarian"
 
@@ -96,6 +98,21 @@ def test_a_closed_day_added_through_the_api_moves_the_due_date(people, doc):
 
     wait_until(lambda: len(changes()) == 4, timeout=20, what="the calendar's events")
     assert changes() == ["ClosedDaysSet", "ClosedDaysSet", "ClosedDaysRemoved", "ClosedDaysRemoved"]
+
+
+def test_a_make_up_school_day_on_a_saturday_keeps_a_due_date_on_it(people, doc):
+    [barcode, other] = people.add_books(copies=2)
+    saturday = "2026-10-31"  # 14 days after Saturday 2026-10-17
+    before = people.lend(other, people.card(name="韩梅梅"), on=TODAY.replace(day=17))
+    assert before.json()["due_on"] == "2026-11-02"  # a weekend: moved to Monday
+    make_up = {"starts": saturday, "name": "调休上课", "kind": "open"}
+    opened = people.post("/api/calendar/closed", make_up)
+    conforms(doc, "POST", "/api/calendar/closed", opened)
+    assert opened.status_code == 201 and opened.json()["kind"] == "open"
+    lent = people.lend(barcode, people.card(), on=TODAY.replace(day=17))
+    assert lent.json()["due_on"] == saturday
+    bad_kind = people.post("/api/calendar/closed", {**make_up, "kind": "maybe"})
+    assert "kind" in problem(bad_kind, 400)["errors"]
 
 
 def test_overdue_days_leave_out_the_days_the_library_was_shut(people):

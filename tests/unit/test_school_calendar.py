@@ -70,6 +70,17 @@ def test_days_overdue_count_open_days_only_by_default():
     assert counting.days_overdue(due, date(2026, 10, 12)) == 12
 
 
+def test_a_make_up_school_day_opens_a_weekend_and_counts_as_overdue():
+    make_up = {"name": "国庆调休", "starts": "2026-10-10"}  # a Saturday
+    school = calendar_from_config({"SCHOOL": {**CONFIG["SCHOOL"], "open": [make_up]}})
+    assert school.is_open(date(2026, 10, 10)) and school.closed_reason(date(2026, 10, 11))
+    assert school.next_open_day(date(2026, 10, 10)) == date(2026, 10, 10)
+    assert school.days_overdue(date(2026, 9, 30), date(2026, 10, 12)) == 4  # Oct 8, 9, 10, 12
+    inside = {"name": "开放日", "starts": "2026-10-05"}  # opens a day of a holiday too
+    school = calendar_from_config({"SCHOOL": {**CONFIG["SCHOOL"], "open": [inside]}})
+    assert school.next_open_day(date(2026, 10, 1)) == date(2026, 10, 5)
+
+
 def test_the_config_is_checked():
     bad = {"SCHOOL": {"closed": [{"name": "x", "starts": "2026-10-07", "ends": "2026-10-01"}]}}
     with pytest.raises(CalendarError, match="ends"):
@@ -77,6 +88,9 @@ def test_the_config_is_checked():
     with pytest.raises(CalendarError, match="G7-3"):
         calendar_from_config({"SCHOOL": {"rota": [{"class": "七年级", "campus": "north",
                                                     "weekday": 1, "period": "3"}]}})  # fmt: skip
+    same_day = {"open": [{"name": "x", "starts": "2026-10-01"}]}
+    with pytest.raises(CalendarError, match="same day"):
+        calendar_from_config({"SCHOOL": {**CONFIG["SCHOOL"], **same_day}})
     twice = [{"class": "G7-3", "campus": "north", "weekday": d, "period": "3"} for d in (1, 2)]
     with pytest.raises(CalendarError, match="two slots"):
         calendar_from_config({"SCHOOL": {"rota": twice}})
@@ -111,6 +125,13 @@ def test_a_librarian_adds_closed_days_over_the_config():
         "config",
         "librarian",
     ]
+
+
+def test_a_librarian_opens_a_make_up_day():
+    school = changed(cal.SetClosedDays("调休上课", date(2026, 10, 17), None, kind="open"))
+    assert school.next_open_day(date(2026, 10, 17)) == date(2026, 10, 17)
+    [entry] = [e for e in school.closed if e.starts == date(2026, 10, 17)]
+    assert (entry.kind, entry.source) == ("open", "librarian")
 
 
 def test_the_same_first_day_replaces_and_removing_reopens_the_config_days():

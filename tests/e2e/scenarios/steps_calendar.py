@@ -22,7 +22,7 @@ def open_calendar(page: Page) -> None:
 
 
 def closed_days(page: Page) -> list[list[str]]:
-    """The closed-days table's rows: name, first day, last day, source, (action)."""
+    """The closed-days table's rows: name, first day, last day, kind, source, (action)."""
     return _rows(page, CLOSED_CAPTION)
 
 
@@ -42,11 +42,15 @@ def _status(page: Page, heading: str) -> Locator:
     return page.get_by_role("region", name=heading, exact=True).get_by_role("status")
 
 
-def add_closed_days(page: Page, name: str, starts: str, ends: str | None = None) -> None:
-    """Add a named holiday (dates as 2026-12-17); waits for the screen to say it was added."""
+def add_closed_days(
+    page: Page, name: str, starts: str, ends: str | None = None, make_up: bool = False
+) -> None:
+    """Add a named holiday (dates as 2026-12-17), or make-up school days (调休开馆);
+    waits for the screen to say it was added."""
     page.get_by_label("名称", exact=True).fill(name)
     page.get_by_label("开始日期", exact=True).fill(starts)
     page.get_by_label("结束日期（只闭馆一天可不填）").fill(ends or "")
+    page.get_by_label("类型", exact=True).select_option(label="调休开馆" if make_up else "闭馆")
     page.get_by_role("button", name="添加闭馆日").click()
     expect(_status(page, CLOSED_CAPTION)).to_have_text(f"已添加闭馆日：{name}")
 
