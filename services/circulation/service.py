@@ -541,15 +541,17 @@ class CirculationService(notifying.Notifying, event_feed.EventFeed):
     @rpc
     def graduates(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         """The graduating classes' clearance: each class's graduates, how many are retired,
-        cleared (ready to retire) and who still holds or owes what."""
+        cleared (ready to retire) and who still holds or owes what; and the grades that
+        graduate at the year's turn (``SCHOOL.graduating_grades``), for the screen to say."""
         query = load(s.GraduatesQuery(), payload or {})
         today = query["on"] or self.rules.today()
+        grades = {"graduating_grades": list(graduating_grades_from_config(self.config))}
         with self.store.cursor() as cursor:
             year = query["school_year"] or graduates.last_graduated(cursor)
             if year is None:
-                return {"school_year": None, "classes": []}
+                return {"school_year": None, "classes": [], **grades}
             overdue = self._calendar_read(cursor).days_overdue
-            return graduates.clearance(cursor, year, today, overdue)
+            return {**graduates.clearance(cursor, year, today, overdue), **grades}
 
     @rpc
     def copy_availability(self, barcode: str) -> dict[str, Any]:

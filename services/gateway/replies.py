@@ -451,6 +451,11 @@ class GraduatingClass(Schema):
 class GraduatesReply(Schema):
     school_year = fields.Integer(required=True, allow_none=True)
     classes = fields.List(fields.Nested(GraduatingClass), required=True)
+    graduating_grades = fields.List(
+        fields.Integer(), required=True,
+        metadata={"description": "The grades that graduate at the year's turn.",
+                  "example": [9, 12]},
+    )  # fmt: skip
 
 
 # ------------------------------------------------------------------ activities

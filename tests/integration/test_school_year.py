@@ -109,6 +109,7 @@ def test_a_years_turn_on_a_small_school(people, doc):
     conforms(doc, "GET", "/api/school-year/graduates", graduates)
     lines = {c["class_name"]: c for c in graduates.json()["classes"]}
     assert graduates.json()["school_year"] == 2027 and list(lines) == ["G9-3", "G12-1"]
+    assert graduates.json()["graduating_grades"] == [9, 12]
     assert (lines["G9-3"]["graduates"], lines["G9-3"]["cleared"]) == (2, 1)
     assert [p["name"] for p in lines["G9-3"]["outstanding"]] == ["张三"]
     assert lines["G12-1"]["outstanding"][0]["unpaid"][0]["loan_id"] == lost
