@@ -46,7 +46,8 @@ SERVICES = ("catalog", "circulation", "activities", "archives", "accounts")
 DAY_OF_EVENTS = {
     "catalog": {
         "BookAdded", "CopyDamaged", "Repaired", "Transferred", "ReferenceStatusChanged",
-        "Weeded", "TransitStarted", "ArrivedHome",
+        "Weeded", "TransitStarted", "ArrivedHome", "StocktakeOpened", "CopyCounted",
+        "StocktakeClosed",
     },
     "circulation": {
         "CardIssued", "CardBlocked", "CardUnblocked", "CardRetired", "Lent", "Renewed",
@@ -204,6 +205,11 @@ def a_day_at_the_library(library: Library) -> dict[str, Any]:
     library.ok(library.post(f"/api/copies/{b3}/transfer", {"to_campus": "south", "shelf": "S-1"}))
     library.ok(library.post(f"/api/copies/{b4}/reference"))
     library.ok(library.post(f"/api/copies/{b4}/weed", {"reason": "damaged_beyond_repair"}))
+    # The south shelves are counted (清点): the copy sent there is found, the count closed.
+    counting = library.ok(library.post("/api/stocktakes", {"campus": "south"}), 201)
+    stocktake = f"/api/stocktakes/{counting['stocktake_id']}"
+    library.ok(library.post(f"{stocktake}/scans", {"barcodes": [b3]}))
+    library.ok(library.post(f"{stocktake}/close"))
 
     # The desk issues cards; one is blocked for a lost card and unblocked, one leaves.
     li_lei = library.card(name="李雷", class_name="G7-3")
