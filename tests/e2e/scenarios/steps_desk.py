@@ -149,7 +149,7 @@ def take_payment(page: Page, card: str, title: str) -> str:
     receipt = reader.get_by_test_id("receipts").get_by_role("listitem").filter(has_text=title)
     expect(receipt.first).to_contain_text("收据")
     expect(unpaid).to_have_count(0)
-    return receipt.first.inner_text()
+    return receipt.first.get_by_test_id("receipt-line").inner_text()  # not its 打印收据
 
 
 def reserve_for(page: Page, card: str, query: str) -> str:

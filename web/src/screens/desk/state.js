@@ -354,14 +354,15 @@ export async function declareLost(loan) {
   }
 }
 
-/** Take the payment for a lost book (the amount owed, in full) and keep its receipt
- * (收据: amount, title, day, who paid and who took it). The receipt, or null. */
-export async function takePayment(loss) {
+/** Take a payment for a lost book (all that is owed, or `amount`: a part of it) and
+ * keep its receipt (收据: its number, amount, title, day, balance still owed, who paid
+ * and who took it). The receipt, or null. */
+export async function takePayment(loss, amount = loss.replacement_cost) {
   const line = addLine("payment", loss.barcode);
   const payer = desk.reader && desk.reader.patron.patron_id === loss.patron_id ? desk.reader.patron.name : loss.patron_id;
   try {
     const paid = await post(`/api/loans/${encodeURIComponent(loss.loan_id)}/payment`, {
-      amount: loss.replacement_cost,
+      amount,
       command_id: commandId(),
     });
     const receipt = {
@@ -370,6 +371,8 @@ export async function takePayment(loss) {
       patron_id: paid.patron_id,
       title: paid.title || loss.title || loss.barcode,
       amount: paid.amount,
+      receipt_no: paid.receipt_no,
+      balance: paid.balance,
       on: paid.paid_on,
       name: payer,
       by: (session.account && session.account.name) || "",
@@ -380,6 +383,27 @@ export async function takePayment(loss) {
     return receipt;
   } catch (error) {
     refused(line, error, "loan", "payment");
+    return null;
+  }
+}
+
+/** Settle a lost book with a new copy of its title the reader brought (以新书赔偿):
+ * the catalog catalogues `newBarcode` in its place. The answer, or null when refused. */
+export async function replaceLost(loss, newBarcode) {
+  const line = addLine("payment", newBarcode); // a loss settled: the desk's 赔款 line
+  try {
+    const replaced = await post(`/api/loans/${encodeURIComponent(loss.loan_id)}/replacement`, {
+      new_barcode: newBarcode,
+      command_id: commandId(),
+    });
+    done(line, "ok", {
+      key: "losses.replaced",
+      params: { title: replaced.title || loss.title || loss.barcode, barcode: replaced.new_barcode },
+    });
+    await askAgainFor(replaced.patron_id);
+    return replaced;
+  } catch (error) {
+    refused(line, error, "copy", "replacement");
     return null;
   }
 }
