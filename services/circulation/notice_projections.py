@@ -18,9 +18,6 @@ INSERT_HOLD = """
 CLOSE_HOLD = """
     UPDATE holds SET status = %s WHERE reservation_id = %s AND status = 'ready'
 """
-EXPIRE_RESERVATION = """
-    UPDATE reservations SET status = 'expired' WHERE reservation_id = %(reservation_id)s
-"""
 HOLD_TOLD = "UPDATE holds SET notice_id = %(notice_id)s WHERE reservation_id = %(reservation_id)s"
 INSERT_NOTICE = """
     INSERT INTO notices (notice_id, kind, account_id, name, email, language, subject,
@@ -45,9 +42,8 @@ class Holds(Projection):
         match event.type:
             case "HoldReady":
                 cursor.execute(INSERT_HOLD, data)
-            case "HoldExpired":
+            case "HoldExpired":  # the reservation's end: ``Reservations`` (projections.py)
                 cursor.execute(CLOSE_HOLD, ("expired", data["reservation_id"]))
-                cursor.execute(EXPIRE_RESERVATION, data)
             case "ReservationFulfilled":
                 cursor.execute(CLOSE_HOLD, ("picked_up", data["reservation_id"]))
             case "ReservationCancelled":

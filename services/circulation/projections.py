@@ -226,6 +226,8 @@ class Reservations(Projection):
                 cursor.execute(CLOSE_RESERVATION, {**data, "status": "fulfilled"})
             case "ReservationCancelled":
                 cursor.execute(CLOSE_RESERVATION, {**data, "status": "cancelled", "loan_id": None})
+            case "HoldExpired":  # held, not picked up by its day (holds.py)
+                cursor.execute(CLOSE_RESERVATION, {**data, "status": "expired", "loan_id": None})
 
 
 INLINE = (CopyLoans(), Patrons(), Loans(), Reservations(), LossPayments())
