@@ -119,6 +119,15 @@ def notices_sent(school: People, class_name: str) -> dict:
 def test_each_class_teacher_gets_her_class_overdue_loans_in_chinese(school, mailbox):
     wang = teacher(school, "王丽", "G7-3", "wang.li@school.example")
     teacher(school, "赵敏", "G7-4", None)  # no address: listed, not told
+    staff = {"username": "li-lib", "name": "李馆员", "roles": ["librarian"]}
+    made = school.post(
+        "/api/accounts", {**staff, "password": "书香满校园2026", "email": "Li@School.EXAMPLE"}
+    )
+    assert made.status_code == 201 and made.json()["email"] == "Li@school.example"
+    bad = school.post(f"/api/accounts/{wang}/email", {"email": "王丽 at school"})
+    assert bad.status_code == 400 and "email" in bad.json()["errors"], bad.text
+    same = school.post(f"/api/accounts/{wang}/email", {"email": "wang.li@school.example"})
+    assert same.status_code == 409 and same.json()["code"] == "same_email", same.text
     books = school.add_books(copies=2)
     other = school.add_books(copies=1, isbn="978-7-5321-7101-9", title="平凡的世界")
     zhang = school.card(name="张伟", class_name="G7-3")
