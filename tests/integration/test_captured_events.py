@@ -52,7 +52,8 @@ DAY_OF_EVENTS = {
     "circulation": {
         "CardIssued", "CardBlocked", "CardUnblocked", "CardRetired", "Lent", "Renewed",
         "Returned", "Reserved", "ReservationFulfilled", "ReservationCancelled", "DeclaredLost",
-        "CompensationPaid", "HoldReady", "HoldExpired", "NoticeSent",
+        "CompensationPaid", "HoldReady", "HoldExpired", "NoticeSent", "ClosedDaysSet",
+        "ClosedDaysRemoved", "RotaSlotSet", "RotaSlotCleared",
     },
     "activities": {
         "ReadingNoteSubmitted", "NoteAwarded", "CompetitionOpened", "CompetitionEntered",
@@ -315,6 +316,15 @@ def a_day_at_the_library(library: Library) -> dict[str, Any]:
     library.rpc("accounts", "create_key", {"command_id": str(uuid.uuid4()), **key})
     library.rpc("accounts", "revoke_key", {"command_id": str(uuid.uuid4()), "name": key["name"]})
 
+    # The calendar (docs/calendar.md): a closed day added and removed, a class's rota slot
+    # set and cleared (in the spring, so no loan of the day moves).
+    spring_day = {"starts": "2027-03-15", "name": "运动会"}
+    library.ok(library.post("/api/calendar/closed", spring_day), 201)
+    library.ok(library.call("DELETE", f"/api/calendar/closed/{spring_day['starts']}"))
+    slot = {"class": "G8-2", "campus": "south", "weekday": 3, "period": "12:00-12:50"}
+    library.ok(library.post("/api/rota", slot))
+    library.ok(library.call("DELETE", "/api/rota/G8-2"))
+
     # The term ends: the librarian closes it, freezing its report.
     library.settled()
     library.ok(library.post("/api/terms/2026-autumn/close", {"on": TERM_END.isoformat()}))
@@ -344,7 +354,7 @@ def test_every_captured_event_passes_the_published_contract(library, config):
 
     types = {source: {e["type"] for e in page} for source, page in captured.items()}
     assert types == DAY_OF_EVENTS
-    assert sum(map(len, types.values())) == len(CATALOGUE.types()) == 40  # notices: 4 types
+    assert sum(map(len, types.values())) == len(CATALOGUE.types()) == 44  # notices: 4; calendar: 4
 
     # Off the wire: every event arrived (at least once) and each message passes too.
     wire: dict[str, list[tuple[bytes, dict[str, Any]]]] = {source: [] for source in queues}
