@@ -105,7 +105,8 @@ OPEN_RESERVATIONS = """
 """
 RESERVATION_FIELDS = ("reservation_id", "isbn", "campus", "reserved_at", "status", "title")
 UNPAID_LOSSES = """
-    SELECT l.loan_id, l.barcode, l.title, l.replacement_cost::text, l.patron_id
+    SELECT l.loan_id, l.barcode, l.title, l.replacement_cost::text, l.patron_id,
+           (l.replacement_cost - l.paid_amount)::text
     FROM loans l JOIN patrons p USING (patron_id)
     WHERE l.status = 'lost' AND NOT l.paid AND {where}
     ORDER BY l.loan_id
@@ -299,7 +300,8 @@ def open_loans(
 
 def unpaid_losses(cursor: Cursor, where: str, params: tuple[Any, ...]) -> list[dict]:
     cursor.execute(UNPAID_LOSSES.format(where=where), params)
-    names = ("loan_id", "barcode", "title", "replacement_cost", "patron_id")
+    # ``balance``: what is still owed (a loss may be paid in parts: docs/losses.md).
+    names = ("loan_id", "barcode", "title", "replacement_cost", "patron_id", "balance")
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 

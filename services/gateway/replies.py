@@ -339,11 +339,14 @@ class OpenLoan(Schema):
 
 
 class UnpaidLoss(Schema):
+    """A lost copy not yet settled: its price and what is still owed (paid in parts)."""
+
     loan_id = fields.String(required=True)
     barcode = fields.String(required=True)
     title = nullable_string(required=True)
     replacement_cost = money(required=True)
     patron_id = fields.String(required=True)
+    balance = money(required=True)
 
 
 class OpenReservation(Schema):

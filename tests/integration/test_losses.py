@@ -68,6 +68,8 @@ def test_a_loss_paid_in_two_parts_with_numbered_receipts_that_print(people, doc)
         "wang-li 老师",
     )
     assert owing(people, "G7-3") == {"韩梅梅": f"{PRICE - 20:.2f}"}
+    [unpaid] = people.get(f"/api/patrons/{loan['patron_id']}/loans").json()["unpaid"]
+    assert (unpaid["replacement_cost"], unpaid["balance"]) == (f"{PRICE:.2f}", f"{PRICE - 20:.2f}")
 
     # More than is still owed is refused, naming what is owed; nothing is recorded.
     too_much = problem(people.post(f"{path}/payment", {"amount": f"{PRICE:.2f}"}), 409)
