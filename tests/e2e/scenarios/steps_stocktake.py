@@ -7,6 +7,8 @@ report's heading), then gives back what it shows, so a scenario asserts the word
 
 from __future__ import annotations
 
+import time
+
 from playwright.sync_api import Page, expect
 
 from tests.e2e.scenarios.browser import cells
@@ -83,3 +85,18 @@ def weed_twice_missing(page: Page, campus: str = "north") -> tuple[list[str], st
     done = section.get_by_role("status")
     expect(done).to_contain_text("已按丢失剔除")
     return listed, done.inner_text()
+
+
+def copy_shows_status(page: Page, barcode: str, words: str, within: float = 20) -> None:
+    """Open the copy's page until its status (状态) reads ``words``: a change another
+    service makes (circulation's return of a copy found on loan) is not pushed to that
+    page, so it is asked again, as a librarian would refresh it."""
+    deadline = time.monotonic() + within
+    while True:
+        page.goto(f"/#/copies/{barcode}")
+        page.reload()
+        status = page.locator('dd[data-field="status"]')
+        expect(status).to_be_visible()
+        if status.inner_text() == words or time.monotonic() > deadline:
+            break
+    expect(status).to_have_text(words)
