@@ -17,6 +17,7 @@ exception: the notice is then recorded as failed, with the server's words.
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
@@ -70,24 +71,58 @@ def settings_from_config(config: dict[str, Any]) -> Settings:
 
 def send(settings: Settings, mail: EmailMessage) -> Sent:
     """Hand one e-mail to the SMTP server; what it said when it would not take it."""
+    return send_many(settings, [mail])[0]
+
+
+def send_many(settings: Settings, mails: Sequence[EmailMessage]) -> list[Sent]:
+    """Hand e-mails to the SMTP server over one connection (a school's overdue notices
+    in one go); for each, whether it was taken or what the server said."""
+    if not mails:
+        return []
     try:
-        with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as server:
+        server = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+    except (TimeoutError, smtplib.SMTPException, OSError) as error:
+        return [_failure(error)] * len(mails)
+    with server:
+        try:
             if settings.starttls:
                 server.starttls()
             if settings.user:
                 server.login(settings.user, settings.password or "")
-            refused = server.send_message(mail)
-    except smtplib.SMTPResponseException as error:
-        message = error.smtp_error
-        text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
-        return Sent(False, f"{error.smtp_code} {text}")
+        except (TimeoutError, smtplib.SMTPException, OSError) as error:
+            return [_failure(error)] * len(mails)
+        return [_one(server, mail) for mail in mails]
+
+
+def _one(server: smtplib.SMTP, mail: EmailMessage) -> Sent:
+    try:
+        refused = server.send_message(mail)
     except (TimeoutError, smtplib.SMTPException, OSError) as error:
-        return Sent(False, f"{type(error).__name__}: {error}")
+        if not isinstance(error, smtplib.SMTPServerDisconnected):
+            try:
+                server.rset()  # the next message starts clean
+            except (TimeoutError, smtplib.SMTPException, OSError):
+                pass
+        return _failure(error)
     if refused:
         return Sent(
             False, "; ".join(f"{to}: {code} {why!r}" for to, (code, why) in refused.items())
         )
     return Sent(True)
+
+
+def _failure(error: Exception) -> Sent:
+    """The server's own words (code and text) when it answered, else what went wrong."""
+    if isinstance(error, smtplib.SMTPResponseException):
+        message = error.smtp_error
+        text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+        return Sent(False, f"{error.smtp_code} {text}")
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return Sent(
+            False,
+            "; ".join(f"{to}: {code} {why!r}" for to, (code, why) in error.recipients.items()),
+        )
+    return Sent(False, f"{type(error).__name__}: {error}")
 
 
 class Mailer(DependencyProvider):

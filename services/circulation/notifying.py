@@ -17,7 +17,7 @@ a nameko timer) or right after the command that expired holds.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from logging import getLogger
 from typing import Any
@@ -26,7 +26,7 @@ from nameko.timer import timer
 
 from services.circulation import domain, holds, notices, queries
 from services.circulation import schemas as s
-from services.circulation.mailer import Mailer, Settings, send
+from services.circulation.mailer import Mailer, Sent, Settings, send_many
 from shared.errors import load
 from shared.events import fields as f
 from shared.eventsourcing.decider import Refused
@@ -37,6 +37,7 @@ from shared.paper.words import Words
 _log = getLogger(__name__)
 
 CHECK_SECONDS = 5
+Pending = tuple[notices.Notice, Words, str, dict[str, Any]]  # an e-mail to send: key, to whom
 CLAIM_MINUTES = 10  # a sender that took a hold's notice and died: another tries after this
 NOTICES = uuid.UUID("4b1f8e0c-2f7a-4d0e-9a55-6f1c2b7d9e31")
 
@@ -113,7 +114,9 @@ class Notifying:
         asked = {"class": command["class_name"], "campus": command["campus"], "on": command["on"]}
         overdue = self.overdue({k: str(v) for k, v in asked.items() if v is not None})
         on = overdue["on"]
-        told, no_address, no_teacher = [], [], []
+        pending: list[Pending] = []
+        counts: list[int] = []
+        no_address, no_teacher = [], []
         for group in overdue["classes"]:
             class_name = group["class_name"]
             if not _is_class(class_name):
@@ -138,18 +141,21 @@ class Notifying:
                     notices.overdue_pdf_link(self.mailer.web_address, class_name, on),
                     words,
                 )
-                recorded = self._send(
-                    notice,
-                    words,
-                    kind="overdue",
-                    account_id=account_id,
-                    name=name,
-                    email=email,
-                    class_name=class_name,
-                    loan_ids=tuple(loan["loan_id"] for loan in group["loans"]),
-                    key=f"{command['command_id'] or uuid.uuid4()}:{class_name}:{account_id}",
-                )
-                told.append({**recorded, "loans": len(group["loans"])})
+                who = {
+                    "kind": "overdue",
+                    "account_id": account_id,
+                    "name": name,
+                    "email": email,
+                    "class_name": class_name,
+                    "loan_ids": tuple(loan["loan_id"] for loan in group["loans"]),
+                }
+                key = f"{command['command_id'] or uuid.uuid4()}:{class_name}:{account_id}"
+                pending.append((notice, words, key, who))
+                counts.append(len(group["loans"]))
+        told = [
+            {**recorded, "loans": count}
+            for recorded, count in zip(self._send_all(pending), counts, strict=True)
+        ]
         return {"on": on, "told": told, "no_address": no_address, "no_teacher": no_teacher}
 
     # ------------------------------------------------------------ holds
@@ -247,7 +253,7 @@ class Notifying:
         with self.store.cursor() as cursor:
             cursor.execute(CLAIM_UNTOLD, (CLAIM_MINUTES,))
             untold = cursor.fetchall()
-        told = []
+        pending: list[Pending] = []
         for reservation_id, patron_id, barcode, campus, _isbn, title, ready_on, by in untold:
             with self.store.cursor() as cursor:
                 cursor.execute(ADDRESS_OF_CARD, (patron_id,))
@@ -258,28 +264,37 @@ class Notifying:
             words = Words(self.mailer.language)
             hold = {"title": title, "barcode": barcode, "campus": campus, "pick_up_by": by}
             notice = notices.hold_ready_notice(name, hold, words)
-            told.append(
-                self._send(
-                    notice,
-                    words,
-                    kind="hold_ready",
-                    account_id=account_id,
-                    name=name,
-                    email=email,
-                    reservation_id=reservation_id,
-                    key=f"hold:{reservation_id}:{ready_on.isoformat()}:{barcode}",
-                )
-            )
-        return told
+            who = {
+                "kind": "hold_ready",
+                "account_id": account_id,
+                "name": name,
+                "email": email,
+                "reservation_id": reservation_id,
+            }
+            pending.append((notice, words, f"hold:{reservation_id}:{ready_on}:{barcode}", who))
+        return self._send_all(pending)
 
     # ------------------------------------------------------------ sending and recording
 
-    def _send(self, notice: notices.Notice, words: Words, key: str, **who: Any) -> dict[str, Any]:
-        """Send one e-mail and record it (``NoticeSent``), delivered or failed."""
+    def _send_all(self, pending: Sequence[Pending]) -> list[dict[str, Any]]:
+        """Send the e-mails over one connection and record each (``NoticeSent``),
+        delivered or failed."""
         settings: Settings = self.mailer
+        mails = [
+            notices.message(notice, settings.sender, who["email"], who["name"], words)
+            for notice, words, _, who in pending
+        ]
+        return [
+            self._record(notice, words, key, sent, who)
+            for (notice, words, key, who), sent in zip(
+                pending, send_many(settings, mails), strict=True
+            )
+        ]
+
+    def _record(
+        self, notice: notices.Notice, words: Words, key: str, sent: Sent, who: Mapping[str, Any]
+    ) -> dict[str, Any]:
         notice_id = "N" + uuid.uuid5(NOTICES, key).hex[:16]
-        mail = notices.message(notice, settings.sender, who["email"], who["name"], words)
-        sent = send(settings, mail)
         if not sent.delivered:
             _log.warning(
                 "notice %s to %s not delivered: %s", notice_id, who["account_id"], sent.error

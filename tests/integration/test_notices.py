@@ -78,6 +78,18 @@ def school(runner_factory, config, mailbox) -> People:
     return school_with_mail(runner_factory, config, mailbox)
 
 
+def archived(school: People, kind: str, count: int) -> list[dict]:
+    """The circulation events of a type in the archives' replay feed, once there are
+    ``count`` of them (the archives follow circulation a moment behind)."""
+
+    def found() -> list[dict]:
+        feed = school.get("/api/events?source=circulation&limit=1000", role="reader").json()
+        events = [e for e in feed["events"] if e["type"] == kind]
+        return events if len(events) >= count else []
+
+    return wait_until(found, timeout=30, what=f"{count} {kind} in the feed")
+
+
 def today() -> date:
     return datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
@@ -165,8 +177,7 @@ def test_each_class_teacher_gets_her_class_overdue_loans_in_chinese(school, mail
     assert refused.status_code == 400 and "class" in refused.json()["errors"]["class_name"][0]
     assert school.get("/api/notices", role="assistant").status_code == 403
 
-    feed = school.get("/api/events?source=circulation&limit=1000", role="reader").json()
-    recorded = [e for e in feed["events"] if e["type"] == "NoticeSent"]
+    recorded = archived(school, "NoticeSent", len(sent))
     assert {e["data"]["notice_id"] for e in recorded} == {n["notice_id"] for n in sent}
 
 
@@ -195,8 +206,7 @@ def test_a_reserved_book_ready_then_not_picked_up_passes_to_the_next_reader(scho
         lambda: school.get("/api/notices?kind=hold_ready").json()["notices"], what="the record"
     )
     assert notice["account_id"] == first.lower() and notice["outcome"] == "delivered"
-    feed = school.get("/api/events?source=circulation&limit=1000", role="reader").json()
-    [hold] = [e["data"] for e in feed["events"] if e["type"] == "HoldReady"]
+    [hold] = [e["data"] for e in archived(school, "HoldReady", 1)]
     by = date.fromisoformat(hold["pick_up_by"])
     assert hold["barcode"] == barcode and by > today()
     assert f"{by.year}年{by.month}月{by.day}日" in text
@@ -218,10 +228,9 @@ def test_a_reserved_book_ready_then_not_picked_up_passes_to_the_next_reader(scho
     assert school.lend(barcode, first).status_code == 409  # held for the second now
     lent = school.lend(barcode, second, on=today())
     assert lent.status_code == 201, lent.text
-    feed = school.get("/api/events?source=circulation&limit=1000", role="reader").json()
-    types = [e["type"] for e in feed["events"]]
-    assert types.count("HoldReady") == 2 and types.count("HoldExpired") == 1
-    assert types.count("NoticeSent") == 2
+    assert len(archived(school, "HoldReady", 2)) == 2
+    assert len(archived(school, "HoldExpired", 1)) == 1
+    assert len(archived(school, "NoticeSent", 2)) == 2
 
 
 @pytest.fixture
@@ -244,8 +253,7 @@ def test_a_notice_the_mail_server_refuses_is_recorded_as_failed(
     [failed] = school.get("/api/notices?outcome=failed").json()["notices"]
     assert failed["notice_id"] == told["notice_id"] and "mailbox unavailable" in failed["error"]
     assert refusing_mailbox.messages() == []
-    feed = school.get("/api/events?source=circulation&limit=1000", role="reader").json()
-    [event] = [e for e in feed["events"] if e["type"] == "NoticeSent"]
+    [event] = archived(school, "NoticeSent", 1)
     assert event["data"]["outcome"] == "failed"
 
 
@@ -264,8 +272,7 @@ def test_a_title_reserved_while_a_copy_is_on_the_shelf_is_held_and_the_reader_to
         ready["Subject"] == "预约到书：《红楼梦》"
         and barcode in ready.get_body(("plain",)).get_content()
     )
-    feed = school.get("/api/events?source=circulation&limit=1000", role="reader").json()
-    [hold] = [e["data"] for e in feed["events"] if e["type"] == "HoldReady"]
+    [hold] = [e["data"] for e in archived(school, "HoldReady", 1)]
     assert (hold["patron_id"], hold["barcode"], hold["ready_on"]) == (
         first,
         barcode,
