@@ -14,14 +14,22 @@ import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 
+from nameko.exceptions import RemoteError
+from nameko.testing.services import entrypoint_waiter
+from nameko.testing.utils import get_container
+
+from services.catalog.service import CatalogService
 from shared.paper.receipts import in_capitals
 from tests.helpers import wait_until
+from tests.integration import test_catalog
 from tests.integration.test_accounts import People
 from tests.integration.test_gateway import TITLE, problem
 from tests.integration.test_gateway_openapi import conforms
 from tests.paper import pdf_pages, squeezed
 
 PRICE = Decimal(TITLE["price"])
+# The catalog alone and circulation's event log, as tests/integration/test_catalog.py has them.
+catalog_fixture, circulation_fixture = test_catalog.catalog, test_catalog.circulation
 PERIOD = {
     "since": (date.today() - timedelta(days=2)).isoformat(),
     "until": (date.today() + timedelta(days=2)).isoformat(),
@@ -203,3 +211,60 @@ def test_a_loss_replaced_with_a_new_copy_catalogued_in_its_place(people, doc):
     part_paid = problem(people.post(f"{other_path}/replacement", {"new_barcode": "RX-0001"}), 409)
     assert part_paid["code"] == "loss_part_paid"
     assert owing(people, "G8-1") == {"王芳": f"{PRICE - 1:.2f}"}
+
+
+def catalogued(config, barcode: str) -> dict | None:
+    """The copy as the catalog has it, None until it has it."""
+    try:
+        return test_catalog.status_of(config, barcode, "on_shelf")
+    except RemoteError:
+        return None
+
+
+def test_the_catalog_catalogues_a_replacement_once_even_when_redelivered(
+    catalog_fixture,
+    config,
+    circulation_fixture: test_catalog.CirculationLog,
+    pool_for,
+):
+    """The catalog's reaction to ``LostCopyReplaced``: the new copy as the lost one was
+    (title, campus, shelf, price; acquired as a replacement), recorded once however
+    often circulation's events come again."""
+    [lost] = test_catalog.add(config)
+    circulation_fixture.lend(lost, "L-9")
+    circulation_fixture.declare_lost(lost, "L-9")
+    new_barcode = f"R{uuid.uuid4().hex[:10].upper()}"
+    last = circulation_fixture.record(
+        "LostCopyReplaced",
+        "loan-L-9",
+        loan_id="L-9",
+        patron_id="P-2026-0042",
+        barcode=lost,
+        new_barcode=new_barcode,
+        isbn=TITLE["isbn"],
+        title=TITLE["title"],
+        campus="north",
+        replacement_cost="59.70",
+    )
+    copy = wait_until(lambda: catalogued(config, new_barcode), what="the new copy")
+    old = wait_until(
+        lambda: test_catalog.status_of(config, lost, "weeded"), what="the lost copy weeded"
+    )
+    assert old["weed_reason"] == "lost"
+    for same in ("isbn", "title", "campus", "shelf", "price", "classification"):
+        assert copy[same] == old[same], same
+    [added] = test_catalog.catalog_events(pool_for, new_barcode)
+    assert added.type == "BookAdded" and added.data["acquisition"] == "replacement"
+
+    redelivered = set()
+
+    def every_event_seen_again(worker_ctx, result, exc_info):
+        if exc_info is None and result.duplicates and not result.applied:
+            redelivered.update(event.position for event in worker_ctx.args[0])
+        return len(redelivered) >= last.position
+
+    container = get_container(catalog_fixture, CatalogService)
+    with entrypoint_waiter(container, "on_circulation_events", callback=every_event_seen_again):
+        circulation_fixture.republish_everything()
+    assert [e.type for e in test_catalog.catalog_events(pool_for, new_barcode)] == ["BookAdded"]
+    assert [e.type for e in test_catalog.catalog_events(pool_for, lost)] == ["BookAdded", "Weeded"]
