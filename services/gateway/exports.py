@@ -40,6 +40,7 @@ from urllib.parse import quote
 from services.gateway.formats import CSV, JSON, PDF, XLSX
 from services.gateway.routing import ApiRequest, Reply
 from shared.paper import pdf
+from shared.paper.classes import CLASS_CODE, written_class
 from shared.paper.tables import Table, csv_chunks, write_xlsx
 from shared.paper.words import Words
 
@@ -69,11 +70,17 @@ def disposition(title: str, ascii_name: str, extension: str) -> str:
     return f"attachment; filename=\"{fallback}.{extension}\"; filename*=UTF-8''{worded}"
 
 
-def file_names(table_name: str, title: str, qualifier: str | None) -> tuple[str, str]:
-    """(worded title, ASCII name): 购书情况登记表-north, purchases-north."""
+def file_names(table_name: str, title: str, qualifier: str | None, words: Words) -> tuple[str, str]:
+    """(worded name, ASCII name): 购书情况登记表-南校区, purchases-south; a campus or a
+    class in the worded one as people write it (逾期图书名单-初一(3)班), else as given."""
     if not qualifier:
         return title, table_name
-    return f"{title}-{qualifier}", f"{table_name}-{qualifier}"
+    worded = qualifier
+    if words.has(f"common.campus.{qualifier}"):
+        worded = words(f"common.campus.{qualifier}")
+    elif CLASS_CODE.fullmatch(qualifier):
+        worded = written_class(qualifier, words)
+    return f"{title}-{worded}", f"{table_name}-{qualifier}"
 
 
 def answer(
@@ -87,7 +94,7 @@ def answer(
     """The list as the file the request asked for (``wanted``), with its file name."""
     words = words_of(request)
     media = request.media_type
-    title, ascii_name = file_names(table.name, table.title(words), qualifier)
+    title, ascii_name = file_names(table.name, table.title(words), qualifier, words)
     extension = EXTENSIONS[media]
     headers = {"Content-Disposition": disposition(title, ascii_name, extension)}
     if media == CSV:
@@ -141,9 +148,11 @@ def pages(
     "limit": l}`` (a register's pages), asked page after page as the rows are consumed;
     ``first``, when the caller has it already, is the page at offset 0."""
     page, offset = first or fetch(limit, 0), 0
+    first = None  # held by the page alone, let go with it
     while True:
         yield from page[key]
         offset += page.get("limit", limit)
         if offset >= page["total"] or not page[key]:
             return
+        page = None  # the page read is let go before the next one comes
         page = fetch(limit, offset)

@@ -10,20 +10,24 @@ exported with the kind it has here (text when it has none).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from services.activities import schemas as activities
 from shared.paper.tables import (
     CLASS,
     DATE,
     INTEGER,
     MONEY,
     NUMBER,
+    RATIO,
     TEXT,
     ClassName,
     Column,
     Table,
     Worded,
 )
+from shared.paper.words import Words
 
 VALUES = "exports.values"
 CAMPUS = "common.campus"
@@ -74,7 +78,7 @@ COLUMNS = _columns(
             "corner_loans",
         )
     ),
-    Column("loans_per_student", NUMBER),
+    Column("loans_per_student", RATIO),
     Column("campus", TEXT, words=CAMPUS, width=10),
     Column("class_name", CLASS),
     Column("class_letter", TEXT, words=VALUES, width=8),
@@ -116,11 +120,12 @@ def rows_of(records: Iterable[dict[str, Any]], codes: Sequence[str]) -> Iterator
 
 # ------------------------------------------------------------------ ledgers
 
-LEDGER = (
+LEDGER = (  # the order of the records screen's ledger
     "held",
     "held_value",
     "on_loan",
     "in_repair",
+    "in_transit",
     "lost",
     "added",
     "added_value",
@@ -128,7 +133,6 @@ LEDGER = (
     "weeded_value",
     "transferred_in",
     "transferred_out",
-    "in_transit",
 )
 
 
@@ -136,6 +140,8 @@ def ledger(name: str, group: str, lines: list[dict[str, Any]]) -> tuple[Table, I
     """A ledger (general: a line per campus; classification: per class letter), and its total
     line (``all``)."""
     codes = (group, *LEDGER)
+    total = Worded(f"{VALUES}.all")  # the line of the whole school: 合计
+    lines = [{**line, group: total} if line[group] == "all" else line for line in lines]
     return table(name, codes), rows_of(lines, codes)
 
 
@@ -174,6 +180,7 @@ def clearance(answer: dict[str, Any]) -> tuple[Table, Iterator[list]]:
 
 # ------------------------------------------------------------------ reading programme
 
+BOARD_LIMIT = activities.MAX_LIMIT  # a board as a file: every reader, not the top ten
 BOARDS = {
     "students": ("rank", "name", "class_name", "campus", "books"),
     "classes": ("rank", "class_name", "campus", "books", "readers"),
@@ -186,19 +193,33 @@ def leaderboard(board: str, answer: dict[str, Any]) -> tuple[Table, Iterator[lis
     return table(f"leaderboard_{board}", codes), rows_of(answer["entries"], codes)
 
 
-BULLETIN = ("campus", "class_name", "loans", "readers", "class_size", "loans_per_student",
-            "corner_loans", "top_titles")  # fmt: skip
+@dataclass(frozen=True)
+class TitleLoans:
+    """Titles with their loans in one cell: 红楼梦（2）、西游记（1）."""
+
+    titles: tuple[tuple[str, int], ...]
+
+    def text(self, words: Words) -> str:
+        return words("exports.values.separator").join(
+            words("exports.values.title_loans", title=title, loans=loans)
+            for title, loans in self.titles
+        )
+
+
+BULLETIN = ("class_name", "campus", "loans", "readers", "class_size", "loans_per_student",
+            "top_titles", "corner_loans")  # fmt: skip
 
 
 def bulletin(answer: dict[str, Any]) -> tuple[Table, Iterator[list]]:
     """One row per class and a last one for all classes (as the bulletin's totals)."""
     classes = [
-        {**c, "top_titles": "; ".join(f"{t['title']} ({t['loans']})" for t in c["top_titles"])}
+        {**c, "top_titles": TitleLoans(tuple((t["title"], t["loans"]) for t in c["top_titles"]))}
         for c in answer["classes"]
     ]
     totals = answer["totals"]
-    everyone = {**totals, "class_size": totals["students"], "campus": answer["campus"] or "all",
-                "class_name": "all", "top_titles": ""}  # fmt: skip
+    everyone = {**totals, "class_size": totals["students"], "top_titles": "",
+                "campus": answer["campus"] or Worded(f"{VALUES}.whole_school"),
+                "class_name": Worded(f"{VALUES}.all_classes")}  # fmt: skip
     return table("bulletin", BULLETIN), rows_of([*classes, everyone], BULLETIN)
 
 

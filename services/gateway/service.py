@@ -584,8 +584,10 @@ class GatewayService:
            summary="Books read per student, class or campus (format=csv, xlsx: as a "
                    "file)")  # fmt: skip
     def leaderboard(self, request: ApiRequest) -> Any:
-        board = request.path["board"]
-        answer = self.activities.leaderboard({**request.query, "scope": s.BOARDS[board]})
+        board, query = request.path["board"], dict(request.query)
+        if exports.wanted(request):  # the whole board, not the screen's top ten
+            query.setdefault("limit", lists.BOARD_LIMIT)
+        answer = self.activities.leaderboard({**query, "scope": s.BOARDS[board]})
         if not exports.wanted(request):
             return answer
         table, rows = lists.leaderboard(board, answer)

@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import IO, Any
+from typing import IO, Any, Protocol, runtime_checkable
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -46,23 +46,25 @@ from openpyxl.utils import get_column_letter
 from shared.paper.classes import written_class
 from shared.paper.words import Words
 
-TEXT, DATE, DATETIME, MONEY, INTEGER, NUMBER, CLASS = (
+TEXT, DATE, DATETIME, MONEY, INTEGER, NUMBER, RATIO, CLASS = (
     "text",
     "date",
     "datetime",
-    "money",
+    "money",  # two places: 39.50
     "integer",
-    "number",
+    "number",  # as given: 12, 1.5, 1.00
+    "ratio",  # two places: loans per student 1.33
     "class",
 )
-KINDS = (TEXT, DATE, DATETIME, MONEY, INTEGER, NUMBER, CLASS)
+KINDS = (TEXT, DATE, DATETIME, MONEY, INTEGER, NUMBER, RATIO, CLASS)
+TWO_PLACES = (MONEY, RATIO)
+NUMBERS = (INTEGER, NUMBER, RATIO, MONEY)
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 MONEY_FORMAT = "0.00"
-NUMBER_FORMAT = "0.00"
-WIDTHS = {DATE: 12, DATETIME: 17, MONEY: 11, INTEGER: 9, NUMBER: 10, CLASS: 12, TEXT: 18}
+WIDTHS = {DATE: 12, DATETIME: 17, MONEY: 11, INTEGER: 9, NUMBER: 10, RATIO: 9, CLASS: 12, TEXT: 18}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
 
@@ -97,6 +99,13 @@ class Table:
 
     def title(self, words: Words) -> str:
         return words(f"exports.lists.{self.name}")
+
+
+@runtime_checkable
+class WordedLater(Protocol):
+    """A cell worded only when the file is written, in the file's language."""
+
+    def text(self, words: Words) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -142,12 +151,11 @@ def _number(value: Any, kind: str) -> int | Decimal | None:
         return None
     if not number.is_finite():
         return None
-    integral = number == number.to_integral_value()
     if kind == INTEGER:
-        return int(number) if integral else None
-    if kind == MONEY:
+        return int(number) if number == number.to_integral_value() else None
+    if kind in TWO_PLACES:
         return number.quantize(Decimal("0.01"), ROUND_HALF_UP)
-    return int(number) if integral else number
+    return int(number) if number.as_tuple().exponent >= 0 else number  # type: ignore[operator]
 
 
 def _moment(value: Any, kind: str) -> date | None:
@@ -171,9 +179,9 @@ def typed(value: Any, column: Column, words: Words) -> Any:
     """
     if value is None or value == "":
         return None
-    if isinstance(value, Worded | ClassName):
+    if isinstance(value, WordedLater):
         return neutralise(value.text(words))
-    if column.kind in (INTEGER, NUMBER, MONEY):
+    if column.kind in NUMBERS:
         number = _number(value, column.kind)
         if number is not None:
             return number
@@ -197,7 +205,7 @@ def _csv_text(value: Any, column: Column) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return f"{value:.2f}" if column.kind == MONEY else format(value, "f")
+        return f"{value:.2f}" if column.kind in TWO_PLACES else format(value, "f")
     return str(value)
 
 
@@ -238,7 +246,7 @@ def _xlsx_cell(sheet: Any, value: Any, column: Column) -> Any:
         cell.number_format = DATE_FORMAT
     elif isinstance(value, Decimal):
         cell.value = float(value)
-        cell.number_format = MONEY_FORMAT if column.kind == MONEY else NUMBER_FORMAT
+        cell.number_format = MONEY_FORMAT if column.kind in TWO_PLACES else _places(value)
     return cell
 
 
@@ -269,6 +277,12 @@ def write_xlsx(
             ]
         )
     book.save(target)
+
+
+def _places(value: Decimal) -> str:
+    """A number's format showing the places it was given with: 1.5 as 0.0, 1.00 as 0.00."""
+    places = -int(value.as_tuple().exponent)  # type: ignore[arg-type]
+    return "0." + "0" * places if places > 0 else "0"
 
 
 def xlsx_bytes(table: Table, rows: Iterable[Sequence[Any]], words: Words) -> bytes:

@@ -21,7 +21,7 @@ PURCHASE = {
     "price": "39.50",
     "copies": 2,
 }
-REGISTER_HEADER = "purchased_on,isbn,title,author,campus,copies,unit_price,total,by,by_role"
+REGISTER_HEADER = "购入日期,ISBN,书名,作者,校区,册数,单价,金额,经办人,经办人身份"
 
 
 def do_a_day(library: dict, school: dict) -> dict:
@@ -96,12 +96,12 @@ def test_the_registers_ledgers_and_term_report_show_what_the_library_did(library
     assert reservation["教师"] == "王芳" and reservation["校区"] == "南区"
     assert reservation["状态"] == "等待到书"
 
-    # CSV: the register as the API gives it; the ledger with its worded headers.
+    # CSV: the server's file (?format=csv), worded like the screen's table.
     csv = seen["purchases_csv"]
-    assert csv["filename"] == "购书情况登记表-南区.csv"
+    assert csv["filename"] == "购书情况登记表-南校区.csv"
     assert csv["lines"][0] == REGISTER_HEADER
-    assert any(PURCHASE["title"] in line and ",south," in line for line in csv["lines"][1:])
-    assert all(",north," not in line for line in csv["lines"][1:])
+    assert any(PURCHASE["title"] in line and ",南校区," in line for line in csv["lines"][1:])
+    assert all(",北校区," not in line for line in csv["lines"][1:])
     ledger_csv = seen["general_csv"]
     assert ledger_csv["filename"] == "图书总括帐.csv"
     assert ledger_csv["lines"][0].split(",") == seen["general_headers"]

@@ -481,7 +481,7 @@ def test_registers_as_json_or_csv_and_the_ledgers(api):
     assert table["name"] == "purchases" and table["columns"][0] == "purchased_on"
     as_csv = api.get("/api/registers/purchases", role="reader", headers={"Accept": "text/csv"})
     assert as_csv.status_code == 200 and as_csv.headers["Content-Type"].startswith("text/csv")
-    assert as_csv.content.decode("utf-8-sig").splitlines()[0].startswith("采购日期,ISBN,书名")
+    assert as_csv.content.decode("utf-8-sig").splitlines()[0].startswith("购入日期,ISBN,书名")
     assert TITLE["title"] in as_csv.text
     assert api.get("/api/registers/purchases?format=csv", role="reader").text == as_csv.text
     assert "purchases" in api.get("/api/registers", role="reader").json()["registers"]

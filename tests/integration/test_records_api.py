@@ -59,7 +59,7 @@ def test_a_register_is_read_a_page_at_a_time_and_exported_whole(api):
     )
     assert as_csv.status_code == 200 and as_csv.headers["Content-Type"].startswith("text/csv")
     lines = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
-    assert lines[0][:2] == ["采购日期", "ISBN"] and len(lines) == 1 + len(PRICES)
+    assert lines[0][:2] == ["购入日期", "ISBN"] and len(lines) == 1 + len(PRICES)
 
     doc = api.get("/openapi.json", role=None).json()
     conforms(doc, "GET", "/api/registers/{name}", api.get("/api/registers/purchases?limit=2"))

@@ -59,7 +59,7 @@ def test_csv_starts_with_a_bom_has_crlf_and_chinese_headers():
     data.decode("utf-8")  # opens as UTF-8
     assert b"\r\n" in data and data.count(b"\r\n") == 1 + len(ROWS)
     rows = read_csv(data)
-    assert rows[0] == ["采购日期", "书名", "册数", "定价", "班级"]
+    assert rows[0] == ["购入日期", "书名", "册数", "单价", "班级"]
     assert rows[1] == ["2026-10-12", "红楼梦", "3", "39.50", "初一(3)班"]
     assert rows[3][3] == "12.35" and rows[3][4] == "高三(5)班"  # money: two places, half up
 
@@ -94,7 +94,7 @@ def test_xlsx_reads_back_with_dates_money_and_bold_frozen_chinese_headers():
     sheet = book.active
     assert sheet.title == "购书情况登记表" and sheet.freeze_panes == "A2"
     header = [cell.value for cell in sheet[1]]
-    assert header == ["采购日期", "书名", "册数", "定价", "班级"]
+    assert header == ["购入日期", "书名", "册数", "单价", "班级"]
     assert all(cell.font.bold for cell in sheet[1])
     first = sheet[2]
     assert isinstance(first[0].value, datetime) and first[0].value.date() == date(2026, 10, 12)

@@ -6,7 +6,6 @@
 // as of at least those positions, waiting briefly for the read models. So a lent
 // book is in the reader's loans at once, with no sleep and no polling here.
 // Refusals come back as problem documents with a code; errors.js words them.
-import { saveCsvText } from "./csv.js";
 import { session, forget } from "./session.js";
 
 const seen = {}; // source -> highest position this tab's commands got
@@ -120,19 +119,40 @@ export async function api(method, path, { body, query, accept, headers = {}, raw
 export const get = (path, query, options = {}) => api("GET", path, { ...options, query });
 export const post = (path, body, options = {}) => api("POST", path, { ...options, body });
 
-/** Download a list as CSV (the same route with Accept: text/csv), saved under `filename`. */
-export async function downloadCsv(path, query, filename) {
-  saveCsvText(await api("GET", path, { query, accept: "text/csv" }), filename);
+/** The name a file is saved under: Content-Disposition's filename* (UTF-8: 购书情况登记表.xlsx),
+ * else its ASCII filename, else `fallbackName`. */
+function savedName(response, fallbackName) {
+  const disposition = response.headers.get("Content-Disposition") || "";
+  const worded = disposition.match(/filename\*=UTF-8''([^;]+)/i);
+  if (worded) {
+    try {
+      return decodeURIComponent(worded[1]);
+    } catch {
+      // a malformed name: the plain one below
+    }
+  }
+  const named = disposition.match(/filename="([^"]+)"/);
+  return named ? named[1] : fallbackName;
+}
+
+/**
+ * Download a list as a file: the same route with ?format= (xlsx, csv, pdf) and the
+ * screen's language for its headers, saved under the name the server gives.
+ */
+export async function download(path, query, format, lang) {
+  const response = await api("GET", path, { query: { ...query, format, lang }, raw: true });
+  return saveResponse(response, `${path.split("/").pop()}.${format}`);
 }
 
 /** Download a file the API makes (a PDF of labels, ...), saved under the name the server gives. */
 export async function downloadFile(path, query, accept, fallbackName) {
-  const response = await api("GET", path, { query, accept, raw: true });
-  const disposition = response.headers.get("Content-Disposition") || "";
-  const named = disposition.match(/filename="([^"]+)"/);
+  return saveResponse(await api("GET", path, { query, accept, raw: true }), fallbackName);
+}
+
+async function saveResponse(response, fallbackName) {
   const link = document.createElement("a");
   link.href = URL.createObjectURL(await response.blob());
-  link.download = named ? named[1] : fallbackName;
+  link.download = savedName(response, fallbackName);
   document.body.appendChild(link);
   link.click();
   link.remove();

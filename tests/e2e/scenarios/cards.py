@@ -170,12 +170,13 @@ def clearing(page: Page, facts: dict, held: dict[str, str]) -> dict:
         result.get_by_role("button", name="导出 CSV").click()
     saved = Path(download.value.path()).read_text(encoding="utf-8-sig")
     table = list(csv.reader(io.StringIO(saved)))
-    assert table[0] == [
-        "读者",
-        "借书证号",
+    assert table[0] == [  # the server's file (GET /api/clearance?format=csv)
         "班级",
-        "书名",
+        "借书证号",
+        "姓名",
+        "项目",
         "条码",
+        "书名",
         "应还日期",
         "逾期天数",
         "应赔金额",

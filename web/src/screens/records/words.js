@@ -80,13 +80,6 @@ export function cell(column, value, kind = "") {
   return String(value);
 }
 
-/** A cell for a spreadsheet: words where the API sends a code, figures and dates as they are. */
-export function csvCell(column, value, kind = "") {
-  if (value === null || value === undefined) return "";
-  const worded = column === "campus" || ROLES.has(column) || column === "reason" || column === "status";
-  return worded || column === "class_letter" ? cell(column, value, kind) : value;
-}
-
 /** Whether a column holds figures (right-aligned). */
 export function numeric(column) {
   return MONEY.has(column) || COUNTS.has(column);
