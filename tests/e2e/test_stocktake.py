@@ -40,6 +40,7 @@ def test_a_librarian_takes_stock_reads_the_report_and_weeds_the_twice_missing(sc
     assert seen["missing"] == [alive[1]]
     assert seen["found_on_loan"] == [novel[2]]
     assert [row[0] for row in seen["english_missing"]] == [alive[1]]
+    assert seen["phone_scan"] == f"{south[1]} 已计入"
     assert [row[0] for row in seen["misplaced"]] == [south[0]]
     assert seen["misplaced"][0][-1] == "错架：属于南区"
     assert seen["download"] == f"图书清点结果-{seen['stocktake_id']}.xlsx"

@@ -78,6 +78,10 @@ with chromium() as browser:
     page = phone.go(f"/stocktake/{first}")
     expect(page.get_by_role("heading", name=f"清点结果 {first}")).to_be_visible()
     checked(page, "stocktake-phone")
+    page = phone.go("/stocktake")
+    open_stocktake(page, "south")
+    seen["phone_scan"] = scan(page, south[1])
+    checked(page, "stocktake-open-phone")
     phone.close()
 
     english = Person(browser, facts, language="en")
