@@ -1,12 +1,13 @@
 """The library's e-mails, worded and recorded: pure (no SMTP, no database).
 
 Two notices: a class teacher's list of her class's overdue loans (逾期未还图书通知:
-student, title, barcode, due date, days overdue, and a link to the printed form,
-``/api/overdue?class=...&format=pdf``), and a reader's 预约到书 notice ("your
-reserved book is ready, pick it up by <date>"). Both are plain text with a simple
-HTML twin, worded from ``shared/paper/locales/<language>/notices.json`` (Chinese
-unless the account says otherwise). Each e-mail the library tried to send is a
-``NoticeSent`` event on its own stream ``notice-<notice_id>``, delivered or failed.
+student, title, barcode, due date, days overdue, and a link to where it is printed:
+the class on 我的班级, whose PDF is ``/api/overdue?class=...&format=pdf``), and a
+reader's 预约到书 notice ("your reserved book is ready, pick it up by <date>").
+Both are plain text with a simple HTML twin, worded from
+``shared/paper/locales/<language>/notices.json`` (Chinese unless the settings say
+otherwise). Each e-mail the library tried to send is a ``NoticeSent`` event on its
+own stream ``notice-<notice_id>``, delivered or failed.
 """
 
 from __future__ import annotations
@@ -40,10 +41,11 @@ def written_date(day: date | str, words: Words) -> str:
     return words("notices.date", year=day.year, month=day.month, day=day.day)
 
 
-def overdue_pdf_link(web_address: str, class_name: str, on: date | str) -> str:
-    """The printed form of the same list (the exports' PDF of ``/api/overdue``)."""
-    query = urlencode({"class": class_name, "on": str(on), "format": "pdf"})
-    return f"{web_address.rstrip('/')}/api/overdue?{query}"
+def overdue_print_link(web_address: str, class_name: str) -> str:
+    """Where the teacher prints the same list: her class on 我的班级, whose PDF button is
+    the exports' ``GET /api/overdue?class=...&format=pdf`` (signed in: the API wants a
+    session, so a bare API link would not open from an e-mail)."""
+    return f"{web_address.rstrip('/')}/#/teacher?{urlencode({'class': class_name})}"
 
 
 def overdue_notice(

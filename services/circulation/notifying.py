@@ -138,7 +138,7 @@ class Notifying:
                     name,
                     group["loans"],
                     on,
-                    notices.overdue_pdf_link(self.mailer.web_address, class_name, on),
+                    notices.overdue_print_link(self.mailer.web_address, class_name),
                     words,
                 )
                 who = {

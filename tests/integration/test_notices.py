@@ -158,7 +158,7 @@ def test_each_class_teacher_gets_her_class_overdue_loans_in_chinese(school, mail
     text = mail.get_body(("plain",)).get_content()
     assert text.startswith("王丽老师，您好！")
     assert "张伟" in text and books[0] in text and books[1] not in text and "李明" not in text
-    assert "http://library.school.example/api/overdue?class=G7-3" in text
+    assert "http://library.school.example/#/teacher?class=G7-3" in text
     assert "张伟" in mail.get_body(("html",)).get_content()
 
     wait_until(

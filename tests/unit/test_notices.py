@@ -19,7 +19,7 @@ LOANS = [
     {"loan_id": "L1", "name": "张伟", "title": "红楼梦", "barcode": "C00000001",
      "due_on": "2026-11-10", "days_overdue": 20},
 ]  # fmt: skip
-LINK = "http://library.example/api/overdue?class=G7-3&on=2026-12-02&format=pdf"
+LINK = "http://library.example/#/teacher?class=G7-3"
 
 
 def test_a_class_teachers_overdue_notice_is_in_chinese_with_her_class_and_its_loans():
@@ -35,7 +35,8 @@ def test_a_class_teachers_overdue_notice_is_in_chinese_with_her_class_and_its_lo
     first, second = (line for line in lines if line.startswith(("张伟", "李明")))
     assert first == "张伟  《红楼梦》  C00000001  2026年11月10日  20天"
     assert second == "李明  《西游记》  C00000002  2026年11月20日  12天"
-    assert f"打印版逾期通知单：{LINK}" in notice.text
+    assert f"打印逾期通知单（PDF）：登录后在“我的班级”打印 {LINK}" in notice.text
+    assert notices.overdue_print_link("http://library.example/", "G7-3") == LINK
     assert "<td>张伟</td><td>《红楼梦》</td><td>C00000001</td>" in notice.html
     assert f'href="{LINK.replace("&", "&amp;")}"' in notice.html
 
