@@ -52,7 +52,8 @@ DAY_OF_EVENTS = {
     "circulation": {
         "CardIssued", "CardBlocked", "CardUnblocked", "CardRetired", "Lent", "Renewed",
         "Returned", "Reserved", "ReservationFulfilled", "ReservationCancelled", "DeclaredLost",
-        "CompensationPaid", "HoldReady", "HoldExpired", "NoticeSent", "ClosedDaysSet",
+        "CompensationPaid", "LostCopyReplaced",
+        "HoldReady", "HoldExpired", "NoticeSent", "ClosedDaysSet",
         "ClosedDaysRemoved", "RotaSlotSet", "RotaSlotCleared",
     },
     "activities": {
@@ -252,6 +253,12 @@ def a_day_at_the_library(library: Library) -> dict[str, Any]:
     seen["replacement_cost"] = declared["replacement_cost"]
     paid = {"amount": declared["replacement_cost"]}
     library.ok(library.post(f"/api/loans/{lost['loan_id']}/payment", paid))
+    # The teacher loses a book and brings a new copy of it instead (以新书赔偿).
+    [atlas] = library.add_books(copies=1)
+    gone = library.ok(library.lend(atlas, teacher), 201)
+    library.ok(library.post(f"/api/loans/{gone['loan_id']}/lost"))
+    brought = {"new_barcode": "RPL-DAY-0001"}
+    library.ok(library.post(f"/api/loans/{gone['loan_id']}/replacement", brought))
 
     # A reading note on Li Lei's loan, awarded by his teacher.
     library.settled()
@@ -383,11 +390,11 @@ def test_every_captured_event_passes_the_published_contract(library, config):
     (lost,) = [e for e in events if e["type"] == "DeclaredLost"]
     (paid,) = [e for e in events if e["type"] == "CompensationPaid"]
     assert (lost["data"]["replacement_cost"], paid["data"]["amount"]) == ("12.50", "12.50")
-    # Written off twice: the copy weeded by hand, and the lost one (catalog follows the loss).
+    # Written off three times: the copy weeded by hand, and the lost ones (catalog follows).
     weeded = sorted(
         (e["data"]["reason"], e["data"]["value"]) for e in events if e["type"] == "Weeded"
     )
-    assert weeded == [("damaged_beyond_repair", "12.50"), ("lost", "12.50")]
+    assert weeded == [("damaged_beyond_repair", "12.50"), ("lost", "12.50"), ("lost", "59.70")]
     raw = b"".join(body for body, _ in wire["catalog"] + wire["circulation"])
     assert b'"price":"12.50"' in raw and b'"amount":"12.50"' in raw
     assert b'"price":12.5' not in raw
