@@ -56,6 +56,10 @@ COLUMNS = _columns(
         for code in ("unit_price", "total", "value", "held_value", "added_value", "weeded_value")
     ),
     *(Column(code, MONEY) for code in ("owed",)),
+    # The compensations register (docs/losses.md): its day, amounts and kind of entry.
+    Column("entry_on", DATE),
+    *(Column(code, MONEY) for code in ("amount", "balance")),
+    Column("entry", TEXT, words=VALUES, width=12),
     *(
         Column(code, INTEGER)
         for code in (

@@ -153,6 +153,11 @@ def test_a_loss_paid_in_two_parts_with_numbered_receipts_that_print(people, doc)
     )
     assert paid_one["taken_by"] == "wang-li 老师" and paid_one["by"] == "wang-li"
     assert paid_two["balance"] == "0.00" and paid_one["reader"] == "韩梅梅"
+    as_csv = people.get("/api/registers/compensations", params={**PERIOD, "format": "csv"})
+    assert as_csv.status_code == 200, as_csv.text
+    text = as_csv.content.decode("utf-8-sig")
+    assert text.startswith("日期,事项,借阅编号,读者,班级") and "收据号" in text.splitlines()[0]
+    assert f"缴纳赔款,{loan['loan_id']},韩梅梅" in text and one["receipt_no"] in text
 
 
 def test_a_loss_replaced_with_a_new_copy_catalogued_in_its_place(people, doc):
