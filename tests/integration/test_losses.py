@@ -86,12 +86,17 @@ def test_a_loss_paid_in_two_parts_with_numbered_receipts_that_print(people, doc)
         "payment_not_positive"
     )
 
-    rest = people.as_(wang, "POST", f"{path}/payment", json={"amount": f"{PRICE - 20:.2f}"})
+    rest_of_it = {"amount": f"{PRICE - 20:.2f}", "command_id": str(uuid.uuid4())}
+    rest = people.as_(wang, "POST", f"{path}/payment", json=rest_of_it)
     assert rest.status_code == 200, rest.text
     two = rest.json()
     assert two["balance"] == "0.00"
-    assert two["receipt_no"] > one["receipt_no"]  # numbered in order: 2026-000001, -000002
+    # Numbered in order (2026-000001, -000002): the payments refused between used no number.
+    assert int(two["receipt_no"][-6:]) == int(one["receipt_no"][-6:]) + 1
     assert owing(people, "G7-3") == {}
+    # Sent again (a lost answer), the same payment is answered with the same receipt.
+    resent = people.as_(wang, "POST", f"{path}/payment", json=rest_of_it)
+    assert resent.status_code == 200 and resent.json() == two
     again = problem(people.post(f"{path}/payment", {"amount": "1.00"}), 409)
     assert again["code"] == "nothing_owed"
 
