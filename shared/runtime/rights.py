@@ -23,7 +23,7 @@ RIGHTS: dict[str, str] = {
     "notes.award": "award reading notes",
     "loans.manage": "declare a book lost and take the payment",
     "records.read": "the ledgers, registers and term reports",
-    "records.manage": "close a term, turn the school year and retire its graduates",
+    "records.manage": "close a term, turn the school year, retire its graduates, keep the calendar",
     "events.read": "the replay feed of events without personal data",
     "events.personal": "the replay feed and exchanges of events with names and classes",
     "operate": "status, scaling, rebuilds and dead letters",
