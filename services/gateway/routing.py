@@ -95,6 +95,8 @@ class ApiRequest:
 class Reply:
     """A handler's answer when it is not plain JSON with the route's status."""
 
+    # A JSON value (content_type JSON), bytes or text, or an iterable of bytes sent as it
+    # is made (a CSV export, an event stream: services/gateway/exports.py, live.py).
     body: Any
     status: int = 200
     content_type: str = JSON
