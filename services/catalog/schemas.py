@@ -380,3 +380,10 @@ class LabelRange(Schema):
             raise ValidationError(
                 f"A {layout.name} sheet has {layout.per_sheet} labels.", field_name="start"
             )
+
+
+class IssueBarcode(Schema):
+    """A barcode of the catalog's series for a copy catalogued by a reaction (a lost book's
+    replacement, docs/losses.md): sent again with its ``command_id``, the same barcode."""
+
+    command_id = f.command_id()

@@ -191,6 +191,14 @@ class CatalogService(event_feed.EventFeed):
             ]
         }
 
+    @command(schemas.IssueBarcode)
+    def issue_barcode(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
+        """The next barcode of the catalog's series, for a copy another service's event will
+        have catalogued (a lost book's replacement brought without a label): the desk
+        labels the book with it before it leaves. Nothing is recorded yet."""
+        (number,) = uow.next_numbers("barcode_seq", 1)
+        return {"barcode": barcode_of(number)}
+
     @command(schemas.MarkDamaged)
     def mark_damaged(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
         """Take a copy off the shelf as damaged: ``{barcode, note?}``."""
@@ -297,6 +305,11 @@ def _add_marc_record(uow: UnitOfWork, command: Command) -> dict[str, Any]:
     return {"barcodes": barcodes, "import_run": str(command["import_run"])}
 
 
+def barcode_of(number: int) -> str:
+    """The catalog's barcode of a number of its series: C00000042."""
+    return f"C{number:08d}"
+
+
 def _catalogue(uow: UnitOfWork, titles: Sequence[Command]) -> list[list[str]]:
     """Catalogue each title's copies under new barcodes, in one bulk append; their barcodes."""
     numbers = iter(uow.next_numbers("barcode_seq", sum(title["copies"] for title in titles)))
@@ -304,7 +317,7 @@ def _catalogue(uow: UnitOfWork, titles: Sequence[Command]) -> list[list[str]]:
     for title in titles:
         details = {k: v for k, v in title.items() if k not in ("copies", "command_id")}
         details["price"] = str(details["price"])
-        these = [f"C{next(numbers):08d}" for _ in range(title["copies"])]
+        these = [barcode_of(next(numbers)) for _ in range(title["copies"])]
         for barcode in these:
             copy = uow.new(domain.NEW_COPY, barcode)
             decided.append((copy, domain.decide(copy.state, domain.AddCopy(barcode, details))))

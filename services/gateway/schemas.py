@@ -171,7 +171,13 @@ RenewCopyBody = body(circulation.RenewCopy, "RenewCopyBody", filled={"campus": D
 LostBody = body(circulation.LoanCommand, "LostBody", path=LoanPath, exclude=("on",))
 # Who took a payment is the signed-in person (the gateway fills in their name).
 PaymentBody = body(circulation.Pay, "PaymentBody", path=LoanPath, exclude=("on", "taken_by"))
-ReplacementBody = body(circulation.ReplaceLost, "ReplacementBody", path=LoanPath, exclude=("on",))
+ReplacementBody = body(
+    circulation.ReplaceLost,
+    "ReplacementBody",
+    path=LoanPath,
+    exclude=("on",),
+    filled={"new_barcode": "Left out: the catalog issues one (its next C-number)."},
+)
 ReceiptPath = fields_of(circulation.ReceiptNumber, "receipt_no", name="ReceiptPath")
 ReserveBody = body(
     circulation.Reserve, "ReserveBody", filled={"campus": HOME, "patron_id": OWN_CARD}

@@ -397,9 +397,14 @@ class GatewayService:
     @route("POST", "/api/loans/<loan_id>/replacement", allow=LOANS, tag=CIRCULATION,
            path=s.LoanPath, body=s.ReplacementBody, reply=r.LOST_COPY_REPLACED,
            summary="Settle a loss with a new copy of its title the reader brought: the "
-                   "catalog catalogues it in the lost copy's place; nothing is owed")  # fmt: skip
+                   "catalog catalogues it in the lost copy's place (under new_barcode, or a "
+                   "barcode it issues when left out); nothing is owed")  # fmt: skip
     def replace_lost(self, request: ApiRequest) -> Any:
-        return self.circulation.replace_lost(command(request))
+        body = command(request)
+        if not body.get("new_barcode"):  # a book without a label: the catalog's next barcode
+            issued = self.catalog.issue_barcode({"command_id": body.get("command_id")})
+            body = {**body, "new_barcode": issued["barcode"]}
+        return self.circulation.replace_lost(body)
 
     @route("GET", "/api/loans/<loan_id>/loss", allow=LOANS, tag=CIRCULATION, path=s.LoanPath,
            reply=r.LossReply, summary="A lost copy's price, what is paid and still owed, "

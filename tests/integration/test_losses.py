@@ -10,6 +10,7 @@ document.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -212,6 +213,20 @@ def test_a_loss_replaced_with_a_new_copy_catalogued_in_its_place(people, doc):
         ),
         timeout=20,
         what="the replacement in the compensations register",
+    )
+
+    # A new copy without a label: the catalog issues its barcode (sent again: the same one).
+    unlabelled = lost_loan(people, name="赵敏", class_name="G8-1")
+    once = {"command_id": str(uuid.uuid4())}
+    issued = people.post(f"/api/loans/{unlabelled['loan_id']}/replacement", once)
+    assert issued.status_code == 200, issued.text
+    assert re.fullmatch(r"C\d{8}", issued.json()["new_barcode"])
+    again = people.post(f"/api/loans/{unlabelled['loan_id']}/replacement", once)
+    assert again.status_code == 200 and again.json() == issued.json()
+    wait_until(
+        lambda: people.get(f"/api/copies/{issued.json()['new_barcode']}").status_code == 200,
+        timeout=20,
+        what="the copy under the issued barcode",
     )
 
     # A loss part paid is paid off, not replaced.

@@ -388,12 +388,13 @@ export async function takePayment(loss, amount = loss.balance || loss.replacemen
 }
 
 /** Settle a lost book with a new copy of its title the reader brought (以新书赔偿):
- * the catalog catalogues `newBarcode` in its place. The answer, or null when refused. */
+ * the catalog catalogues `newBarcode` in its place (none: under a barcode it issues, named
+ * in the desk's line for the label). The answer, or null when refused. */
 export async function replaceLost(loss, newBarcode) {
-  const line = addLine("payment", newBarcode); // a loss settled: the desk's 赔款 line
+  const line = addLine("payment", newBarcode || loss.barcode); // a loss settled: the desk's 赔款 line
   try {
     const replaced = await post(`/api/loans/${encodeURIComponent(loss.loan_id)}/replacement`, {
-      new_barcode: newBarcode,
+      ...(newBarcode ? { new_barcode: newBarcode } : {}), // none: the catalog issues one
       command_id: commandId(),
     });
     done(line, "ok", {
