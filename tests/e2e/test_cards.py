@@ -16,6 +16,6 @@ def test_a_librarian_issues_imports_blocks_retires_and_clears_a_class(scenario):
     assert len(seen["import"]["good"]) == 3
     assert seen["manage"] == {"retired": "S70311"}
     clearance = seen["clearance"]
-    assert clearance["filename"] == "毕业离校清还名单-G7-3.csv"
+    assert clearance["filename"] == "毕业离校清还名单-初一(3)班.csv"
     held = {row[1]: row[5] for row in clearance["csv"][1:]}
     assert held == {"S70301": "红楼梦", "S70302": "活着"}

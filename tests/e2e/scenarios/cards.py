@@ -158,7 +158,7 @@ def clearing(page: Page, facts: dict, held: dict[str, str]) -> dict:
 
     # 打印: the browser's print, and on paper no menu, no form, no buttons.
     page.evaluate("() => { window.printed = 0; window.print = () => { window.printed += 1 } }")
-    result.get_by_role("button", name="打印").click()
+    result.get_by_role("button", name="打印", exact=True).click()
     assert page.evaluate("() => window.printed") == 1
     page.emulate_media(media="print")
     expect(page.get_by_role("banner")).to_be_hidden()

@@ -94,7 +94,7 @@ with chromium() as browser:
     # The weekly bulletin, ready to print or publish as CSV.
     open_tab(page, "bulletin")
     seen["bulletin"] = table_rows(page, "各班借阅情况")
-    expect(page.get_by_role("button", name="打印")).to_be_visible()
+    expect(page.get_by_role("button", name="打印", exact=True)).to_be_visible()
     with page.expect_download() as download:
         page.get_by_role("button", name="导出 CSV").click()
     seen["bulletin_csv"] = download.value.path().read_text(encoding="utf-8-sig")
