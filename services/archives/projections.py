@@ -277,12 +277,16 @@ class LoanRecords(_Dated):
         reservations.load(
             cursor, (e.data["reservation_id"] for e in events if e.type == "Reserved")
         )
-        patrons = []
+        patrons, moves = [], []
         for event in events:
             data = event.data
             match event.type:
                 case "CardIssued":
                     patrons.append({column: data.get(column) for column in PATRON_COLUMNS})
+                case "CardClassChanged":
+                    # The year's turn: a reader is counted in the class she is in now
+                    # (a loan keeps the class it was made in).
+                    moves.append((data["to_class"], data["patron_id"]))
                 case "Lent" if loans.get(data["loan_id"]) is None:
                     loan = loans.row(data["loan_id"])
                     loan.update({column: data.get(column) for column in LENT_COLUMNS})
@@ -320,6 +324,10 @@ class LoanRecords(_Dated):
                         status="cancelled", loan_id=None
                     )
         upsert(cursor, "archive_patrons", PATRON_COLUMNS, patrons, "(patron_id) DO NOTHING")
+        if moves:
+            cursor.executemany(
+                "UPDATE archive_patrons SET class_name = %s WHERE patron_id = %s", moves
+            )
         loans.write(cursor)
         reservations.write(cursor)
 

@@ -104,6 +104,13 @@ def test_a_years_turn_on_a_small_school(people, doc):
     assert "G8-3" in [c["class_name"] for c in new_targets["classes"]]
     assert "G7-3" not in [c["class_name"] for c in new_targets["classes"]]
 
+    # The books of record count him in G8-3 too: the new term's report sizes his class.
+    def report_classes():
+        report = people.get("/api/terms/2027-autumn/report").json()
+        return [(c["class_name"], c["students"]) for c in report["most_active_classes"]]
+
+    wait_until(lambda: report_classes() == [("G8-3", 1)], timeout=20, what="G8-3 in the report")
+
     # The graduating classes' clearance.
     graduates = people.get("/api/school-year/graduates", role="assistant")
     conforms(doc, "GET", "/api/school-year/graduates", graduates)
