@@ -122,6 +122,7 @@ class CopyAtDesk:
     transit_from: str | None = None  # returned at this other campus, on its way home
     others_waiting: int = 0  # other readers' open reservations of its title at its campus
     shelf_copies: int = 0  # lendable copies of its title on that campus's shelf (when waited for)
+    held_for: str | None = None  # the reader this very copy is held for (HoldReady), if any
 
     @property
     def held_for_others(self) -> bool:
@@ -585,6 +586,13 @@ def _lend(patron: Patron, command: Lend) -> list[Event]:
     own_reservation = next(
         (rid for rid, isbn in sorted(patron.reservations.items()) if isbn == copy.isbn), None
     )
+    if copy.held_for not in (None, patron.patron_id):
+        # Put aside for one reader and named in her notice: hers alone, even for
+        # another reader waiting for the same title.
+        raise Refused(
+            f"{copy.barcode} ({copy.title}) is held for the reader who reserved it",
+            "held_for_reservation",
+        )
     if copy.held_for_others and own_reservation is None:
         raise Refused(
             f"the last copies of {copy.title} are held for readers who reserved it",

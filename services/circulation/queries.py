@@ -34,7 +34,9 @@ LOCK_COPIES_FOR = f"""
     SELECT {COPY_COLUMNS},
            (SELECT count(*) FROM reservations r
             WHERE r.isbn = c.isbn AND r.campus = c.campus AND r.status = 'open'
-              AND r.patron_id <> %(patron_id)s)
+              AND r.patron_id <> %(patron_id)s),
+           (SELECT h.patron_id FROM holds h
+            WHERE h.barcode = c.barcode AND h.status = 'ready' LIMIT 1)
     FROM copy_availability c
     WHERE barcode = ANY(%(barcodes)s) ORDER BY barcode FOR UPDATE OF c
 """
@@ -127,11 +129,13 @@ def lock_copies(cursor: Cursor, barcodes: list[str]) -> dict[str, CopyAtDesk]:
 def lock_copies_for(cursor: Cursor, barcodes: list[str], patron_id: str) -> dict[str, CopyAtDesk]:
     """``lock_copies`` for lending to ``patron_id``: each copy with how many other readers
     wait for its title at its campus and, when some do, how many copies are on that shelf
-    (whether it is held for them is the domain's rule: ``CopyAtDesk.held_for_others``)."""
+    (whether it is held for them is the domain's rule: ``CopyAtDesk.held_for_others``),
+    and the reader this very copy is held for since it came back (``holds``)."""
     cursor.execute(LOCK_COPIES_FOR, {"barcodes": sorted(set(barcodes)), "patron_id": patron_id})
     copies = {}
     for row in cursor.fetchall():
-        copy, waiting = _copy_at_desk(row), row[-1]
+        copy, waiting, held_for = _copy_at_desk(row), row[-2], row[-1]
+        copy = replace(copy, held_for=held_for)
         if waiting:
             cursor.execute(SHELF_COPIES, (copy.isbn, copy.campus))
             copy = replace(copy, others_waiting=waiting, shelf_copies=cursor.fetchone()[0])

@@ -196,6 +196,9 @@ def test_a_reserved_book_ready_then_not_picked_up_passes_to_the_next_reader(scho
     back = school.post("/api/returns", {"barcode": barcode, "campus": "north"}, role="assistant")
     assert back.status_code == 200, back.text
     assert back.json()["held_for"]["patron_id"] == first
+    # Put aside for 王丽: 陈静, who waits for the same title, may not take it first.
+    taken = school.lend(barcode, second)
+    assert taken.status_code == 409 and taken.json()["code"] == "held_for_reservation"
 
     # The periodic check tells the reader whose copy is ready, with the day to pick it up by.
     [ready] = wait_until(lambda: mailbox.to("wang.li@school.example"), timeout=30, what="notice")

@@ -221,6 +221,17 @@ def test_the_last_copies_are_held_for_readers_who_reserved_them():
     assert error.code == "held_for_reservation" and "held for readers" in str(error)
 
 
+def test_a_copy_held_for_one_reader_goes_to_her_alone():
+    """Another reader waiting for the same title may not take the copy put aside for
+    the first: her reservation entitles her to the next copy, not this one."""
+    second = apply(card(patron_id="P0000002"), d.Reserve("R2", "9787020002207", "north"))
+    error = refused(second, lend(held_for="P0000001", others_waiting=1, shelf_copies=1))
+    assert error.code == "held_for_reservation" and "C00000001" in str(error)
+    first = apply(card(), d.Reserve("R1", "9787020002207", "north"))
+    events = d.decide(first, lend(held_for="P0000001", others_waiting=1, shelf_copies=1))
+    assert [e.type for e in events] == ["Lent", "ReservationFulfilled"]
+
+
 def test_a_copy_is_held_only_while_others_wait_for_every_copy_left_on_the_shelf():
     assert not copy(others_waiting=0, shelf_copies=0).held_for_others
     assert not copy(others_waiting=1, shelf_copies=2).held_for_others
