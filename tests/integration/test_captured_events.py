@@ -54,7 +54,8 @@ DAY_OF_EVENTS = {
         "Returned", "Reserved", "ReservationFulfilled", "ReservationCancelled", "DeclaredLost",
         "CompensationPaid", "LostCopyReplaced",
         "HoldReady", "HoldExpired", "NoticeSent", "ClosedDaysSet",
-        "ClosedDaysRemoved", "RotaSlotSet", "RotaSlotCleared",
+        "ClosedDaysRemoved", "RotaSlotSet", "RotaSlotCleared", "CardClassChanged",
+        "CardGraduated", "SchoolYearTurned",
     },
     "activities": {
         "ReadingNoteSubmitted", "NoteAwarded", "CompetitionOpened", "CompetitionEntered",
@@ -250,7 +251,7 @@ def a_day_at_the_library(library: Library) -> dict[str, Any]:
     # Han Mei loses the novel and pays for it.
     lost = library.ok(library.lend(b2, han_mei), 201)
     declared = library.ok(library.post(f"/api/loans/{lost['loan_id']}/lost"))
-    seen["replacement_cost"] = declared["replacement_cost"]
+    seen["replacement_cost"], seen["lost_loan"] = declared["replacement_cost"], lost["loan_id"]
     paid = {"amount": declared["replacement_cost"]}
     library.ok(library.post(f"/api/loans/{lost['loan_id']}/payment", paid))
     # The teacher loses a book and brings a new copy of it instead (以新书赔偿).
@@ -336,6 +337,12 @@ def a_day_at_the_library(library: Library) -> dict[str, Any]:
     library.settled()
     library.ok(library.post("/api/terms/2026-autumn/close", {"on": TERM_END.isoformat()}))
     library.settled()
+
+    # The school year turns (docs/school-year.md): G7-3 moves up, a G12 student graduates.
+    library.card(name="周杰", class_name="G12-2")
+    turn = {"school_year": 2027, "starts": "2027-09-01"}
+    library.ok(library.post("/api/school-year/turn", turn))
+    library.settled()
     return seen
 
 
@@ -361,7 +368,7 @@ def test_every_captured_event_passes_the_published_contract(library, config):
 
     types = {source: {e["type"] for e in page} for source, page in captured.items()}
     assert types == DAY_OF_EVENTS
-    assert sum(map(len, types.values())) == len(CATALOGUE.types()) == 44  # notices: 4; calendar: 4
+    assert sum(map(len, types.values())) == len(CATALOGUE.types()) == 51
 
     # Off the wire: every event arrived (at least once) and each message passes too.
     wire: dict[str, list[tuple[bytes, dict[str, Any]]]] = {source: [] for source in queues}
@@ -387,7 +394,11 @@ def test_every_captured_event_passes_the_published_contract(library, config):
     novel = [e for e in events if e["type"] == "BookAdded" and e["data"]["isbn"] == seen["isbn"]]
     assert [e["data"]["price"] for e in novel] == ["12.50"] * 4
     assert seen["replacement_cost"] == "12.50"
-    (lost,) = [e for e in events if e["type"] == "DeclaredLost"]
+    (lost,) = [
+        e
+        for e in events
+        if e["type"] == "DeclaredLost" and e["data"]["loan_id"] == seen["lost_loan"]
+    ]
     (paid,) = [e for e in events if e["type"] == "CompensationPaid"]
     assert (lost["data"]["replacement_cost"], paid["data"]["amount"]) == ("12.50", "12.50")
     # Written off three times: the copy weeded by hand, and the lost ones (catalog follows).
