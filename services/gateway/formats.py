@@ -72,13 +72,14 @@ def negotiate(
 def parameters(media_types: Iterable[str]) -> list[dict[str, Any]]:
     """The OpenAPI query parameters ``format`` and ``lang`` of a route offering files."""
     offered = names(media_types)
+    files = ", ".join(name for name in offered if name != "json")
+    choice = f"json (the default) or a file ({files})" if "json" in offered else files
     return [
         {
             "in": "query",
             "name": "format",
             "required": False,
-            "description": "The representation: json (the default) or the file "
-            f"({', '.join(offered[1:])}); others are a 400 format_unsupported.",
+            "description": f"The representation: {choice}; others are a 400 format_unsupported.",
             "schema": {"type": "string", "enum": offered},
         },
         {
