@@ -328,7 +328,6 @@ class ReplaceLost(LoanCommand):
     )
 
 
-
 # ---------------------------------------------------------------- notices (notifying.py)
 
 

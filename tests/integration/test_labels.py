@@ -73,7 +73,7 @@ def test_barcode_labels_for_a_range_fill_a_sheet_a_page_with_barcodes_and_chines
     assert barcodes[24] not in first and barcodes[24] in second and barcodes[25] in second
     assert first.count("骆驼祥子") == 20 and first.count("红楼梦") == 4
     assert second.count("海底两万里") == 2
-    assert "图书馆" in first and "北校区" in first and "南校区" in first
+    assert "图书馆" in first and "北区" in first and "南区" in first
 
     # Part of the range, on a part-used 4x10 sheet from its 39th label: two pages.
     answer = labels(api, barcodes[20], barcodes[23], layout="a4-4x10", start=39)
@@ -97,7 +97,7 @@ def test_spine_labels_show_the_clc_class_and_the_titles_sequence_mark(api):
     assert rows[1] == ["1", "1", "1", "1"]
     assert rows[3] == ["I242.4", "I242.4", "I565.44", "I565.44"]
     assert rows[6] == ["I246.57", "I246.57"] and rows[7] == ["2", "1"]  # 四世同堂, 骆驼祥子
-    assert squeezed(page).count("北校区") == 6 and squeezed(page).count("南校区") == 4
+    assert squeezed(page).count("北区") == 6 and squeezed(page).count("南区") == 4
 
     english = labels(api, barcodes[0], barcodes[0], kind="spine", lang="en")
     assert "North campus" in pdf_pages(english.content)[0]

@@ -252,7 +252,7 @@ def test_the_weekly_bulletin_and_top_titles_are_published_to_anyone(people, doc)
     assert as_csv.content.startswith("\ufeff".encode())  # a BOM: Excel reads it as UTF-8
     rows = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
     assert rows[0][:3] == ["班级", "校区", "借阅次数"]
-    assert rows[1][:3] == ["初一(3)班", "北校区", "3"]
+    assert rows[1][:3] == ["初一(3)班", "北区", "3"]
     accepted = requests.get(
         people.base + "/api/bulletin", params={"week": WEEK},
         headers={"Accept": "text/csv"}, timeout=10,

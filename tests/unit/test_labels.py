@@ -100,7 +100,7 @@ def test_a_sheet_of_barcode_labels_reads_back_with_its_barcodes_and_chinese_titl
     first = squeezed(printed[0])
     assert all(f"C{n:08d}" in first for n in range(1, 25)) and "C00000025" not in first
     assert "骆驼祥子" in first and "红楼梦" in first
-    assert "图书馆" in first and "北校区" in first and "南校区" in first
+    assert "图书馆" in first and "北区" in first and "南区" in first
     assert "C00000030" in squeezed(printed[1])
 
 
@@ -181,7 +181,7 @@ def test_the_examples_in_the_docs_read_back_as_they_say():
     assert all(f"C{n:08d}" in text for n in range(101, 107))
     assert "红楼梦" in text and "教科…" in text
     [spines] = pdf_pages((folder / "spine-a4-4x10.pdf").read_bytes())
-    assert "I246.57" in spines and "Z228.1" in spines and "北校区" in squeezed(spines)
+    assert "I246.57" in spines and "Z228.1" in spines and "北区" in squeezed(spines)
 
 
 def test_a_long_run_pauses_after_each_sheet_so_a_server_serves_others_meanwhile():

@@ -58,7 +58,7 @@ def test_the_reserved_book_notice_names_the_day_to_pick_it_up_by():
     notice = notices.hold_ready_notice("王丽", hold, Words())
     assert notice.subject == "预约到书：《红楼梦》"
     assert "读者预约的书已到，请于2026年12月10日前取书。" in notice.text
-    assert "北校区图书馆" in notice.text
+    assert "北区图书馆" in notice.text
 
 
 def test_the_email_is_plain_text_and_html_in_utf8():

@@ -64,7 +64,7 @@ def test_the_printed_receipt_shows_reader_book_amounts_and_who_took_it():
     text = squeezed(page)
     for shown in (
         "丢失图书赔偿收据",
-        "北校区图书馆",
+        "北区图书馆",
         "收据号：2026-000007",
         "2026年12月7日",
         "王小明（初一(3)班）",
