@@ -1183,7 +1183,6 @@ class RotaReply(Schema):
     slots = fields.List(fields.Nested(RotaSlotReply), required=True)
 
 
-
 class LabelLayout(Schema):
     """An A4 label sheet a run of labels can be printed on (sizes in millimetres)."""
 
