@@ -175,7 +175,7 @@ def clearance_items(answer: dict[str, Any]) -> Iterator[dict[str, Any]]:
         for loan in patron["loans"]:
             yield {**card, **loan, "item": "loan", "owed": None}
         for loss in patron["unpaid"]:
-            yield {**card, **loss, "item": "unpaid", "owed": loss["replacement_cost"]}
+            yield {**card, **loss, "item": "unpaid", "owed": loss["balance"]}
 
 
 def clearance(answer: dict[str, Any]) -> tuple[Table, Iterator[list]]:

@@ -106,7 +106,7 @@ def clearance(answer: Mapping[str, Any]) -> Sheets:
                 ]  # fmt: skip
                 rows += [
                     [patron["name"], words("print.clearance.unpaid"), loss["title"] or "",
-                     loss["barcode"], "", loss["replacement_cost"]]
+                     loss["barcode"], "", loss["balance"]]
                     for loss in patron["unpaid"]
                 ]  # fmt: skip
             lines = [

@@ -79,6 +79,11 @@ def test_a_loss_paid_in_two_parts_with_numbered_receipts_that_print(people, doc)
     assert owing(people, "G7-3") == {"韩梅梅": f"{PRICE - 20:.2f}"}
     [unpaid] = people.get(f"/api/patrons/{loan['patron_id']}/loans").json()["unpaid"]
     assert (unpaid["replacement_cost"], unpaid["balance"]) == (f"{PRICE:.2f}", f"{PRICE - 20:.2f}")
+    # The clearance list as the school gets it (CSV) says what is still owed, not the price.
+    exported = people.get("/api/clearance", params={"class": "G7-3", "format": "csv"})
+    assert exported.status_code == 200, exported.text
+    [line] = [row for row in exported.content.decode("utf-8-sig").splitlines() if "韩梅梅" in row]
+    assert line.endswith(f",{PRICE - 20:.2f}") and f"{PRICE:.2f}" not in line
 
     # More than is still owed is refused, naming what is owed; nothing is recorded.
     too_much = problem(people.post(f"{path}/payment", {"amount": f"{PRICE:.2f}"}), 409)

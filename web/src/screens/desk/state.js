@@ -357,7 +357,7 @@ export async function declareLost(loan) {
 /** Take a payment for a lost book (all that is owed, or `amount`: a part of it) and
  * keep its receipt (收据: its number, amount, title, day, balance still owed, who paid
  * and who took it). The receipt, or null. */
-export async function takePayment(loss, amount = loss.balance || loss.replacement_cost) {
+export async function takePayment(loss, amount = loss.balance) {
   const line = addLine("payment", loss.barcode);
   const payer = desk.reader && desk.reader.patron.patron_id === loss.patron_id ? desk.reader.patron.name : loss.patron_id;
   try {
