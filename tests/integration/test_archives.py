@@ -69,9 +69,6 @@ def a_term_of_work(library):
             "on": DAY.isoformat(),
         }
     )
-    circulation.reserve(
-        {"patron_id": teacher["patron_id"], "isbn": "978-0-306-40615-7", "campus": "south"}
-    )
     lost = circulation.lend(
         {
             "barcode": manuals[0],
@@ -79,6 +76,10 @@ def a_term_of_work(library):
             "campus": "south",
             "on": DAY.isoformat(),
         }
+    )
+    # Reserved while a copy is on the shelf: that copy is put aside for the teacher.
+    circulation.reserve(
+        {"patron_id": teacher["patron_id"], "isbn": "978-0-306-40615-7", "campus": "south"}
     )
     circulation.declare_lost({"loan_id": lost["loan_id"]})
     wait_until(lambda: catalog.get_copy(manuals[0])["status"] == "weeded", what="lost -> weeded")

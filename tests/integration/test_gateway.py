@@ -162,10 +162,11 @@ def test_a_lost_copy_is_declared_by_the_librarian_and_paid_for(api):
     problem(api.post(f"/api/loans/{loan['loan_id']}/lost", role="assistant"), 403)
     lost = api.post(f"/api/loans/{loan['loan_id']}/lost")
     assert lost.status_code == 200 and lost.json()["replacement_cost"] == TITLE["price"]
-    wrong = api.post(f"/api/loans/{loan['loan_id']}/payment", {"amount": "1.00"})
-    assert problem(wrong, 409)["code"]
+    too_much = api.post(f"/api/loans/{loan['loan_id']}/payment", {"amount": "99999.00"})
+    assert problem(too_much, 409)["code"] == "overpayment"
     paid = api.post(f"/api/loans/{loan['loan_id']}/payment", {"amount": TITLE["price"]})
     assert paid.status_code == 200 and paid.json()["amount"] == TITLE["price"]
+    assert paid.json()["balance"] == "0.00"
     problem(api.post("/api/loans/L-nothing/renew", role="assistant"), 404)
 
 
