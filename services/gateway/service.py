@@ -9,6 +9,7 @@ modules; services are called over nameko RPC with a timeout (``calls``).
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from typing import Any
 
 from nameko.dependency_providers import Config
@@ -165,15 +166,21 @@ class GatewayService:
            produces=(s.MARC,), summary="The catalogue as a MARC file (a record per title and "
            "campus, its copies' barcodes in 852 or 905), paged through the catalog")  # fmt: skip
     def export_marc(self, request: ApiRequest) -> Reply:
-        pages, after = [], None
-        while True:  # the catalog answers a page of titles at a time, never the whole
-            page = self.catalog.export_marc({**request.query, "after": after})
-            pages.append(base64.b64decode(page["file"]))
-            if (after := page["next"]) is None:
-                break
+        first = self.catalog.export_marc({**request.query, "after": None})
+
+        def pages() -> Iterator[bytes]:
+            """Page after page of titles, streamed as the catalog answers them (the
+            first asked before answering, so a refusal is still a problem answer)."""
+            page = first
+            while True:
+                yield base64.b64decode(page["file"])
+                if page["next"] is None:
+                    return
+                page = self.catalog.export_marc({**request.query, "after": page["next"]})
+
         name = f"catalogue-{request.query.get('campus') or 'all'}-{request.query['flavour']}.mrc"
         disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
-        return Reply(b"".join(pages), content_type=s.MARC, headers=disposition)
+        return Reply(pages(), content_type=s.MARC, headers=disposition)
 
     @route("GET", "/api/books", allow=SEARCH, tag=CATALOG, query=s.SearchQuery,
            reply=r.CopyPage, summary="Search the copies, by pinyin too, and their titles "
