@@ -11,6 +11,7 @@ def test_a_librarian_catalogues_a_title_finds_it_and_works_a_copy_through_its_hi
     seen = scenario("catalogue")
 
     assert len(seen["barcodes"]) == 3
+    assert seen["labels"] == seen["barcodes"]  # printed from the page that gave them
     assert "请填写书名" in seen["refusals"]
     assert all(titles == ["围城"] for titles in seen["found"].values()), seen["found"]
     assert seen["timeline"] == [

@@ -30,6 +30,7 @@ from tests.e2e.scenarios.steps_catalogue import (
     timeline,
     title_line,
 )
+from tests.paper import pdf_pages, squeezed
 
 TITLE = "围城"
 AUTHOR = "钱锺书"
@@ -67,6 +68,13 @@ def catalogue_day(page: Page, librarian: str) -> dict:
     )  # fmt: skip
     assert len(set(barcodes)) == 3, barcodes
     seen["barcodes"] = barcodes
+
+    # Their labels, printed at once from the same page (one run of barcodes).
+    with page.expect_download() as download:
+        page.get_by_role("button", name="打印这些书的条码标签").click()
+    with open(download.value.path(), "rb") as file:
+        printed = squeezed("".join(pdf_pages(file.read())))
+    seen["labels"] = [barcode for barcode in barcodes if barcode in printed]
 
     # The link under the new barcodes: the search shows the title at once.
     page.get_by_role("link", name="在检索中查看").click()
