@@ -40,6 +40,6 @@ def test_a_librarian_downloads_the_purchases_register_as_excel(library, school, 
     assert first["购入日期"]["value"].startswith(row["purchased_on"])
     assert first["单价"]["type"] in ("int", "float") and first["单价"]["format"] == "0.00"
     assert float(first["单价"]["value"]) == float(row["unit_price"])
-    assert first["册数"]["type"] == "int" and first["校区"]["value"] in ("北校区", "南校区")
+    assert first["册数"]["type"] == "int" and first["校区"]["value"] in ("北区", "南区")
     assert seen["pdf"]["filename"] == f"学期工作总结-{term.name}.pdf"
     assert seen["pdf"]["starts"] == "%PDF-"

@@ -17,7 +17,7 @@ def test_a_librarian_prints_barcode_and_spine_labels_for_a_range_of_copies(scena
     assert seen["first"] in text and seen["last"] in text
     for title in ("红楼梦", "活着", "上下五千年", "现代汉语词典", "从一到无穷大"):
         assert title in text, title
-    assert "北校区" in text and "南校区" in text
+    assert "北区" in text and "南区" in text
 
     spine = seen["spine"]
     assert spine["file"].startswith("labels-spine-")

@@ -77,7 +77,7 @@ def test_notes_competitions_targets_bulletin_and_leaderboards(library, school, s
     assert bulletin[1:5] == ["北区", "4", "2 / 3", "1.33"]
     csv = seen["bulletin_csv"].splitlines()
     assert csv[0].startswith("班级,校区,借阅次数,借阅人数,班级人数,人均借阅")  # the server's file
-    assert csv[1].startswith("初一(3)班,北校区,4,2,3,1.33,")
+    assert csv[1].startswith("初一(3)班,北区,4,2,3,1.33,")
     assert csv[-1].startswith("全部班级,全校,4,2,4,1.00")
     # Leaderboards: the figures in the table, worded with the right count.
     assert [row[1:] for row in seen["students"]] == [
