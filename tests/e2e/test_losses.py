@@ -24,3 +24,7 @@ def test_a_librarian_takes_a_loss_in_two_parts_and_prints_each_receipt(scenario)
     assert "贰拾元整" in seen["second"] and "赔款已缴清" in seen["second"]
     assert "缴纳金额超过尚欠金额" in seen["too_much"]
     assert "已以新书赔偿：《活着》新书 RPL-20261207 已入藏" in seen["replaced"]
+    register = seen["register"]
+    assert any("丢失" in row and "¥30.00" in row for row in register), register
+    assert any("缴纳赔款" in row and "¥10.00" in row and "陈静" in row for row in register)
+    assert any("以新书赔偿" in row and "RPL-20261207" in row for row in register), register

@@ -23,6 +23,7 @@ from tests.e2e.scenarios.steps_losses import (
     print_receipt,
     replace_with_new_copy,
 )
+from tests.e2e.scenarios.steps_records import show_register
 from tests.paper import squeezed
 
 facts = school()
@@ -83,5 +84,12 @@ with chromium() as browser:
         declare_lost(page, CARD, "活着")
         seen["replaced"] = replace_with_new_copy(page, CARD, "活着", "RPL-20261207")
         expect(page.get_by_test_id("reader").get_by_test_id("unpaid")).to_have_count(0)
+
+        # The compensations register: the loss, both payments and the replacement.
+        table = show_register(page, "compensations", "north")
+        mine = table.locator("tbody tr").filter(has_text="张伟")
+        expect(mine.filter(has_text="缴纳赔款")).to_have_count(2)
+        seen["register"] = [" | ".join(row.split("\t")) for row in mine.all_inner_texts()]
+        checked(page, "records-compensations")
         person.close()
 report(seen)

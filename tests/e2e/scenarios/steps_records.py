@@ -22,6 +22,7 @@ REGISTERS = {
     "repairs": "图书修补记载表",
     "writeoffs": "图书注销、剔除登记表",
     "teacher_reservations": "教师借阅书刊预约登记表",
+    "compensations": "丢失图书赔偿登记表",
 }
 LEDGERS = {"general": "图书总括帐", "classification": "分类帐", "writeoffs": "注销帐"}
 CAMPUSES = {None: "全校（南北区合计）", "north": "北区", "south": "南区"}

@@ -5,9 +5,9 @@
 // does not know is shown as the API gave it. The dashboard words its figures with
 // these too.
 import { i18n, formatDate, formatMoney } from "../../i18n.js";
-import { campusName as campusWord, roleName } from "../../school.js";
+import { campusName as campusWord, formatClass, roleName } from "../../school.js";
 
-const MONEY = new Set(["unit_price", "total", "value", "price", "held_value", "added_value", "weeded_value"]);
+const MONEY = new Set(["unit_price", "total", "value", "price", "held_value", "added_value", "weeded_value", "amount", "balance"]);
 const COUNTS = new Set([
   "copies", "held", "on_loan", "in_repair", "lost", "added", "weeded",
   "transferred_in", "transferred_out", "in_transit", "loans", "readers", "students", "books",
@@ -73,6 +73,8 @@ export function cell(column, value, kind = "") {
   if (ROLES.has(column)) return roleName(value);
   if (column === "reason") return weedReason(value);
   if (column === "class_letter") return classLetter(value);
+  if (column === "class_name") return formatClass(value);
+  if (column === "entry") return word(`records.entries.${value}`, value);
   if (column === "status") {
     const family = kind === "teacher_reservations" ? "reservationStatus" : "loanStatus";
     return word(`records.${family}.${value}`, word(`records.status.${value}`, value));
