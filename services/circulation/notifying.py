@@ -27,6 +27,7 @@ from nameko.timer import timer
 from services.circulation import domain, holds, notices, queries
 from services.circulation import schemas as s
 from services.circulation.mailer import Mailer, Sent, Settings, send_many
+from services.circulation.taking_back import mark_ready
 from shared.errors import load
 from shared.events import fields as f
 from shared.eventsourcing.decider import Refused
@@ -221,17 +222,10 @@ class Notifying:
     def _mark_ready(
         self, uow: UnitOfWork, reader: Mapping[str, Any], copy: domain.CopyAtDesk, today: date
     ) -> None:
-        """Hold ``copy`` for ``reader`` (``reservation_id``, ``patron_id``) from ``today``."""
+        """Hold ``copy`` for ``reader`` from ``today`` (``taking_back.mark_ready``)."""
         layered = getattr(self, "_calendar", None)  # the config's days and the librarian's
         calendar = layered(uow) if layered else self.rules.calendar
-        by = holds.pick_up_by(today, self.mailer.hold_pick_up_days, calendar.is_open)
-        ready = holds.MarkReady(
-            reader["reservation_id"], copy.barcode, copy.campus, copy.isbn, copy.title, today, by
-        )
-        try:
-            uow.execute(holds.HOLDS, reader["patron_id"], ready)
-        except Refused as refusal:  # a copy is ready for that reservation already
-            _log.info("no hold for %s: %s", reader["reservation_id"], refusal)
+        mark_ready(uow, reader, copy, today, calendar, self.mailer.hold_pick_up_days)
 
     def _hold_from_shelf(self, uow: UnitOfWork, reserved: Mapping[str, Any]) -> None:
         """A title reserved while a copy of it is free on that campus's shelf: that copy is

@@ -31,6 +31,7 @@ from services.circulation.policies import Rules
 from services.circulation.projections import INLINE, CopyAvailability
 from services.circulation.roster import RosterError, read_roster
 from services.circulation.stocktake_returns import FoundInStocktake
+from services.circulation.taking_back import take_back
 from shared.errors import BadRequest, NotFound, found, load
 from shared.events.envelope import Envelope
 from shared.events.fields import normalise_isbn
@@ -255,11 +256,10 @@ class CirculationService(notifying.Notifying, event_feed.EventFeed):
             calendar=self._calendar(uow),
         )
         borrower = domain.borrower_returning(command["barcode"], patron_id)
-        copy, waiting = queries.copy_coming_back(uow.cursor, command["barcode"])
-        returned = receipt_of(uow.execute(domain.CARD, borrower, back), "Returned")
-        held = domain.held_on_return(copy, back, waiting)
-        if held is not None:
-            self._mark_ready(uow, held, copy, back.today)  # HoldReady: notifying.py
+        stored, copy, held = take_back(
+            uow, borrower, back, back.calendar, self.mailer.hold_pick_up_days
+        )
+        returned = receipt_of(stored, "Returned")
         return {
             **returned,
             "title": copy.title,

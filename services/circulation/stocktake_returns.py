@@ -7,7 +7,9 @@ borrower at the stock-take's campus, on the day it was counted, the
 stock-take"). It is an ordinary return, decided by the card's rules, recorded in
 the consumer's transaction with ids derived from the catalog's event: a
 redelivered event returns nothing twice, and a loan that ended meanwhile (the
-borrower brought it to the desk) is left as it is.
+borrower brought it to the desk) is left as it is. Taken back as at the desk
+(``taking_back``): its days overdue by the school's calendar, and held for the
+next reader waiting for its title, who is told.
 """
 
 from __future__ import annotations
@@ -16,12 +18,16 @@ from collections.abc import Mapping
 from logging import getLogger
 from typing import Any
 
+from services.circulation import calendar as cal
 from services.circulation import domain, queries
+from services.circulation.mailer import settings_from_config
+from services.circulation.policies import LendingRules, rules_from_config
+from services.circulation.taking_back import take_back
 from shared.events.envelope import Envelope
 from shared.eventsourcing.decider import Refused
 from shared.eventsourcing.projection import Reaction
 from shared.eventsourcing.unit_of_work import UnitOfWork
-from shared.runtime.school_calendar import DEFAULT_TIMEZONE, local_date
+from shared.runtime.school_calendar import local_date
 
 _log = getLogger(__name__)
 
@@ -31,11 +37,13 @@ class FoundInStocktake(Reaction):
 
     name = "found_in_stocktake"
     sources = ("catalog",)
-    timezone = DEFAULT_TIMEZONE
+    rules: LendingRules | None = None  # set by ``configure``, before any event
+    pick_up_days = settings_from_config({}).hold_pick_up_days
 
     def configure(self, config: Mapping[str, Any]) -> None:
-        """The school's timezone: the return is dated by its calendar."""
-        self.timezone = (config.get("SCHOOL") or {}).get("timezone") or DEFAULT_TIMEZONE
+        """The school's calendar (the return's day, days overdue) and how long a hold lasts."""
+        self.rules = rules_from_config(dict(config))
+        self.pick_up_days = settings_from_config(dict(config)).hold_pick_up_days
 
     def react(self, uow: UnitOfWork, event: Envelope) -> None:
         data = event.data
@@ -47,15 +55,19 @@ class FoundInStocktake(Reaction):
         if holder is None or holder[0] != data["loan_id"]:
             return  # that loan ended meanwhile: returned at the desk, or declared lost
         _, patron_id, home_campus = holder
+        assert self.rules is not None, "configure() gives the reaction the school's rules"
+        school = self.rules.calendar
+        calendar = cal.effective(school, uow.get(cal.CALENDAR, cal.KEY).state)
         back = domain.ReturnCopy(
             data["barcode"],
             data["campus"],
-            local_date(event.occurred_at, self.timezone),
+            local_date(event.occurred_at, school.timezone),
             home_campus=home_campus,
             stocktake_id=data["stocktake_id"],
+            calendar=calendar,
         )
         try:
-            uow.execute(domain.CARD, patron_id, back)
+            take_back(uow, patron_id, back, calendar, self.pick_up_days)
         except Refused as refusal:
             _log.info(
                 "CopyCounted #%d returns nothing for copy %s: %s",

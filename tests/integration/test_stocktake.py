@@ -253,3 +253,29 @@ def test_the_stocktakes_read_model_rebuilds_to_what_was_kept_inline(api, pool_fo
     report = rebuild(pool, Stocktakes(), read_feed, batch=3)
     assert report.events > 0
     assert snapshot() == live
+
+
+def test_a_copy_found_on_loan_is_held_for_the_reader_waiting_for_its_title(api):
+    """Taken back as at the desk: the next reader who reserved the title gets it, no other."""
+    isbn = "978-7-5442-5399-4"
+    [lent] = api.add_books(1, **NOVEL, isbn=isbn, title="百年孤独")
+    borrower, waiting, other = api.card(), api.card(name="韩梅梅"), api.card(name="张伟")
+    assert api.lend(lent, borrower).status_code == 201
+    reserved = api.post(
+        "/api/reservations", {"patron_id": waiting, "isbn": isbn, "campus": "north"}
+    )
+    assert reserved.status_code == 201, reserved.text
+
+    stocktake_id = open_stocktake(api, "north")
+    scan(api, stocktake_id, lent)
+    wait_until(lambda: status_of(api, lent) == "on_shelf", timeout=20, what="the return")
+
+    def held() -> list[dict]:
+        events = api.get("/api/events", params={"source": "circulation", "limit": 500}).json()
+        return [e["data"] for e in events["events"] if e["type"] == "HoldReady"]
+
+    [hold] = wait_until(held, timeout=20, what="the hold for the reader waiting")
+    assert (hold["barcode"], hold["patron_id"]) == (lent, waiting)
+    refused = problem(api.lend(lent, other), 409)
+    assert refused["code"] == "held_for_reservation"
+    assert api.lend(lent, waiting).status_code == 201
