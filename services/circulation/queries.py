@@ -97,15 +97,21 @@ RETURNED_LOANS = """
 """
 RETURNED_FIELDS = ("loan_id", "barcode", "isbn", "title", "lent_on", "returned_on")
 # A reader's reservations still waiting, oldest first, each with its title (as catalogued).
+# A copy put aside for one (``holds``): its barcode and the day to pick it up by.
 OPEN_RESERVATIONS = """
     SELECT r.reservation_id, r.isbn, r.campus, r.reserved_at, r.status,
            (SELECT c.title FROM copy_availability c WHERE c.isbn = r.isbn
-            ORDER BY c.barcode LIMIT 1)
+            ORDER BY c.barcode LIMIT 1),
+           h.barcode, h.pick_up_by
     FROM reservations r
+    LEFT JOIN holds h ON h.reservation_id = r.reservation_id AND h.status = 'ready'
     WHERE r.patron_id = %s AND r.status = 'open'
     ORDER BY r.reserved_at
 """
-RESERVATION_FIELDS = ("reservation_id", "isbn", "campus", "reserved_at", "status", "title")
+RESERVATION_FIELDS = (
+    "reservation_id", "isbn", "campus", "reserved_at", "status", "title", "held_barcode",
+    "pick_up_by",
+)  # fmt: skip
 UNPAID_LOSSES = """
     SELECT l.loan_id, l.barcode, l.title, l.replacement_cost::text, l.patron_id,
            (l.replacement_cost - l.paid_amount)::text
@@ -270,10 +276,15 @@ def _loan(row: tuple[Any, ...], today: date, overdue: DaysOverdue = every_day) -
 
 
 def open_reservations(cursor: Cursor, patron_id: str) -> list[dict]:
-    """A reader's reservations still waiting for a copy, oldest first, with their titles."""
+    """A reader's reservations still open, oldest first, with their titles and, when a
+    copy is put aside for one, its barcode and the day to pick it up by."""
     cursor.execute(OPEN_RESERVATIONS, (patron_id,))
     return [
-        {**dict(zip(RESERVATION_FIELDS, row, strict=True)), "reserved_at": row[3].isoformat()}
+        {
+            **dict(zip(RESERVATION_FIELDS, row, strict=True)),
+            "reserved_at": row[3].isoformat(),
+            "pick_up_by": row[7] and row[7].isoformat(),
+        }
         for row in cursor.fetchall()
     ]
 

@@ -356,6 +356,12 @@ class OpenReservation(Schema):
     campus = fields.String(required=True)
     reserved_at = fields.DateTime(required=True)
     status = fields.String(required=True, metadata={"example": "waiting"})
+    held_barcode = nullable_string(
+        required=True, metadata={"description": "The copy put aside for it (HoldReady), or null."}
+    )
+    pick_up_by = fields.Date(
+        required=True, allow_none=True, metadata={"description": "The day to pick it up by."}
+    )
 
 
 class ReturnedLoan(Schema):

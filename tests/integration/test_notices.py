@@ -213,6 +213,11 @@ def test_a_reserved_book_ready_then_not_picked_up_passes_to_the_next_reader(scho
     by = date.fromisoformat(hold["pick_up_by"])
     assert hold["barcode"] == barcode and by > today()
     assert f"{by.year}年{by.month}月{by.day}日" in text
+    # The reader's own list (我的借阅, the desk) says so: which copy, and until when.
+    [mine] = school.get(f"/api/patrons/{first}/loans").json()["reservations"]
+    assert (mine["held_barcode"], mine["pick_up_by"]) == (barcode, by.isoformat())
+    [waits] = school.get(f"/api/patrons/{second}/loans").json()["reservations"]
+    assert (waits["held_barcode"], waits["pick_up_by"]) == (None, None)
 
     # Not picked up by then: released to the next reader waiting, who is told in turn.
     early = school.post("/api/holds/expire", {"on": by.isoformat()}).json()

@@ -122,6 +122,10 @@ def the_book_comes_back_held_for_her(page: Page) -> None:
     refused = scan_and_read(page, "条码", history[0])
     assert "该书已为预约读者保留" in refused, refused
     reader = show_reader(page, teacher["patron_id"])
+    # Her reservation says the copy is put aside for her, and until when.
+    expect(reader.get_by_test_id("reservations")).to_contain_text(
+        re.compile(rf"《上下五千年》已到书：已留书 {history[0]}，请于 .+ 前取走")
+    )
     lent = scan_and_read(page, "条码", history[0])
     assert "已借出《上下五千年》" in lent, lent
     expect(reader.get_by_test_id("reservations")).to_have_count(0)  # fulfilled
