@@ -3,6 +3,7 @@ and the rules for a reserved copy kept at the desk (pick-up day, expiry, who is 
 
 from datetime import date
 from email import message_from_bytes, policy
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -190,3 +191,10 @@ def test_a_title_reserved_with_free_copies_on_the_shelf_holds_the_next_free_one(
     assert holds.shelf_copy_for(["C1", "C2"], waiting_before=1) == "C2"
     assert holds.shelf_copy_for(["C1"], waiting_before=1) is None  # the earlier reader's
     assert holds.shelf_copy_for([], waiting_before=0) is None
+
+
+def test_the_example_email_in_the_docs_is_the_class_teachers_notice():
+    example = Path(__file__).resolve().parents[2] / "examples/notices/overdue-G7-3.eml"
+    mail = message_from_bytes(example.read_bytes(), policy=policy.default)
+    assert mail["Subject"] == "初一(3)班逾期未还图书通知（2026年12月2日）"
+    assert "红楼梦" in mail.get_body(("plain",)).get_content()

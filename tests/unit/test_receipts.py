@@ -1,6 +1,7 @@
 """The receipt for a lost book's payment: amounts in capitals (大写) and the printed page."""
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -84,3 +85,9 @@ def test_a_settled_receipt_in_english_says_so():
     (page,) = pdf_pages(render([receipt_sheet(settled, words)], words, "Receipt", "now"))
     assert "Receipt for a lost book" in page and "paid for in full" in page
     assert "壹拾贰元伍角整" in squeezed(page) and "2026-12-07" in page
+
+
+def test_the_example_receipt_in_the_docs_reads_back_as_they_say():
+    example = Path(__file__).resolve().parents[2] / "examples/receipts/receipt-2026-000007.pdf"
+    (page,) = pdf_pages(example.read_bytes())
+    assert "收据号：2026-000007" in squeezed(page) and "伍元整" in squeezed(page)
