@@ -105,6 +105,19 @@ def _date(name: str = "transaction_date") -> Fixed:
     return Fixed(name, DATE_WIDTH, DATE)
 
 
+# A checkout's answer (12) and a renewal's (30) have one layout in the spec: fixed fields,
+# variable fields in order, and the ones it requires.
+_LOAN_ANSWER = (
+    (
+        Fixed("ok", 1, OK01),
+        Fixed("renewal_ok", 1, YN),
+        Fixed("magnetic_media", 1, YNU),
+        Fixed("desensitize", 1, YNU),
+        _date(),
+    ),
+    ("AO", "AA", "AB", "AJ", "AH", "BT", "CI", "BH", "BV", "CK", "CH", "BK", "AF", "AG"),
+    frozenset({"AO", "AA", "AB", "AJ", "AH"}),
+)
 _ITEM_LISTS = frozenset({"AF", "AG", "AS", "AT", "AU", "AV", "BU", "CD"})
 
 # Requests (kiosk to ACS). ``required`` holds only what the service truly cannot do
@@ -261,15 +274,7 @@ RESPONSES: dict[str, Layout] = {
         Layout(
             "12",
             "checkout_response",
-            (
-                Fixed("ok", 1, OK01),
-                Fixed("renewal_ok", 1, YN),
-                Fixed("magnetic_media", 1, YNU),
-                Fixed("desensitize", 1, YNU),
-                _date(),
-            ),
-            ("AO", "AA", "AB", "AJ", "AH", "BT", "CI", "BH", "BV", "CK", "CH", "BK", "AF", "AG"),
-            frozenset({"AO", "AA", "AB", "AJ", "AH"}),
+            *_LOAN_ANSWER,
         ),
         Layout(
             "10",
@@ -287,15 +292,7 @@ RESPONSES: dict[str, Layout] = {
         Layout(
             "30",
             "renew_response",
-            (
-                Fixed("ok", 1, OK01),
-                Fixed("renewal_ok", 1, YN),
-                Fixed("magnetic_media", 1, YNU),
-                Fixed("desensitize", 1, YNU),
-                _date(),
-            ),
-            ("AO", "AA", "AB", "AJ", "AH", "BT", "CI", "BH", "BV", "CK", "CH", "BK", "AF", "AG"),
-            frozenset({"AO", "AA", "AB", "AJ", "AH"}),
+            *_LOAN_ANSWER,
         ),
         Layout(
             "18",
