@@ -1,10 +1,10 @@
 """Who may do what on the broker: one RabbitMQ user per service, and one per school system.
 
 A service may publish only to its own events exchange (plus RPC and its dead
-letters) and touch only its own queues; the gateway only makes and answers RPC
-calls (and lists the queues for its status page). Written once here, applied by
-``python -m shared.runtime.permissions`` (called by infra/up.sh) through the
-management API, and proven by the tests.
+letters) and touch only its own queues; the gateway and the SIP2 server only make
+and answer RPC calls (the gateway also lists the queues for its status page).
+Written once here, applied by ``python -m shared.runtime.permissions`` (called by
+infra/up.sh) through the management API, and proven by the tests.
 
 Each other school system (student records, timetables, the district office) gets
 a user of its own, ``ext.<system>``, made with its API key (``library keys create``
@@ -143,6 +143,19 @@ def gateway_permissions() -> Permissions:
     )
 
 
+SIP2 = "sip2"
+"""The SIP2 server (services/sip2): the self-check kiosks' way in, like the gateway a
+caller of the services that owns no events and no database."""
+
+
+def rpc_client_permissions(user: str) -> Permissions:
+    """A user that only calls the services and answers its own ``health`` RPC (the SIP2
+    server): the RPC exchange, its request queue and its reply queues, nothing else. It
+    follows no events, publishes none and has no dead letters."""
+    own = rpc_names(user)
+    return Permissions(configure=f"^({own})$", write=f"^({own})$", read=f"^({own})$")
+
+
 USER_TAGS = {GATEWAY: "management"}
 """Management-plugin tags of the library's users. The gateway's status page lists the
 vhost's queues (depths, consumers, dead letters: ``shared.runtime.status_report``),
@@ -162,6 +175,8 @@ def permissions_for(user: str) -> Permissions:
         return NO_RIGHTS
     if user == GATEWAY:
         return gateway_permissions()
+    if user == SIP2:
+        return rpc_client_permissions(SIP2)
     if user in SERVICES:
         return service_permissions(user)
     raise ValueError(f"no broker rights are written down for {user!r}")

@@ -47,7 +47,7 @@ def users(config):
     vhost = vhost_of(config["AMQP_URI"])
     with Connection(config["AMQP_URI"]) as connection:
         declare_campus_routing(connection, list(SERVICES))
-    roles = {"catalog": "catalog-pw", "gateway": "gateway-pw"}
+    roles = {"catalog": "catalog-pw", "gateway": "gateway-pw", "sip2": "sip2-pw"}
     names = apply(config["RABBIT_MANAGEMENT_URI"], vhost, roles, suffix=f"-{vhost}")
     host = urlsplit(config["AMQP_URI"])
     uris = {
@@ -216,6 +216,28 @@ def test_the_gateway_only_calls_and_answers_rpc_and_follows_events(users, config
     declare(config["AMQP_URI"], Queue("rpc-catalog", durable=True))
     with pytest.raises(Exception, match=REFUSED):
         consume(users["gateway"], "rpc-catalog")
+
+
+def test_the_sip2_server_only_calls_and_answers_rpc(users, config):
+    rpc = Exchange("nameko-rpc", type="topic", durable=True)
+    reply_queue = f"rpc.reply-sip2-{uuid.uuid4()}"
+    declare(users["sip2"], Queue(reply_queue, exchange=rpc, routing_key=reply_queue))
+    publish(users["sip2"], "nameko-rpc", OutgoingMessage(reply_queue, b"{}", "reply"))
+    assert len(drain(users["sip2"], reply_queue, 1)) == 1
+    declare(users["sip2"], Queue("rpc-sip2", exchange=rpc, routing_key="sip2.*", durable=True))
+
+    for exchange in ("circulation.events", "library.events.by_campus", "library.dlx"):
+        with pytest.raises(PublishNotConfirmed, match=REFUSED):
+            publish(users["sip2"], exchange)
+    # It follows no events: no queue bound to an events exchange, of any name.
+    events = Exchange("circulation.events", type="topic", passive=True)
+    declare(config["AMQP_URI"], Exchange("circulation.events", type="topic", durable=True))
+    for name in ("sip2.from.circulation", "gateway.live.0f3a9c2b"):
+        with pytest.raises(Exception, match=REFUSED):
+            declare(users["sip2"], Queue(name, exchange=events))
+    declare(config["AMQP_URI"], Queue("rpc-circulation", durable=True))
+    with pytest.raises(Exception, match=REFUSED):  # answering in circulation's name
+        consume(users["sip2"], "rpc-circulation")
 
 
 def connection_users(config):

@@ -72,6 +72,30 @@ def test_the_gateway_may_only_call_and_answer_rpc_and_follow_the_events_it_strea
         assert not allowed(rights.write, f"{source}.events")
 
 
+def test_the_sip2_server_only_calls_the_services_and_answers_its_own_health():
+    rights = permissions_for("sip2")
+    for permission in (rights.configure, rights.write, rights.read):
+        assert allowed(permission, "nameko-rpc")
+        assert allowed(permission, "rpc-sip2")  # its health RPC (infra/services.sh asks it)
+        assert allowed(permission, "rpc.reply-sip2-3f2a")
+        assert not allowed(permission, "rpc.reply-gateway-3f2a")
+        assert not allowed(permission, "gateway.live.0f3a9c2b7d1e4a56")
+        for name in ("library.dlx", "library.events.by_campus", "sip2.events", "sip2.from.x"):
+            assert not allowed(permission, name)
+        for source in SERVICES:  # it owns no events and follows none
+            assert not allowed(permission, f"{source}.events")
+            assert not allowed(permission, f"rpc-{source}")  # nor answers for a service
+
+
+def test_every_library_user_in_the_config_has_its_rights_written_down():
+    from shared.config import load_config
+
+    users = load_config()["RABBIT_USERS"]
+    assert {*SERVICES, "gateway", "sip2"} <= set(users)
+    for user in users:
+        permissions_for(user)  # raises for a user nobody wrote rights for
+
+
 def test_the_retired_shared_external_user_has_no_rights_at_all():
     assert permissions_for("external") == NO_RIGHTS
 
