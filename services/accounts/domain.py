@@ -252,6 +252,12 @@ def _check_roles(roles: tuple[str, ...], campus: str | None, patron_id: str | No
             "An assistant works the desk of one campus: name it (north or south).",
             "assistant_needs_campus",
         )
+    if "kiosk" in roles and (len(roles) > 1 or campus is None):
+        raise Refused(
+            "A self-check kiosk's account is a kiosk only, at one campus: name it "
+            "(north or south) and give it no other role.",
+            "kiosk_needs_campus",
+        )
     card_roles = set(roles) & set(CARD_ROLES)
     if len(card_roles) > 1:
         raise Refused("An account is a teacher's or a student's, not both.", "teacher_and_student")

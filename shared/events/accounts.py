@@ -14,7 +14,7 @@ from shared.events.registry import CATALOGUE
 
 SOURCE = "accounts"
 
-ROLES = ("librarian", "assistant", "operator", "teacher", "student")
+ROLES = ("librarian", "assistant", "operator", "teacher", "student", "kiosk")
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,31}$"
 
 

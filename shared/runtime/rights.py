@@ -31,10 +31,12 @@ RIGHTS: dict[str, str] = {
     "keys.manage": "create, list and revoke API keys",
     "audit.read": "who did what (the audit)",
     "notices.send": "e-mail the overdue notices to class teachers and see the notices sent",
+    "kiosk": "a self-check kiosk (SIP2) of one campus: lend, take back and renew there, "
+    "and read the card and the copy scanned",
 }
 
 ROLE_RIGHTS: dict[str, frozenset[str]] = {
-    "librarian": frozenset(RIGHTS) - {"own.read", "reservations.own", "notes.own"},
+    "librarian": frozenset(RIGHTS) - {"own.read", "reservations.own", "notes.own", "kiosk"},
     "assistant": frozenset(
         {"catalogue.search", "desk", "patrons.read", "records.read", "events.read"}
     ),
@@ -43,12 +45,15 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
         {"catalogue.search", "class.read", "own.read", "reservations.own", "notes.award"}
     ),
     "student": frozenset({"catalogue.search", "own.read", "reservations.own", "notes.own"}),
+    # A self-check kiosk's account (services/sip2): only what a kiosk does, at its campus.
+    "kiosk": frozenset({"kiosk"}),
     # The fixed development token of the read-only role (LIBRARY_DEV_TOKENS=1 only).
     "reader": frozenset({"catalogue.search", "records.read", "events.read", "events.personal"}),
 }
 
 # What a machine client may be given: never accounts or keys of its own.
 KEY_RIGHTS = frozenset(RIGHTS) - {
+    "kiosk",
     "accounts.manage",
     "keys.manage",
     "own.read",

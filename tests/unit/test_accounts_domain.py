@@ -43,6 +43,11 @@ def test_a_username_is_an_account_once_whatever_its_case():
     [
         (domain.CreateAccount("a1", "甲", ("assistant",)), "assistant_needs_campus"),
         (domain.CreateAccount("a2", "乙", ("student",)), "card_role_needs_card"),
+        (domain.CreateAccount("k1", "自助机", ("kiosk",)), "kiosk_needs_campus"),
+        (
+            domain.CreateAccount("k2", "自助机", ("kiosk", "assistant"), campus="north"),
+            "kiosk_needs_campus",
+        ),
         (
             domain.CreateAccount("a3", "丙", ("student", "teacher"), patron_id="P1"),
             "teacher_and_student",
