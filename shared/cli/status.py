@@ -3,7 +3,8 @@
 For each service: whether it answers its ``health`` RPC (with a short timeout),
 how many instances consume its RPC queue, its newest position, and its relay
 (is a leader elected, how many events are still to be published), read from
-its own database. Then RabbitMQ's queues (depth, unacknowledged, consumers),
+its own database (a service that owns none, the SIP2 server, is asked its health
+only). Then RabbitMQ's queues (depth, unacknowledged, consumers),
 the dead letters per ``*.dlq`` queue, and each projection's lag behind each of
 its sources (the ``projection_lag`` RPC). The gateway is checked over HTTP.
 
@@ -23,6 +24,7 @@ from shared.eventsourcing.store import LOCK_NAMESPACE, RELAY_LOCK
 from shared.runtime.status_report import BrokerView, QueueState, look_at_broker
 
 GATEWAY = "gateway"
+SIP2 = "sip2"
 DEFAULT_WEB_ADDRESS = "0.0.0.0:8000"
 DB_CONNECT_TIMEOUT = 3
 
@@ -107,21 +109,25 @@ def gather(config: Config, services: list[str], timeout: float) -> StatusReport:
 def _check(
     config: Config, name: str, timeout: float, broker: BrokerView
 ) -> tuple[ServiceState, list[dict[str, Any]], list[CliError]]:
-    """One service: its database, its health and its projections' lag."""
+    """One service: its database, its health and its projections' lag (a service that
+    owns no data, as the SIP2 server, has neither database nor projections: its health)."""
     problems: list[CliError] = []
     if name == GATEWAY:
         gateway = _gateway(config, problems)
         gateway.instances = broker.instances(GATEWAY)  # its health RPC's consumers
         return gateway, [], problems
     state = ServiceState(name, instances=broker.instances(name))
-    _database(config, state, problems)
+    owns_data = name in SERVICES
+    if owns_data:
+        _database(config, state, problems)
     lag: list[dict[str, Any]] = []
     try:
         with Services(config, timeout=timeout) as rpc:
             health = rpc.call(name, "health")
             state.up = True
             state.head = health.get("head", state.head)
-            lag = [{"service": name, **row} for row in rpc.call(name, "projection_lag")]
+            if owns_data:
+                lag = [{"service": name, **row} for row in rpc.call(name, "projection_lag")]
     except CliError as error:
         state.problem = error.message
         problems.append(error)

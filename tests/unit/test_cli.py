@@ -121,6 +121,34 @@ def test_status_reports_unreachable_infrastructure_before_a_service_that_is_down
     assert len(report.problems) == 3
 
 
+def test_a_service_without_a_database_is_asked_its_health_only(monkeypatch):
+    asked = []
+
+    class Services:
+        def __init__(self, config, timeout):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def call(self, service, method):
+            asked.append((service, method))
+            return {"service": service}
+
+    def no_database(*args):
+        raise AssertionError("the SIP2 server owns no database")
+
+    monkeypatch.setattr(status, "Services", Services)
+    monkeypatch.setattr(status, "_database", no_database)
+    state, lag, problems = status._check({}, "sip2", 1.0, status.BrokerView(queues=[]))
+    assert asked == [("sip2", "health")]  # no projection_lag: it has no projections
+    assert state.up and state.database == "-" and state.relay_leader is None
+    assert lag == [] and problems == []
+
+
 def test_the_gateway_is_looked_for_where_a_browser_can_reach_it():
     assert status.web_address({"WEB_SERVER_ADDRESS": "0.0.0.0:8000"}) == "http://127.0.0.1:8000"
     assert status.web_address({"WEB_SERVER_ADDRESS": "10.1.2.3:80"}) == "http://10.1.2.3:80"
