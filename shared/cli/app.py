@@ -94,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     people_commands = people.add_subparsers(
         dest="accounts_command", required=True, metavar="ACTION"
     )
-    make = people_commands.add_parser("create", help="a staff account (the first librarian)")
+    make = people_commands.add_parser(
+        "create", help="a staff account (the first librarian) or a self-check kiosk's"
+    )
     make.add_argument("username")
     make.add_argument("--name", required=True, help="the person's name, e.g. 王建华")
     make.add_argument(
@@ -102,10 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         required=True,
         dest="roles",
-        choices=("librarian", "assistant", "operator"),
-        help="may be repeated",
+        choices=("librarian", "assistant", "operator", "kiosk"),
+        help="may be repeated (a kiosk's account is a kiosk only)",
     )
-    make.add_argument("--campus", choices=("north", "south"), help="an assistant's desk")
+    make.add_argument(
+        "--campus", choices=("north", "south"), help="an assistant's desk, a kiosk's campus"
+    )
     make.add_argument("--password-stdin", action="store_true", help="read it from stdin")
     make.set_defaults(handler=cmd_accounts_create)
     reset = people_commands.add_parser("reset-password", help="set a new password")

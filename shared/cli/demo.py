@@ -14,8 +14,9 @@ derived from what it does, with dates set through ``on``.
 
 It is idempotent: when the catalog already holds copies, nothing is loaded.
 Either way it makes the demo's accounts (``demo_accounts``: a librarian, an
-assistant per campus, an operator, two class teachers, two students), prints
-the sign-in page and their passwords, and writes them to ``.run/demo.json``.
+assistant per campus, an operator, two class teachers, two students) and a
+self-check kiosk's (``demo_kiosks``: SIP2, docs/sip2.md), prints the sign-in page
+and their passwords, and writes them to ``.run/demo.json``.
 
 The order is chosen so the desks can start early: the copies they lend are
 catalogued first, and circulation must know them before a loan; the back
@@ -839,7 +840,7 @@ def main(argv: list[str] | None = None) -> int:
     import eventlet
 
     eventlet.monkey_patch()
-    from shared.cli import demo_accounts, demo_systems
+    from shared.cli import demo_accounts, demo_kiosks, demo_systems
     from shared.cli.errors import CliError
     from shared.cli.rpc import Services
     from shared.config import load_config
@@ -871,6 +872,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with Services(config, timeout=RPC_TIMEOUT) as rpc:
             info["accounts"] = demo_accounts.ensure(rpc.call, kept.get("accounts") or {}, say)
+            info["sip2"] = demo_kiosks.ensure(rpc.call, config, kept.get("sip2") or {}, say)
         info["systems"] = demo_systems.ensure(config, kept.get("systems") or {}, say, RPC_TIMEOUT)
     except (CliError, Failure) as error:
         print(f"[demo] ERROR: {getattr(error, 'message', error)}", file=sys.stderr)
@@ -881,6 +883,10 @@ def main(argv: list[str] | None = None) -> int:
     say(f"sign in at {info['dashboard']} as:")
     for key, person in info["accounts"].items():
         say(f"  {key:<16} {person['username']:<12} password {person['password']}")
+    kiosk = info["sip2"]
+    say(f"a self-check kiosk logs in to SIP2 at {kiosk['host']}:{kiosk['port']} as "
+        f"{kiosk['username']} password {kiosk['password']}, location {kiosk['location']}: "
+        "docs/sip2.md")  # fmt: skip
     say("the school system student-records follows the events: docs/integrating.md")
     say(f"(also in {RUN_FILE.relative_to(RUN_FILE.parents[1])}; the archives' ledgers may "
         "take a few more minutes to count every copy: the dashboard shows the lag)")  # fmt: skip

@@ -56,40 +56,46 @@ def ensure(
     call: Callable[..., Any], kept: Mapping[str, Any], say: Callable[[str], None]
 ) -> dict[str, dict[str, str]]:
     """Every demo person's account, signed in with the password kept (or a new one)."""
-    from shared.cli.rpc import RemoteFailure
-
     people: dict[str, dict[str, str]] = {}
     for person in (*STAFF, *CARD_HOLDERS):
         secret = (kept.get(person.key) or {}).get("password") or password()
-        try:
-            call("accounts", "get_account", person.username)
-            exists = True
-        except RemoteFailure as failure:
-            if failure.exc_type != "NotFound":
-                raise
-            exists = False
-        if not exists and person.roles:
-            call("accounts", "create_account", _command(
-                username=person.username, name=person.name, roles=list(person.roles),
-                campus=person.campus, password=secret,
-            ))  # fmt: skip
-        else:
-            if not exists:
-                _wait_for(call, person.username)
-            call("accounts", "reset_password", _command(username=person.username, password=secret))
-        if person.classes:
-            call("accounts", "set_classes", _command(
-                username=person.username, classes=list(person.classes)
-            ))  # fmt: skip
-        if person.email and call("accounts", "get_account", person.username).get("email") != (
-            person.email
-        ):
-            call("accounts", "change_email", _command(
-                username=person.username, email=person.email
-            ))  # fmt: skip
+        ensure_one(call, person, secret)
         people[person.key] = {"username": person.username, "password": secret}
     say(f"{len(people)} accounts: librarian, assistants, operator, teachers, students")
     return people
+
+
+def ensure_one(call: Callable[..., Any], person: Person, secret: str) -> None:
+    """One account as ``person`` describes it, signing in with ``secret``: made when it
+    has roles of its own (staff, a kiosk), else waited for (a card holder's)."""
+    from shared.cli.rpc import RemoteFailure
+
+    try:
+        call("accounts", "get_account", person.username)
+        exists = True
+    except RemoteFailure as failure:
+        if failure.exc_type != "NotFound":
+            raise
+        exists = False
+    if not exists and person.roles:
+        call("accounts", "create_account", _command(
+            username=person.username, name=person.name, roles=list(person.roles),
+            campus=person.campus, password=secret,
+        ))  # fmt: skip
+    else:
+        if not exists:
+            _wait_for(call, person.username)
+        call("accounts", "reset_password", _command(username=person.username, password=secret))
+    if person.classes:
+        call("accounts", "set_classes", _command(
+            username=person.username, classes=list(person.classes)
+        ))  # fmt: skip
+    if person.email and call("accounts", "get_account", person.username).get("email") != (
+        person.email
+    ):
+        call("accounts", "change_email", _command(
+            username=person.username, email=person.email
+        ))  # fmt: skip
 
 
 def _command(**fields: Any) -> dict[str, Any]:

@@ -45,6 +45,9 @@ def test_each_command_reaches_its_handler_with_its_arguments():
     cards = parse("import-cards", "roster.csv", "--chunk-rows", "200")
     assert (cards.roster, cards.chunk_rows) == ("roster.csv", 200)
     assert parse("--config", "/tmp/x.yml", "demo").config == "/tmp/x.yml"
+    kiosk = parse("accounts", "create", "kiosk-north-2", "--name", "北区自助借还机 2",
+                  "--role", "kiosk", "--campus", "north", "--password-stdin")  # fmt: skip
+    assert (kiosk.roles, kiosk.campus) == (["kiosk"], "north")
 
 
 @pytest.mark.parametrize(

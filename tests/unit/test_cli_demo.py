@@ -4,7 +4,11 @@ import random
 from collections import Counter
 from datetime import date
 
-from shared.cli import demo, roster
+import pytest
+
+from shared.cli import demo, demo_kiosks, roster
+from shared.cli.rpc import RemoteFailure
+from shared.config import load_config
 from shared.events.fields import CLASSIFICATION_PATTERN, isbn_is_valid
 
 
@@ -83,3 +87,56 @@ def test_the_same_command_always_gets_the_same_id():
         "lend", "S70101", date(2026, 11, 2)
     )
     assert demo.command_id("lend", "S70101", "x") != demo.command_id("lend", "S70102", "x")
+
+
+# ---------------------------------------------------------------- the demo's kiosk
+
+
+class Accounts:
+    """The accounts service as the demo calls it: ``get_account`` says NotFound until made."""
+
+    def __init__(self):
+        self.made: dict[str, dict] = {}
+        self.calls: list[tuple[str, dict | str]] = []
+
+    def __call__(self, service, method, argument):
+        assert service == "accounts"
+        self.calls.append((method, argument))
+        if method == "get_account":
+            if argument not in self.made:
+                raise RemoteFailure(service, method, {"exc_type": "NotFound", "exc_args": []})
+            return self.made[argument]
+        if method == "create_account":
+            self.made[argument["username"]] = argument
+        elif method == "reset_password":
+            self.made[argument["username"]]["password"] = argument["password"]
+        return {}
+
+
+def test_the_demo_makes_a_north_kiosk_and_writes_where_it_speaks_sip2():
+    config = load_config()
+    accounts = Accounts()
+    sip2 = demo_kiosks.ensure(accounts, config, {}, lambda text: None)
+    assert set(sip2) == {"host", "port", "username", "password", "location"}
+    listener = config["SIP2"]["listeners"][0]
+    assert (sip2["host"], sip2["port"]) == ("127.0.0.1", listener["port"])
+    assert (sip2["username"], sip2["location"]) == ("kiosk-north-1", "north")
+    made = accounts.made["kiosk-north-1"]
+    assert (made["roles"], made["campus"], made["password"]) == (
+        ["kiosk"],
+        "north",
+        sip2["password"],
+    )
+    assert len(sip2["password"]) >= 8  # the accounts' password rule
+
+    again = demo_kiosks.ensure(accounts, config, sip2, lambda text: None)
+    assert again == sip2  # run again: the same account, the password kept in .run/demo.json
+    assert [method for method, _ in accounts.calls].count("create_account") == 1
+    assert accounts.calls[-1][0] == "reset_password"
+
+
+def test_a_kiosk_reaches_a_listener_on_every_address_at_this_machine():
+    listening = {"SIP2": {"listeners": [{"host": "0.0.0.0", "port": 6101}]}}
+    assert demo_kiosks.listener_address(listening) == ("127.0.0.1", 6101)
+    with pytest.raises(ValueError, match="SIP2.listeners"):
+        demo_kiosks.listener_address({})
