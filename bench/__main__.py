@@ -1,6 +1,7 @@
-"""Every benchmark in turn: desk, rebuild, rush, then the latency plot.
+"""Every benchmark in turn: desk, rebuild, rush, sip2, then the latency plot.
 
     python -m bench [--quick] [--only desk,rush] [--events N] [--cards N] [--lends N] ...
+    python -m bench sip2 [--quick]  # only the steps named (the same as --only sip2)
     make bench                      # the full sizes of issue 6
 
 Each benchmark runs as its own process (``python -m bench.<name>``), so one's
@@ -9,8 +10,8 @@ stop the rest. Sizes come from the options, else from the environment, else
 the full sizes issue 6 asks for:
 
     BENCH_EVENTS     events stored before desk and rebuild run   (1,000,000)
-    BENCH_SECONDS    seconds per desk load phase                 (20)
-    BENCH_RUNS       desk runs, medians taken                    (3)
+    BENCH_SECONDS    seconds per desk load phase, per SIP2 run   (20)
+    BENCH_RUNS       desk and SIP2 runs, medians taken           (3)
     BENCH_RUSH_RUNS  rush runs, each with 1 and 3 instances      (1)
     BENCH_CARDS      cards in the rush's roster                  (5,000)
     BENCH_LENDS      lends in the rush                           (20,000)
@@ -37,7 +38,7 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 QUICK_RESULTS = RESULTS / "quick"
 PLOT = REPO / "docs" / "latency.png"
-STEPS = ("desk", "rebuild", "rush", "plot")
+STEPS = ("desk", "rebuild", "rush", "sip2", "plot")
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,17 @@ def plan(chosen: Mapping[str, int | float], quick: bool, only: list[str]) -> lis
             [out / "rush.json"],
             [],
         ),
+        "sip2": Step(
+            "sip2",
+            [
+                f"--seconds={chosen['seconds']}",
+                f"--runs={chosen['runs']}",
+                f"--out={out / 'sip2.json'}",
+                *(["--echo-seconds=2"] if quick else []),
+            ],
+            [out / "sip2.json"],
+            [],
+        ),
         "plot": Step(
             "plot",
             [f"--results={desk_json}", f"--out={out / 'latency.png' if quick else PLOT}"],
@@ -149,12 +161,19 @@ def run(step: Step, quick: bool) -> tuple[int, float]:
     return code, time.monotonic() - started
 
 
+def steps_named(positional: list[str], only: str) -> list[str]:
+    """The steps to run: those named on the command line, else ``--only``'s list."""
+    named = positional or only.split(",")
+    return [name.strip() for name in named if name.strip()]
+
+
 def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("steps", nargs="*", help=f"only these steps (of {', '.join(STEPS)})")
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
     parser.add_argument("--only", default=",".join(STEPS), help="steps, e.g. desk,plot")
     parser.add_argument("--events", type=int)
@@ -164,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cards", type=int)
     parser.add_argument("--lends", type=int)
     args = parser.parse_args(argv)
-    only = [name.strip() for name in args.only.split(",") if name.strip()]
+    only = steps_named(args.steps, args.only)
     unknown = sorted(set(only) - set(STEPS))
     if unknown:
         parser.error(f"unknown step(s) {', '.join(unknown)}; the steps are {', '.join(STEPS)}")

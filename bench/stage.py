@@ -61,9 +61,13 @@ class Stage:
         stage.config["AMQP_URI"] = urlunsplit(parts._replace(path="/" + stage.vhost))
         stage.config["DATABASES"] = create_scratch_databases(base, PREFIX)
         stage.pools = {s: ConnectionPool(d, size=4) for s, d in stage.config["DATABASES"].items()}
-        workdir.mkdir(parents=True, exist_ok=True)
-        (workdir / "config.yml").write_text(yaml.safe_dump(stage.config))
+        stage.save_config()
         return stage
+
+    def save_config(self) -> None:
+        """The config the service processes read (again, after a bench changed it)."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "config.yml").write_text(yaml.safe_dump(self.config))
 
     def start(self, name: str, module: str) -> subprocess.Popen:
         log = open(self.workdir / f"{name}.log", "w")  # noqa: SIM115 (the process owns it)

@@ -4,6 +4,7 @@ figures, the latency plot's data, and how ``python -m bench`` picks sizes and ou
 import random
 import statistics
 from collections import Counter
+from datetime import datetime
 
 import pytest
 
@@ -272,13 +273,50 @@ def test_sizes_come_from_options_then_the_environment_then_the_defaults():
 def test_the_full_run_writes_the_real_results_and_a_quick_one_beside_them():
     chosen = runner.sizes({}, {}, quick=False)
     steps = runner.plan(chosen, quick=False, only=list(runner.STEPS))
-    assert [s.name for s in steps] == ["desk", "rebuild", "rush", "plot"]
+    assert [s.name for s in steps] == ["desk", "rebuild", "rush", "sip2", "plot"]
     assert steps[0].argv == ["--events=1000000", "--seconds=20", "--runs=3"]
-    assert steps[3].writes == [runner.PLOT]
-    quick = runner.plan(runner.sizes({}, {}, quick=True), quick=True, only=["rush", "plot"])
-    assert [s.name for s in quick] == ["rush", "plot"]
+    assert steps[3].argv == [
+        "--seconds=20",
+        "--runs=3",
+        f"--out={runner.RESULTS / 'sip2.json'}",
+    ]
+    assert steps[4].writes == [runner.PLOT]
+    quick = runner.plan(runner.sizes({}, {}, quick=True), quick=True, only=["rush", "sip2", "plot"])
+    assert [s.name for s in quick] == ["rush", "sip2", "plot"]
     assert all(runner.QUICK_RESULTS in p.parents for s in quick for p in s.writes)
-    assert f"--results={runner.QUICK_RESULTS / 'desk.json'}" in quick[1].argv
+    assert f"--results={runner.QUICK_RESULTS / 'desk.json'}" in quick[2].argv
+    assert "--seconds=3" in quick[1].argv and "--runs=1" in quick[1].argv
+
+
+def test_a_step_named_on_the_command_line_runs_alone():
+    assert runner.steps_named(["sip2"], ",".join(runner.STEPS)) == ["sip2"]
+    assert runner.steps_named([], "desk, plot") == ["desk", "plot"]
+
+
+def test_the_kiosks_send_what_a_client_written_from_the_spec_sends():
+    """The SIP2 bench builds its lines with the server's codec; byte for byte they are
+    the lines of tests/sip2_client.py, written from the 2.00 specification apart from it."""
+    from bench.sip2_kiosk import Answer, KioskLines
+    from tests.sip2_client import Client, sip_checksum
+
+    kiosk, spec = KioskLines(), Client()
+    when = datetime(2026, 3, 2, 9, 30, 0)  # the spec client's transaction date
+    for _ in range(12):  # the AY sequence digit goes round past 9
+        assert kiosk.login("kiosk-north-1", "pw-12345678", "north") == spec.login(
+            "kiosk-north-1", "pw-12345678", "north"
+        )
+        assert kiosk.checkout("S70301", "N000123", when) == spec.checkout("S70301", "N000123")
+        assert kiosk.checkin("N000123", when, "north") == spec.checkin("N000123", "north")
+
+    body = "12" + "1" + "N" + "U" + "N" + "20260302    093000" + "AOschool|AAS70301|ABN000123|"
+    body += "AJ骆驼祥子|AH20260316    235959|AF借书成功|AY3AZ"
+    raw = body.encode() + sip_checksum(body.encode()).encode() + b"\r"
+    answer = kiosk.read(raw)
+    assert (answer.code, answer.ok, answer.screen) == ("12", True, "借书成功")
+    refused = "10" + "0" + "N" + "U" + "Y" + "20260302    093000"
+    refused += "AOschool|ABN000123|AQsouth|AF此书属于南区，请还到南区|"
+    assert kiosk.read(refused.encode()) == kiosk.read(refused.encode() + b"\r")
+    assert kiosk.read(refused.encode()) == Answer("10", False, "此书属于南区，请还到南区")
 
 
 def test_a_quick_run_puts_the_real_figures_back(tmp_path):
