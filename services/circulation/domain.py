@@ -13,7 +13,7 @@ copy at the desk, the policy, today's date) comes in with the command.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -179,6 +179,36 @@ class TurnYear:
     starts: date  # the first day of the new school year: the new classes count from it
 
 
+# The refusals a librarian may set aside to lend anyway (an offline desk's conflict: the
+# book already left with the reader). Never: a retired or unknown card, an unknown,
+# written-off or reference-only copy, a copy on loan to someone else (take it back first),
+# in transit or of the other campus (where it is must be put right first), nor a copy put
+# aside for a reader by name.
+OVERRIDABLE = frozenset(
+    {"loan_limit", "overdue", "unpaid_loss", "card_blocked", "copy_damaged", "held_for_reservation"}
+)
+
+
+@dataclass(frozen=True)
+class Override:
+    """A librarian's decision to lend although the rules refuse (``code``: the refusal she
+    was shown), with her ``note``; the loan records it with what it set aside."""
+
+    code: str
+    note: str = ""
+    conflict_id: str | None = None
+    by: str | None = None  # the librarian's username (the envelope's actor too)
+
+    def recorded(self, set_aside: Sequence[str]) -> dict[str, Any]:
+        """The Lent event's ``override``: the refusals set aside, why, and by whom."""
+        data: dict[str, Any] = {"code": self.code, "set_aside": list(set_aside), "note": self.note}
+        if self.conflict_id is not None:
+            data["conflict_id"] = self.conflict_id
+        if self.by is not None:
+            data["by"] = self.by
+        return data
+
+
 @dataclass(frozen=True)
 class Lend:
     loan_id: str
@@ -188,6 +218,7 @@ class Lend:
     policy: Policy
     term_end: date | None = None
     calendar: SchoolCalendar | None = None  # a due date on a closed day moves off it
+    override: Override | None = None  # a librarian lends anyway (``OVERRIDABLE`` set aside)
 
 
 @dataclass(frozen=True)
@@ -413,25 +444,31 @@ def _turn_year(patron: Patron, command: TurnYear) -> list[Event]:
 
 
 def _refuse_to_borrow(patron: Patron, today: date) -> None:
-    """The reasons a card may not take out anything at all today."""
+    """The reasons a card may not take out anything at all today (the first of them)."""
+    for refusal in _borrow_refusals(patron, today):
+        raise refusal
+
+
+def _borrow_refusals(patron: Patron, today: date) -> Iterator[Refused]:
+    """Each reason a card may not borrow today, in the order the desk names them."""
     _require_card(patron)
     if patron.status == "retired":
-        raise Refused(f"card {patron.patron_id} is retired and cannot borrow", "card_retired")
+        yield Refused(f"card {patron.patron_id} is retired and cannot borrow", "card_retired")
     if patron.status == "blocked":
-        raise Refused(
+        yield Refused(
             f"card {patron.patron_id} is blocked ({patron.block_reason}) and cannot borrow",
             "card_blocked",
         )
     overdue = patron.overdue_loans(today)
     if overdue:
         oldest = overdue[0]
-        raise Refused(
+        yield Refused(
             f"{patron.name} has {len(overdue)} overdue book(s) (oldest: {oldest.barcode}, "
             f"due {oldest.due_on.isoformat()}) and cannot borrow until they are returned",
             "overdue",
         )
     if patron.owed:
-        raise Refused(
+        yield Refused(
             f"{patron.name} owes ¥{money(patron.total_owed())} for lost book(s) and cannot "
             "borrow until it is paid",
             "unpaid_loss",
@@ -527,18 +564,24 @@ def loan_to_renew(barcode: str, loan_id: str | None) -> str:
 
 
 def _refuse_copy(copy: CopyAtDesk, desk_campus: str) -> None:
-    """The reasons this copy cannot leave the desk, whoever asks."""
+    """The reasons this copy cannot leave the desk, whoever asks (the first of them)."""
+    for refusal in _copy_refusals(copy, desk_campus):
+        raise refusal
+
+
+def _copy_refusals(copy: CopyAtDesk, desk_campus: str) -> Iterator[Refused]:
+    """Each reason this copy cannot leave the desk, whoever asks, in the desk's order."""
     if copy.reference_only:
-        raise Refused(
+        yield Refused(
             f"{copy.barcode} ({copy.title}) is a reference book and is never lent",
             "reference_only",
         )
     if copy.status == "weeded":
-        raise Refused(f"{copy.barcode} has been written off", "copy_weeded")
+        yield Refused(f"{copy.barcode} has been written off", "copy_weeded")
     if copy.on_loan:
-        raise Refused(f"{copy.barcode} is already on loan", "copy_on_loan")
+        yield Refused(f"{copy.barcode} is already on loan", "copy_on_loan")
     if copy.status == "damaged":
-        raise Refused(f"{copy.barcode} is damaged and waiting for repair", "copy_damaged")
+        yield Refused(f"{copy.barcode} is damaged and waiting for repair", "copy_damaged")
     if copy.transit_from is not None:
         # Returned at the other campus, or transferred: on its way to where it belongs.
         todo = (
@@ -546,13 +589,13 @@ def _refuse_copy(copy: CopyAtDesk, desk_campus: str) -> None:
             if desk_campus == copy.campus
             else f"send it to {copy.campus}"
         )
-        raise Refused(
+        yield Refused(
             f"{copy.barcode} is in transit from the {copy.transit_from} campus to "
             f"{copy.campus}, where it belongs; it can be lent once it is there ({todo})",
             "copy_in_transit",
         )
     if copy.campus != desk_campus:
-        raise Refused(
+        yield Refused(
             f"{copy.barcode} is shelved at the {copy.campus} campus; it cannot be lent at "
             f"the {desk_campus} desk",
             "wrong_campus",
@@ -573,50 +616,59 @@ def days_overdue(loan: Loan, today: date, calendar: SchoolCalendar | None) -> in
     return calendar.days_overdue(loan.due_on, today)
 
 
-def _lend(patron: Patron, command: Lend) -> list[Event]:
+def _lend_refusals(patron: Patron, command: Lend, own_reservation: str | None) -> Iterator[Refused]:
+    """Each reason this lend is refused, in the desk's order: the card's, the copy's, the
+    limit, a hold. A copy put aside for another reader by name is never lent (raised)."""
     copy = command.copy
-    _refuse_to_borrow(patron, command.today)
-    _refuse_copy(copy, command.desk_campus)
+    yield from _borrow_refusals(patron, command.today)
+    yield from _copy_refusals(copy, command.desk_campus)
     if len(patron.loans) >= command.policy.max_loans:
-        raise Refused(
+        yield Refused(
             f"{patron.name} already has {len(patron.loans)} book(s), the limit for a "
             f"{patron.kind.replace('_', ' ')} card is {command.policy.max_loans}",
             "loan_limit",
         )
-    own_reservation = next(
-        (rid for rid, isbn in sorted(patron.reservations.items()) if isbn == copy.isbn), None
-    )
     if copy.held_for not in (None, patron.patron_id):
         # Put aside for one reader and named in her notice: hers alone, even for
-        # another reader waiting for the same title.
+        # another reader waiting for the same title, and even with an override.
         raise Refused(
             f"{copy.barcode} ({copy.title}) is held for the reader who reserved it",
             "held_for_reservation",
         )
     if copy.held_for_others and own_reservation is None:
-        raise Refused(
+        yield Refused(
             f"the last copies of {copy.title} are held for readers who reserved it",
             "held_for_reservation",
         )
+
+
+def _lend(patron: Patron, command: Lend) -> list[Event]:
+    copy = command.copy
+    own_reservation = next(
+        (rid for rid, isbn in sorted(patron.reservations.items()) if isbn == copy.isbn), None
+    )
+    set_aside = []
+    for refusal in _lend_refusals(patron, command, own_reservation):
+        if command.override is None or refusal.code not in OVERRIDABLE:
+            raise refusal
+        set_aside.append(refusal.code)  # a librarian lends anyway: recorded on the loan
     due_on = open_day(command.policy.due_on(command.today, command.term_end), command.calendar)
-    events = [
-        Event(
-            "Lent",
-            {
-                "loan_id": command.loan_id,
-                "barcode": copy.barcode,
-                "patron_id": patron.patron_id,
-                "patron_kind": patron.kind,
-                "class_name": patron.class_name,
-                "campus": command.desk_campus,
-                "lent_on": command.today.isoformat(),
-                "due_on": due_on.isoformat(),
-                "title": copy.title,
-                "classification": copy.classification,
-                "isbn": copy.isbn,
-            },
-        )
-    ]
+    lent: dict[str, Any] = {
+        "loan_id": command.loan_id,
+        "barcode": copy.barcode,
+        "patron_id": patron.patron_id,
+        "patron_kind": patron.kind,
+        "class_name": patron.class_name,
+        "campus": command.desk_campus,
+        "lent_on": command.today.isoformat(),
+        "due_on": due_on.isoformat(),
+        "title": copy.title,
+        "classification": copy.classification,
+        "isbn": copy.isbn,
+    }
+    if command.override is not None:
+        lent["override"] = command.override.recorded(set_aside)
+    events = [Event("Lent", lent)]
     if own_reservation is not None:
         events.append(
             Event(

@@ -13,6 +13,9 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.events import fields as f
+from shared.events.circulation import OFFLINE_ACTIONS
+
+OFFLINE_RESOLUTIONS = ("override", "return_and_relend", "dismiss")
 
 MAX_BULK_LEND = 200
 # The largest roster one import takes, in bytes of UTF-8 (the gateway's body limit for it).
@@ -370,3 +373,84 @@ class ReceiptNumber(Schema):
     """A payment's receipt (收据), by its number."""
 
     receipt_no = f.identifier(metadata={"description": "As printed: 2026-000001."})
+
+
+# ------------------------------------------------------------------ offline circulation
+
+MAX_OFFLINE_ENTRIES = 500  # scans one send carries (a desk sends a longer queue in parts)
+MAX_OFFLINE_FILE = 256 * 1024  # an offline file's bytes: some 5,000 lines
+MAX_OFFLINE_LINES = 1000  # an offline file's lines (each is a command: a morning's worth)
+OFFLINE_STATES = ("open", "resolved", "all")
+
+
+class OfflineEntry(Schema):
+    """One scan a desk made while offline, sent when the link is back."""
+
+    command_id = fields.UUID(
+        required=True,
+        metadata={"description": "Made at the desk for this scan: sent again, it is done once."},
+    )
+    at = fields.AwareDateTime(
+        required=True,
+        metadata={"description": "When it was scanned, ISO 8601 with its offset; its day at "
+                  "the school is the lend's or the return's day."},
+    )  # fmt: skip
+    action = f.choice(OFFLINE_ACTIONS)
+    patron_id = f.patron_id(
+        required=False,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The card (a lend's; a return's is not used)."},
+    )
+    barcode = f.barcode()
+
+    @validates_schema
+    def lend_names_a_card(self, data: dict[str, Any], **kwargs: object) -> None:
+        if data.get("action") == "lend" and not data.get("patron_id"):
+            raise ValidationError("A lend names the card (patron_id).", "patron_id")
+
+
+class OfflineBatch(Schema):
+    """A desk's queued scans, applied in the order sent (docs/offline.md)."""
+
+    campus = f.campus(metadata={"description": "The campus of the desk that scanned them."})
+    entries = fields.List(
+        fields.Nested(OfflineEntry),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_OFFLINE_ENTRIES),
+    )
+
+
+def offline_file_size(value: str) -> None:
+    """The file, base64-encoded, is at most ``MAX_OFFLINE_FILE`` bytes once decoded."""
+    if len(value) > (MAX_OFFLINE_FILE + 2) // 3 * 4:
+        raise ValidationError(f"The file is over the limit of {MAX_OFFLINE_FILE} bytes.")
+
+
+class OfflineFileQuery(Schema):
+    campus = f.campus(metadata={"description": "The campus of the desk that scanned them."})
+
+
+class OfflineFile(OfflineFileQuery):
+    """An offline desk's file: CSV ``time,action,card,barcode`` (or 时间,操作,借书证号,条码号)."""
+
+    file = fields.String(
+        required=True,
+        validate=[validate.Length(min=1), offline_file_size],
+        metadata={
+            "description": "The CSV file, base64 (the HTTP body is the file itself): UTF-8 "
+            "(BOM or not) or GBK/GB18030; times in school time; action lend/return or "
+            f"借/还; at most {MAX_OFFLINE_LINES} lines. Bad lines are reported by number."
+        },
+    )
+
+
+class OfflineConflictsQuery(Schema):
+    campus = f.campus(load_default=None, required=False)
+    state = f.choice(OFFLINE_STATES, load_default="open", required=False)
+
+
+class ResolveOfflineConflict(Command):
+    conflict_id = f.identifier()
+    resolution = f.choice(OFFLINE_RESOLUTIONS)
+    note = fields.String(load_default="", validate=validate.Length(max=300))

@@ -27,6 +27,8 @@ from services.circulation import schemas as s
 from services.circulation import school_year as year_turn
 from services.circulation.notice_projections import INLINE as NOTICE_INLINE
 from services.circulation.notice_projections import NoticeAddresses
+from services.circulation.offline_conflicts import OfflineConflicts
+from services.circulation.offline_desk import OfflineDesk
 from services.circulation.policies import Rules
 from services.circulation.projections import INLINE, CopyAvailability
 from services.circulation.roster import RosterError, read_roster
@@ -54,9 +56,9 @@ MAX_RETURNED_LISTED = 50
 ROSTER_COLUMN_OF_REFUSAL = {"class_required": "class", "card_exists": "patron_id"}
 
 
-class CirculationService(notifying.Notifying, event_feed.EventFeed):
+class CirculationService(notifying.Notifying, OfflineDesk, event_feed.EventFeed):
     name = "circulation"
-    store = EventStoreProvider(*INLINE, *NOTICE_INLINE)
+    store = EventStoreProvider(*INLINE, *NOTICE_INLINE, OfflineConflicts())
     projections = Projections(CopyAvailability(), FoundInStocktake(), NoticeAddresses())
     rules = Rules()
     campus = Campus()

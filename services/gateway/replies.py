@@ -467,6 +467,77 @@ class GraduatesReply(Schema):
     )  # fmt: skip
 
 
+class OfflineApplied(Schema):
+    """A queued scan carried out (now, or before: ``already``)."""
+
+    command_id = fields.String(required=True)
+    action = fields.String(required=True, metadata={"enum": ["lend", "return"]})
+    barcode = fields.String(required=True)
+    patron_id = fields.String(required=True)
+    loan_id = fields.String(required=True)
+    due_on = day(allow_none=True, metadata={"description": "A lend's due date."})
+    already = fields.Boolean(
+        required=True, metadata={"description": "Done when this command id was sent before."}
+    )
+
+
+class OfflineResolved(Schema):
+    resolution = fields.String(
+        required=True, metadata={"enum": ["override", "return_and_relend", "dismiss"]}
+    )
+    by = nullable_string(required=True, metadata={"description": "Who: a username."})
+    at = fields.DateTime(required=True)
+    loan_id = nullable_string(required=True)
+    note = fields.String(required=True)
+
+
+class OfflineConflict(Schema):
+    """A queued scan refused when it was sent, kept for a librarian (docs/offline.md)."""
+
+    conflict_id = fields.String(required=True)
+    command_id = fields.String(required=True)
+    action = fields.String(required=True, metadata={"enum": ["lend", "return"]})
+    patron_id = nullable_string(required=True)
+    barcode = fields.String(required=True)
+    at = fields.DateTime(required=True, metadata={"description": "When it was scanned."})
+    campus = fields.String(required=True)
+    code = fields.String(required=True, metadata={"example": "copy_on_loan"})
+    reason = fields.String(required=True)
+    state = fields.String(required=True, metadata={"enum": ["open", "resolved"]})
+    resolutions = fields.List(
+        fields.String(metadata={"enum": ["override", "return_and_relend", "dismiss"]}),
+        required=True,
+        metadata={"description": "Those this conflict allows (none once resolved)."},
+    )
+    resolved = fields.Nested(OfflineResolved, required=True, allow_none=True)
+
+
+class OfflineCounts(Schema):
+    applied = fields.Integer(required=True)
+    already = fields.Integer(required=True)
+    conflicts = fields.Integer(required=True)
+
+
+class OfflineReport(Schema):
+    applied = fields.List(fields.Nested(OfflineApplied), required=True)
+    conflicts = fields.List(fields.Nested(OfflineConflict), required=True)
+    counts = fields.Nested(OfflineCounts, required=True)
+
+
+class OfflineLineRefused(Schema):
+    line = fields.Integer(required=True, metadata={"description": "Its line in the file."})
+    field = fields.String(required=True, metadata={"enum": ["time", "action", "card", "barcode"]})
+    code = fields.String(required=True, metadata={"example": "offline_bad_time"})
+
+
+class OfflineFileReport(OfflineReport):
+    rows_refused = fields.List(fields.Nested(OfflineLineRefused), required=True)
+
+
+class OfflineConflictsReply(Schema):
+    conflicts = fields.List(fields.Nested(OfflineConflict), required=True)
+
+
 # ------------------------------------------------------------------ activities
 
 

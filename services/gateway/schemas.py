@@ -167,6 +167,19 @@ LendManyBody = body(circulation.LendMany, "LendManyBody", filled={"campus": DESK
 ReturnBody = body(circulation.Return, "ReturnBody", filled={"campus": DESK})
 RenewBody = body(circulation.Renew, "RenewBody", path=LoanPath)
 RenewCopyBody = body(circulation.RenewCopy, "RenewCopyBody", filled={"campus": DESK})
+# Offline circulation (docs/offline.md): a desk's queue, its file, the conflicts.
+OfflineBody = body(circulation.OfflineBatch, "OfflineBody", filled={"campus": DESK})
+OfflineFileQuery = body(circulation.OfflineFileQuery, "OfflineFileQuery", filled={"campus": DESK})
+OfflineFileBody = body(circulation.OfflineFile, "OfflineFileBody", exclude=("campus",))
+OFFLINE_FILE_TYPES = ("text/csv", "text/plain")
+OFFLINE_UPLOAD = ("file", circulation.MAX_OFFLINE_FILE)
+OfflineConflictsQuery = circulation.OfflineConflictsQuery
+OfflineConflictPath = fields_of(
+    circulation.ResolveOfflineConflict, "conflict_id", name="OfflineConflictPath"
+)
+ResolveOfflineBody = body(
+    circulation.ResolveOfflineConflict, "ResolveOfflineBody", path=OfflineConflictPath
+)
 # A loss and a payment are recorded as of today: their day would change nothing.
 LostBody = body(circulation.LoanCommand, "LostBody", path=LoanPath, exclude=("on",))
 # Who took a payment is the signed-in person (the gateway fills in their name).

@@ -387,6 +387,47 @@ class GatewayService:
     def renew_copy(self, request: ApiRequest) -> Any:
         return self.circulation.renew_copy(self.desk.at_desk(request.body, request.caller))
 
+    # ------------------------------------------------------------ offline circulation
+
+    @route("POST", "/api/offline", allow=DESK, tag=CIRCULATION, body=s.OfflineBody,
+           reply=r.OfflineReport,
+           summary="A desk's queued scans, sent in order when the link is back: each done "
+                   "once; those refused now are kept as conflicts (docs/offline.md)")  # fmt: skip
+    def sync_offline(self, request: ApiRequest) -> Any:
+        return self.circulation.sync_offline(self.desk.at_desk(request.body, request.caller))
+
+    @route("POST", "/api/offline/file", allow=DESK, tag=CIRCULATION, query=s.OfflineFileQuery,
+           body=s.OfflineFileBody, accepts=s.OFFLINE_FILE_TYPES, upload=s.OFFLINE_UPLOAD,
+           reply=r.OfflineFileReport,
+           summary="An offline desk's CSV file (time,action,card,barcode or 时间,操作,借书证号,"
+                   "条码号), applied as its scans; bad lines reported by number")  # fmt: skip
+    def sync_offline_file(self, request: ApiRequest) -> Any:
+        at_desk = self.desk.at_desk(dict(request.query), request.caller)
+        return self.circulation.sync_offline_file({**request.body, **at_desk})
+
+    @route("GET", "/api/offline/conflicts", allow=DESK, tag=CIRCULATION,
+           query=s.OfflineConflictsQuery, reply=r.OfflineConflictsReply,
+           summary="Offline scans refused when sent, newest first (open unless state= "
+                   "resolved or all); a campus gateway's own campus unless named")  # fmt: skip
+    def offline_conflicts(self, request: ApiRequest) -> Any:
+        query = dict(request.query)
+        if query.get("campus") is None:
+            query["campus"] = self.desk.of(request.caller).campus
+        return self.circulation.offline_conflicts(query)
+
+    @route("POST", "/api/offline/conflicts/<conflict_id>/resolve", allow=DESK, tag=CIRCULATION,
+           path=s.OfflineConflictPath, body=s.ResolveOfflineBody, reply=r.OfflineConflict,
+           summary="Resolve an offline conflict once: override (a librarian: lend anyway), "
+                   "return_and_relend or dismiss; 409 when resolved already")  # fmt: skip
+    def resolve_offline_conflict(self, request: ApiRequest) -> Any:
+        if request.body.get("resolution") == "override":
+            request.caller.require(
+                "loans.override",
+                "Only a librarian may lend anyway, setting a refusal aside "
+                "(the right 'loans.override').",
+            )
+        return self.circulation.resolve_offline_conflict(command(request))
+
     @route("POST", "/api/loans/<loan_id>/lost", allow=LOANS, tag=CIRCULATION,
            path=s.LoanPath, body=s.LostBody, reply=r.DECLARED_LOST,
            summary="Declare a lent copy lost (its price is owed)")  # fmt: skip

@@ -84,8 +84,31 @@ class SchoolYearTurned(Schema):
     cards_graduated = fields.Integer(required=True, validate=validate.Range(min=0))
 
 
+class LendOverride(Schema):
+    """A librarian lent although the rules refused (an offline desk's conflict, the book
+    already gone with the reader): who and why; the envelope's actor is her account too."""
+
+    code = f.text(64, metadata={"description": "The refusal she was shown and set aside."})
+    set_aside = fields.List(
+        f.text(64),
+        required=True,
+        metadata={"description": "Every refusal this lend set aside (empty: none any more)."},
+    )
+    note = fields.String(
+        load_default="", validate=validate.Length(max=300), metadata={"description": "Why."}
+    )
+    conflict_id = f.identifier(
+        required=False, metadata={"description": "The offline conflict it resolved."}
+    )
+    by = f.personal(f.text(64, required=False, metadata={"description": "Her username."}))
+
+
 class Lent(Schema):
-    """A copy was lent to a patron at a campus desk."""
+    """A copy was lent to a patron at a campus desk.
+
+    ``override`` (optional, added in schema version 1: older events lack it) is set when
+    a librarian lent anyway, setting a refusal aside (docs/offline.md).
+    """
 
     loan_id = f.identifier()
     barcode = f.barcode()
@@ -98,6 +121,7 @@ class Lent(Schema):
     title = f.text(300, required=False)
     classification = f.classification(required=False)
     isbn = f.isbn(required=False)
+    override = fields.Nested(LendOverride, required=False)
 
 
 class Returned(Schema):
@@ -246,6 +270,42 @@ class LostCopyReplaced(Schema):
     replacement_cost = f.money()
 
 
+OFFLINE_ACTIONS = ("lend", "return")
+
+
+class OfflineScanRefused(Schema):
+    """A scan an offline desk queued (``command_id``, made at the desk; ``at``: when it was
+    scanned) could not be done when it was sent: refused for ``code`` (the desk's refusal
+    code: copy_on_loan, loan_limit, card_blocked, not_on_loan...). It waits for a
+    librarian as the conflict ``conflict_id`` (derived from the command id, so a scan sent
+    again is the same conflict). docs/offline.md."""
+
+    conflict_id = f.identifier()
+    command_id = fields.UUID(required=True)
+    action = f.choice(OFFLINE_ACTIONS)
+    patron_id = f.personal(f.identifier(required=False, allow_none=True))
+    barcode = f.barcode()
+    at = fields.AwareDateTime(required=True, metadata={"description": "When it was scanned."})
+    campus = f.campus()
+    code = f.text(64)
+    reason = f.text(500, metadata={"description": "The refusal in English, for the record."})
+
+
+class OfflineConflictResolved(Schema):
+    """A librarian resolved an offline conflict: ``override`` (lent anyway: the ``Lent``
+    with its ``override``, ``loan_id``), ``return_and_relend`` (the copy taken back from
+    the loan the records had, then lent: ``loan_id``) or ``dismiss`` (nothing recorded:
+    the book came back, or the scan was wrong). The envelope's actor is who."""
+
+    conflict_id = f.identifier()
+    resolution = f.choice(("override", "return_and_relend", "dismiss"))
+    campus = f.campus()
+    barcode = f.barcode()
+    patron_id = f.personal(f.identifier(required=False, allow_none=True))
+    loan_id = f.identifier(required=False, allow_none=True)
+    note = fields.String(load_default="", validate=validate.Length(max=300))
+
+
 class ClosedDaysSet(Schema):
     """A librarian shut the library on a named day or range (a holiday), both days
     included, or (``kind`` open) opened it on make-up school days (调休) although they
@@ -305,5 +365,7 @@ for _schema in (
     ClosedDaysRemoved,
     RotaSlotSet,
     RotaSlotCleared,
+    OfflineScanRefused,
+    OfflineConflictResolved,
 ):
     CATALOGUE.register(SOURCE, _schema.__name__, _schema)

@@ -111,6 +111,13 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "title": "红楼梦",
         "classification": "I242.4",
         "isbn": "978-7-02-000220-7",
+        "override": {
+            "code": "loan_limit",
+            "set_aside": ["loan_limit"],
+            "note": "lent at the north desk during the network outage",
+            "conflict_id": "OC7c1e4b2a9f3d5e60",
+            "by": "wanglin",
+        },
     },
     "Returned": {
         **LOAN,
@@ -275,4 +282,24 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "EmailChanged": {"account_id": "t0000007", "email": "wang.li@school.example"},
     "ApiKeyCreated": {"key_id": "grades-sync", "name": "grades-sync", "rights": ["events.read"]},
     "ApiKeyRevoked": {"key_id": "grades-sync", "name": "grades-sync"},
+    "OfflineScanRefused": {
+        "conflict_id": "OC7c1e4b2a9f3d5e60",
+        "command_id": "6f1c2b7d-9e31-4b1f-8e0c-2f7a4d0e9a55",
+        "action": "lend",
+        "patron_id": "P0000123",
+        "barcode": "C00000042",
+        "at": "2026-12-07T09:15:02+08:00",
+        "campus": "north",
+        "code": "loan_limit",
+        "reason": "李明 already has 3 book(s), the limit for a student card is 3",
+    },
+    "OfflineConflictResolved": {
+        "conflict_id": "OC7c1e4b2a9f3d5e60",
+        "resolution": "override",
+        "campus": "north",
+        "barcode": "C00000042",
+        "patron_id": "P0000123",
+        "loan_id": "L3f9a1c2b7d4e5f60",
+        "note": "lent at the north desk during the network outage",
+    },
 }

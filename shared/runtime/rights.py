@@ -22,6 +22,7 @@ RIGHTS: dict[str, str] = {
     "notes.own": "hand in a reading note for a book one borrowed",
     "notes.award": "award reading notes",
     "loans.manage": "declare a book lost and take the payment",
+    "loans.override": "lend anyway, setting a refusal aside (an offline desk's conflict)",
     "records.read": "the ledgers, registers and term reports",
     "records.manage": "close a term, turn the school year, retire its graduates, keep the calendar",
     "events.read": "the replay feed of events without personal data",
@@ -54,6 +55,7 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
 # What a machine client may be given: never accounts or keys of its own.
 KEY_RIGHTS = frozenset(RIGHTS) - {
     "kiosk",
+    "loans.override",
     "accounts.manage",
     "keys.manage",
     "own.read",

@@ -70,6 +70,13 @@ SERVICE_SCHEMAS = {
     "return_copy": {"body": circulation.Return},
     "renew": {"path": circulation.Renew, "body": circulation.Renew},
     "renew_copy": {"body": circulation.RenewCopy},
+    "sync_offline": {"body": circulation.OfflineBatch},
+    "sync_offline_file": {"query": circulation.OfflineFileQuery, "body": circulation.OfflineFile},
+    "offline_conflicts": {"query": circulation.OfflineConflictsQuery},
+    "resolve_offline_conflict": {
+        "path": circulation.ResolveOfflineConflict,
+        "body": circulation.ResolveOfflineConflict,
+    },
     "desk_today": {"query": archives.DeskTodayQuery},
     "declare_lost": {"path": circulation.LoanCommand, "body": circulation.LoanCommand},
     "pay": {"path": circulation.Pay, "body": circulation.Pay},
@@ -149,6 +156,8 @@ def enforced(field: fields.Field) -> dict:
         rules["type"] = "integer"
     elif isinstance(field, fields.Date):
         rules.update(type="string", format="date")
+    elif isinstance(field, fields.DateTime):  # after Date, which is a DateTime
+        rules.update(type="string", format="date-time")
     elif isinstance(field, fields.UUID):
         rules.update(type="string", format="uuid")
     elif isinstance(field, fields.String):

@@ -1,0 +1,114 @@
+"""The offline conflicts a librarian sees: a read model of ``OfflineScanRefused`` and
+``OfflineConflictResolved`` (inline: a conflict just recorded is listed at once), and its
+queries. Rebuilt from events like the others (``library rebuild circulation
+offline_conflicts``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.circulation import offline
+from shared.events.envelope import Envelope
+from shared.eventsourcing.projection import Cursor, Projection
+
+INSERT_CONFLICT = """
+    INSERT INTO offline_conflicts (conflict_id, command_id, action, patron_id, barcode, at,
+                                   campus, code, reason, resolutions, position)
+    VALUES (%(conflict_id)s, %(command_id)s, %(action)s, %(patron_id)s, %(barcode)s, %(at)s,
+            %(campus)s, %(code)s, %(reason)s, %(resolutions)s, %(position)s)
+    ON CONFLICT (conflict_id) DO NOTHING
+"""
+RESOLVE_CONFLICT = """
+    UPDATE offline_conflicts SET state = 'resolved', resolution = %(resolution)s,
+        resolved_by = %(by)s, resolved_at = %(at)s, loan_id = %(loan_id)s, note = %(note)s
+    WHERE conflict_id = %(conflict_id)s
+"""
+COLUMNS = """
+    conflict_id, command_id::text, action, patron_id, barcode, at, campus, code, reason,
+    resolutions, state, resolution, resolved_by, resolved_at, loan_id, note
+"""
+SELECT_ONE = f"SELECT {COLUMNS} FROM offline_conflicts WHERE conflict_id = %s"  # noqa: S608
+SELECT_MANY = f"""
+    SELECT {COLUMNS} FROM offline_conflicts
+    WHERE (%(campus)s::text IS NULL OR campus = %(campus)s)
+      AND (%(state)s = 'all' OR state = %(state)s)
+    ORDER BY position DESC LIMIT %(limit)s
+"""  # noqa: S608
+MAX_LISTED = 500
+
+
+class OfflineConflicts(Projection):
+    """Every offline scan refused when sent, open or resolved, newest first."""
+
+    name = "offline_conflicts"
+    sources = ("circulation",)
+    tables = ("offline_conflicts",)
+    writes_only = True
+
+    def apply(self, cursor: Cursor, event: Envelope) -> None:
+        data = event.data
+        match event.type:
+            case "OfflineScanRefused":
+                cursor.execute(
+                    INSERT_CONFLICT,
+                    {
+                        **data,
+                        "patron_id": data.get("patron_id"),
+                        "command_id": str(data["command_id"]),
+                        "resolutions": list(offline.resolutions(data["action"], data["code"])),
+                        "position": event.position,
+                    },
+                )
+            case "OfflineConflictResolved":
+                actor = event.actor or {}
+                cursor.execute(
+                    RESOLVE_CONFLICT,
+                    {
+                        "conflict_id": data["conflict_id"],
+                        "resolution": data["resolution"],
+                        "by": actor.get("username"),
+                        "at": event.occurred_at,
+                        "loan_id": data.get("loan_id"),
+                        "note": data.get("note") or "",
+                    },
+                )
+
+
+def view(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A conflict as the HTTP API answers it (docs/offline.md)."""
+    (conflict_id, command_id, action, patron_id, barcode, at, campus, code, reason,
+     allowed, state, resolution, by, resolved_at, loan_id, note) = row  # fmt: skip
+    resolved = None
+    if state == "resolved":
+        resolved = {
+            "resolution": resolution,
+            "by": by,
+            "at": resolved_at.isoformat(),
+            "loan_id": loan_id,
+            "note": note or "",
+        }
+    return {
+        "conflict_id": conflict_id,
+        "command_id": command_id,
+        "action": action,
+        "patron_id": patron_id,
+        "barcode": barcode,
+        "at": at.isoformat(),
+        "campus": campus,
+        "code": code,
+        "reason": reason,
+        "state": state,
+        "resolutions": list(allowed) if state == "open" else [],
+        "resolved": resolved,
+    }
+
+
+def conflict(cursor: Cursor, conflict_id: str) -> dict[str, Any] | None:
+    cursor.execute(SELECT_ONE, (conflict_id,))
+    row = cursor.fetchone()
+    return None if row is None else view(row)
+
+
+def conflicts(cursor: Cursor, campus: str | None, state: str) -> list[dict[str, Any]]:
+    cursor.execute(SELECT_MANY, {"campus": campus, "state": state, "limit": MAX_LISTED})
+    return [view(row) for row in cursor.fetchall()]

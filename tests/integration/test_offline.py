@@ -1,0 +1,295 @@
+"""Offline circulation over HTTP, with the real services (docs/offline.md).
+
+A desk that lost the link queued its scans; they come in order when it is back, each
+done once however often it is sent; what is refused by then is a conflict a librarian
+resolves once (lend anyway, return and re-lend, or dismiss). An offline file from a
+laptop with a scanner is applied the same way, twice uploaded, once done.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import pytest
+
+from shared.config import REPO_ROOT
+from tests.integration.test_accounts import start
+from tests.integration.test_gateway import problem
+
+MORNING = "2026-10-12T09:{:02d}:00+08:00"  # a Monday morning at the school
+EXAMPLE = REPO_ROOT / "examples" / "offline" / "north-desk-morning.csv"
+
+
+@pytest.fixture
+def desk(runner_factory, config):
+    return start(runner_factory, config)
+
+
+def scan(action, barcode, patron_id=None, minute=0, command_id=None):
+    entry = {
+        "command_id": str(command_id or uuid.uuid4()),
+        "at": MORNING.format(minute),
+        "action": action,
+        "barcode": barcode,
+    }
+    if patron_id is not None:
+        entry["patron_id"] = patron_id
+    return entry
+
+
+def send(desk, *entries, role="assistant"):
+    answer = desk.post("/api/offline", {"campus": "north", "entries": list(entries)}, role=role)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def loans_of(desk, patron_id):
+    answer = desk.get(f"/api/patrons/{patron_id}/loans")
+    assert answer.status_code == 200, answer.text
+    return answer.json()["loans"]
+
+
+def circulation_events(pool_for, event_type):
+    with pool_for("circulation").transaction() as cursor:
+        cursor.execute(
+            "SELECT causation_id, data FROM events WHERE type = %s ORDER BY position",
+            (event_type,),
+        )
+        return cursor.fetchall()
+
+
+def conflicts(desk, state="open", role="librarian"):
+    answer = desk.get(f"/api/offline/conflicts?campus=north&state={state}", role=role)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["conflicts"]
+
+
+def resolve(desk, conflict_id, resolution, role="librarian", note=""):
+    return desk.post(
+        f"/api/offline/conflicts/{conflict_id}/resolve",
+        {"resolution": resolution, "note": note},
+        role=role,
+    )
+
+
+# ------------------------------------------------------------------ the queue
+
+
+def test_a_batch_is_applied_in_order_on_the_days_it_was_scanned(desk, pool_for):
+    a, b = desk.add_books(2)
+    reader = desk.card(name="王芳")
+    report = send(
+        desk,
+        scan("lend", a, reader, minute=1),
+        scan("lend", b, reader, minute=2),
+        scan("return", a, minute=40),  # lent and brought back the same morning
+    )
+    assert report["counts"] == {"applied": 3, "already": 0, "conflicts": 0}
+    assert [e["action"] for e in report["applied"]] == ["lend", "lend", "return"]
+    assert report["applied"][0]["due_on"] and report["applied"][2]["patron_id"] == reader
+    assert [loan["barcode"] for loan in loans_of(desk, reader)] == [b]
+    lent = circulation_events(pool_for, "Lent")
+    assert {data["lent_on"] for _, data in lent} == {"2026-10-12"}  # the day of `at`
+    assert not any("override" in data for _, data in lent)
+
+
+def test_the_same_batch_twice_is_done_once(desk, pool_for):
+    a, b = desk.add_books(2)
+    reader = desk.card(name="王芳")
+    batch = [scan("lend", a, reader, 1), scan("lend", b, reader, 2), scan("return", b, None, 3)]
+    first = send(desk, *batch)
+    again = send(desk, *batch)
+    assert first["counts"] == {"applied": 3, "already": 0, "conflicts": 0}
+    assert again["counts"] == {"applied": 0, "already": 3, "conflicts": 0}
+    assert [e["loan_id"] for e in again["applied"]] == [e["loan_id"] for e in first["applied"]]
+    assert all(e["already"] for e in again["applied"])
+    lent = circulation_events(pool_for, "Lent")
+    assert sorted(cause for cause, _ in lent) == sorted(e["command_id"] for e in batch[:2])
+    assert len(circulation_events(pool_for, "Returned")) == 1
+    assert [loan["barcode"] for loan in loans_of(desk, reader)] == [a]
+
+
+def test_a_bad_entry_refuses_the_whole_batch_naming_it(desk):
+    (a,) = desk.add_books(1)
+    reader = desk.card()
+    entries = [scan("lend", a, reader), scan("lend", a, None), scan("borrow", a, reader)]
+    body = problem(desk.post("/api/offline", {"campus": "north", "entries": entries}), 400)
+    assert "entries" in str(body)
+    assert "patron_id" in str(body) and "action" in str(body)
+    assert loans_of(desk, reader) == []  # nothing applied
+
+
+# ------------------------------------------------------------------ conflicts
+
+
+def test_what_became_impossible_meanwhile_is_kept_once_as_a_conflict(desk, pool_for):
+    a, b, c, d = desk.add_books(4)
+    reader, other, blocked = desk.card(name="王芳"), desk.card(name="李明"), desk.card(name="张伟")
+    # meanwhile, online: a lent at the other desk, a card blocked, the reader at her limit
+    assert desk.lend(a, other).status_code == 201
+    assert desk.post(f"/api/cards/{blocked}/block", {"reason": "三本逾期"}).status_code == 200
+    for barcode in desk.add_books(3):
+        assert desk.lend(barcode, reader).status_code == 201
+    batch = [
+        scan("lend", a, blocked, 5),
+        scan("lend", b, blocked, 6),
+        scan("lend", c, reader, 7),
+        scan("return", d, None, 8),  # taken back although never recorded as lent
+    ]
+    report = send(desk, *batch)
+    assert report["counts"] == {"applied": 0, "already": 0, "conflicts": 4}
+    codes = [(c["code"], c["resolutions"]) for c in report["conflicts"]]
+    assert codes == [
+        ("card_blocked", ["override", "dismiss"]),  # blocked is checked before the copy
+        ("card_blocked", ["override", "dismiss"]),
+        ("loan_limit", ["override", "dismiss"]),
+        ("not_on_loan", ["dismiss"]),
+    ]
+    again = send(desk, *batch)  # sent again: the same conflicts, not new ones
+    assert [c["conflict_id"] for c in again["conflicts"]] == [
+        c["conflict_id"] for c in report["conflicts"]
+    ]
+    assert len(circulation_events(pool_for, "OfflineScanRefused")) == 4
+    listed = conflicts(desk)
+    assert [c["conflict_id"] for c in listed] == [
+        c["conflict_id"] for c in reversed(report["conflicts"])
+    ]  # newest first
+    first = listed[-1]
+    assert first["state"] == "open" and first["resolved"] is None
+    assert first["at"].startswith("2026-10-12T") and first["campus"] == "north"
+
+
+def test_a_copy_lent_at_the_other_desk_meanwhile_is_taken_back_and_relent(desk, pool_for):
+    (a,) = desk.add_books(1)
+    reader, other = desk.card(name="王芳"), desk.card(name="李明")
+    assert desk.lend(a, other).status_code == 201
+    [conflict] = send(desk, scan("lend", a, reader, 5))["conflicts"]
+    assert conflict["code"] == "copy_on_loan"
+    assert conflict["resolutions"] == ["return_and_relend", "dismiss"]
+    body = problem(resolve(desk, conflict["conflict_id"], "override"), 409)
+    assert body["code"] == "override_not_allowed"
+
+    answer = resolve(desk, conflict["conflict_id"], "return_and_relend", role="assistant")
+    assert answer.status_code == 200, answer.text
+    resolved = answer.json()
+    assert resolved["state"] == "resolved" and resolved["resolutions"] == []
+    assert resolved["resolved"]["resolution"] == "return_and_relend"
+    assert resolved["resolved"]["loan_id"] and resolved["resolved"]["by"]
+    assert loans_of(desk, other) == []
+    assert [loan["barcode"] for loan in loans_of(desk, reader)] == [a]
+    assert conflicts(desk) == [] and len(conflicts(desk, "resolved")) == 1
+
+
+def test_a_librarian_overrides_the_limit_and_the_loan_says_so(desk, pool_for):
+    a, b, c, d = desk.add_books(4)
+    reader = desk.card(name="王芳")
+    for barcode in (a, b, c):
+        assert desk.lend(barcode, reader).status_code == 201
+    [conflict] = send(desk, scan("lend", d, reader, 9))["conflicts"]
+    assert conflict["code"] == "loan_limit"
+
+    refused = problem(resolve(desk, conflict["conflict_id"], "override", role="assistant"), 403)
+    assert refused["code"] == "missing_right" and refused["right"] == "loans.override"
+
+    answer = resolve(desk, conflict["conflict_id"], "override", note="断网时已借出")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["resolved"]["resolution"] == "override"
+    assert len(loans_of(desk, reader)) == 4
+    [(_, lent)] = [row for row in circulation_events(pool_for, "Lent") if row[1]["barcode"] == d]
+    assert lent["lent_on"] == "2026-10-12"
+    assert lent["override"]["code"] == "loan_limit"
+    assert lent["override"]["set_aside"] == ["loan_limit"]
+    assert lent["override"]["note"] == "断网时已借出"
+    assert lent["override"]["conflict_id"] == conflict["conflict_id"]
+    with pool_for("circulation").transaction() as cursor:
+        cursor.execute("SELECT actor FROM events WHERE data->>'loan_id' = %s", (lent["loan_id"],))
+        (actor,) = cursor.fetchone()
+    assert actor["role"] == "librarian" and lent["override"]["by"] == actor["username"]
+
+    again = problem(resolve(desk, conflict["conflict_id"], "dismiss"), 409)
+    assert again["code"] == "offline_conflict_resolved"
+
+
+def test_an_override_is_refused_for_a_retired_card_and_a_dismiss_records_nothing(desk, pool_for):
+    a, b = desk.add_books(2)
+    leaver = desk.card(name="赵磊")
+    assert desk.post(f"/api/cards/{leaver}/retire", {"reason": "转学"}).status_code == 200
+    [conflict] = send(desk, scan("lend", a, leaver, 3))["conflicts"]
+    assert conflict["code"] == "card_retired" and conflict["resolutions"] == ["dismiss"]
+    body = problem(resolve(desk, conflict["conflict_id"], "override"), 409)
+    assert body["code"] == "override_not_allowed"
+
+    answer = resolve(desk, conflict["conflict_id"], "dismiss", role="assistant", note="误扫")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["resolved"]["note"] == "误扫"
+    assert circulation_events(pool_for, "Lent") == []
+    assert len(circulation_events(pool_for, "OfflineConflictResolved")) == 1
+
+
+def test_an_unknown_conflict_is_404(desk):
+    problem(resolve(desk, "OC0000000000000000", "dismiss"), 404)
+
+
+# ------------------------------------------------------------------ the file
+
+
+def upload(desk, raw: bytes, role="assistant"):
+    return desk.call(
+        "POST",
+        "/api/offline/file?campus=north",
+        role,
+        headers={"Content-Type": "text/csv"},
+        data=raw,
+    )
+
+
+def test_a_file_with_a_bad_line_and_the_chinese_header_uploaded_twice_applies_once(desk, pool_for):
+    a, b = desk.add_books(2)
+    reader = desk.card(name="王芳")
+    text = (
+        "时间,操作,借书证号,条码号\n"
+        f"2026-10-12 09:15,借,{reader},{a}\n"
+        f"2026/10/12 9:16,借出,{reader},{b}\n"
+        f"2026-10-12 25:00,借,{reader},{a}\n"
+        f"2026-10-12T09:40:02,还,,{a}\n"
+    )
+    first = upload(desk, text.encode("gb18030"))
+    assert first.status_code == 200, first.text
+    report = first.json()
+    assert report["counts"] == {"applied": 3, "already": 0, "conflicts": 0}
+    assert report["rows_refused"] == [{"line": 4, "field": "time", "code": "offline_bad_time"}]
+    again = upload(desk, "\ufeff".encode() + text.encode("utf-8"))  # UTF-8 with a BOM now
+    assert again.status_code == 200, again.text
+    assert again.json()["counts"] == {"applied": 0, "already": 3, "conflicts": 0}
+    assert len(circulation_events(pool_for, "Lent")) == 2
+    assert [loan["barcode"] for loan in loans_of(desk, reader)] == [b]
+
+
+def test_a_file_without_the_columns_is_refused_whole(desk):
+    body = problem(upload(desk, b"when,what\n2026-10-12 09:15,lend\n"), 400)
+    assert body["code"] == "offline_bad_header"
+
+
+def test_the_example_morning_at_the_north_desk(desk):
+    """examples/offline/north-desk-morning.csv on a library whose copies C00000041-43 were
+    lent before: every line done but the bad one (line 13) and the fourth book lent to one
+    student (line 15, her limit), as docs/offline.md tells."""
+    barcodes = desk.add_books(60) + desk.add_books(60)
+    assert barcodes[40] == "C00000041" and barcodes[110] == "C00000111"
+    for patron_id in ("S70101", "S70102", "S70205", "S70310", "S70412", "S70999"):
+        desk.card(name="学生", patron_id=patron_id)
+    desk.card(name="王老师", kind="teacher", class_name=None, patron_id="T001")
+    for barcode in ("C00000041", "C00000042", "C00000043"):
+        assert desk.lend(barcode, "S70999", on=date(2026, 12, 1)).status_code == 201
+    answer = upload(desk, EXAMPLE.read_bytes())
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["rows_refused"] == [{"line": 13, "field": "time", "code": "offline_bad_time"}]
+    assert report["counts"] == {"applied": 18, "already": 0, "conflicts": 1}
+    [conflict] = report["conflicts"]
+    assert (conflict["code"], conflict["patron_id"], conflict["barcode"]) == (
+        "loan_limit",
+        "S70101",
+        "C00000110",
+    )
