@@ -21,6 +21,7 @@ from services.circulation import (
     graduates,
     losses,
     notifying,  # not by name: nameko run takes such a class
+    offline_desk,  # the same
     queries,
 )
 from services.circulation import schemas as s
@@ -28,7 +29,6 @@ from services.circulation import school_year as year_turn
 from services.circulation.notice_projections import INLINE as NOTICE_INLINE
 from services.circulation.notice_projections import NoticeAddresses
 from services.circulation.offline_conflicts import OfflineConflicts
-from services.circulation.offline_desk import OfflineDesk
 from services.circulation.policies import Rules
 from services.circulation.projections import INLINE, CopyAvailability
 from services.circulation.roster import RosterError, read_roster
@@ -56,7 +56,7 @@ MAX_RETURNED_LISTED = 50
 ROSTER_COLUMN_OF_REFUSAL = {"class_required": "class", "card_exists": "patron_id"}
 
 
-class CirculationService(notifying.Notifying, OfflineDesk, event_feed.EventFeed):
+class CirculationService(notifying.Notifying, offline_desk.OfflineDesk, event_feed.EventFeed):
     name = "circulation"
     store = EventStoreProvider(*INLINE, *NOTICE_INLINE, OfflineConflicts())
     projections = Projections(CopyAvailability(), FoundInStocktake(), NoticeAddresses())
