@@ -293,3 +293,85 @@ def test_the_example_morning_at_the_north_desk(desk):
         "S70101",
         "C00000110",
     )
+
+
+def test_a_scan_refused_then_sent_again_when_it_would_pass_is_still_its_conflict(desk, pool_for):
+    """The first answer stands: the librarian resolves the conflict, a resend does not
+    quietly lend behind her back (she may be lending it anyway at this moment)."""
+    (a,) = desk.add_books(1)
+    reader, other = desk.card(name="王芳"), desk.card(name="李明")
+    assert desk.lend(a, other).status_code == 201
+    entry = scan("lend", a, reader, 5)
+    [conflict] = send(desk, entry)["conflicts"]
+    returned = desk.post("/api/returns", {"barcode": a, "campus": "north"}, role="assistant")
+    assert returned.status_code == 200, returned.text
+    again = send(desk, entry)
+    assert again["counts"] == {"applied": 0, "already": 0, "conflicts": 1}
+    assert again["conflicts"][0]["conflict_id"] == conflict["conflict_id"]
+    assert loans_of(desk, reader) == []
+    # now the librarian lends it anyway: nothing is set aside any more, and it is recorded
+    answer = resolve(desk, conflict["conflict_id"], "return_and_relend")
+    assert answer.status_code == 200, answer.text
+    assert [loan["barcode"] for loan in loans_of(desk, reader)] == [a]
+
+
+def test_an_unknown_copy_or_card_is_a_conflict_to_dismiss(desk):
+    (a,) = desk.add_books(1)
+    reader = desk.card()
+    report = send(
+        desk,
+        scan("lend", "C09999999", reader, 1),
+        scan("lend", a, "S404", 2),
+        scan("return", "C09999998", None, 3),
+    )
+    assert [(c["code"], c["resolutions"]) for c in report["conflicts"]] == [
+        ("unknown_copy", ["dismiss"]),
+        ("no_card", ["dismiss"]),
+        ("unknown_copy", ["dismiss"]),
+    ]
+
+
+def test_the_conflicts_read_model_is_rebuilt_from_events_alone(desk, pool_for):
+    from services.circulation.offline_conflicts import OfflineConflicts
+    from shared.eventsourcing.rebuild import rebuild
+    from shared.eventsourcing.store import EventStore
+
+    a, b = desk.add_books(2)
+    reader, other = desk.card(name="王芳"), desk.card(name="李明")
+    assert desk.lend(a, other).status_code == 201
+    report = send(desk, scan("lend", a, reader, 1), scan("return", b, None, 2))
+    assert resolve(desk, report["conflicts"][1]["conflict_id"], "dismiss").status_code == 200
+    pool = pool_for("circulation")
+
+    def table():
+        with pool.transaction() as cursor:
+            cursor.execute("SELECT * FROM offline_conflicts ORDER BY conflict_id")
+            return cursor.fetchall()
+
+    def read_feed(source, after, limit):
+        with pool.transaction() as cursor:
+            return EventStore(source).read(cursor, after, limit)
+
+    live = table()
+    assert len(live) == 2
+    rebuild(pool, OfflineConflicts(), read_feed)
+    assert table() == live
+
+
+def test_the_answers_are_as_the_openapi_document_says(desk):
+    from tests.integration.test_gateway_openapi import conforms
+
+    doc = desk.get("/openapi.json", role=None).json()
+    (a,) = desk.add_books(1)
+    reader = desk.card()
+    body = {"campus": "north", "entries": [scan("lend", a, reader, 1), scan("return", "C09999999")]}
+    answer = conforms(
+        doc, "POST", "/api/offline", desk.post("/api/offline", body, role="assistant")
+    )
+    conflict_id = answer.json()["conflicts"][0]["conflict_id"]
+    listed = desk.get("/api/offline/conflicts?state=all&campus=north")
+    conforms(doc, "GET", "/api/offline/conflicts", listed)
+    resolved = resolve(desk, conflict_id, "dismiss")
+    conforms(doc, "POST", "/api/offline/conflicts/{conflict_id}/resolve", resolved)
+    file = upload(desk, b"time,action,card,barcode\n2026-10-12 10:00,return,," + a.encode() + b"\n")
+    conforms(doc, "POST", "/api/offline/file", file)
