@@ -95,6 +95,9 @@ class Stage:
         pending = set(services)
         while pending:
             for service in list(pending):
+                process = self.processes.get(service)
+                if process is not None and process.poll() is not None:
+                    raise RuntimeError(f"{service} exited; see {self.workdir}/{service}.log")
                 url = f"{api}/api/queues/{quote(self.vhost, safe='')}/rpc-{service}"
                 reply = requests.get(url, auth=auth, timeout=5)
                 if reply.ok and reply.json().get("consumers", 0) > 0:
