@@ -6,6 +6,7 @@ offline_conflicts``)."""
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from services.circulation import offline
 from shared.events.envelope import Envelope
@@ -74,8 +75,9 @@ class OfflineConflicts(Projection):
                 )
 
 
-def view(row: tuple[Any, ...]) -> dict[str, Any]:
-    """A conflict as the HTTP API answers it (docs/offline.md)."""
+def view(row: tuple[Any, ...], timezone: str) -> dict[str, Any]:
+    """A conflict as the HTTP API answers it (docs/offline.md), its times at the school."""
+    school = ZoneInfo(timezone)
     (conflict_id, command_id, action, patron_id, barcode, at, campus, code, reason,
      allowed, state, resolution, by, resolved_at, loan_id, note) = row  # fmt: skip
     resolved = None
@@ -83,7 +85,7 @@ def view(row: tuple[Any, ...]) -> dict[str, Any]:
         resolved = {
             "resolution": resolution,
             "by": by,
-            "at": resolved_at.isoformat(),
+            "at": resolved_at.astimezone(school).isoformat(),
             "loan_id": loan_id,
             "note": note or "",
         }
@@ -93,7 +95,7 @@ def view(row: tuple[Any, ...]) -> dict[str, Any]:
         "action": action,
         "patron_id": patron_id,
         "barcode": barcode,
-        "at": at.isoformat(),
+        "at": at.astimezone(school).isoformat(),
         "campus": campus,
         "code": code,
         "reason": reason,
@@ -103,12 +105,14 @@ def view(row: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
-def conflict(cursor: Cursor, conflict_id: str) -> dict[str, Any] | None:
+def conflict(cursor: Cursor, conflict_id: str, timezone: str) -> dict[str, Any] | None:
     cursor.execute(SELECT_ONE, (conflict_id,))
     row = cursor.fetchone()
-    return None if row is None else view(row)
+    return None if row is None else view(row, timezone)
 
 
-def conflicts(cursor: Cursor, campus: str | None, state: str) -> list[dict[str, Any]]:
+def conflicts(
+    cursor: Cursor, campus: str | None, state: str, timezone: str
+) -> list[dict[str, Any]]:
     cursor.execute(SELECT_MANY, {"campus": campus, "state": state, "limit": MAX_LISTED})
-    return [view(row) for row in cursor.fetchall()]
+    return [view(row, timezone) for row in cursor.fetchall()]

@@ -66,7 +66,9 @@ class OfflineDesk:
         """The offline conflicts of a campus (all when none is named), newest first."""
         query = load(s.OfflineConflictsQuery(), payload or {})
         with self.store.cursor() as cursor:
-            listed = offline_conflicts.conflicts(cursor, query["campus"], query["state"])
+            listed = offline_conflicts.conflicts(
+                cursor, query["campus"], query["state"], self._timezone()
+            )
         return {"conflicts": listed}
 
     @command(s.ResolveOfflineConflict)
@@ -89,7 +91,9 @@ class OfflineDesk:
             loan_id = self._lend_for_conflict(uow, command, conflict, day, override)["loan_id"]
         resolve = offline.Resolve(resolution, command["note"], loan_id)
         uow.record(loaded, offline.decide(conflict, resolve), campus=conflict.campus)
-        return found(offline_conflicts.conflict(uow.cursor, conflict_id), conflict_id)
+        return found(
+            offline_conflicts.conflict(uow.cursor, conflict_id, self._timezone()), conflict_id
+        )
 
     # ------------------------------------------------------------ the scans
 
@@ -113,7 +117,7 @@ class OfflineDesk:
         command_id = str(entry["command_id"])
         conflict_id = offline.conflict_id(command_id)
         with self.store.cursor() as cursor:
-            known = offline_conflicts.conflict(cursor, conflict_id)
+            known = offline_conflicts.conflict(cursor, conflict_id, self._timezone())
             already = bool(self.store.store.caused_by(cursor, command_id))
         if known is not None:
             return False, known
@@ -170,9 +174,8 @@ class OfflineDesk:
 
         def record(uow: UnitOfWork, parameters: Command) -> dict[str, Any]:
             uow.execute(offline.NEW_CONFLICT, refusal.conflict_id, refusal, campus=campus)
-            return found(
-                offline_conflicts.conflict(uow.cursor, refusal.conflict_id), refusal.conflict_id
-            )
+            kept = offline_conflicts.conflict(uow.cursor, refusal.conflict_id, self._timezone())
+            return found(kept, refusal.conflict_id)
 
         parameters = {
             "command_id": str(offline.recording_id(command_id)),

@@ -270,3 +270,27 @@ def test_a_time_with_its_own_offset_keeps_it():
     assert school_time("2026-12-07T01:15:00+00:00", SHANGHAI).utcoffset() == timedelta(0)
     assert school_time("2026-12-07 9:15", SHANGHAI).utcoffset() == timedelta(hours=8)
     assert school_time("2026-12-32 09:15", SHANGHAI) is None
+
+
+# ------------------------------------------------------------------ who may override
+
+
+def test_only_a_librarian_may_lend_anyway():
+    from services.gateway import auth
+    from shared.runtime.rights import KEY_RIGHTS, RIGHTS, rights_of
+
+    assert "loans.override" in RIGHTS and "loans.override" in rights_of(["librarian"])
+    for role in ("assistant", "teacher", "student", "operator", "kiosk", "reader"):
+        assert "loans.override" not in rights_of([role]), role
+    assert "loans.override" not in KEY_RIGHTS  # no school system overrides the desk's rules
+    assistant = auth.Caller(
+        kind="session",
+        account_id="x",
+        username="x",
+        name="某某",
+        roles=("assistant",),
+        rights=rights_of(["assistant"]),
+    )
+    with pytest.raises(auth.Forbidden) as caught:
+        assistant.require("loans.override")
+    assert caught.value.members == {"right": "loans.override"}
