@@ -7,6 +7,7 @@
 // book is in the reader's loans at once, with no sleep and no polling here.
 // Refusals come back as problem documents with a code; errors.js words them.
 import { session, forget } from "./session.js";
+import { uuid } from "./offline/ids.js";
 
 const seen = {}; // source -> highest position this tab's commands got
 
@@ -64,7 +65,7 @@ function inFlight(change) {
 
 /** A fresh id for a command, so that sending it twice does it once. */
 export function commandId() {
-  return crypto.randomUUID();
+  return uuid(); // crypto.randomUUID is missing over plain http: uuid() does without it
 }
 
 /**

@@ -1,3 +1,4 @@
+import "./offline/shell.js"; // first: the address a service worker may keep, before the router reads it
 import { createApp } from "vue";
 import App from "./App.vue";
 import { router } from "./router.js";

@@ -2,14 +2,16 @@
 // Hash history: the gateway serves one page at "/", so links never need a
 // server-side fallback. `meta.nav` puts a screen in the menu (label: common.nav.<name>).
 import { createRouter, createWebHashHistory } from "vue-router";
-import { session, can } from "./session.js";
+import { session, can, keepAccount, keptAccount } from "./session.js";
 import { get } from "./api.js";
+import { unreachable } from "./offline/sync.js";
 
 const routes = [
   { path: "/sign-in", name: "sign-in", component: () => import("./screens/SignIn.vue"), meta: { public: true } },
   { path: "/", name: "home", redirect: () => homeOf() },
   { path: "/dashboard", name: "dashboard", component: () => import("./screens/dashboard/DashboardScreen.vue"), meta: { right: "records.read", nav: true } },
   { path: "/desk/:tab(lend|return|renew|today)?", name: "desk", component: () => import("./screens/desk/DeskScreen.vue"), meta: { right: "desk", nav: true } },
+  { path: "/offline", name: "offline", component: () => import("./screens/offline/OfflineScreen.vue"), meta: { right: "desk" } },
   { path: "/catalogue", name: "catalogue", component: () => import("./screens/catalogue/CatalogueScreen.vue"), meta: { right: "collection.manage", nav: true } },
   { path: "/catalogue/new", name: "catalogue-new", component: () => import("./screens/catalogue/AddTitle.vue"), meta: { right: "collection.manage" } },
   { path: "/stocktake/:id?", name: "stocktake", component: () => import("./screens/stocktake/StocktakeScreen.vue"), meta: { right: "collection.manage", nav: true } },
@@ -52,9 +54,12 @@ router.beforeEach(async (to) => {
   if (!session.token) return { name: "sign-in", query: { next: to.fullPath } };
   if (!session.account) {
     try {
-      session.account = await get("/api/me");
-    } catch {
-      return { name: "sign-in", query: { next: to.fullPath } };
+      keepAccount(await get("/api/me"));
+    } catch (error) {
+      // No answer at all (the desk offline): the account this tab last had, if any.
+      const kept = unreachable(error) ? keptAccount() : null;
+      if (!kept) return { name: "sign-in", query: { next: to.fullPath } };
+      session.account = kept;
     }
   }
   if (to.name === "home") return true;

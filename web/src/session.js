@@ -3,6 +3,7 @@
 import { reactive } from "vue";
 
 const TOKEN_KEY = "library.session";
+const ACCOUNT_KEY = "library.account"; // the last GET /api/me, for a desk page loaded offline
 
 export const session = reactive({
   token: sessionStorage.getItem(TOKEN_KEY),
@@ -18,6 +19,23 @@ export function keepToken(token) {
 export function forget() {
   keepToken(null);
   session.account = null;
+  sessionStorage.removeItem(ACCOUNT_KEY);
+}
+
+/** Keep the account just asked for in this tab, so a page loaded with no network
+ * (the desk, offline) still knows who works it and what she may do. */
+export function keepAccount(account) {
+  session.account = account;
+  sessionStorage.setItem(ACCOUNT_KEY, JSON.stringify(account));
+}
+
+/** The account kept in this tab, or null. */
+export function keptAccount() {
+  try {
+    return JSON.parse(sessionStorage.getItem(ACCOUNT_KEY) || "null");
+  } catch {
+    return null;
+  }
 }
 
 /** Whether the person signed in holds a right (rights named in shared/runtime/rights.py). */

@@ -10,12 +10,17 @@
 // positions (X-Read-After), so the answer already has the book: no sleep, no poll.
 // A librarian (loans.manage) also declares a reader's book lost and takes the payment
 // (a receipt is shown); the desk reserves a title for the reader at its campus.
+// Offline (no answer from the server): a lend or a return is kept in this browser
+// (../../offline/) and its line says 待同步 until it is sent and answered; a card
+// scanned then cannot be checked, so the books are lent to the card number as
+// scanned and the rules are checked when the scans are sent.
 import { reactive } from "vue";
 import { i18n, formatDate, formatMoney } from "../../i18n.js";
 import { get, post, commandId } from "../../api.js";
 import { describe } from "../../errors.js";
 import { session, hasRole } from "../../session.js";
 import { SOUNDS } from "./sounds.js";
+import { lost, mustQueue, onSynced, queueScan, unreachable } from "../../offline/sync.js";
 
 export const CAMPUSES = ["north", "south"];
 const CAMPUS_KEY = "library.desk.campus";
@@ -29,6 +34,7 @@ export const desk = reactive({
   chosenCampus: localStorage.getItem(CAMPUS_KEY),
   results: [],
   patronId: null,
+  offlineReader: null, // the card number scanned while offline: not checked, books lent to it
   reader: null, // GET /api/patrons/<id>/loans: {patron, loans, unpaid, reservations, returned}
   readerError: null, // a message, when the card could not be shown
   readerLoading: false,
@@ -137,6 +143,7 @@ export function clearReader() {
   readerAsk += 1;
   targetDue = false;
   desk.patronId = null;
+  desk.offlineReader = null;
   desk.reader = null;
   desk.readerError = null;
   desk.readerLoading = false;
@@ -193,6 +200,7 @@ export async function showReader(patronId, { again = false, withTarget = false }
     if (ask !== readerAsk) return desk.reader;
     desk.reader = answer;
     desk.readerError = null;
+    desk.offlineReader = null;
     if (targetDue) {
       targetDue = false;
       showTarget(answer.patron);
@@ -200,6 +208,11 @@ export async function showReader(patronId, { again = false, withTarget = false }
     return answer;
   } catch (error) {
     if (ask !== readerAsk) return desk.reader;
+    if (unreachable(error)) {
+      lost();
+      if (!desk.reader) desk.offlineReader = patronId; // lend to the card as scanned
+      return null;
+    }
     if (!again) {
       desk.reader = null;
       desk.readerError = refusal(error, "card");
@@ -232,11 +245,52 @@ export function refreshReader({ withTarget = false } = {}) {
 
 // ------------------------------------------------------------------ the desk's work
 
-/** Lend one scanned copy to the reader shown. */
+// ------------------------------------------------------------------ offline
+
+/** Keep a scan in this browser for later (its line: 待同步). */
+async function queueLine(line, scan, notes = []) {
+  try {
+    const entry = await queueScan({ ...scan, campus: deskCampus(), by: session.account && session.account.username });
+    line.commandId = entry.command_id;
+    done(line, "queued", { key: "offline.line.queued" }, notes);
+  } catch (error) {
+    done(line, "refused", { key: "offline.line.notKept", params: { reason: String(error && error.message) } });
+  }
+}
+
+// The fate of each scan kept, once sent: its line (if this page made it) says so.
+onSynced((entry, fate) => {
+  const line = desk.results.find((one) => one.commandId === entry.command_id);
+  if (!line) return;
+  if (fate.applied) {
+    const due = fate.applied.due_on;
+    const key = entry.action === "lend" ? (due ? "offline.line.lent" : "offline.line.lentNoDue") : "offline.line.returned";
+    line.outcome = "ok";
+    line.message = { key, params: due ? { due: { date: due } } : {} };
+  } else {
+    line.outcome = "refused";
+    line.message = { key: "offline.line.conflict", params: { reason: conflictReason(fate.conflict) } };
+  }
+});
+
+/** A conflict's reason in words: its refusal code worded (problems.json), else the server's. */
+export function conflictReason(conflict) {
+  const code = conflict && conflict.code;
+  if (code && i18n.global.te(`problems.${code}`)) return { key: `problems.${code}` };
+  return { key: "offline.conflicts.unknownReason", params: { code: code || "", reason: (conflict && conflict.reason) || "" } };
+}
+
+// ------------------------------------------------------------------ the desk's work
+
+/** Lend one scanned copy to the reader shown (or, offline, to the card as scanned). */
 export async function lend(barcode) {
-  if (!desk.reader) return;
-  const patronId = desk.reader.patron.patron_id;
+  const patronId = desk.reader ? desk.reader.patron.patron_id : desk.offlineReader;
+  if (!patronId) return;
   const line = addLine("lend", barcode);
+  if (!desk.reader || mustQueue()) {
+    await queueLine(line, { action: "lend", patron_id: patronId, barcode });
+    return;
+  }
   try {
     const lent = await post("/api/loans", {
       patron_id: patronId,
@@ -250,6 +304,11 @@ export async function lend(barcode) {
     });
     askAgainFor(patronId, lent.patron_kind === "teacher"); // a teacher's target counts loans
   } catch (error) {
+    if (unreachable(error)) {
+      lost();
+      await queueLine(line, { action: "lend", patron_id: patronId, barcode });
+      return;
+    }
     if (error.code === "loan_limit") await askAgainFor(patronId); // her loans: the limit
     refused(line, error, "copy", "lend");
   }
@@ -276,6 +335,12 @@ async function nameOf(patronId) {
 /** Take one scanned copy back, intact or damaged. */
 export async function giveBack(barcode, damaged) {
   const line = addLine("return", barcode);
+  // Offline the return is kept without its condition (the offline command has none).
+  const offlineNotes = damaged ? [{ key: "offline.line.damagedNotKept" }] : [];
+  if (mustQueue()) {
+    await queueLine(line, { action: "return", barcode }, offlineNotes);
+    return;
+  }
   let back;
   try {
     back = await post("/api/returns", {
@@ -285,6 +350,11 @@ export async function giveBack(barcode, damaged) {
       command_id: commandId(),
     });
   } catch (error) {
+    if (unreachable(error)) {
+      lost();
+      await queueLine(line, { action: "return", barcode }, offlineNotes);
+      return;
+    }
     refused(line, error, "copy", "return");
     return;
   }

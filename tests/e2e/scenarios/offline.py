@@ -1,0 +1,164 @@
+"""An offline morning at the desk, through the screens.
+
+The librarian works the north desk; the page loses its network (Playwright's offline
+mode). She scans a reader's card (it cannot be checked offline: the desk says so)
+and lends two books, lends one to another reader, and takes back a book a third
+reader had: four lines 待同步, counted. Meanwhile, through the API, one of those books
+is lent at the other desk and the second reader's card is blocked. She reloads the
+page while still offline (the service worker keeps the page; the scans are kept in
+IndexedDB): the four are still waiting. The network comes back: the desk sends them
+in order by itself and says 同步完成：2 条已记录，2 条冲突. Through the API each command
+was done once. On 离线借还 the conflicts are listed with their reasons: the book lent
+meanwhile is settled with 先还后借, the blocked card's loan with the librarian's
+仍然借出 (an override); an offline file uploaded twice is applied once.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+from playwright.sync_api import expect
+
+from tests.e2e.scenarios.browser import Person, checked, chromium, report, school
+from tests.e2e.scenarios.steps_offline import (
+    come_back,
+    conflict_row,
+    expect_waiting,
+    go_offline,
+    lend_offline,
+    network_errors,
+    reload_offline,
+    return_offline,
+    settle,
+    shell_kept,
+    until,
+    upload_file,
+)
+
+facts = school()
+barcodes = facts["barcodes"]
+dream = barcodes["红楼梦@north"]
+alive = barcodes["活着@north"]
+history = barcodes["上下五千年@north"]
+seen: dict[str, Any] = {}
+
+
+def api(method: str, path: str, expect_status: tuple[int, ...] = (200, 201), **body: Any) -> Any:
+    """The librarian's own session over the API (not the page's: its network is cut)."""
+    if "token" not in seen:
+        person = facts["people"]["librarian"]
+        answer = requests.post(f"{facts['base']}/api/sessions", timeout=30, json={
+            "username": person["username"], "password": person["password"],
+        })  # fmt: skip
+        seen["token"] = answer.json()["token"]
+    answer = requests.request(
+        method, f"{facts['base']}{path}", json=body or None, timeout=30,
+        headers={"Authorization": f"Bearer {seen['token']}"},
+    )  # fmt: skip
+    assert answer.status_code in expect_status, f"{method} {path}: {answer.text}"
+    return answer.json()
+
+
+def loans_of(card: str) -> list[str]:
+    return sorted(loan["barcode"] for loan in api("GET", f"/api/patrons/{card}/loans")["loans"])
+
+
+def steps_of(barcode: str, step: str) -> int:
+    """How many times the copy's history (the archived events) has ``step``."""
+    return sum(
+        1 for one in api("GET", f"/api/copies/{barcode}/history")["events"] if one["step"] == step
+    )
+
+
+def once(barcode: str, step: str) -> None:
+    until(lambda: steps_of(barcode, step) >= 1, f"{barcode} {step}")
+    assert steps_of(barcode, step) == 1, f"{barcode}: {step} more than once"
+
+
+def offline_file(folder: Path) -> Path:
+    """A desk without the web app: one good line, one with a time that is no time."""
+    at = (datetime.now(UTC) - timedelta(minutes=5)).replace(microsecond=0).isoformat()
+    path = folder / "离线借还.csv"
+    path.write_text(
+        "时间,操作,借书证号,条码号\n"
+        f"{at},借,S70302,{history[0]}\n"
+        f"昨天上午,借,S70302,{history[1]}\n",
+        encoding="utf-8-sig",
+    )
+    return path
+
+
+def main() -> None:
+    api("POST", "/api/loans", patron_id="S70302", barcode=alive[0], campus="north")
+    with chromium() as browser:
+        person = Person(browser, facts)
+        page = person.sign_in("librarian")
+        person.go("/desk/lend")
+        expect(page.get_by_role("heading", level=1)).to_have_text("借还台")
+        shell_kept(page)
+
+        go_offline(page)
+        seen["lent"] = lend_offline(page, "S70301", [dream[0], alive[1]])
+        seen["lent"] += lend_offline(page, "S70303", [history[1]])
+        seen["returned"] = return_offline(page, [alive[0]])
+        expect_waiting(page, 4)
+        checked(page, "desk-offline")
+        # Meanwhile, at the other desk: a book she just lent offline is lent to another
+        # reader, and that reader's card is blocked.
+        api("POST", "/api/loans", patron_id="S70303", barcode=alive[1], campus="north")
+        api("POST", "/api/cards/S70303/block", reason="借书证遗失，待补办")
+
+        reload_offline(page)  # still offline: the page comes from the service worker
+        expect(page.get_by_role("heading", level=1)).to_have_text("借还台")
+        expect_waiting(page, 4)
+        expect(page.get_by_test_id("offline-banner")).to_be_visible()
+        seen["reloaded_offline"] = True
+
+        seen["summary"] = come_back(page)
+        seen["loans"] = {card: loans_of(card) for card in ("S70301", "S70302", "S70303")}
+        once(dream[0], "lent")
+        once(alive[0], "returned")
+
+        page.get_by_role("link", name="处理离线冲突").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("离线借还")
+        row = conflict_row(page, alive[1])
+        seen["conflict"] = row.inner_text()
+        seen["choices"] = row.get_by_role("button").all_inner_texts()
+        blocked = conflict_row(page, history[1])
+        seen["blocked"] = blocked.inner_text()
+        seen["blocked_choices"] = blocked.get_by_role("button").all_inner_texts()
+        checked(page, "offline-conflicts")
+        seen["settled"] = settle(page, alive[1], "先还后借")
+        seen["overridden"] = settle(page, history[1], "仍然借出")
+        seen["after_settling"] = {card: loans_of(card) for card in ("S70301", "S70303")}
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = offline_file(Path(folder))
+            seen["file_first"] = upload_file(page, path, 1)
+            seen["file_again"] = upload_file(page, path, 2)
+        once(history[0], "lent")
+        checked(page, "offline-file")
+
+        # The page's own complaints while its network was cut are expected, no others.
+        person.console_errors = [
+            e for e in person.console_errors if e not in network_errors(person.console_errors)
+        ]
+        person.close()
+
+        phone = Person(browser, facts, size="phone")
+        phone.sign_in("librarian")
+        phone.go("/offline")
+        expect(phone.page.get_by_role("heading", level=1)).to_have_text("离线借还")
+        phone.page.get_by_label("显示").select_option("resolved")
+        expect(phone.page.get_by_test_id("offline-conflicts").locator("tbody tr")).to_have_count(2)
+        checked(phone.page, "offline-conflicts")
+        phone.close()
+    report(seen)
+
+
+if __name__ == "__main__":
+    main()

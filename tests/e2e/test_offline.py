@@ -1,0 +1,37 @@
+"""The desk offline, through the screens: scans kept in the browser, sent once when back."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_desk_lends_and_returns_offline_and_sends_each_scan_once(scenario, school):
+    seen = scenario("offline")
+    dream = school["barcodes"]["红楼梦@north"]
+    alive = school["barcodes"]["活着@north"]
+    history = school["barcodes"]["上下五千年@north"]
+
+    assert all("待同步" in line for line in seen["lent"] + seen["returned"])
+    assert seen["reloaded_offline"]
+    assert "同步完成：2 条已记录，2 条冲突" in seen["summary"]
+    # Each command done once: the loan made offline, the return, and not the lend of the
+    # book lent meanwhile at the other desk (a conflict instead).
+    assert seen["loans"]["S70301"] == [dream[0]]
+    assert seen["loans"]["S70302"] == []
+    assert seen["loans"]["S70303"] == [alive[1]]
+    # The book lent meanwhile: taken back from the other loan and lent again, or nothing.
+    assert "该书已借出" in seen["conflict"]
+    assert seen["choices"] == ["先还后借", "无需处理"]
+    # The card blocked meanwhile: a librarian may set the rule aside.
+    assert "借书证已停用" in seen["blocked"]
+    assert seen["blocked_choices"] == ["仍然借出", "无需处理"]
+    assert "先还后借" in seen["settled"]
+    assert "仍然借出" in seen["overridden"]
+    assert seen["after_settling"]["S70301"] == sorted([dream[0], alive[1]])
+    assert seen["after_settling"]["S70303"] == [history[1]]
+    # The same offline file twice: applied once.
+    assert "新办理 1 条，此前已办理 0 条" in seen["file_first"]
+    assert "第 3 行" in seen["file_first"]
+    assert "新办理 0 条，此前已办理 1 条" in seen["file_again"]
