@@ -378,8 +378,10 @@ class ReceiptNumber(Schema):
 # ------------------------------------------------------------------ offline circulation
 
 MAX_OFFLINE_ENTRIES = 500  # scans one send carries (a desk sends a longer queue in parts)
-MAX_OFFLINE_FILE = 256 * 1024  # an offline file's bytes: some 5,000 lines
-MAX_OFFLINE_LINES = 1000  # an offline file's lines (each is a command: a morning's worth)
+MAX_OFFLINE_FILE = 256 * 1024  # an offline file's bytes (500 lines are some 25 KiB)
+# An offline file's lines, as many as one send's scans: each is a command (some 20 ms),
+# and the whole file is answered within the gateway's RPC timeout.
+MAX_OFFLINE_LINES = MAX_OFFLINE_ENTRIES
 OFFLINE_STATES = ("open", "resolved", "all")
 
 

@@ -270,9 +270,12 @@ def test_a_file_with_a_bad_line_and_the_chinese_header_uploaded_twice_applies_on
     assert [loan["barcode"] for loan in loans_of(desk, reader)] == [b]
 
 
-def test_a_file_without_the_columns_is_refused_whole(desk):
+def test_a_file_without_the_columns_too_long_or_too_big_is_refused_whole(desk):
     body = problem(upload(desk, b"when,what\n2026-10-12 09:15,lend\n"), 400)
     assert body["code"] == "offline_bad_header"
+    lines = b"time,action,card,barcode\n" + b"2026-10-12 09:15,return,,C00000001\n" * 501
+    assert problem(upload(desk, lines), 400)["code"] == "offline_file_too_long"
+    problem(upload(desk, b"time,action,card,barcode\n" + b"x" * (256 * 1024)), 413)
 
 
 def test_the_example_morning_at_the_north_desk(desk):
