@@ -22,6 +22,7 @@ SCREENS = [
     ("librarian", "desk-return", "/desk/return"),
     ("librarian", "desk-renew", "/desk/renew"),
     ("librarian", "desk-today", "/desk/today"),
+    ("librarian", "offline", "/offline"),
     ("librarian", "catalogue", "/catalogue"),
     ("librarian", "catalogue-new", "/catalogue/new"),
     ("librarian", "copy", "/copies/{barcode}"),
@@ -49,7 +50,7 @@ SCREENS = [
 # A message key shown instead of its words: "desk.lend.title" (not a queue's name such
 # as ext.student-records.events, which the operator's screen shows as it is).
 KEY = re.compile(
-    r"(?<![\w.-])(?:common|problems|desk|catalogue|cards|teacher|reading|records|opac|operator|dashboard)\.[a-zA-Z_]+(?:\.[a-zA-Z_]+)*\b"
+    r"(?<![\w.-])(?:common|problems|desk|offline|catalogue|cards|teacher|reading|records|opac|operator|dashboard)\.[a-zA-Z_]+(?:\.[a-zA-Z_]+)*\b"
 )
 
 
