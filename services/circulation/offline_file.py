@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.errors import BadRequest
-from shared.events.fields import BARCODE_PATTERN, PATRON_ID_PATTERN
+from shared.events.fields import BARCODE_PATTERN, EARLIEST_DAY, LATEST_DAY, PATRON_ID_PATTERN
 
 # The namespace of the files' command ids (a line's: uuid5(FILE_LINES, campus|values)).
 FILE_LINES = uuid.UUID("0d7c6b1e-5f3a-4c2e-9b8d-1a2f3e4d5c6b")
@@ -136,6 +136,8 @@ def school_time(written: str, timezone: str) -> datetime | None:
             return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    if not EARLIEST_DAY <= moment.date() <= LATEST_DAY:
+        return None  # not a school day any desk command takes
     return moment
 
 

@@ -407,9 +407,14 @@ class OfflineEntry(Schema):
     barcode = f.barcode()
 
     @validates_schema
-    def lend_names_a_card(self, data: dict[str, Any], **kwargs: object) -> None:
+    def a_lend_names_a_card_on_a_school_day(self, data: dict[str, Any], **kwargs: object) -> None:
         if data.get("action") == "lend" and not data.get("patron_id"):
             raise ValidationError("A lend names the card (patron_id).", "patron_id")
+        at = data.get("at")
+        if at is not None and not f.EARLIEST_DAY <= at.date() <= f.LATEST_DAY:
+            raise ValidationError(
+                f"Must be from {f.EARLIEST_DAY} to {f.LATEST_DAY}.", "at"
+            )  # a school day, as every desk command's ``on``
 
 
 class OfflineBatch(Schema):

@@ -270,6 +270,27 @@ def test_a_time_with_its_own_offset_keeps_it():
     assert school_time("2026-12-07T01:15:00+00:00", SHANGHAI).utcoffset() == timedelta(0)
     assert school_time("2026-12-07 9:15", SHANGHAI).utcoffset() == timedelta(hours=8)
     assert school_time("2026-12-32 09:15", SHANGHAI) is None
+    assert school_time("1999-12-07 09:15", SHANGHAI) is None  # no school day of the system's
+
+
+def test_a_queued_scan_is_checked_whole_before_anything_is_done():
+    from marshmallow import ValidationError
+
+    from services.circulation import schemas as s
+
+    good = {"command_id": str(COMMAND_ID), "at": "2026-12-07T09:15:02Z", "action": "return",
+            "barcode": "C00000101"}  # fmt: skip
+    assert s.OfflineEntry().load(good)["at"].utcoffset() == timedelta(0)
+    for bad, field in [
+        ({**good, "at": "2026-12-07T09:15:02"}, "at"),  # no offset
+        ({**good, "at": "1999-12-07T09:15:02+08:00"}, "at"),
+        ({**good, "action": "lend"}, "patron_id"),
+        ({**good, "action": "renew"}, "action"),
+        ({**good, "barcode": ""}, "barcode"),
+    ]:
+        with pytest.raises(ValidationError) as refused:
+            s.OfflineEntry().load(bad)
+        assert field in refused.value.messages, (bad, refused.value.messages)
 
 
 # ------------------------------------------------------------------ who may override
