@@ -60,6 +60,12 @@ def school_day(at: datetime, timezone: str) -> date:
     return at.astimezone(ZoneInfo(timezone)).date()
 
 
+def scan_day(at: datetime, timezone: str, today: date) -> date:
+    """The day a scan is lent or returned on: the day it happened at the school, never
+    after today (a desk laptop whose clock runs ahead does not lend into the future)."""
+    return min(school_day(at, timezone), today)
+
+
 # ---------------------------------------------------------------- the conflict
 
 

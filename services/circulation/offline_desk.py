@@ -79,7 +79,9 @@ class OfflineDesk:
         loaded = uow.get(offline.CONFLICT, conflict_id)
         conflict = loaded.state
         offline.check_resolution(conflict, resolution)  # before anything is lent
-        day = offline.school_day(datetime.fromisoformat(conflict.at), self._timezone())
+        day = offline.scan_day(
+            datetime.fromisoformat(conflict.at), self._timezone(), self.rules.today()
+        )
         loan_id = None
         if resolution == "return_and_relend":
             self._take_back_for_relend(uow, conflict, day)
@@ -121,7 +123,7 @@ class OfflineDesk:
             already = bool(self.store.store.caused_by(cursor, command_id))
         if known is not None:
             return False, known
-        day = offline.school_day(entry["at"], self._timezone())
+        day = offline.scan_day(entry["at"], self._timezone(), self.rules.today())
         payload = {
             "command_id": command_id,
             "campus": campus,

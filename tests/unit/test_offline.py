@@ -211,6 +211,8 @@ def test_a_resolution_the_conflict_does_not_allow_is_refused():
 def test_a_scan_happens_on_its_day_at_the_school():
     late = datetime(2026, 12, 6, 17, 30, tzinfo=UTC)  # 01:30 on the 7th in Shanghai
     assert offline.school_day(late, SHANGHAI) == date(2026, 12, 7)
+    assert offline.scan_day(late, SHANGHAI, date(2026, 12, 8)) == date(2026, 12, 7)
+    assert offline.scan_day(late, SHANGHAI, date(2026, 12, 6)) == date(2026, 12, 6)  # not ahead
 
 
 # ------------------------------------------------------------------ the file
