@@ -420,6 +420,7 @@ class GatewayService:
            summary="Resolve an offline conflict once: override (a librarian: lend anyway), "
                    "return_and_relend or dismiss; 409 when resolved already")  # fmt: skip
     def resolve_offline_conflict(self, request: ApiRequest) -> Any:
+        self.desk.of(request.caller)  # an assistant resolves at her own campus's desk only
         if request.body.get("resolution") == "override":
             request.caller.require(
                 "loans.override",
