@@ -119,6 +119,7 @@ def main() -> None:
         seen["reloaded_offline"] = True
 
         seen["summary"] = come_back(page)
+        checked(page, "desk-synced")
         seen["loans"] = {card: loans_of(card) for card in ("S70301", "S70302", "S70303")}
         once(dream[0], "lent")
         once(alive[0], "returned")
