@@ -35,3 +35,9 @@ def test_the_desk_lends_and_returns_offline_and_sends_each_scan_once(scenario, s
     assert "新办理 1 条，此前已办理 0 条" in seen["file_first"]
     assert "第 3 行" in seen["file_first"]
     assert "新办理 0 条，此前已办理 1 条" in seen["file_again"]
+    # Offline again: the line of the return says it was sent, once the link is back.
+    assert "同步完成：1 条已记录，0 条冲突" in seen["summary_again"]
+    assert "已同步：已还" in seen["line_sent"]
+    # A batch the server refuses (400): the scan is kept and the desk names it.
+    assert "同步未成功" in seen["refused_batch"]
+    assert f"borrow：{school['barcodes']['红楼梦@north'][1]}：操作" in seen["refused_batch"]

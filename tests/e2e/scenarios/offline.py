@@ -24,11 +24,13 @@ import requests
 from playwright.sync_api import expect
 
 from tests.e2e.scenarios.browser import Person, checked, chromium, report, school
+from tests.e2e.scenarios.steps_desk import result_lines
 from tests.e2e.scenarios.steps_offline import (
     come_back,
     conflict_row,
     expect_waiting,
     go_offline,
+    keep_bad_scan,
     lend_offline,
     network_errors,
     reload_offline,
@@ -144,6 +146,20 @@ def main() -> None:
         once(history[0], "lent")
         checked(page, "offline-file")
 
+        # Offline again at the desk, a return; back online, its line says it was sent.
+        page.get_by_role("link", name="返回借还台").click()
+        go_offline(page)
+        return_offline(page, [dream[0]])
+        expect_waiting(page, 1)
+        seen["summary_again"] = come_back(page)
+        line = result_lines(page).first
+        expect(line).to_have_attribute("data-outcome", "ok")
+        seen["line_sent"] = line.inner_text()
+        # A scan the server refuses as a whole batch (400): kept, and the desk says why.
+        keep_bad_scan(page, dream[1])
+        expect(page.get_by_test_id("offline-error")).to_contain_text("同步未成功")
+        expect_waiting(page, 1)
+        seen["refused_batch"] = page.get_by_test_id("offline-error").inner_text()
         # The page's own complaints while its network was cut are expected, no others.
         person.console_errors = [
             e for e in person.console_errors if e not in network_errors(person.console_errors)

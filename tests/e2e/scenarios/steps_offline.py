@@ -149,6 +149,28 @@ def upload_file(page: Page, path: Path, nth: int = 1) -> str:
     return report.inner_text()
 
 
+def keep_bad_scan(page: Page, barcode: str) -> None:
+    """Put a scan the server will refuse (an action it does not know) into the desk's
+    queue in IndexedDB, as a broken browser might, and load the page again (online)."""
+    page.evaluate(
+        """barcode => new Promise((done, failed) => {
+            const opening = indexedDB.open("library-offline", 1);
+            opening.onerror = () => failed(opening.error);
+            opening.onsuccess = () => {
+                const tx = opening.result.transaction("scans", "readwrite");
+                tx.objectStore("scans").add({
+                    command_id: crypto.randomUUID(), at: new Date().toISOString(),
+                    action: "borrow", barcode, campus: "north",
+                });
+                tx.oncomplete = () => { opening.result.close(); done(); };
+                tx.onerror = () => failed(tx.error);
+            };
+        })""",
+        barcode,
+    )
+    page.reload()
+
+
 def network_errors(errors: list[str]) -> list[str]:
     """The console's complaints that are only the network being cut (expected offline)."""
     return [error for error in errors if any(mark in error for mark in NO_NETWORK)]
