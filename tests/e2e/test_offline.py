@@ -41,3 +41,4 @@ def test_the_desk_lends_and_returns_offline_and_sends_each_scan_once(scenario, s
     # A batch the server refuses (400): the scan is kept and the desk names it.
     assert "同步未成功" in seen["refused_batch"]
     assert f"borrow：{school['barcodes']['红楼梦@north'][1]}：操作" in seen["refused_batch"]
+    assert "已借出《红楼梦》" in seen["lent_after"][0]

@@ -15,6 +15,7 @@ meanwhile is settled with 先还后借, the blocked card's loan with the librari
 
 from __future__ import annotations
 
+import re
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +25,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.e2e.scenarios.browser import Person, checked, chromium, report, school
-from tests.e2e.scenarios.steps_desk import result_lines
+from tests.e2e.scenarios.steps_desk import lend, result_lines
 from tests.e2e.scenarios.steps_offline import (
     come_back,
     conflict_row,
@@ -157,9 +158,14 @@ def main() -> None:
         seen["line_sent"] = line.inner_text()
         # A scan the server refuses as a whole batch (400): kept, and the desk says why.
         keep_bad_scan(page, dream[1])
-        expect(page.get_by_test_id("offline-error")).to_contain_text("同步未成功")
-        expect_waiting(page, 1)
-        seen["refused_batch"] = page.get_by_test_id("offline-error").inner_text()
+        refused = page.get_by_test_id("offline-error")
+        expect(refused).to_contain_text("同步未成功")
+        expect(refused).to_contain_text("服务器拒收 1 条")
+        seen["refused_batch"] = refused.inner_text()
+        # Held, it does not stop the desk: a lend goes straight to the server again.
+        seen["lent_after"] = lend(page, "S70302", [dream[2]])
+        refused.get_by_role("button", name=re.compile("^删除待同步记录")).click()
+        expect(refused).to_have_count(0)
         # The page's own complaints while its network was cut are expected, no others.
         person.console_errors = [
             e for e in person.console_errors if e not in network_errors(person.console_errors)

@@ -42,6 +42,12 @@ export async function forget(seqs) {
   await Promise.all([...seqs.map((seq) => tx.store.delete(seq)), tx.done]);
 }
 
+/** Keep a scan the server refused as it stands (its `held`: why), so it is not sent again
+ * on its own and the librarian sees it until she drops it. */
+export async function hold(entry) {
+  await (await database()).put(STORE, JSON.parse(JSON.stringify(entry)));
+}
+
 /** The body of POST /api/offline for some scans: only the fields of the contract. */
 export function asCommand(entry) {
   const command = { command_id: entry.command_id, at: entry.at, action: entry.action, barcode: entry.barcode };

@@ -10,10 +10,13 @@
 // with POST /api/offline, oldest first, 500 at most at a time (one campus a time),
 // and each scan answered for (applied, or kept by the server as a conflict for the
 // librarian) leaves the queue. A refusal of the whole batch (400: a bad entry) keeps
-// them all and says why; a link lost midway keeps the rest for the next time.
+// them all and says why; the scans it names are held (kept, shown with the fields the
+// server named, not sent again on their own: the librarian may drop them) and the
+// others are sent without them, so one bad scan does not stop the desk. A link lost
+// midway keeps the rest for the next time.
 import { reactive } from "vue";
 import { ApiError, get, post } from "../api.js";
-import { asCommand, forget, keep, waiting } from "./queue.js";
+import { asCommand, forget, hold, keep, waiting } from "./queue.js";
 
 export const CHUNK = 500;
 const PROBE_MS = 5000;
@@ -21,7 +24,7 @@ const NO_ANSWER = new Set([0, 502, 503, 504]);
 
 export const link = reactive({
   online: typeof navigator === "undefined" ? true : navigator.onLine !== false,
-  queued: [], // the scans waiting, oldest first
+  queued: [], // the scans waiting, oldest first (those the server refused: `held`)
   loaded: false,
   syncing: false,
   summary: null, // the last sending: {applied, already, conflicts}
@@ -37,9 +40,14 @@ export function unreachable(error) {
   return !(error instanceof ApiError) || NO_ANSWER.has(error.status);
 }
 
+/** The scans to send: those waiting that the server has not refused. */
+export function sendable() {
+  return link.queued.filter((entry) => !entry.held);
+}
+
 /** Whether a new scan must join the queue rather than go straight to the server. */
 export function mustQueue() {
-  return !link.online || link.queued.length > 0 || link.syncing;
+  return !link.online || sendable().length > 0 || link.syncing;
 }
 
 /** Hear each queued scan's fate: listener(entry, {applied} | {conflict}). Returns a stop. */
@@ -57,7 +65,7 @@ export async function startLink() {
   }
   link.queued = await waiting();
   link.loaded = true;
-  if (!link.online || link.queued.length) scheduleProbe(0);
+  if (!link.online || sendable().length) scheduleProbe(0);
 }
 
 /** Keep one scan while the server cannot be reached; answers the entry. */
@@ -95,7 +103,7 @@ export async function probe() {
     // It answered (a refusal is an answer): the link is there.
   }
   link.online = true;
-  if (link.queued.length) await syncNow();
+  if (sendable().length) await syncNow();
 }
 
 function nextChunk(entries) {
@@ -140,21 +148,30 @@ function tell(entry, fate) {
 
 /** Send the waiting scans, oldest first; answers the summary of this sending. */
 export async function syncNow() {
-  if (link.syncing || !link.queued.length) return link.summary;
+  if (link.syncing || !sendable().length) return link.summary;
   link.syncing = true;
   link.error = null;
   const summary = { applied: 0, already: 0, conflicts: 0 };
   let sent = false;
   try {
-    while (link.queued.length) {
-      const chunk = nextChunk(link.queued);
+    while (sendable().length) {
+      const chunk = nextChunk(sendable());
       let answer;
       try {
         answer = await post("/api/offline", { campus: chunk[0].campus, entries: chunk.map(asCommand) });
       } catch (error) {
-        if (unreachable(error)) lost();
-        else link.error = { code: error.code, status: error.status, problem: error.problem, entries: badEntries(error, chunk), error };
-        break;
+        if (unreachable(error)) {
+          lost();
+          break;
+        }
+        const bad = badEntries(error, chunk);
+        link.error = { code: error.code, status: error.status, problem: error.problem, entries: bad, error };
+        if (!bad.length) break; // which scan is not said: keep them all, as they are
+        for (const { entry, fields } of bad) {
+          entry.held = { status: error.status, code: error.code || null, fields };
+          await hold(entry);
+        }
+        continue; // the others, without the scans refused
       }
       sent = true;
       const byId = new Map(chunk.map((entry) => [entry.command_id, entry]));
@@ -185,6 +202,13 @@ export async function syncNow() {
     link.syncing = false;
   }
   if (sent) link.summary = summary;
-  if (link.queued.length && !link.online) scheduleProbe(PROBE_MS);
+  if (sendable().length && !link.online) scheduleProbe(PROBE_MS);
   return summary;
+}
+
+/** Drop a scan the server refused (the librarian's choice: a wrong scan, done by hand). */
+export async function drop(entry) {
+  await forget([entry.seq]);
+  link.queued = link.queued.filter((one) => one.seq !== entry.seq);
+  if (!link.queued.some((one) => one.held)) link.error = null;
 }

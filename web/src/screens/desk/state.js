@@ -258,8 +258,17 @@ async function queueLine(line, scan, notes = []) {
   }
 }
 
-// The fate of each scan kept, once sent: its line (if this page made it) says so.
+// The fate of each scan kept, once sent: its line (if this page made it) says so, and
+// the reader shown is asked again (once for a batch).
+let readerDue = false;
 onSynced((entry, fate) => {
+  if (!readerDue && desk.reader) {
+    readerDue = true;
+    Promise.resolve().then(() => {
+      readerDue = false;
+      refreshReader();
+    });
+  }
   const line = desk.results.find((one) => one.commandId === entry.command_id);
   if (!line) return;
   if (fate.applied) {
