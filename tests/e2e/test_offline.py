@@ -42,3 +42,5 @@ def test_the_desk_lends_and_returns_offline_and_sends_each_scan_once(scenario, s
     assert "同步未成功" in seen["refused_batch"]
     assert f"borrow：{school['barcodes']['红楼梦@north'][1]}：操作" in seen["refused_batch"]
     assert "已借出《红楼梦》" in seen["lent_after"][0]
+    # The gateway answering 502 is offline too: kept, then sent by itself.
+    assert "已同步：已还" in seen["line_after_gateway"]

@@ -30,6 +30,8 @@ from tests.e2e.scenarios.steps_offline import (
     come_back,
     conflict_row,
     expect_waiting,
+    gateway_down,
+    gateway_up,
     go_offline,
     keep_bad_scan,
     lend_offline,
@@ -166,6 +168,16 @@ def main() -> None:
         seen["lent_after"] = lend(page, "S70302", [dream[2]])
         refused.get_by_role("button", name=re.compile("^删除待同步记录")).click()
         expect(refused).to_have_count(0)
+        # The network is up but the gateway does not answer (502): the desk keeps the
+        # return, says it is offline, and sends it by itself once the gateway is back.
+        gateway_down(page)
+        return_offline(page, [dream[2]])
+        expect(page.get_by_test_id("offline-banner")).to_be_visible()
+        gateway_up(page)
+        expect(page.get_by_test_id("offline-banner")).to_have_count(0)
+        line = result_lines(page).first
+        expect(line).to_have_attribute("data-outcome", "ok")
+        seen["line_after_gateway"] = line.inner_text()
         # The page's own complaints while its network was cut are expected, no others.
         person.console_errors = [
             e for e in person.console_errors if e not in network_errors(person.console_errors)

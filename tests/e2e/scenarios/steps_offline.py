@@ -21,7 +21,7 @@ from playwright.sync_api import Locator, Page, expect
 from tests.e2e.scenarios.steps_desk import next_reader, open_tab, result_lines, scan
 
 OFFLINE = "离线：借还先记在本机，联网后自动同步"
-NO_NETWORK = ("ERR_INTERNET_DISCONNECTED", "net::ERR_", "Failed to fetch")
+NO_NETWORK = ("ERR_INTERNET_DISCONNECTED", "net::ERR_", "Failed to fetch", "status of 502")
 
 
 def go_offline(page: Page) -> None:
@@ -172,8 +172,23 @@ def keep_bad_scan(page: Page, barcode: str) -> None:
 
 
 def network_errors(errors: list[str]) -> list[str]:
-    """The console's complaints that are only the network being cut (expected offline)."""
-    return [error for error in errors if any(mark in error for mark in NO_NETWORK)]
+    """The console's complaints that are only the network being cut or the gateway
+    answering 502 (expected here)."""
+    return [
+        error
+        for error in errors
+        if any(mark in error for mark in NO_NETWORK) or re.match(r"502 \S+/api/", error)
+    ]
+
+
+def gateway_down(page: Page) -> None:
+    """The network is up but the gateway gives no answer: a proxy's 502 for every API call."""
+    page.route("**/api/**", lambda route: route.fulfill(status=502, body=""))
+
+
+def gateway_up(page: Page) -> None:
+    """The gateway answers again: the desk finds it by itself (it asks every few seconds)."""
+    page.unroute("**/api/**")
 
 
 def until(condition: Callable[[], Any], what: str, timeout: float = 30) -> Any:
