@@ -27,6 +27,7 @@ def test_the_desk_lends_and_returns_offline_and_sends_each_scan_once(scenario, s
     # The card blocked meanwhile: a librarian may set the rule aside.
     assert "借书证已停用" in seen["blocked"]
     assert seen["blocked_choices"] == ["仍然借出", "无需处理"]
+    assert seen["assistant_choices"] == ["无需处理"]  # the override is a librarian's
     assert "先还后借" in seen["settled"]
     assert "仍然借出" in seen["overridden"]
     assert seen["after_settling"]["S70301"] == sorted([dream[0], alive[1]])

@@ -138,6 +138,14 @@ def main() -> None:
         seen["blocked"] = blocked.inner_text()
         seen["blocked_choices"] = blocked.get_by_role("button").all_inner_texts()
         checked(page, "offline-conflicts")
+        # An assistant at the north desk sees the same conflicts, without 仍然借出.
+        assistant = Person(browser, facts)
+        assistant.sign_in("assistant")
+        assistant.go("/offline")
+        seen["assistant_choices"] = (
+            conflict_row(assistant.page, history[1]).get_by_role("button").all_inner_texts()
+        )
+        assistant.close()
         seen["settled"] = settle(page, alive[1], "先还后借")
         seen["overridden"] = settle(page, history[1], "仍然借出")
         seen["after_settling"] = {card: loans_of(card) for card in ("S70301", "S70303")}
