@@ -199,6 +199,15 @@ def main() -> None:
         phone.page.get_by_label("显示").select_option("resolved")
         expect(phone.page.get_by_test_id("offline-conflicts").locator("tbody tr")).to_have_count(2)
         checked(phone.page, "offline-conflicts")
+        # The desk offline at 390 px: the banner, the count and the lines fit.
+        phone.go("/desk/lend")
+        expect(phone.page.get_by_label("读者证号", exact=True)).to_be_focused()
+        go_offline(phone.page)
+        lend_offline(phone.page, "S70301", [dream[1]])
+        expect_waiting(phone.page, 1)
+        checked(phone.page, "desk-offline")
+        errors = phone.console_errors
+        phone.console_errors = [e for e in errors if e not in network_errors(errors)]
         phone.close()
     report(seen)
 

@@ -63,6 +63,7 @@ export async function startLink() {
     window.addEventListener("offline", lost);
     window.addEventListener("online", probe);
   }
+  if (navigator.onLine === false) link.online = false; // lost before this screen listened
   link.queued = await waiting();
   link.loaded = true;
   if (!link.online || sendable().length) scheduleProbe(0);
