@@ -64,8 +64,13 @@ export async function startLink() {
     window.addEventListener("online", probe);
   }
   if (navigator.onLine === false) link.online = false; // lost before this screen listened
-  link.queued = await waiting();
-  link.loaded = true;
+  if (!link.loaded) {
+    // Once a page: from then on every change goes through link.queued and IndexedDB alike.
+    link.loaded = true;
+    const kept = await waiting();
+    const known = new Set(link.queued.map((entry) => entry.seq));
+    link.queued = [...kept.filter((entry) => !known.has(entry.seq)), ...link.queued];
+  }
   if (!link.online || sendable().length) scheduleProbe(0);
 }
 
@@ -192,8 +197,9 @@ export async function syncNow() {
         summary.conflicts += 1;
         tell(entry, { conflict });
       }
-      await forget([...answered].map((entry) => entry.seq));
-      link.queued = link.queued.filter((entry) => !answered.has(entry));
+      const done = new Set([...answered].map((entry) => entry.seq));
+      await forget([...done]);
+      link.queued = link.queued.filter((entry) => !done.has(entry.seq));
       if (answered.size < chunk.length) {
         link.error = { code: "offline_unanswered", status: 200, problem: {}, entries: [], error: null };
         break;
