@@ -23,6 +23,7 @@ def test_the_desk_lends_and_returns_offline_and_sends_each_scan_once(scenario, s
     assert seen["loans"]["S70303"] == [alive[1]]
     # The book lent meanwhile: taken back from the other loan and lent again, or nothing.
     assert "该书已借出" in seen["conflict"]
+    assert "王小明（S70301）" in seen["conflict"] and "《活着》" in seen["conflict"]
     assert seen["choices"] == ["先还后借", "无需处理"]
     # The card blocked meanwhile: a librarian may set the rule aside.
     assert "借书证已停用" in seen["blocked"]

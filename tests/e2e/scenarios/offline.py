@@ -132,9 +132,12 @@ def main() -> None:
         page.get_by_role("link", name="处理离线冲突").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("离线借还")
         row = conflict_row(page, alive[1])
+        expect(row).to_contain_text("王小明（S70301）")  # the name and title, asked for
+        expect(row).to_contain_text("《活着》")
         seen["conflict"] = row.inner_text()
         seen["choices"] = row.get_by_role("button").all_inner_texts()
         blocked = conflict_row(page, history[1])
+        expect(blocked).to_contain_text("张伟（S70303）")
         seen["blocked"] = blocked.inner_text()
         seen["blocked_choices"] = blocked.get_by_role("button").all_inner_texts()
         checked(page, "offline-conflicts")
