@@ -108,17 +108,21 @@ class Sip2Server(ProviderCollector, SharedExtension):
             )
 
     def stop(self) -> None:
+        self._close_all()
+        super().stop()  # waits for the entrypoints to unregister
+
+    def kill(self) -> None:
+        self._close_all()  # no waiting: the container is being killed
+
+    def _close_all(self) -> None:
         self._accepting = False
         for thread in self._threads:
             thread.kill()
         for sock in [*self._sockets, *self._connections]:
             _close(sock)
+        self._threads.clear()
         self._sockets.clear()
         self._connections.clear()
-        super().stop()
-
-    def kill(self) -> None:
-        self.stop()
 
     @property
     def connections(self) -> int:
@@ -197,6 +201,9 @@ class Sip2(Entrypoint):
     def stop(self) -> None:
         self.server.unregister_provider(self)
         super().stop()
+
+    def kill(self) -> None:
+        self.server.unregister_provider(self)
 
     def converse(self, session: Session, raw: bytes) -> Reply:
         return Conversation(session, self.server.settings, self.run_worker).reply(raw)
