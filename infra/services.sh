@@ -7,8 +7,8 @@
 #
 # spec = <service> or <service>@<instance> (e.g. circulation@2 runs a second
 # circulation process; instances share the service's queues). Without specs:
-# start/status use the five services (the gateway too: start also waits until
-# its HTTP port answers), stop/status also cover every pid file.
+# start/status use the five services, the gateway (start also waits until its
+# HTTP port answers) and the SIP2 server; stop/status also cover every pid file.
 # Logs: .run/logs/<spec>.log   pids: .run/pids/<spec>.pid (LIBRARY_RUN_DIR moves .run)
 # Each process logs in to RabbitMQ as its service's own user (AMQP_URI from
 # `python -m shared.runtime.permissions uri <service>`), never as the administrator.
@@ -16,7 +16,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$REPO_ROOT"
 
-DEFAULT_SERVICES=(catalog circulation activities archives accounts gateway)
+DEFAULT_SERVICES=(catalog circulation activities archives accounts gateway sip2)
 RUN_DIR="${LIBRARY_RUN_DIR:-.run}"
 PID_DIR="$RUN_DIR/pids"
 LOG_DIR="$RUN_DIR/logs"

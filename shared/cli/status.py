@@ -265,5 +265,6 @@ def _relay(state: ServiceState) -> str:
 
 
 def services_to_check(named: list[str]) -> list[str]:
-    """The services ``library status`` looks at: those named, else all and the gateway."""
-    return named or [*SERVICES, GATEWAY]
+    """The services ``library status`` looks at: those named, else all, the gateway and
+    the SIP2 server (what infra/services.sh starts)."""
+    return named or [*SERVICES, GATEWAY, SIP2]

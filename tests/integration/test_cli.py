@@ -12,6 +12,7 @@ from services.archives.service import ArchivesService
 from services.catalog.service import CatalogService
 from services.circulation.service import CirculationService
 from services.gateway.service import GatewayService
+from services.sip2.service import Sip2Service
 from shared.cli import errors
 from shared.cli.app import main
 from shared.config import REPO_ROOT, SERVICES
@@ -30,8 +31,11 @@ def config_file(tmp_path, settings) -> str:
 
 @pytest.fixture
 def system(runner_factory, config, tmp_path):
-    """All five services in this process; the path of their config, as an operator passes it."""
+    """All five services, the gateway and the SIP2 server (on a port of its own) in this
+    process; the path of their config, as an operator passes it."""
     settings = with_web_address(config)
+    listener = {"name": "school", "host": "127.0.0.1", "port": free_port(), "encoding": "utf-8"}
+    settings["SIP2"] = {**(settings.get("SIP2") or {}), "listeners": [listener]}
     runner = runner_factory(
         settings,
         CatalogService,
@@ -40,6 +44,7 @@ def system(runner_factory, config, tmp_path):
         ArchivesService,
         AccountsService,
         GatewayService,
+        Sip2Service,
     )
     runner.start()
     return settings, config_file(tmp_path, settings)
@@ -79,10 +84,11 @@ def test_status_says_every_service_is_up_with_its_relay_queues_and_lag(system, c
     report = json.loads(out)
     assert report["ok"] and report["problems"] == []
     services = {s["service"]: s for s in report["services"]}
-    assert set(services) == {*SERVICES, "gateway"}
+    assert set(services) == {*SERVICES, "gateway", "sip2"}
     assert all(s["up"] for s in services.values())
     for name in SERVICES:
         assert services[name]["database"] == "ok" and services[name]["relay_leader"] is True
+    assert services["sip2"]["database"] == "-"  # it owns none: its health only
     queues = {q["name"]: q for q in report["queues"]}
     assert "circulation.from.catalog" in queues  # (consumer counts lag by a few seconds)
     assert "archives.from.catalog.dlq" in report["dead_letters"]

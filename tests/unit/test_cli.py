@@ -19,7 +19,7 @@ def parse(*argv):
 # ---------------------------------------------------------------- the command line
 
 
-def test_status_asks_every_service_and_the_gateway_with_a_short_timeout():
+def test_status_asks_every_service_the_gateway_and_sip2_with_a_short_timeout():
     args = parse("status")
     assert args.handler is app.cmd_status
     assert args.timeout == app.STATUS_TIMEOUT and not args.json
@@ -30,6 +30,7 @@ def test_status_asks_every_service_and_the_gateway_with_a_short_timeout():
         "archives",
         "accounts",
         "gateway",
+        "sip2",
     ]
     only = parse("status", "catalog", "archives", "--timeout", "1.5", "--json")
     assert only.services == ["catalog", "archives"] and only.timeout == 1.5 and only.json
