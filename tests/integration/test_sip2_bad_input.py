@@ -19,6 +19,7 @@ from tests.integration.test_sip2 import (
 from tests.sip2_client import sip_checksum
 
 RESEND = b"96AZFEF6\r"
+RESEND_PLAIN = b"96\r"  # to a kiosk not known to use error detection
 
 
 @pytest.fixture
@@ -37,9 +38,9 @@ def still_serving(library) -> None:
 def test_garbage_bytes_are_answered_96_and_the_connection_goes_on(library):
     line = library.line()
     line.sock.sendall(b"\x00\xff\xfe\x80garbage\r")
-    assert line.receive() == RESEND
+    assert line.receive() == RESEND_PLAIN
     line.sock.sendall("99中文\r".encode("gb18030"))  # not UTF-8: this listener's encoding
-    assert line.receive() == RESEND
+    assert line.receive() == RESEND_PLAIN
     assert line.sign_in().fixed["ok"] == "1"  # the same connection, a good message
     still_serving(library)
 
