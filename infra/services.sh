@@ -40,7 +40,7 @@ log_file() { printf '%s/%s.log' "$LOG_DIR" "$1"; }
 validate_spec() {
     local spec="$1" name
     name="$(service_of "$spec")"
-    [[ "$spec" =~ ^[a-z_]+(@[A-Za-z0-9_-]+)?$ ]] || die "bad service spec '$spec' (expected name or name@instance)"
+    [[ "$spec" =~ ^[a-z_][a-z0-9_]*(@[A-Za-z0-9_-]+)?$ ]] || die "bad service spec '$spec' (expected name or name@instance)"
     [ -d "services/$name" ] || die "unknown service '$name' (no services/$name/)"
 }
 
