@@ -1,4 +1,4 @@
-import "./offline/shell.js"; // first: the address a service worker may keep, before the router reads it
+import "./offline/shell.js"; // the service worker that keeps the desk page (where the browser allows one)
 import { createApp } from "vue";
 import App from "./App.vue";
 import { router } from "./router.js";
