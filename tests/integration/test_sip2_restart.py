@@ -8,6 +8,7 @@ import signal
 import pytest
 
 from tests.helpers import free_port, wait_until
+from tests.integration.conftest import rpc_consumers
 from tests.integration.test_gateway import ALL_SERVICES, start_gateway
 from tests.integration.test_sip2 import Library, Line, sip2_config
 
@@ -46,6 +47,8 @@ def test_a_checkout_resent_after_kill_9_and_restart_lends_once(
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert line.closed()
+    gone = lambda: rpc_consumers(config, "sip2") == 0  # noqa: E731
+    wait_until(gone, timeout=30, what="the broker to see the killed process go")
     nameko_processes("sip2")
     wait_until(lambda: accepting(port), timeout=30, what="the SIP2 listener again")
 
