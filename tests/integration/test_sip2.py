@@ -345,3 +345,20 @@ def test_english_screen_messages_when_the_school_asks_for_them(runner_factory, c
     library = start_library(runner_factory, config, language="en")
     line = library.signed_in_line()
     assert refused(line, line.kiosk.checkout("NO-SUCH-CARD", "NO-SUCH-BOOK")) == "No such barcode"
+
+
+def test_an_older_kiosk_speaks_gb18030_on_a_listener_of_its_own(runner_factory, config):
+    old_port = free_port()
+    listeners = [
+        {"name": "school", "host": "127.0.0.1", "port": free_port(), "encoding": "utf-8"},
+        {"name": "old", "host": "127.0.0.1", "port": old_port, "encoding": "gb18030"},
+    ]
+    library = start_library(runner_factory, config, listeners=listeners)
+    library.port = old_port
+    [barcode] = library.add_books(title="骆驼祥子")
+    line = library.signed_in_line(kiosk=Kiosk(institution="north", encoding="gb18030"))
+    item = line.ask(line.kiosk.item_information(barcode))
+    assert item.first("AJ") == "骆驼祥子" and item.first("AF") == "在架"
+    assert "骆驼祥子".encode("gb18030") in item.raw  # and its checksum is over these bytes
+    unknown = line.ask(line.kiosk.checkout("NO-SUCH-CARD", barcode))
+    assert unknown.first("AF") == "借书证号不存在"
