@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import socket
 import sys
@@ -368,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     make_psycopg_green()
     console = Console()
+    load_before = [round(x, 2) for x in os.getloadavg()]
     stage = Stage.open(WORKDIR)
     address = ("127.0.0.1", free_port())
     runs: list[dict[str, Any]] = []
@@ -401,6 +403,9 @@ def main(argv: list[str] | None = None) -> int:
         "kiosks": args.kiosks,
         "seconds": args.seconds,
         "runs": args.runs,
+        "cores": os.cpu_count(),
+        "load_average_before": load_before,
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "median": summarise(runs),
         "peak_rss_mb": peaks,
         "measurements": runs,
@@ -408,7 +413,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print_table(console, results)
-    console.print(f"written to {args.out}")
+    console.print(
+        f"{results['cores']} cores; load average {load_before} before, "
+        f"{results['load_average_after']} after; written to {args.out}"
+    )
     return 1 if results["median"]["errors"] else 0
 
 
