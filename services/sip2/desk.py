@@ -146,8 +146,23 @@ class Desk:
         try:
             loan = self.circulation.lend(lend)
         except Failure as failure:
+            held = self._lent_to(failure, barcode, patron_id)
+            if held is not None:
+                return self.answers.lent(request, held)
             return self.answers.loan_refused(request, self._refusal(failure, barcode))
         return self.answers.lent(request, loan)
+
+    def _lent_to(self, failure: Failure, barcode: str | None, patron_id: str | None) -> Any:
+        """The copy's loan when it is on loan to this very reader already: a kiosk that
+        lost its answer and made the checkout again (a new transaction date, so a new
+        command) is told it is lent, as it is, not that the book is someone else's."""
+        if failure.kind != "Refused" or failure.code != "copy_on_loan":
+            return None
+        try:
+            copy = self.circulation.copy_availability(barcode)
+        except Failure:
+            return None
+        return copy if copy.get("patron_id") == patron_id else None
 
     def checkin(self, request: p.Message) -> p.Message:
         kiosk = self._signed_in()
