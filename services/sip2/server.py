@@ -139,8 +139,9 @@ class Sip2Server(ProviderCollector, SharedExtension):
                 eventlet.sleep(0.1)  # a listening socket in trouble: do not spin
                 continue
             if len(self._connections) >= self.settings.max_connections:
-                _log.warning("SIP2: %d kiosks connected already; %s refused", self.connections,
-                             address[0])  # fmt: skip
+                _log.warning(
+                    "SIP2: %d kiosks connected already; %s refused", self.connections, address[0]
+                )
                 _close(conn)
                 continue
             self._connections.add(conn)

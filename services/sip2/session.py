@@ -6,7 +6,7 @@ outlives the connection (a kiosk that reconnects signs in again, as the spec has
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from shared.events.envelope import Actor
 
@@ -36,7 +36,7 @@ class Session:
     garbled_in_a_row: int = 0
     error_detection: bool | None = None
     last_answer: bytes | None = None
-    messages: int = field(default=0)
+    messages: int = 0
 
     @property
     def signed_in(self) -> bool:
