@@ -149,10 +149,8 @@ class Answers:
                 fields["CB"] = f"{max_loans:04d}"
         status = p.patron_status(flags)
         if request.code == "23":
-            return p.response(
-                "24", request, fields, patron_status=status, language=self.language_code,
-                transaction_date=self.now,
-            )  # fmt: skip
+            fixed = {"patron_status": status, "language": self.language_code}
+            return p.response("24", request, fields, transaction_date=self.now, **fixed)
         ready = [r for r in reservations if r.get("held_barcode")]
         waiting = [r for r in reservations if not r.get("held_barcode")]
         overdue = [loan for loan in loans if (loan.get("days_overdue") or 0) > 0]

@@ -119,5 +119,5 @@ class Conversation:
             # A value the kiosk's encoding cannot carry (a title in GB18030 always can).
             _log.exception("SIP2 answer to %s could not be built", request.name)
             answers = self.answers()
-            return p.build(answers.refused(request, answers.refusal_text("unavailable")),
-                           self.session.encoding, )  # fmt: skip
+            refusal = answers.refused(request, answers.refusal_text("unavailable"))
+            return p.build(refusal, self.session.encoding)

@@ -57,11 +57,8 @@ class Sip2Service:
         settings = Sip2Settings.from_config(self.config)
         campus = session.kiosk.campus if session.kiosk else None
         answers = Answers(settings.language, settings.now(), campus)
-        desk = Desk(
-            session, self.circulation, self.accounts, answers, self._max_loans,
-            settings.rpc_timeout,
-        )  # fmt: skip
-        return desk.answer(message)
+        calls = (self.circulation, self.accounts)
+        return Desk(session, *calls, answers, self._max_loans, settings.rpc_timeout).answer(message)
 
     @rpc
     def health(self) -> dict[str, Any]:
