@@ -362,3 +362,15 @@ def test_an_older_kiosk_speaks_gb18030_on_a_listener_of_its_own(runner_factory, 
     assert "骆驼祥子".encode("gb18030") in item.raw  # and its checksum is over these bytes
     unknown = line.ask(line.kiosk.checkout("NO-SUCH-CARD", barcode))
     assert unknown.first("AF") == "借书证号不存在"
+
+
+def test_a_kiosk_account_needs_a_campus_and_can_do_nothing_on_the_web(library):
+    body = {"username": "kiosk-x", "name": "自助机", "roles": ["kiosk"], "password": PASSWORD}
+    refused = library.post("/api/accounts", body)
+    assert refused.status_code in (409, 422), refused.text
+    assert refused.json()["code"] == "kiosk_needs_campus"
+    token = library.session(KIOSK)  # it signs in, but no route is open to its one right
+    patron = library.card()
+    assert library.as_(token, "GET", f"/api/patrons/{patron}/loans").status_code == 403
+    lend = {"barcode": "B-1", "patron_id": patron, "campus": "north"}
+    assert library.as_(token, "POST", "/api/loans", json=lend).status_code == 403
