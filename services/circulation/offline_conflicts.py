@@ -24,16 +24,25 @@ RESOLVE_CONFLICT = """
         resolved_by = %(by)s, resolved_at = %(at)s, loan_id = %(loan_id)s, note = %(note)s
     WHERE conflict_id = %(conflict_id)s
 """
+# With the reader's name and the copy's title from circulation's own read models (the
+# cards and the copies it lends), so a librarian reads each line without a lookup; the
+# name as the card has it now (a corrected name shows corrected).
 COLUMNS = """
-    conflict_id, command_id::text, action, patron_id, barcode, at, campus, code, reason,
-    resolutions, state, resolution, resolved_by, resolved_at, loan_id, note
+    c.conflict_id, c.command_id::text, c.action, c.patron_id, c.barcode, c.at, c.campus,
+    c.code, c.reason, c.resolutions, c.state, c.resolution, c.resolved_by, c.resolved_at,
+    c.loan_id, c.note, p.name, a.title
 """
-SELECT_ONE = f"SELECT {COLUMNS} FROM offline_conflicts WHERE conflict_id = %s"  # noqa: S608
+FROM = """
+    offline_conflicts c
+    LEFT JOIN patrons p ON p.patron_id = c.patron_id
+    LEFT JOIN copy_availability a ON a.barcode = c.barcode
+"""
+SELECT_ONE = f"SELECT {COLUMNS} FROM {FROM} WHERE c.conflict_id = %s"  # noqa: S608
 SELECT_MANY = f"""
-    SELECT {COLUMNS} FROM offline_conflicts
-    WHERE (%(campus)s::text IS NULL OR campus = %(campus)s)
-      AND (%(state)s = 'all' OR state = %(state)s)
-    ORDER BY position DESC LIMIT %(limit)s
+    SELECT {COLUMNS} FROM {FROM}
+    WHERE (%(campus)s::text IS NULL OR c.campus = %(campus)s)
+      AND (%(state)s = 'all' OR c.state = %(state)s)
+    ORDER BY c.position DESC LIMIT %(limit)s
 """  # noqa: S608
 MAX_LISTED = 500
 
@@ -79,7 +88,7 @@ def view(row: tuple[Any, ...], timezone: str) -> dict[str, Any]:
     """A conflict as the HTTP API answers it (docs/offline.md), its times at the school."""
     school = ZoneInfo(timezone)
     (conflict_id, command_id, action, patron_id, barcode, at, campus, code, reason,
-     allowed, state, resolution, by, resolved_at, loan_id, note) = row  # fmt: skip
+     allowed, state, resolution, by, resolved_at, loan_id, note, name, title) = row  # fmt: skip
     resolved = None
     if state == "resolved":
         resolved = {
@@ -94,7 +103,9 @@ def view(row: tuple[Any, ...], timezone: str) -> dict[str, Any]:
         "command_id": command_id,
         "action": action,
         "patron_id": patron_id,
+        "name": name,
         "barcode": barcode,
+        "title": title,
         "at": at.astimezone(school).isoformat(),
         "campus": campus,
         "code": code,

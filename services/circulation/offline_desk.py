@@ -134,7 +134,7 @@ class OfflineDesk:
             if entry["action"] == "lend":
                 receipt = self.lend({**payload, "patron_id": entry["patron_id"]})
             else:
-                receipt = self.return_copy(payload)
+                receipt = self.return_copy({**payload, "condition": entry.get("condition", "ok")})
         except Refused as refusal:
             code, reason = refusal.code, str(refusal)
         except NotFound as missing:

@@ -1,11 +1,13 @@
 """An offline desk's file, read line by line: the scans of a laptop with a scanner and a
-spreadsheet, ``time,action,card,barcode`` (or ``时间,操作,借书证号,条码号``).
+spreadsheet, ``time,action,card,barcode`` (or ``时间,操作,借书证号,条码号``), and an
+optional fifth column ``condition`` (``状况``): a return's ``damaged`` (损坏), else intact.
 
 Pure: the file's text (already decoded, ``shared.roster_files.decode_text``) in, the
 scans and the bad lines out. A time without an offset is school time (``2026-12-07
 09:15``, ``2026-12-07T09:15:02``, ``2026/12/7 9:15``). Each line's command id is a
-UUID5 over the campus and its four values as read, so the same file sent twice (or
-the same line twice) is carried out once. A bad line is reported by its number and
+UUID5 over the campus and its four values as read (and ``damaged`` for a damaged
+return: a four-column file keeps its ids), so the same file sent twice (or the same
+line twice) is carried out once. A bad line is reported by its number and
 field with a problem code; the good lines are applied.
 """
 
@@ -25,6 +27,7 @@ from shared.events.fields import BARCODE_PATTERN, EARLIEST_DAY, LATEST_DAY, PATR
 # The namespace of the files' command ids (a line's: uuid5(FILE_LINES, campus|values)).
 FILE_LINES = uuid.UUID("0d7c6b1e-5f3a-4c2e-9b8d-1a2f3e4d5c6b")
 COLUMNS = ("time", "action", "card", "barcode")
+OPTIONAL = ("condition",)
 HEADERS = {
     "time": "time",
     "action": "action",
@@ -39,6 +42,10 @@ HEADERS = {
     "条码号": "barcode",
     "条码": "barcode",
     "图书条码": "barcode",
+    "condition": "condition",
+    "状况": "condition",
+    "图书状况": "condition",
+    "损坏": "condition",
 }
 ACTIONS = {
     "lend": "lend",
@@ -49,6 +56,16 @@ ACTIONS = {
     "还": "return",
     "归还": "return",
     "还书": "return",
+}
+# A return's condition: empty is intact (the four-column file's every return).
+CONDITIONS = {
+    "": "ok",
+    "ok": "ok",
+    "完好": "ok",
+    "正常": "ok",
+    "damaged": "damaged",
+    "损坏": "damaged",
+    "破损": "damaged",
 }
 TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
 
@@ -77,10 +94,10 @@ def read_offline_file(text: str, campus: str, timezone: str, max_lines: int) -> 
     if len(rows) - 1 > max_lines:
         message = f"The file has {len(rows) - 1} lines; send at most {max_lines} at a time."
         raise BadRequest(message, {"file": [message]}, "offline_file_too_long")
-    where = {column: header.index(column) for column in COLUMNS}
+    where = {column: header.index(column) for column in COLUMNS + OPTIONAL if column in header}
     read = OfflineFile()
     for line, row in rows[1:]:
-        values = {column: _cell(row, where[column]) for column in COLUMNS}
+        values = {column: _cell(row, index) for column, index in where.items()}
         entry, refusal = read_line(values, campus, timezone)
         if refusal is not None:
             read.rows_refused.append({"line": line, **refusal})
@@ -107,13 +124,19 @@ def read_line(
     barcode = values["barcode"].strip().upper()
     if not BARCODE_PATTERN.match(barcode):
         return {}, {"field": "barcode", "code": "offline_bad_barcode"}
+    condition = CONDITIONS.get(values.get("condition", "").strip().lower())
+    if condition is None or (condition == "damaged" and action != "return"):
+        return {}, {"field": "condition", "code": "offline_bad_condition"}
     key = "|".join((campus, at.isoformat(), action, card, barcode))
+    if condition == "damaged":
+        key += "|damaged"  # an intact return keeps the four-column file's id
     return {
         "command_id": uuid.uuid5(FILE_LINES, key),
         "at": at,
         "action": action,
         "patron_id": card or None,
         "barcode": barcode,
+        "condition": condition,
     }, None
 
 

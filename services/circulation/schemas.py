@@ -405,11 +405,19 @@ class OfflineEntry(Schema):
         metadata={"description": "The card (a lend's; a return's is not used)."},
     )
     barcode = f.barcode()
+    condition = f.choice(
+        f.CONDITIONS,
+        load_default="ok",
+        required=False,
+        metadata={"description": "A return's: the book came back damaged (as POST /api/returns)."},
+    )
 
     @validates_schema
     def a_lend_names_a_card_on_a_school_day(self, data: dict[str, Any], **kwargs: object) -> None:
         if data.get("action") == "lend" and not data.get("patron_id"):
             raise ValidationError("A lend names the card (patron_id).", "patron_id")
+        if data.get("action") == "lend" and data.get("condition") == "damaged":
+            raise ValidationError("Only a return records a damaged book.", "condition")
         at = data.get("at")
         if at is not None and not f.EARLIEST_DAY <= at.date() <= f.LATEST_DAY:
             raise ValidationError(
@@ -447,7 +455,9 @@ class OfflineFile(OfflineFileQuery):
         metadata={
             "description": "The CSV file, base64 (the HTTP body is the file itself): UTF-8 "
             "(BOM or not) or GBK/GB18030; times in school time; action lend/return or "
-            f"借/还; at most {MAX_OFFLINE_LINES} lines. Bad lines are reported by number."
+            "借/还; an optional fifth column condition (状况): damaged (损坏) for a return "
+            f"that came back damaged; at most {MAX_OFFLINE_LINES} lines. Bad lines are "
+            "reported by number."
         },
     )
 

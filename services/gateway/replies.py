@@ -498,7 +498,13 @@ class OfflineConflict(Schema):
     command_id = fields.String(required=True)
     action = fields.String(required=True, metadata={"enum": ["lend", "return"]})
     patron_id = nullable_string(required=True)
+    name = nullable_string(
+        required=True, metadata={"description": "The reader's name (a lend's; null if unknown)."}
+    )
     barcode = fields.String(required=True)
+    title = nullable_string(
+        required=True, metadata={"description": "The copy's title (null for an unknown copy)."}
+    )
     at = fields.DateTime(required=True, metadata={"description": "When it was scanned."})
     campus = fields.String(required=True)
     code = fields.String(required=True, metadata={"example": "copy_on_loan"})
@@ -526,7 +532,9 @@ class OfflineReport(Schema):
 
 class OfflineLineRefused(Schema):
     line = fields.Integer(required=True, metadata={"description": "Its line in the file."})
-    field = fields.String(required=True, metadata={"enum": ["time", "action", "card", "barcode"]})
+    field = fields.String(
+        required=True, metadata={"enum": ["time", "action", "card", "barcode", "condition"]}
+    )
     code = fields.String(required=True, metadata={"example": "offline_bad_time"})
 
 

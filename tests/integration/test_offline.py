@@ -14,6 +14,7 @@ from datetime import date
 import pytest
 
 from shared.config import REPO_ROOT
+from tests.helpers import wait_until
 from tests.integration.test_accounts import start
 from tests.integration.test_gateway import problem
 
@@ -124,6 +125,33 @@ def test_a_bad_entry_refuses_the_whole_batch_naming_it(desk):
     assert loans_of(desk, reader) == []  # nothing applied
 
 
+def damaged_copy(desk, barcode):
+    wait_until(
+        lambda: desk.get(f"/api/copies/{barcode}/availability").json()["status"] == "damaged",
+        timeout=15,
+        what=f"{barcode} to be damaged",
+    )
+
+
+def test_a_book_returned_damaged_offline_is_recorded_damaged(desk, pool_for):
+    a, b = desk.add_books(2)
+    reader = desk.card(name="王芳")
+    assert desk.lend(a, reader).status_code == 201
+    assert desk.lend(b, reader).status_code == 201
+    damaged = {**scan("return", a, minute=30), "condition": "damaged"}
+    report = send(desk, damaged, scan("return", b, minute=31))  # b: "ok", as /api/returns
+    assert report["counts"] == {"applied": 2, "already": 0, "conflicts": 0}
+    returned = {data["barcode"]: data for _, data in circulation_events(pool_for, "Returned")}
+    assert returned[a]["condition"] == "damaged" and returned[b]["condition"] == "ok"
+    damaged_copy(desk, a)  # the catalog marks it; circulation's copies follow
+    assert desk.get(f"/api/copies/{b}/availability").json()["status"] != "damaged"
+    # A lend is never "damaged": the whole batch is refused, naming the entry.
+    (c,) = desk.add_books(1)
+    wrong = {**scan("lend", c, reader, 40), "condition": "damaged"}
+    body = problem(desk.post("/api/offline", {"campus": "north", "entries": [wrong]}), 400)
+    assert "condition" in body["errors"]["entries"]["0"]
+
+
 # ------------------------------------------------------------------ conflicts
 
 
@@ -171,6 +199,10 @@ def test_a_copy_lent_at_the_other_desk_meanwhile_is_taken_back_and_relent(desk, 
     [conflict] = send(desk, scan("lend", a, reader, 5))["conflicts"]
     assert conflict["code"] == "copy_on_loan"
     assert conflict["resolutions"] == ["return_and_relend", "dismiss"]
+    title = desk.get(f"/api/copies/{a}/availability").json()["title"]
+    # who and what, for the librarian to read without a lookup per line
+    assert (conflict["name"], conflict["title"]) == ("王芳", title)
+    assert (conflicts(desk)[0]["name"], conflicts(desk)[0]["title"]) == ("王芳", title)
     body = problem(resolve(desk, conflict["conflict_id"], "override"), 409)
     assert body["code"] == "override_not_allowed"
 
@@ -270,6 +302,31 @@ def test_a_file_with_a_bad_line_and_the_chinese_header_uploaded_twice_applies_on
     assert [loan["barcode"] for loan in loans_of(desk, reader)] == [b]
 
 
+def test_a_file_with_a_condition_column_records_a_damaged_return(desk, pool_for):
+    a, b, c = desk.add_books(3)
+    reader = desk.card(name="王芳")
+    for barcode in (a, b):
+        assert desk.lend(barcode, reader).status_code == 201
+    text = (
+        "时间,操作,借书证号,条码号,状况\n"
+        f"2026-10-12 09:15,还,,{a},损坏\n"
+        f"2026-10-12 09:16,还,,{b}\n"  # the fifth cell left out: intact
+        f"2026-10-12 09:17,借,{reader},{c},损坏\n"  # a lend is not damaged: a bad line
+    )
+    answer = upload(desk, text.encode("utf-8"))
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["counts"] == {"applied": 2, "already": 0, "conflicts": 0}
+    assert report["rows_refused"] == [
+        {"line": 4, "field": "condition", "code": "offline_bad_condition"}
+    ]
+    returned = {data["barcode"]: data for _, data in circulation_events(pool_for, "Returned")}
+    assert returned[a]["condition"] == "damaged" and returned[b]["condition"] == "ok"
+    damaged_copy(desk, a)
+    again = upload(desk, text.encode("utf-8"))
+    assert again.json()["counts"] == {"applied": 0, "already": 2, "conflicts": 0}
+
+
 def test_a_file_without_the_columns_too_long_or_too_big_is_refused_whole(desk):
     body = problem(upload(desk, b"when,what\n2026-10-12 09:15,lend\n"), 400)
     assert body["code"] == "offline_bad_header"
@@ -335,6 +392,12 @@ def test_an_unknown_copy_or_card_is_a_conflict_to_dismiss(desk):
         ("unknown_copy", ["dismiss"]),
         ("no_card", ["dismiss"]),
         ("unknown_copy", ["dismiss"]),
+    ]
+    title = desk.get(f"/api/copies/{a}/availability").json()["title"]
+    assert [(c["name"], c["title"]) for c in report["conflicts"]] == [
+        ("李雷", None),  # a copy circulation does not know has no title
+        (None, title),  # nor a card it does not know a name
+        (None, None),  # a return names no reader
     ]
 
 

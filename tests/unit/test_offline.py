@@ -259,6 +259,37 @@ def test_a_lines_command_id_depends_on_its_values_and_campus():
     assert read_offline_file(line, "south", SHANGHAI, 10).entries[0]["command_id"] != north
 
 
+def test_a_file_may_say_a_return_came_back_damaged_in_a_fifth_column():
+    four = "时间,操作,借书证号,条码号\n2026-12-07 09:15,还,,C00000101\n"
+    text = (
+        "时间,操作,借书证号,条码号,状况\n"
+        "2026-12-07 09:15,还,,C00000101,\n"  # empty: intact, the four-column line's id
+        "2026-12-07 09:16,还,,C00000102,损坏\n"
+        "2026-12-07 09:17,借,S70101,C00000103\n"  # the fifth cell left out
+        "2026-12-07 09:18,还,,C00000104,完好\n"
+        "2026-12-07 09:19,还,,C00000105,坏了\n"
+        "2026-12-07 09:20,借,S70101,C00000106,损坏\n"  # a lend is not damaged
+    )
+    read = read_offline_file(text, "north", SHANGHAI, 100)
+    assert [(e["line"], e["barcode"], e["condition"]) for e in read.entries] == [
+        (2, "C00000101", "ok"),
+        (3, "C00000102", "damaged"),
+        (4, "C00000103", "ok"),
+        (5, "C00000104", "ok"),
+    ]
+    assert read.rows_refused == [
+        {"line": 6, "field": "condition", "code": "offline_bad_condition"},
+        {"line": 7, "field": "condition", "code": "offline_bad_condition"},
+    ]
+    old = read_offline_file(four, "north", SHANGHAI, 10).entries[0]
+    assert old["condition"] == "ok"
+    assert old["command_id"] == read.entries[0]["command_id"]  # a four-column file keeps its ids
+    english = "time,action,card,barcode,condition\n2026-12-07 09:15,return,,C00000101,damaged\n"
+    damaged = read_offline_file(english, "north", SHANGHAI, 10).entries[0]
+    assert damaged["condition"] == "damaged"
+    assert damaged["command_id"] != old["command_id"]  # another scan than the intact return
+
+
 def test_a_file_without_its_columns_or_too_long_is_refused_whole():
     with pytest.raises(BadRequest) as bad:
         read_offline_file("when,what\n1,2\n", "north", SHANGHAI, 10)
@@ -283,12 +314,16 @@ def test_a_queued_scan_is_checked_whole_before_anything_is_done():
     good = {"command_id": str(COMMAND_ID), "at": "2026-12-07T09:15:02Z", "action": "return",
             "barcode": "C00000101"}  # fmt: skip
     assert s.OfflineEntry().load(good)["at"].utcoffset() == timedelta(0)
+    assert s.OfflineEntry().load(good)["condition"] == "ok"  # as POST /api/returns
+    assert s.OfflineEntry().load({**good, "condition": "damaged"})["condition"] == "damaged"
     for bad, field in [
         ({**good, "at": "2026-12-07T09:15:02"}, "at"),  # no offset
         ({**good, "at": "1999-12-07T09:15:02+08:00"}, "at"),
         ({**good, "action": "lend"}, "patron_id"),
         ({**good, "action": "renew"}, "action"),
         ({**good, "barcode": ""}, "barcode"),
+        ({**good, "condition": "broken"}, "condition"),
+        ({**good, "action": "lend", "patron_id": "S70101", "condition": "damaged"}, "condition"),
     ]:
         with pytest.raises(ValidationError) as refused:
             s.OfflineEntry().load(bad)
