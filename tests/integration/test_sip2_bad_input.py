@@ -11,7 +11,6 @@ import pytest
 from tests.helpers import wait_until
 from tests.integration.test_sip2 import (
     FAILURE_DELAY,
-    IDLE_TIMEOUT,
     Line,
     sip2_server,
     start_library,
@@ -20,6 +19,7 @@ from tests.sip2_client import sip_checksum
 
 RESEND = b"96AZFEF6\r"
 RESEND_PLAIN = b"96\r"  # to a kiosk not known to use error detection
+IDLE_TIMEOUT = 1.5  # the idle tests' own
 
 
 @pytest.fixture
@@ -75,7 +75,8 @@ def test_an_unknown_message_code_is_answered_96_then_closed_when_it_keeps_coming
     still_serving(library)
 
 
-def test_half_a_message_then_silence_is_closed_after_the_idle_timeout(library):
+def test_half_a_message_then_silence_is_closed_after_the_idle_timeout(runner_factory, config):
+    library = start_library(runner_factory, config, idle_timeout=IDLE_TIMEOUT)
     line = library.line()
     line.sock.sendall(b"9900302.0")
     began = time.monotonic()
@@ -84,7 +85,8 @@ def test_half_a_message_then_silence_is_closed_after_the_idle_timeout(library):
     still_serving(library)
 
 
-def test_a_silent_kiosk_is_closed_after_the_idle_timeout_too(library):
+def test_a_silent_kiosk_is_closed_after_the_idle_timeout_too(runner_factory, config):
+    library = start_library(runner_factory, config, idle_timeout=IDLE_TIMEOUT)
     line = library.signed_in_line()
     assert wait_until(line.closed, timeout=IDLE_TIMEOUT + 10, what="the silent connection closed")
 
