@@ -144,3 +144,28 @@ def test_answers_never_carry_a_bar_or_a_line_break_from_the_data():
     lent = answers.lent(request, {"title": "a|b\r\nc", "due_on": "2026-12-22"})
     reply = Client().read(p.build(lent))
     assert reply.first("AJ") == "a b  c" and reply.first("AH") == "20261222    235959"
+
+
+def test_the_kiosk_words_have_the_same_keys_in_both_languages_and_every_refusal():
+    import json
+
+    from shared.paper.words import LOCALES
+
+    def keys(tree, prefix=""):
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                yield from keys(value, f"{prefix}{key}.")
+            else:
+                yield prefix + key
+
+    zh, en = (json.loads((LOCALES / lang / "sip2.json").read_text()) for lang in ("zh-CN", "en"))
+    assert sorted(keys(zh)) == sorted(keys(en))
+    codes = (
+        "reference_only copy_on_loan loan_limit overdue unpaid_loss card_blocked card_retired "
+        "no_card unknown_copy wrong_campus copy_in_transit held_for_reservation copy_damaged "
+        "copy_weeded not_on_loan already_renewed no_renewal reserved_by_others"
+    ).split()
+    assert {code for code in codes if code not in zh["refused"]} == set()
+    answers = Answers("zh-CN", datetime(2026, 12, 8, 9, 0), "north")
+    assert answers.refusal_text("wrong_campus", campus="south") == "该书属于南区，请在南区借阅"
+    assert answers.refusal_text("something_new") == "暂不能办理，请到借还台"
