@@ -3,6 +3,7 @@ the slowed wrong passwords, the message reader's limits; and the command ids."""
 
 from __future__ import annotations
 
+import json
 import socket
 from datetime import datetime
 
@@ -15,6 +16,7 @@ from services.sip2.desk import command_id
 from services.sip2.server import MessageReader
 from services.sip2.session import Kiosk, Session
 from services.sip2.settings import MAX_LOGIN_FAILURE_DELAY, Sip2Settings
+from shared.paper.words import LOCALES
 from tests.sip2_client import Client
 
 SETTINGS = Sip2Settings.from_config({"SIP2": {"login_failure_delay": 0.5}})
@@ -147,10 +149,6 @@ def test_answers_never_carry_a_bar_or_a_line_break_from_the_data():
 
 
 def test_the_kiosk_words_have_the_same_keys_in_both_languages_and_every_refusal():
-    import json
-
-    from shared.paper.words import LOCALES
-
     def keys(tree, prefix=""):
         for key, value in tree.items():
             if isinstance(value, dict):
