@@ -6,6 +6,10 @@ the built folder (``LIBRARY_WEB_DIR`` may point elsewhere).
 Whatever the folder holds is served, read-only and only from inside it (no
 ``..``, no hidden files); until the page exists, ``/`` answers a small
 placeholder saying where the API is described.
+
+The service worker (``sw.js``, docs/offline.md) lives under ``/static/`` with the
+other built files, but keeps the page at ``/`` (the desk loads offline at its own
+address): ``Service-Worker-Allowed: /`` lets the page register it for the whole site.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ INDEX = "index.html"
 HTML = "text/html; charset=utf-8"
 # The page is small and changes with each release: revalidate rather than cache stale.
 FILE_HEADERS = {"Cache-Control": "no-cache"}
+SERVICE_WORKER = "sw.js"
+WORKER_HEADERS = {**FILE_HEADERS, "Service-Worker-Allowed": "/"}
 
 PLACEHOLDER = """<!doctype html>
 <html lang="en">
@@ -62,4 +68,5 @@ def static_file(name: str, folder: Path = STATIC_DIR) -> Reply:
     content_type = content_type or "application/octet-stream"
     if content_type.startswith("text/") or content_type in ("application/javascript",):
         content_type += "; charset=utf-8"
-    return Reply(path.read_bytes(), content_type=content_type, headers=FILE_HEADERS)
+    headers = WORKER_HEADERS if name == SERVICE_WORKER else FILE_HEADERS
+    return Reply(path.read_bytes(), content_type=content_type, headers=headers)

@@ -284,6 +284,17 @@ def test_only_visible_files_inside_the_static_folder_are_served(tmp_path):
             static.static_file(name, tmp_path)
 
 
+def test_the_service_worker_may_keep_the_whole_site_and_no_other_file_says_so(tmp_path):
+    (tmp_path / "sw.js").write_text("self.addEventListener('fetch', () => {});")
+    (tmp_path / "js").mkdir()
+    (tmp_path / "js" / "sw.js").write_text("not the worker")
+    worker = static.static_file("sw.js", tmp_path)
+    assert worker.headers["Service-Worker-Allowed"] == "/"  # registered with scope "/"
+    assert worker.headers["Cache-Control"] == "no-cache"  # a new release: a new worker
+    assert "javascript" in worker.content_type
+    assert "Service-Worker-Allowed" not in static.static_file("js/sw.js", tmp_path).headers
+
+
 # ------------------------------------------------------------------ the document
 
 

@@ -352,3 +352,26 @@ def test_only_a_librarian_may_lend_anyway():
     with pytest.raises(auth.Forbidden) as caught:
         assistant.require("loans.override")
     assert caught.value.members == {"right": "loans.override"}
+
+
+# ------------------------------------------------------------------ the screens' words
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_the_copys_timeline_words_the_offline_events_in_both_languages(language):
+    """The copy's history (catalogue screen, CopyTimeline.vue) words each offline event
+    by its own key, not the generic 其他记录, and its settlings by their names."""
+    import json
+    from pathlib import Path
+
+    locales = Path(__file__).resolve().parents[2] / "web" / "src" / "locales" / language
+    events = json.loads((locales / "catalogue.json").read_text(encoding="utf-8"))["events"]
+    words = json.loads((locales / "offline.json").read_text(encoding="utf-8"))
+    for event_type in ("OfflineScanRefused", "OfflineConflictResolved"):
+        assert CATALOGUE.get(event_type) is not None
+        assert event_type in events
+    assert "{who}" in events["OfflineScanRefused"] and "{reason}" in events["OfflineScanRefused"]
+    assert "{reason}" in events["OfflineScanRefusedReturn"]
+    assert "{resolution}" in events["OfflineConflictResolved"]
+    assert set(words["resolutions"]) == set(offline.RESOLUTIONS)
+    assert "condition" in words["file"]["fields"]  # the offline file's fifth column

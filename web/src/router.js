@@ -5,14 +5,13 @@ import { createRouter, createWebHashHistory } from "vue-router";
 import { session, can, keepAccount, keptAccount } from "./session.js";
 import { get } from "./api.js";
 import { unreachable } from "./offline/sync.js";
-import { keepAddress } from "./offline/shell.js";
 
 const routes = [
   { path: "/sign-in", name: "sign-in", component: () => import("./screens/SignIn.vue"), meta: { public: true } },
   { path: "/", name: "home", redirect: () => homeOf() },
   { path: "/dashboard", name: "dashboard", component: () => import("./screens/dashboard/DashboardScreen.vue"), meta: { right: "records.read", nav: true } },
-  { path: "/desk/:tab(lend|return|renew|today)?", name: "desk", component: () => import("./screens/desk/DeskScreen.vue"), meta: { right: "desk", nav: true, offline: true } },
-  { path: "/offline", name: "offline", component: () => import("./screens/offline/OfflineScreen.vue"), meta: { right: "desk", offline: true } },
+  { path: "/desk/:tab(lend|return|renew|today)?", name: "desk", component: () => import("./screens/desk/DeskScreen.vue"), meta: { right: "desk", nav: true } },
+  { path: "/offline", name: "offline", component: () => import("./screens/offline/OfflineScreen.vue"), meta: { right: "desk" } },
   { path: "/catalogue", name: "catalogue", component: () => import("./screens/catalogue/CatalogueScreen.vue"), meta: { right: "collection.manage", nav: true } },
   { path: "/catalogue/new", name: "catalogue-new", component: () => import("./screens/catalogue/AddTitle.vue"), meta: { right: "collection.manage" } },
   { path: "/stocktake/:id?", name: "stocktake", component: () => import("./screens/stocktake/StocktakeScreen.vue"), meta: { right: "collection.manage", nav: true } },
@@ -65,12 +64,6 @@ router.beforeEach(async (to) => {
   }
   if (to.name === "home") return true;
   return allowed(to) ? true : homeOf();
-});
-
-// The screens that must load again with no network (meta.offline: the desk) take the
-// address the service worker keeps, once the router has written theirs (offline/shell.js).
-router.afterEach((to, _from, failure) => {
-  if (!failure && to.meta.offline) keepAddress();
 });
 
 // A new release replaced the screens' files while this tab was open: the old chunk

@@ -42,6 +42,7 @@ from tests.e2e.scenarios.steps_offline import (
     shell_kept,
     until,
     upload_file,
+    waiting_list,
 )
 
 facts = school()
@@ -50,6 +51,7 @@ dream = barcodes["红楼梦@north"]
 alive = barcodes["活着@north"]
 history = barcodes["上下五千年@north"]
 seen: dict[str, Any] = {}
+NOTE = "读者当面说明，特批借出"
 
 
 def api(method: str, path: str, expect_status: tuple[int, ...] = (200, 201), **body: Any) -> Any:
@@ -97,6 +99,25 @@ def offline_file(folder: Path) -> Path:
     return path
 
 
+def api_from_worker(page: Any) -> dict[str, Any]:
+    """Offline, under the worker: a question to /api/ fails (never answered from a
+    cache), and the worker's caches hold no /api/ answer."""
+    return page.evaluate(
+        """async () => {
+            const asked = await fetch("/api/me").then(
+                (answer) => `answered ${answer.status}`, () => "failed");
+            const kept = [];
+            for (const name of await caches.keys()) {
+                for (const request of await (await caches.open(name)).keys()) {
+                    kept.push(new URL(request.url).pathname);
+                }
+            }
+            const api = kept.filter((path) => path.startsWith("/api/"));
+            return { asked, api_kept: api, page_kept: kept.includes("/") };
+        }"""
+    )
+
+
 def main() -> None:
     api("POST", "/api/loans", patron_id="S70302", barcode=alive[0], campus="north")
     with chromium() as browser:
@@ -109,7 +130,7 @@ def main() -> None:
         go_offline(page)
         seen["lent"] = lend_offline(page, "S70301", [dream[0], alive[1]])
         seen["lent"] += lend_offline(page, "S70303", [history[1]])
-        seen["returned"] = return_offline(page, [alive[0]])
+        seen["returned"] = return_offline(page, [alive[0]], damaged=True)
         expect_waiting(page, 4)
         checked(page, "desk-offline")
         # Meanwhile, at the other desk: a book she just lent offline is lent to another
@@ -117,17 +138,26 @@ def main() -> None:
         api("POST", "/api/loans", patron_id="S70303", barcode=alive[1], campus="north")
         api("POST", "/api/cards/S70303/block", reason="借书证遗失，待补办")
 
-        reload_offline(page)  # still offline: the page comes from the service worker
+        seen["address"] = page.evaluate("() => location.pathname + location.hash")
+        # still offline: the page comes from the service worker, at the desk's address
+        seen["reloaded_at"] = reload_offline(page)
         expect(page.get_by_role("heading", level=1)).to_have_text("借还台")
         expect_waiting(page, 4)
         expect(page.get_by_test_id("offline-banner")).to_be_visible()
         seen["reloaded_offline"] = True
+        seen["waiting"] = waiting_list(page)
+        seen["api_offline"] = api_from_worker(page)
 
         seen["summary"] = come_back(page)
         checked(page, "desk-synced")
         seen["loans"] = {card: loans_of(card) for card in ("S70301", "S70302", "S70303")}
         once(dream[0], "lent")
         once(alive[0], "returned")
+        # The book returned damaged offline (the damage kept with the scan): damaged now.
+        until(
+            lambda: api("GET", f"/api/copies/{alive[0]}/availability")["status"] == "damaged",
+            f"{alive[0]} damaged",
+        )
 
         page.get_by_role("link", name="处理离线冲突").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("离线借还")
@@ -150,8 +180,18 @@ def main() -> None:
         )
         assistant.close()
         seen["settled"] = settle(page, alive[1], "先还后借")
-        seen["overridden"] = settle(page, history[1], "仍然借出")
+        seen["overridden"] = settle(page, history[1], "仍然借出", note=NOTE)
         seen["after_settling"] = {card: loans_of(card) for card in ("S70301", "S70303")}
+        resolved = api("GET", "/api/offline/conflicts?campus=north&state=resolved")["conflicts"]
+        seen["notes"] = {c["barcode"]: c["resolved"]["note"] for c in resolved}
+        # The copy's history (catalogue) words the conflict and its settling.
+        until(lambda: steps_of(alive[1], "offline_conflict_resolved"), "the settling archived")
+        person.go(f"/copies/{alive[1]}")
+        timeline = page.get_by_role("list", name="该书的流转记录，按时间先后")
+        expect(timeline).to_contain_text("离线冲突已处理：先还后借")
+        seen["timeline"] = timeline.inner_text()
+        page.go_back()
+        expect(page.get_by_role("heading", level=1)).to_have_text("离线借还")
 
         with tempfile.TemporaryDirectory() as folder:
             path = offline_file(Path(folder))
@@ -163,7 +203,7 @@ def main() -> None:
         # Offline again at the desk, a return; back online, its line says it was sent.
         page.get_by_role("link", name="返回借还台").click()
         go_offline(page)
-        return_offline(page, [dream[0]])
+        return_offline(page, [dream[0]], damaged=True)
         expect_waiting(page, 1)
         seen["summary_again"] = come_back(page)
         line = result_lines(page).first
@@ -201,6 +241,7 @@ def main() -> None:
         expect(phone.page.get_by_role("heading", level=1)).to_have_text("离线借还")
         phone.page.get_by_label("显示").select_option("resolved")
         expect(phone.page.get_by_test_id("offline-conflicts").locator("tbody tr")).to_have_count(2)
+        seen["resolved_shown"] = phone.page.get_by_test_id("offline-conflicts").inner_text()
         checked(phone.page, "offline-conflicts")
         # The desk offline at 390 px: the banner, the count and the lines fit.
         phone.go("/desk/lend")

@@ -42,23 +42,28 @@ def come_back(page: Page) -> str:
 
 
 def shell_kept(page: Page) -> None:
-    """Wait until the service worker keeps the page and its files (127.0.0.1 is a
-    secure context): loading the page again then works with no network."""
+    """Wait until the service worker keeps the page at "/" (its scope: the whole site)
+    and its files (127.0.0.1 is a secure context): loading the page again then works
+    with no network, at the desk's own address (/#/desk/...)."""
     page.wait_for_function(
         """async () => {
-            const kept = await navigator.serviceWorker.getRegistration("/static/");
-            const shell = await caches.match("/static/index.html");
-            return Boolean(kept && kept.active && kept.active.state === "activated" && shell);
+            const kept = await navigator.serviceWorker.getRegistration("/");
+            const shell = await caches.match("/");
+            return Boolean(kept && new URL(kept.scope).pathname === "/" && kept.active
+                && kept.active.state === "activated" && shell
+                && navigator.serviceWorker.controller);
         }"""
     )
 
 
-def reload_offline(page: Page) -> None:
+def reload_offline(page: Page) -> str:
     """Load the page again as the browser's reload button does, with no network: the
-    service worker answers. (Playwright's own page.reload() fails offline here.)"""
+    service worker answers. (Playwright's own page.reload() fails offline here.) The
+    address it was loaded at (the desk's own: /#/desk/...)."""
     with page.expect_navigation():
         page.evaluate("() => location.reload()")
     assert page.evaluate("() => Boolean(navigator.serviceWorker.controller)"), "not kept"
+    return page.evaluate("() => location.pathname + location.hash")
 
 
 def waiting(page: Page) -> str:
@@ -66,6 +71,15 @@ def waiting(page: Page) -> str:
     count = page.get_by_test_id("offline-count")
     expect(count).to_be_visible()
     return count.inner_text()
+
+
+def waiting_list(page: Page) -> list[str]:
+    """The scans waiting, as the desk lists them (查看待同步记录): one text each."""
+    queued = page.get_by_test_id("offline-queued")
+    queued.get_by_text("查看待同步记录").click()
+    items = queued.locator("ol.queue li")
+    expect(items.first).to_be_visible()
+    return items.all_inner_texts()
 
 
 def expect_waiting(page: Page, count: int) -> None:
@@ -100,12 +114,16 @@ def lend_offline(page: Page, card: str, barcodes: list[str]) -> list[str]:
     return lines
 
 
-def return_offline(page: Page, barcodes: list[str]) -> list[str]:
-    """Offline, return books by scanning: each line says 待同步."""
+def return_offline(page: Page, barcodes: list[str], damaged: bool = False) -> list[str]:
+    """Offline, return books by scanning (each marked 损坏 with F2 first if asked: the
+    damage is kept with the scan): each line says 待同步."""
     open_tab(page, "return")
     lines = []
     for barcode in barcodes:
         before = result_lines(page).count()
+        if damaged:
+            page.get_by_label("条码", exact=True).press("F2")
+            expect(page.get_by_label("损坏", exact=True)).to_be_checked()
         scan(page, "条码", barcode)
         expect(result_lines(page)).to_have_count(before + 1)
         lines.append(queued_line(page, barcode))
@@ -126,10 +144,13 @@ def conflict_row(page: Page, barcode: str) -> Locator:
     return row
 
 
-def settle(page: Page, barcode: str, resolution: str) -> str:
-    """Settle ``barcode``'s conflict with the button named ``resolution`` (先还后借, ...):
-    the words saying it is done; the conflict leaves the open list."""
+def settle(page: Page, barcode: str, resolution: str, note: str = "") -> str:
+    """Settle ``barcode``'s conflict with the button named ``resolution`` (先还后借, ...),
+    with the 备注 ``note`` written first if given: the words saying it is done; the
+    conflict leaves the open list."""
     row = conflict_row(page, barcode)
+    if note:
+        row.get_by_label(f"备注：{barcode}").fill(note)
     row.get_by_role("button", name=f"{resolution}：{barcode}").click()
     outcome = page.get_by_test_id("conflict-outcome")
     expect(outcome).to_contain_text("已处理")

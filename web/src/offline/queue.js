@@ -1,6 +1,6 @@
 // The desk's scans kept in this browser while the server cannot be reached
 // (IndexedDB, through idb): each is a command {command_id, at, action, patron_id,
-// barcode} with the campus of the desk that scanned it. They survive a reload and
+// barcode, condition} with the campus of the desk that scanned it. They survive a reload and
 // are kept in the order scanned (an auto-incremented key), so they are sent in that
 // order; one leaves the queue only once the server has answered for it.
 import { openDB } from "idb";
@@ -21,10 +21,12 @@ function database() {
   return opened;
 }
 
-/** Keep one scan: `action` "lend" (with `patron_id`) or "return"; answers the entry kept. */
-export async function keep({ action, patron_id, barcode, campus, by }) {
+/** Keep one scan: `action` "lend" (with `patron_id`) or "return" (with its `condition`,
+ * "damaged" when the book came back damaged); answers the entry kept. */
+export async function keep({ action, patron_id, barcode, condition, campus, by }) {
   const entry = { command_id: uuid(), at: localStamp(), action, barcode, campus, by: by || null };
   if (action === "lend") entry.patron_id = patron_id;
+  if (action === "return" && condition === "damaged") entry.condition = "damaged";
   const db = await database();
   entry.seq = await db.add(STORE, entry);
   return entry;
@@ -52,5 +54,6 @@ export async function hold(entry) {
 export function asCommand(entry) {
   const command = { command_id: entry.command_id, at: entry.at, action: entry.action, barcode: entry.barcode };
   if (entry.action === "lend") command.patron_id = entry.patron_id;
+  if (entry.action === "return" && entry.condition === "damaged") command.condition = "damaged";
   return command;
 }

@@ -1,12 +1,17 @@
 // The service worker of the library's screens (built to /static/sw.js by the
 // `offlineShell` plugin in vite.config.js, which puts VERSION and SHELL, this
-// build's files, in front of this text). It keeps the app shell, so the desk page
-// loads again with no network; the desk's scans are kept by the page itself
-// (IndexedDB), not here. The API is never answered from a cache: a question to
-// /api/ goes to the network or fails, so nothing old is ever shown as current.
+// build's files, in front of this text). The gateway serves it with
+// `Service-Worker-Allowed: /` and the page registers it for the whole site (scope
+// "/", offline/shell.js), so it keeps the page at "/" where every screen lives:
+// the desk page loads again with no network at its own address (/#/desk/…); the
+// desk's scans are kept by the page itself (IndexedDB), not here.
+// It answers only two things: the page at "/" and the built files under /static/.
+// Everything else, and above all every question to /api/, is left to the network
+// (no respondWith at all): an API answer is never kept nor given from a cache, so
+// nothing old is ever shown as current.
 /* global VERSION, SHELL */
 const CACHE = `library-shell-${VERSION}`;
-const PAGE = "/static/index.html";
+const PAGE = "/";
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -29,13 +34,15 @@ self.addEventListener("activate", (event) => {
   );
 });
 
-/** The page: the network's when it answers (a new release shows at once), else the one kept. */
+/** The page: the network's when it answers (a new release shows at once), else the one
+ * kept (also when a proxy in front of a stopped gateway answers 502/503/504). */
 async function page(request) {
   const cache = await caches.open(CACHE);
   try {
     const answer = await fetch(request);
     if (answer.ok) await cache.put(PAGE, answer.clone());
-    return answer;
+    if (answer.status < 502) return answer;
+    return (await cache.match(PAGE)) || answer;
   } catch (error) {
     const kept = await cache.match(PAGE);
     if (kept) return kept;
@@ -57,7 +64,8 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
-  if (!url.pathname.startsWith("/static/")) return; // the API and the rest: the network only
-  if (request.mode === "navigate") event.respondWith(page(request));
-  else event.respondWith(file(request));
+  if (url.pathname.startsWith("/api/")) return; // the API: the network only, never a cache
+  if (url.pathname === PAGE && request.mode === "navigate") event.respondWith(page(request));
+  else if (url.pathname.startsWith("/static/") && request.mode !== "navigate") event.respondWith(file(request));
+  // anything else (/openapi.json, a file opened by its address...): the network only
 });

@@ -2,25 +2,26 @@
 // worker (a secure context: https, or 127.0.0.1/localhost); on plain http in a
 // school LAN there is none, and the queue of scans (queue.js) works without it.
 //
-// The gateway serves the page at "/" and its files under "/static/", where the
-// worker (/static/sw.js) lives; a worker may only keep the pages under its own
-// folder. So the desk's screens (keepAddress) take the same page's other address,
-// /static/index.html#/desk/… (served by the gateway as any static file): reloaded
-// there, the page comes from the worker. Other screens keep "/". Imported by main.js.
-const SCOPE = "/static/";
-const PAGE = `${SCOPE}index.html`;
+// The worker's file is /static/sw.js, but the gateway serves it with
+// `Service-Worker-Allowed: /`, so it is registered for the whole site (scope "/") and
+// keeps the page at "/": every screen, the desk's too, keeps its address /#/… and the
+// desk reloaded offline comes from the worker. It answers nothing under /api/ (the
+// network only). Imported by main.js.
+const SCRIPT = "/static/sw.js";
+const SCOPE = "/";
 
 export const shellKept = typeof window !== "undefined" && window.isSecureContext && "serviceWorker" in navigator;
 
-if (shellKept) {
-  navigator.serviceWorker.register(`${SCOPE}sw.js`, { scope: SCOPE }).catch(() => {
-    // no worker: the page needs the network to load, the desk's queue still works
-  });
+async function register() {
+  await navigator.serviceWorker.register(SCRIPT, { scope: SCOPE });
+  // An earlier release's worker kept only /static/ (the desk's old address): let it go.
+  for (const old of await navigator.serviceWorker.getRegistrations()) {
+    if (new URL(old.scope).pathname !== SCOPE) await old.unregister();
+  }
 }
 
-/** On a screen that must load offline (the desk): take the address the worker keeps,
- * without loading anything (the hash router reads only the part after "#"). */
-export function keepAddress() {
-  if (!shellKept || window.location.pathname === PAGE) return;
-  window.history.replaceState(window.history.state, "", `${PAGE}${window.location.search}${window.location.hash}`);
+if (shellKept) {
+  register().catch(() => {
+    // no worker: the page needs the network to load, the desk's queue still works
+  });
 }

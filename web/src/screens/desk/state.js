@@ -276,6 +276,7 @@ onSynced((entry, fate) => {
     const key = entry.action === "lend" ? (due ? "offline.line.lent" : "offline.line.lentNoDue") : "offline.line.returned";
     line.outcome = "ok";
     line.message = { key, params: due ? { due: { date: due } } : {} };
+    line.notes = entry.condition === "damaged" ? [{ key: "desk.results.damaged" }] : [];
   } else {
     line.outcome = "refused";
     line.message = { key: "offline.line.conflict", params: { reason: conflictReason(fate.conflict) } };
@@ -341,27 +342,28 @@ async function nameOf(patronId) {
   }
 }
 
-/** Take one scanned copy back, intact or damaged. */
+/** Take one scanned copy back, intact or damaged (offline too: the damage is kept with
+ * the scan and recorded when it is sent). */
 export async function giveBack(barcode, damaged) {
   const line = addLine("return", barcode);
-  // Offline the return is kept without its condition (the offline command has none).
-  const offlineNotes = damaged ? [{ key: "offline.line.damagedNotKept" }] : [];
+  const condition = damaged ? "damaged" : "ok";
+  const offlineNotes = damaged ? [{ key: "offline.line.damagedQueued" }] : [];
   if (mustQueue()) {
-    await queueLine(line, { action: "return", barcode }, offlineNotes);
+    await queueLine(line, { action: "return", barcode, condition }, offlineNotes);
     return;
   }
   let back;
   try {
     back = await post("/api/returns", {
       barcode,
-      condition: damaged ? "damaged" : "ok",
+      condition,
       campus: deskCampus(),
       command_id: commandId(),
     });
   } catch (error) {
     if (unreachable(error)) {
       lost();
-      await queueLine(line, { action: "return", barcode }, offlineNotes);
+      await queueLine(line, { action: "return", barcode, condition }, offlineNotes);
       return;
     }
     refused(line, error, "copy", "return");
