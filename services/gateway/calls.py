@@ -1,11 +1,8 @@
 """Calling the services over nameko RPC, giving up in time.
 
-nameko 2's ``RpcProxy`` waits for a reply for ever, and a stopped service's
-queue simply keeps the request. ``ServiceRpc`` is an ``RpcProxy`` whose calls
-wait at most a timeout (then 503), whose requests expire in the queue after the
-same time (so a command the gateway gave up on is not carried out later by a
-service that comes back), and whose remote errors keep their arguments (a
-``BadRequest``'s fields, a ``Refused``'s code) as a ``RemoteFailure``.
+``ServiceRpc`` is an ``RpcProxy`` whose calls go through ``shared.messaging.calls``:
+they wait at most a timeout (then 503), their requests expire in the queue after the
+same time, and remote errors keep their arguments as a ``RemoteFailure``.
 
 Read your own writes (``shared.runtime.read_after``): a command's reply names the
 positions its events got, kept on the worker for the ``X-Event-Positions`` header;
@@ -16,24 +13,17 @@ to each service first asks it to wait until its read models have them
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from functools import partial
-from logging import getLogger
 from typing import Any
 
-import eventlet
-from kombu.exceptions import OperationalError
-from nameko.exceptions import UnknownService
-from nameko.rpc import MethodProxy, RpcProxy, RpcReply
+from nameko.rpc import RpcProxy
 
-from services.gateway.problems import Problem, RemoteFailure, ServiceUnavailable
+from services.gateway.problems import Problem, ServiceUnavailable
 from services.gateway.settings import GatewaySettings
+from shared.messaging import calls
 from shared.messaging.rpc import SurvivingReplyListener
 from shared.runtime import read_after
-
-_log = getLogger(__name__)
-
 
 # Where a worker keeps the services already asked to wait for its request's positions.
 WAITED_ATTRIBUTE = "read_after_waited"
@@ -70,51 +60,25 @@ class CatchingUp(Problem):
         )
 
 
-class PendingCall:
-    """An RPC request on its way; ``result()`` waits for the reply until the deadline."""
+class PendingCall(calls.PendingCall):
+    """A request on its way (``shared.messaging.calls``): no answer in time is a 503, and a
+    command's answer notes the positions its events got on the worker."""
 
-    def __init__(
-        self,
-        service: str,
-        method: str,
-        reply: RpcReply,
-        listener: Any,
-        timeout: float,
-        worker_ctx: Any = None,
-    ) -> None:
-        self.service = service
-        self.method = method
-        self.reply = reply
-        self.listener = listener
-        self.timeout = timeout
-        self.deadline = time.monotonic() + timeout
+    def __init__(self, pending: calls.PendingCall, worker_ctx: Any = None) -> None:
+        super().__init__(
+            pending.service, pending.method, pending.reply, pending.listener, pending.timeout
+        )
         self.worker_ctx = worker_ctx
 
     def result(self) -> Any:
-        body = None
-        with eventlet.Timeout(max(0.0, self.deadline - time.monotonic()), False):
-            body = self.reply.reply_event.wait()
-        if body is None:
-            self._forget()
-            raise ServiceUnavailable(
-                self.service, f"The {self.service} service did not answer within {self.timeout:g}s."
-            )
-        error = body.get("error")
-        if error:
-            raise RemoteFailure(self.service, self.method, error)
+        try:
+            body = self.reply_body()
+        except calls.Unanswered as unanswered:
+            raise ServiceUnavailable(self.service, unanswered.detail) from None
         positions = body.get(read_after.REPLY_KEY)
         if positions and self.worker_ctx is not None:
             read_after.note(self.worker_ctx, positions)
         return body.get("result")
-
-    def _forget(self) -> None:
-        """Drop the reply listener's entry for a reply that may never come (no leak)."""
-        waiting = getattr(self.listener, "_reply_events", None)
-        if not isinstance(waiting, dict):
-            return
-        for correlation_id, event in list(waiting.items()):
-            if event is self.reply.reply_event:
-                waiting.pop(correlation_id, None)
 
 
 class ServiceClient:
@@ -175,21 +139,13 @@ class ServiceClient:
 
     def _send(self, method: str, *args: Any, timeout: float | None = None) -> PendingCall:
         timeout = timeout or self.timeout
-        proxy = MethodProxy(
-            self.worker_ctx, self.service, method, self.listener, expiration=timeout
-        )
         try:
-            reply = proxy.call_async(*args)
-        except UnknownService:
-            raise ServiceUnavailable(
-                self.service, f"The {self.service} service is not running."
-            ) from None
-        except (OperationalError, OSError) as error:
-            _log.warning("cannot reach the broker to call %s.%s: %s", self.service, method, error)
-            raise ServiceUnavailable(
-                self.service, "The message broker cannot be reached."
-            ) from None
-        return PendingCall(self.service, method, reply, self.listener, timeout, self.worker_ctx)
+            pending = calls.send(
+                self.worker_ctx, self.service, method, self.listener, timeout, *args
+            )
+        except calls.Unanswered as unanswered:
+            raise ServiceUnavailable(self.service, unanswered.detail) from None
+        return PendingCall(pending, self.worker_ctx)
 
 
 class ServiceRpc(RpcProxy):

@@ -26,6 +26,7 @@ from shared.errors import NotFound as RemoteNotFound
 from shared.eventsourcing.decider import Refused
 from shared.eventsourcing.pipeline import CommandReused
 from shared.eventsourcing.store import ConcurrencyError
+from shared.messaging.calls import RemoteFailure
 
 _log = getLogger(__name__)
 
@@ -172,26 +173,6 @@ class ServiceUnavailable(Problem):
     def __init__(self, service: str, detail: str) -> None:
         super().__init__(detail, headers={"Retry-After": "5"})
         self.service = service
-
-
-class RemoteFailure(Exception):
-    """Raised when a service answered an RPC with an error; keeps the error's arguments.
-
-    nameko's ``RemoteError`` keeps only the type and text, but a ``BadRequest``'s
-    fields and a ``Refused``'s code travel in the arguments.
-    """
-
-    def __init__(self, service: str, method: str, error: Mapping[str, Any]) -> None:
-        self.service = service
-        self.method = method
-        self.exc_path = str(error.get("exc_path") or "")
-        self.exc_type = str(error.get("exc_type") or "")
-        self.exc_args = list(error.get("exc_args") or [])
-        self.value = str(error.get("value") or "")
-        super().__init__(f"{service}.{method}: {self.exc_type} {self.value}")
-
-    def arg(self, index: int, default: Any = None) -> Any:
-        return self.exc_args[index] if len(self.exc_args) > index else default
 
 
 REMOTE_ERRORS: dict[str, Callable[[RemoteFailure], Problem]] = {}

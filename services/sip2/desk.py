@@ -16,8 +16,8 @@ from typing import Any
 
 from services.sip2 import protocol as p
 from services.sip2.answers import Answers
-from services.sip2.calls import Failure
 from services.sip2.session import Kiosk, Session
+from shared.messaging.calls import RemoteFailure
 from shared.runtime.rights import rights_of
 
 _log = getLogger(__name__)
@@ -93,9 +93,9 @@ class Desk:
             signed = self.accounts.login(
                 {"username": username, "password": password, "address": self.session.address}
             )
-        except Failure as failure:
-            if failure.kind in ("SignInRefused", "BadRequest"):
-                _log.warning("kiosk sign-in refused for %r: %s", username, failure.text)
+        except RemoteFailure as failure:
+            if failure.exc_type in ("SignInRefused", "BadRequest"):
+                _log.warning("kiosk sign-in refused for %r: %s", username, failure.value)
                 return None
             raise
         try:  # the kiosk keeps its connection, not a session of the web's
@@ -126,8 +126,8 @@ class Desk:
         """64 / 24: the card, its loans, reservations and what it owes (``patron_loans``)."""
         try:
             found = self.circulation.patron_loans(request.get("AA"))
-        except Failure as failure:
-            if failure.kind not in ("NotFound", "BadRequest"):
+        except RemoteFailure as failure:
+            if failure.exc_type not in ("NotFound", "BadRequest"):
                 raise
             return self.answers.patron(request, None, None)
         return self.answers.patron(request, found, self.max_loans(found["patron"]["kind"]))
@@ -145,22 +145,22 @@ class Desk:
         }
         try:
             loan = self.circulation.lend(lend)
-        except Failure as failure:
+        except RemoteFailure as failure:
             held = self._lent_to(failure, barcode, patron_id)
             if held is not None:
                 return self.answers.lent(request, held)
             return self.answers.loan_refused(request, self._refusal(failure, barcode))
         return self.answers.lent(request, loan)
 
-    def _lent_to(self, failure: Failure, barcode: str | None, patron_id: str | None) -> Any:
+    def _lent_to(self, failure: RemoteFailure, barcode: str | None, patron_id: str | None) -> Any:
         """The copy's loan when it is on loan to this very reader already: a kiosk that
         lost its answer and made the checkout again (a new transaction date, so a new
         command) is told it is lent, as it is, not that the book is someone else's."""
-        if failure.kind != "Refused" or failure.code != "copy_on_loan":
+        if failure.exc_type != "Refused" or failure.code != "copy_on_loan":
             return None
         try:
             copy = self.circulation.copy_availability(barcode)
-        except Failure:
+        except RemoteFailure:
             return None
         return copy if copy.get("patron_id") == patron_id else None
 
@@ -174,7 +174,7 @@ class Desk:
         }
         try:
             receipt = self.circulation.return_copy(back)
-        except Failure as failure:
+        except RemoteFailure as failure:
             return self.answers.return_refused(request, self._refusal(failure, barcode))
         return self.answers.returned(request, receipt)
 
@@ -184,8 +184,8 @@ class Desk:
         patron_id, barcode = request.get("AA"), request.get("AB")
         try:
             found = self.circulation.patron_loans(patron_id)
-        except Failure as failure:
-            if failure.kind not in ("NotFound", "BadRequest"):
+        except RemoteFailure as failure:
+            if failure.exc_type not in ("NotFound", "BadRequest"):
                 raise
             return self.answers.loan_refused(request, self.answers.refusal_text("no_card"))
         loan = next((x for x in found["loans"] if x["barcode"] == barcode), None)
@@ -198,7 +198,7 @@ class Desk:
         }
         try:
             renewed = self.circulation.renew(renew)
-        except Failure as failure:
+        except RemoteFailure as failure:
             return self.answers.loan_refused(request, self._refusal(failure, barcode))
         return self.answers.renewed(request, renewed, loan["title"])
 
@@ -207,8 +207,8 @@ class Desk:
     def item(self, request: p.Message) -> p.Message:
         try:
             copy = self.circulation.copy_availability(request.get("AB"))
-        except Failure as failure:
-            if failure.kind not in ("NotFound", "BadRequest"):
+        except RemoteFailure as failure:
+            if failure.exc_type not in ("NotFound", "BadRequest"):
                 raise
             copy = None
         return self.answers.item(request, copy)
@@ -225,18 +225,18 @@ class Desk:
             raise RuntimeError("a loan message from a kiosk that has not signed in")
         return kiosk
 
-    def _refusal(self, failure: Failure, barcode: str | None) -> str:
+    def _refusal(self, failure: RemoteFailure, barcode: str | None) -> str:
         """The screen message of a refused command, by circulation's refusal code."""
-        if failure.kind == "Refused":
+        if failure.exc_type == "Refused":
             fields: Mapping[str, Any] = {}
             if failure.code == "wrong_campus":
                 fields = {"campus": self._copy_campus(barcode)}
             return self.answers.refusal_text(failure.code, **fields)
-        if failure.kind == "NotFound":
+        if failure.exc_type == "NotFound":
             known = self._copy_campus(barcode) is not None
             return self.answers.refusal_text("no_card" if known else "unknown_copy")
-        if failure.kind == "BadRequest":
-            errors = failure.args_sent[1] if len(failure.args_sent) > 1 else {}
+        if failure.exc_type == "BadRequest":
+            errors = failure.arg(1, {})
             named = errors if isinstance(errors, dict) else {}
             code = "no_card" if "patron_id" in named else "unknown_copy"
             return self.answers.refusal_text(code if named else "other")
@@ -246,5 +246,5 @@ class Desk:
     def _copy_campus(self, barcode: str | None) -> str | None:
         try:
             return self.circulation.copy_availability(barcode).get("campus")
-        except Failure:
+        except RemoteFailure:
             return None
