@@ -16,6 +16,7 @@ def test_the_desk_lends_and_returns_offline_and_sends_each_scan_once(scenario, s
     assert all("待同步" in line for line in seen["lent"] + seen["returned"])
     assert seen["reloaded_offline"]
     # The desk keeps its address (the worker's scope is "/"), and is reloaded there.
+    assert seen["worker_allowed"] == "/"  # the gateway lets /static/sw.js keep "/"
     assert seen["address"] == "/#/desk/return"
     assert seen["reloaded_at"] == "/#/desk/return"
     assert seen["api_offline"] == {"asked": "failed", "api_kept": [], "page_kept": True}

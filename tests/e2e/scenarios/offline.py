@@ -126,6 +126,8 @@ def main() -> None:
         person.go("/desk/lend")
         expect(page.get_by_role("heading", level=1)).to_have_text("借还台")
         shell_kept(page)
+        worker = requests.get(f"{facts['base']}/static/sw.js", timeout=30)
+        seen["worker_allowed"] = worker.headers.get("Service-Worker-Allowed")
 
         go_offline(page)
         seen["lent"] = lend_offline(page, "S70301", [dream[0], alive[1]])
