@@ -861,13 +861,26 @@ class TermReport(Schema):
 # ------------------------------------------------------------------ operations
 
 
+class Sip2Listener(Schema):
+    name = fields.String(required=True)
+    host = fields.String(required=True)
+    port = fields.Integer(required=True)
+    encoding = fields.String(required=True)
+
+
 class ServiceHealth(Schema):
     service = fields.String(required=True)
-    head = fields.Integer(required=True)
-    relay_leader = fields.Boolean(required=True)
+    head = fields.Integer(
+        metadata={"description": "The service's event log's last position (not the SIP2 server's)."}
+    )
+    relay_leader = fields.Boolean()
     relay_published = fields.Integer(allow_none=True)
     campus = nullable_string(
         metadata={"description": "circulation: the campus its host serves (null: the school)."}
+    )
+    listeners = fields.List(
+        fields.Nested(Sip2Listener),
+        metadata={"description": "The SIP2 server's: where the kiosks connect."},
     )
 
 

@@ -123,6 +123,7 @@ class GatewayService:
     activities = ServiceRpc("activities")
     archives = ServiceRpc("archives")
     accounts = ServiceRpc("accounts")
+    sip2 = ServiceRpc("sip2")  # its health, on the status page
     throttle = SignInThrottle()
 
     # ------------------------------------------------------------ the page and the contract
@@ -1016,6 +1017,7 @@ class GatewayService:
                 "activities": self.activities,
                 "archives": self.archives,
                 "accounts": self.accounts,
+                "sip2": self.sip2,
             },
             self.config,
         )

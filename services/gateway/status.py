@@ -1,8 +1,9 @@
 """The status page: what ``library status`` shows, asked all at once.
 
-Each service's ``health()`` and ``projection_lag()``: every request goes out before
-any answer is awaited, and all share one short deadline, so a service that is down
-costs the page one timeout, not one per call, and the others are still reported.
+Each service's ``health()`` and ``projection_lag()`` (the SIP2 server's health only):
+every request goes out before any answer is awaited, and all share one short deadline,
+so a service that is down costs the page one timeout, not one per call, and the others
+are still reported.
 While they are on their way, RabbitMQ's management API is asked for the queues,
 each service's instances (consumers of its RPC queue) and the dead letters, as the
 console reads them (``shared.runtime.status_report``), logged in as the gateway's
@@ -18,9 +19,12 @@ from typing import Any
 
 from services.gateway.calls import PendingCall, ServiceClient
 from services.gateway.problems import Problem, RemoteFailure
+from shared.config import SERVICES
 from shared.runtime.status_report import BrokerView, look_at_broker
 
 QUESTIONS = ("health", "projection_lag")
+# A service owning no data (the SIP2 server) has no projections to lag: its health only.
+HEALTH_ONLY = ("health",)
 DEFAULT_TIMEOUT = 2.0
 
 
@@ -30,7 +34,7 @@ def collect(clients: Mapping[str, ServiceClient], config: Mapping[str, Any]) -> 
     pending: dict[str, dict[str, PendingCall | Exception]] = {}
     for name, client in clients.items():
         pending[name] = {}
-        for question in QUESTIONS:
+        for question in QUESTIONS if name in SERVICES else HEALTH_ONLY:
             try:
                 pending[name][question] = client.send(question, timeout=client.status_timeout)
             except Problem as problem:

@@ -11,11 +11,12 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from services.catalog.service import CatalogService
+from services.sip2.service import Sip2Service
 from shared.config import SERVICES
 from shared.messaging.names import events_exchange
 from shared.messaging.publisher import ConfirmingPublisher, OutgoingMessage
 from shared.runtime.permissions import amqp_uri_as, apply, vhost_of
-from tests.helpers import wait_until
+from tests.helpers import free_port, wait_until
 from tests.integration.test_gateway import ALL_SERVICES, problem, start_gateway
 from tests.integration.test_gateway_openapi import conforms
 
@@ -47,17 +48,23 @@ def poison(amqp_uri: str) -> None:
 def test_an_operator_sees_every_service_s_instances_the_queues_and_a_dead_letter(
     runner_factory, config
 ):
-    api = start_gateway(runner_factory, config, *ALL_SERVICES)
+    listener = {"name": "school", "host": "127.0.0.1", "port": free_port(), "encoding": "utf-8"}
+    settings = {**config, "SIP2": {**config["SIP2"], "listeners": [listener]}}
+    api = start_gateway(runner_factory, settings, *ALL_SERVICES, Sip2Service)
 
     def all_consuming():  # the management API's counts are a few seconds behind
         report = status(api)
         instances = {s["service"]: s["instances"] for s in report["services"]}
-        return all((instances[name] or 0) >= 1 for name in SERVICES) and report
+        return all((instances[name] or 0) >= 1 for name in (*SERVICES, "sip2")) and report
 
     report = wait_until(all_consuming, timeout=30, what="every service's RPC consumer counted")
     assert report["status"] == "ok" and report["problems"] == []
     services = by_name(report["services"], "service")
-    assert set(services) == set(SERVICES)
+    assert set(services) == {*SERVICES, "sip2"}
+    # The SIP2 server owns no data: its health (with its listener), no projections.
+    kiosks = services.pop("sip2")
+    assert kiosks["up"] and kiosks["projection_lag"] is None
+    assert kiosks["health"]["listeners"][0]["port"] == listener["port"]
     assert all(s["up"] and isinstance(s["projection_lag"], list) for s in services.values())
     queues = by_name(report["queues"])
     assert queues["rpc-catalog"]["service"] == "catalog"
