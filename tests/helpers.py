@@ -77,3 +77,9 @@ def free_port() -> int:
 def with_web_address(config: dict[str, Any]) -> dict[str, Any]:
     """The test config with the gateway on a port of its own."""
     return {**config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}"}
+
+
+def with_sip2_listener(config: dict[str, Any]) -> dict[str, Any]:
+    """The test config with the SIP2 server listening on a port of its own (UTF-8)."""
+    listener = {"name": "school", "host": "127.0.0.1", "port": free_port(), "encoding": "utf-8"}
+    return {**config, "SIP2": {**config["SIP2"], "listeners": [listener]}}

@@ -22,13 +22,15 @@ import pytest
 
 from services.gateway.service import GatewayService
 from services.gateway.static import STATIC_DIR
+from services.sip2.service import Sip2Service
 from tests.e2e.school import make_school
-from tests.helpers import with_web_address
+from tests.helpers import with_sip2_listener, with_web_address
 from tests.integration.test_gateway import ALL_SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
-SERVICES = (*ALL_SERVICES, GatewayService)
+# The SIP2 server too (on a port of its own), so the operator's page finds every service up.
+SERVICES = (*ALL_SERVICES, GatewayService, Sip2Service)
 
 
 @pytest.fixture
@@ -38,7 +40,7 @@ def library(runner_factory, config) -> dict[str, Any]:
     assert (STATIC_DIR / "index.html").is_file(), (
         f"the screens are not built in {STATIC_DIR}: make web"
     )
-    settings = with_web_address(config)
+    settings = with_sip2_listener(with_web_address(config))
     runner_factory(settings, *SERVICES).start()
     return settings
 

@@ -18,10 +18,11 @@ from services.archives.service import ArchivesService
 from services.catalog.service import CatalogService
 from services.circulation.service import CirculationService
 from services.gateway.service import GatewayService
+from services.sip2.service import Sip2Service
 from shared.runtime.school_calendar import calendar_from_config
 from tests.e2e.scenarios.browser import class_words
 from tests.e2e.school import TITLES, SchoolApi, make_school
-from tests.helpers import wait_until, with_web_address
+from tests.helpers import wait_until, with_sip2_listener, with_web_address
 
 pytestmark = pytest.mark.integration
 
@@ -131,7 +132,7 @@ def test_the_dashboard_shows_the_api_s_figures_live_and_per_campus(library, scho
 @pytest.fixture
 def without_activities(runner_factory, config) -> dict[str, Any]:
     """Every service but activities (the reading programme) running, and the little school."""
-    settings = with_web_address(config)
+    settings = with_sip2_listener(with_web_address(config))
     runner_factory(
         settings,
         CatalogService,
@@ -139,6 +140,7 @@ def without_activities(runner_factory, config) -> dict[str, Any]:
         ArchivesService,
         AccountsService,
         GatewayService,
+        Sip2Service,
     ).start()
     return {"settings": settings, "school": make_school(settings)}
 

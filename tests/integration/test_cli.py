@@ -17,7 +17,7 @@ from shared.cli import errors
 from shared.cli.app import main
 from shared.config import REPO_ROOT, SERVICES
 from tests.factories import book_added
-from tests.helpers import free_port, wait_until, with_web_address
+from tests.helpers import free_port, wait_until, with_sip2_listener, with_web_address
 
 ROSTER_HEADER = "name,kind,class,campus"
 TITLE = {k: v for k, v in book_added().items() if k != "barcode"}
@@ -33,9 +33,7 @@ def config_file(tmp_path, settings) -> str:
 def system(runner_factory, config, tmp_path):
     """All five services, the gateway and the SIP2 server (on a port of its own) in this
     process; the path of their config, as an operator passes it."""
-    settings = with_web_address(config)
-    listener = {"name": "school", "host": "127.0.0.1", "port": free_port(), "encoding": "utf-8"}
-    settings["SIP2"] = {**(settings.get("SIP2") or {}), "listeners": [listener]}
+    settings = with_sip2_listener(with_web_address(config))
     runner = runner_factory(
         settings,
         CatalogService,

@@ -16,7 +16,7 @@ from shared.config import SERVICES
 from shared.messaging.names import events_exchange
 from shared.messaging.publisher import ConfirmingPublisher, OutgoingMessage
 from shared.runtime.permissions import amqp_uri_as, apply, vhost_of
-from tests.helpers import free_port, wait_until
+from tests.helpers import wait_until, with_sip2_listener
 from tests.integration.test_gateway import ALL_SERVICES, problem, start_gateway
 from tests.integration.test_gateway_openapi import conforms
 
@@ -48,8 +48,8 @@ def poison(amqp_uri: str) -> None:
 def test_an_operator_sees_every_service_s_instances_the_queues_and_a_dead_letter(
     runner_factory, config
 ):
-    listener = {"name": "school", "host": "127.0.0.1", "port": free_port(), "encoding": "utf-8"}
-    settings = {**config, "SIP2": {**config["SIP2"], "listeners": [listener]}}
+    settings = with_sip2_listener(config)
+    [listener] = settings["SIP2"]["listeners"]
     api = start_gateway(runner_factory, settings, *ALL_SERVICES, Sip2Service)
 
     def all_consuming():  # the management API's counts are a few seconds behind
