@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from shared.config import ConfigError
 from shared.paper.words import DEFAULT_LANGUAGE, LANGUAGES
+from shared.runtime.school_calendar import DEFAULT_TIMEZONE  # SCHOOL.timezone: the kiosks' clock
 
 SECTION = "SIP2"
 DEFAULT_LISTENER = {"name": "school", "host": "127.0.0.1", "port": 6001, "encoding": "utf-8"}
@@ -35,7 +36,6 @@ DEFAULT_MAX_CONNECTIONS = 200
 DEFAULT_LOGIN_FAILURE_DELAY = 1.0
 MAX_LOGIN_FAILURE_DELAY = 30.0
 DEFAULT_RPC_TIMEOUT = 10.0
-DEFAULT_TIMEZONE = "Asia/Shanghai"  # SCHOOL.timezone: what the kiosk's clock reads
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,7 @@ the offline file's lines (services/circulation/offline.py, offline_file.py, doma
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
-from decimal import Decimal
 
 import pytest
 
@@ -16,6 +14,7 @@ from shared.errors import BadRequest
 from shared.events import CATALOGUE
 from shared.events.envelope import NewEvent
 from shared.eventsourcing.decider import Event, Refused, fold
+from tests.unit.test_circulation_domain import copy as copy_at_desk
 
 TODAY = date(2026, 12, 7)
 POLICY = domain.Policy(max_loans=3, loan_days=14)
@@ -23,18 +22,7 @@ SHANGHAI = "Asia/Shanghai"
 
 
 def copy(barcode="C00000101", **changes):
-    at_desk = domain.CopyAtDesk(
-        barcode=barcode,
-        isbn="9787020002207",
-        title="红楼梦",
-        classification="I242.4",
-        campus="north",
-        status="on_shelf",
-        reference_only=False,
-        on_loan=False,
-        price=Decimal("59.70"),
-    )
-    return replace(at_desk, **changes)
+    return copy_at_desk(barcode, **changes)
 
 
 def card(*events):
