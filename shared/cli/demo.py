@@ -61,6 +61,7 @@ RETRIES = 3
 RPC_TIMEOUT = 120.0
 WAIT_TIMEOUT = 600.0
 RUN_FILE = Path(__file__).resolve().parents[2] / ".run" / "demo.json"
+OFFLINE_FILE = RUN_FILE.parent / "offline-morning.csv"  # shared/cli/demo_offline.py
 
 # Share of the collection by top-level class letter, in per cent.
 LETTER_SHARE = {
@@ -840,7 +841,7 @@ def main(argv: list[str] | None = None) -> int:
     import eventlet
 
     eventlet.monkey_patch()
-    from shared.cli import demo_accounts, demo_kiosks, demo_systems
+    from shared.cli import demo_accounts, demo_kiosks, demo_offline, demo_systems
     from shared.cli.errors import CliError
     from shared.cli.rpc import Services
     from shared.config import load_config
@@ -873,6 +874,7 @@ def main(argv: list[str] | None = None) -> int:
         with Services(config, timeout=RPC_TIMEOUT) as rpc:
             info["accounts"] = demo_accounts.ensure(rpc.call, kept.get("accounts") or {}, say)
             info["sip2"] = demo_kiosks.ensure(rpc.call, config, kept.get("sip2") or {}, say)
+            info["offline_file"] = demo_offline.write(rpc.call, config, OFFLINE_FILE)
         info["systems"] = demo_systems.ensure(config, kept.get("systems") or {}, say, RPC_TIMEOUT)
     except (CliError, Failure) as error:
         print(f"[demo] ERROR: {getattr(error, 'message', error)}", file=sys.stderr)
@@ -887,6 +889,8 @@ def main(argv: list[str] | None = None) -> int:
     say(f"a self-check kiosk logs in to SIP2 at {kiosk['host']}:{kiosk['port']} as "
         f"{kiosk['username']} password {kiosk['password']}, location {kiosk['location']}: "
         "docs/sip2.md")  # fmt: skip
+    say(f"an offline morning at the north desk, to upload on 离线借还 (offline desk): "
+        f"{OFFLINE_FILE.relative_to(OFFLINE_FILE.parents[1])}: docs/offline.md")  # fmt: skip
     say("the school system student-records follows the events: docs/integrating.md")
     say(f"(also in {RUN_FILE.relative_to(RUN_FILE.parents[1])}; the archives' ledgers may "
         "take a few more minutes to count every copy: the dashboard shows the lag)")  # fmt: skip

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from shared.cli import demo, demo_kiosks, roster
+from shared.cli import demo, demo_kiosks, demo_offline, roster
 from shared.cli.rpc import RemoteFailure
 from shared.config import load_config
 from shared.events.fields import CLASSIFICATION_PATTERN, isbn_is_valid
@@ -140,3 +140,31 @@ def test_a_kiosk_reaches_a_listener_on_every_address_at_this_machine():
     assert demo_kiosks.listener_address(listening) == ("127.0.0.1", 6101)
     with pytest.raises(ValueError, match="SIP2.listeners"):
         demo_kiosks.listener_address({})
+
+
+def test_the_demo_s_offline_morning_is_a_file_the_desk_reads_with_one_conflict_and_one_bad_line(
+    tmp_path,
+):
+    """demo_offline: lends of books on the north shelf to students who may borrow, a book
+    brought back, one out with another reader (the conflict), one mistyped time."""
+    from services.circulation.offline_file import read_offline_file
+
+    def call(service, method, key):
+        assert service == "circulation"
+        if method == "copy_availability":
+            number = int(key[1:])
+            return {"campus": "north" if number % 2 else "south", "available": number % 3 != 0}
+        loans = [{"barcode": f"B{key}", "days_overdue": 0}] if key.endswith("1") else []
+        return {"patron": {"status": "active", "owed": "0.00"}, "loans": loans}
+
+    path = tmp_path / "offline-morning.csv"
+    written = demo_offline.write(call, load_config(), path)
+
+    raw = path.read_bytes()
+    assert raw.startswith("\ufeff时间,操作,借书证号,条码号\r\n".encode())
+    read = read_offline_file(raw.decode("utf-8-sig"), "north", "Asia/Shanghai", 500)
+    assert [row["line"] for row in read.rows_refused] == written["bad_lines"] == [8]
+    assert [e["action"] for e in read.entries] == ["lend"] * 3 + ["return"] + ["lend"] * 3
+    lent = [e["barcode"] for e in read.entries if e["action"] == "lend"]
+    assert len(set(lent[:5])) == 5 and all(int(b[1:]) % 2 for b in lent[:5])  # north, shelved
+    assert lent[5].startswith("B")  # out with another reader: the conflict
