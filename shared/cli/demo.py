@@ -874,7 +874,9 @@ def main(argv: list[str] | None = None) -> int:
         with Services(config, timeout=RPC_TIMEOUT) as rpc:
             info["accounts"] = demo_accounts.ensure(rpc.call, kept.get("accounts") or {}, say)
             info["sip2"] = demo_kiosks.ensure(rpc.call, config, kept.get("sip2") or {}, say)
-            info["offline_file"] = demo_offline.write(rpc.call, config, OFFLINE_FILE)
+            north = [card.patron_id for card in roster(random.Random(SEED))
+                     if card.kind == "student" and card.campus == demo_offline.CAMPUS]  # fmt: skip
+            info["offline_file"] = demo_offline.write(rpc.call, config, OFFLINE_FILE, north, COPIES)
         info["systems"] = demo_systems.ensure(config, kept.get("systems") or {}, say, RPC_TIMEOUT)
     except (CliError, Failure) as error:
         print(f"[demo] ERROR: {getattr(error, 'message', error)}", file=sys.stderr)

@@ -21,27 +21,26 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from shared.cli.demo import CLASSES, COPIES, STUDENTS, campus_of
 from shared.runtime.school_calendar import DEFAULT_TIMEZONE
 
 HEADER = ("时间", "操作", "借书证号", "条码号")
 CAMPUS = "north"
-# The north classes' students (demo.roster numbers them S<grade><class><seat>).
-SEATS = STUDENTS // len(CLASSES)
-NORTH_STUDENTS = [
-    f"S{name[1]}{int(name.rsplit('-', 1)[1]):02d}{seat:02d}"
-    for name in CLASSES
-    if campus_of(name) == CAMPUS
-    for seat in range(1, SEATS + 1)
-]
 LOOKS = 3_000  # at most this many copies looked at
 
 
-def write(call: Callable[..., Any], config: dict[str, Any], path: Path) -> dict[str, Any]:
-    """Write the file; what it holds (``{"path", "lines", "conflicts", "bad_lines"}``)."""
+def write(
+    call: Callable[..., Any],
+    config: dict[str, Any],
+    path: Path,
+    students: list[str],
+    copies: int,
+) -> dict[str, Any]:
+    """Write the file from the school's north ``students`` (card numbers) and its
+    ``copies`` (C00000001 onwards); what it holds (``{"path", "lines", "conflicts",
+    "bad_lines"}``)."""
     rng = random.Random()
-    shelf = _shelf(call, rng)
-    readers, out = _readers(call, rng)
+    shelf = _shelf(call, rng, copies)
+    readers, out = _readers(call, rng, students)
     if len(shelf) < 5 or len(out) < 2 or len(readers) < 3:
         raise LookupError("the demo school has too few books on the north shelves to lend")
     zone = ZoneInfo(str((config.get("SCHOOL") or {}).get("timezone") or DEFAULT_TIMEZONE))
@@ -73,10 +72,10 @@ def _at(start: datetime, minutes: int) -> str:
     return (start + timedelta(minutes=minutes)).strftime("%Y-%m-%d %H:%M")
 
 
-def _shelf(call: Callable[..., Any], rng: random.Random) -> list[str]:
+def _shelf(call: Callable[..., Any], rng: random.Random, copies: int) -> list[str]:
     """Five north copies on the shelf (lendable now), from a random place."""
     shelf: list[str] = []
-    for barcode in _barcodes(rng):
+    for barcode in _barcodes(rng, copies):
         copy = call("circulation", "copy_availability", barcode)
         if copy["campus"] == CAMPUS and copy["available"]:
             shelf.append(barcode)
@@ -85,18 +84,20 @@ def _shelf(call: Callable[..., Any], rng: random.Random) -> list[str]:
     return shelf
 
 
-def _barcodes(rng: random.Random) -> Iterator[str]:
-    start = rng.randrange(COPIES)
+def _barcodes(rng: random.Random, copies: int) -> Iterator[str]:
+    start = rng.randrange(copies)
     for step in range(LOOKS):
-        yield f"C{(start + step) % COPIES + 1:08d}"
+        yield f"C{(start + step) % copies + 1:08d}"
 
 
-def _readers(call: Callable[..., Any], rng: random.Random) -> tuple[list[str], list[str]]:
+def _readers(
+    call: Callable[..., Any], rng: random.Random, students: list[str]
+) -> tuple[list[str], list[str]]:
     """Three north students who may borrow two more books today (active, nothing overdue
     or owed, at most one book out), and two books other north students have out."""
     chosen: list[str] = []
     out: list[str] = []
-    for patron_id in rng.sample(NORTH_STUDENTS, len(NORTH_STUDENTS)):
+    for patron_id in rng.sample(students, len(students)):
         card = call("circulation", "patron_loans", patron_id)
         loans = card["loans"]
         if len(chosen) < 3 and (

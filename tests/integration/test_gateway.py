@@ -17,8 +17,9 @@ from services.archives.service import ArchivesService
 from services.catalog.service import CatalogService
 from services.circulation.service import CirculationService
 from services.gateway.service import GatewayService
+from services.sip2.service import Sip2Service
 from tests.factories import book_added
-from tests.helpers import free_port, wait_until
+from tests.helpers import free_port, wait_until, with_sip2_listener
 
 PROBLEM = "application/problem+json"
 JSON_TYPE = {"Content-Type": "application/json"}
@@ -509,7 +510,8 @@ def test_leaderboards_by_student_class_and_campus(api):
     problem(api.get("/api/leaderboards/students", role="reader", params={"period": "year"}), 400)
 
 
-def test_status_reports_every_service(api, config):
+def test_status_reports_every_service(runner_factory, config):
+    api = start_gateway(runner_factory, with_sip2_listener(config), *ALL_SERVICES, Sip2Service)
     with ServiceRpcProxy("gateway", config, timeout=10) as gateway:
         assert gateway.health()["service"] == "gateway"  # what infra/services.sh waits for
     answer = api.get("/api/status", role="operator")
@@ -517,7 +519,7 @@ def test_status_reports_every_service(api, config):
     report = answer.json()
     assert report["status"] == "ok"
     services = {service["service"]: service for service in report["services"]}
-    assert set(services) == {"catalog", "circulation", "activities", "archives", "accounts"}
+    assert set(services) == {"catalog", "circulation", "activities", "archives", "accounts", "sip2"}
     assert all(s["up"] and s["health"]["service"] == name for name, s in services.items())
     assert isinstance(services["archives"]["projection_lag"], list)
 

@@ -158,7 +158,8 @@ def test_the_demo_s_offline_morning_is_a_file_the_desk_reads_with_one_conflict_a
         return {"patron": {"status": "active", "owed": "0.00"}, "loans": loans}
 
     path = tmp_path / "offline-morning.csv"
-    written = demo_offline.write(call, load_config(), path)
+    students = [f"S70{seat:03d}" for seat in range(1, 41)]
+    written = demo_offline.write(call, load_config(), path, students, 1_000)
 
     raw = path.read_bytes()
     assert raw.startswith("\ufeff时间,操作,借书证号,条码号\r\n".encode())
