@@ -42,7 +42,10 @@ class KeepAsFiles:
             return REFUSAL
         with self._lock:
             name = f"{time.time_ns()}-{len(list(self.directory.glob('*.eml'))):05d}.eml"
-            (self.directory / name).write_bytes(envelope.original_content or envelope.content)
+            # Written aside, then renamed: a reader of the folder never sees half a message.
+            partial = self.directory / f".{name}.part"
+            partial.write_bytes(envelope.original_content or envelope.content)
+            partial.replace(self.directory / name)
         return "250 Message accepted for delivery"
 
 
