@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -23,7 +22,6 @@ from services.circulation import schemas as s
 from services.circulation.offline_file import read_offline_file
 from shared.errors import BadRequest, NotFound, found, load
 from shared.eventsourcing.decider import Refused
-from shared.eventsourcing.pipeline import receipt_of
 from shared.eventsourcing.unit_of_work import UnitOfWork
 from shared.messaging.rpc import EXPECTED_FAILURES, rpc
 from shared.roster_files import UnreadableRoster, decode_text
@@ -90,7 +88,12 @@ class OfflineDesk:
             if resolution == "override":
                 by = (uow.actor or {}).get("username")
                 override = domain.Override(conflict.code, command["note"], conflict_id, by)
-            loan_id = self._lend_for_conflict(uow, command, conflict, day, override)["loan_id"]
+            # The conflict's lend, as the desk's, on the day it was scanned.
+            at_desk = {"command_id": command["command_id"], "campus": conflict.campus, "on": day}
+            lent = self._lend_one(
+                uow, at_desk, conflict.barcode, conflict.patron_id or "", override
+            )
+            loan_id = lent["loan_id"]
         resolve = offline.Resolve(resolution, command["note"], loan_id)
         uow.record(loaded, offline.decide(conflict, resolve), campus=conflict.campus)
         return found(
@@ -210,23 +213,6 @@ class OfflineDesk:
             calendar=self._calendar(uow),
         )
         uow.record(card, domain.decide(card.state, back))
-
-    def _lend_for_conflict(
-        self,
-        uow: UnitOfWork,
-        command: Command,
-        conflict: offline.Conflict,
-        day: date,
-        override: domain.Override | None,
-    ) -> dict[str, Any]:
-        """The conflict's lend, as the desk's (``lend``), on the day it was scanned."""
-        patron_id = conflict.patron_id or ""
-        copy = self._copy_at_desk(uow, conflict.barcode, patron_id)
-        card = uow.get(domain.CARD, patron_id)
-        at_desk = {"command_id": command["command_id"], "campus": conflict.campus, "on": day}
-        lend = self._lend_command(at_desk, copy, card.state, 0, self._calendar(uow))
-        lend = replace(lend, override=override)
-        return receipt_of(uow.record(card, domain.decide(card.state, lend)), "Lent")
 
     def _timezone(self) -> str:
         return self.rules.calendar.timezone

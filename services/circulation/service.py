@@ -180,9 +180,21 @@ class CirculationService(notifying.Notifying, offline_desk.OfflineDesk, event_fe
     @command(s.Lend)
     def lend(self, uow: UnitOfWork, command: Command) -> dict[str, Any]:
         """Lend one copy to a card at a campus desk."""
-        copy = self._copy_at_desk(uow, command["barcode"], command["patron_id"])
-        card = uow.get(domain.CARD, command["patron_id"])
-        lend = self._lend_command(command, copy, card.state, 0, self._calendar(uow))
+        return self._lend_one(uow, command, command["barcode"], command["patron_id"])
+
+    def _lend_one(
+        self,
+        uow: UnitOfWork,
+        at_desk: Command,
+        barcode: str,
+        patron_id: str,
+        override: domain.Override | None = None,
+    ) -> dict[str, Any]:
+        """Lend ``barcode`` to ``patron_id`` with ``at_desk``'s command id, campus and day;
+        ``override``: the rules a librarian set aside (an offline conflict lent anyway)."""
+        copy = self._copy_at_desk(uow, barcode, patron_id)
+        card = uow.get(domain.CARD, patron_id)
+        lend = self._lend_command(at_desk, copy, card.state, 0, self._calendar(uow), override)
         return receipt_of(uow.record(card, domain.decide(card.state, lend)), "Lent")
 
     @command(s.LendMany)
@@ -222,6 +234,7 @@ class CirculationService(notifying.Notifying, offline_desk.OfflineDesk, event_fe
         patron: domain.Patron,
         index: int,
         school: SchoolCalendar,
+        override: domain.Override | None = None,
     ) -> domain.Lend:
         today = self._today(command)
         return domain.Lend(
@@ -232,6 +245,7 @@ class CirculationService(notifying.Notifying, offline_desk.OfflineDesk, event_fe
             policy=self.rules.policy(patron.kind),
             term_end=self.rules.term_end(today),
             calendar=school,
+            override=override,
         )
 
     @command(s.Return)
