@@ -124,11 +124,8 @@ class Desk:
 
     def patron(self, request: p.Message) -> p.Message:
         """64 / 24: the card, its loans, reservations and what it owes (``patron_loans``)."""
-        try:
-            found = self.circulation.patron_loans(request.get("AA"))
-        except RemoteFailure as failure:
-            if failure.exc_type not in ("NotFound", "BadRequest"):
-                raise
+        found = self._look_up("patron_loans", request.get("AA"))
+        if found is None:
             return self.answers.patron(request, None, None)
         return self.answers.patron(request, found, self.max_loans(found["patron"]["kind"]))
 
@@ -182,11 +179,8 @@ class Desk:
         """30: the reader's (AA) loan of the copy (AB), renewed once as at the desk."""
         kiosk = self._signed_in()
         patron_id, barcode = request.get("AA"), request.get("AB")
-        try:
-            found = self.circulation.patron_loans(patron_id)
-        except RemoteFailure as failure:
-            if failure.exc_type not in ("NotFound", "BadRequest"):
-                raise
+        found = self._look_up("patron_loans", patron_id)
+        if found is None:
             return self.answers.loan_refused(request, self.answers.refusal_text("no_card"))
         loan = next((x for x in found["loans"] if x["barcode"] == barcode), None)
         if loan is None:
@@ -205,19 +199,23 @@ class Desk:
     # ---------------------------------------------------------------- a copy, the session
 
     def item(self, request: p.Message) -> p.Message:
-        try:
-            copy = self.circulation.copy_availability(request.get("AB"))
-        except RemoteFailure as failure:
-            if failure.exc_type not in ("NotFound", "BadRequest"):
-                raise
-            copy = None
-        return self.answers.item(request, copy)
+        return self.answers.item(request, self._look_up("copy_availability", request.get("AB")))
 
     def end_session(self, request: p.Message) -> p.Message:
         """36: the kiosk is done with this reader; nothing is kept of a reader here."""
         return self.answers.session_ended(request)
 
     # ---------------------------------------------------------------- refusals
+
+    def _look_up(self, query: str, key: str | None) -> Any:
+        """Circulation's answer to ``query(key)``, or None when it knows no such card or
+        copy (or the kiosk sent none)."""
+        try:
+            return getattr(self.circulation, query)(key)
+        except RemoteFailure as failure:
+            if failure.exc_type not in ("NotFound", "BadRequest"):
+                raise
+            return None
 
     def _signed_in(self) -> Kiosk:
         kiosk = self.session.kiosk
