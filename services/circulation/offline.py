@@ -21,10 +21,10 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from services.circulation.domain import OVERRIDABLE
 from shared.eventsourcing.decider import Aggregate, Event, Refused
+from shared.runtime.school_calendar import local_date
 
 RESOLUTIONS = ("override", "return_and_relend", "dismiss")
 # A scan refused for these, on a lend, can be put right by taking the copy back first.
@@ -55,15 +55,10 @@ def resolutions(action: str, code: str) -> tuple[str, ...]:
     return tuple(allowed)
 
 
-def school_day(at: datetime, timezone: str) -> date:
-    """The day a scan happened at the school (``at`` carries its offset)."""
-    return at.astimezone(ZoneInfo(timezone)).date()
-
-
 def scan_day(at: datetime, timezone: str, today: date) -> date:
     """The day a scan is lent or returned on: the day it happened at the school, never
     after today (a desk laptop whose clock runs ahead does not lend into the future)."""
-    return min(school_day(at, timezone), today)
+    return min(local_date(at, timezone), today)
 
 
 # ---------------------------------------------------------------- the conflict

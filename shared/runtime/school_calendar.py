@@ -173,9 +173,11 @@ class SchoolCalendar:
         )
 
 
-def local_date(timestamp: str, timezone: str = DEFAULT_TIMEZONE) -> date:
-    """The school's calendar date of an ISO-8601 timestamp (e.g. an event's occurred_at)."""
-    return datetime.fromisoformat(timestamp).astimezone(ZoneInfo(timezone)).date()
+def local_date(timestamp: str | datetime, timezone: str = DEFAULT_TIMEZONE) -> date:
+    """The school's calendar date of a moment: an ISO-8601 timestamp (an event's
+    occurred_at) or a datetime with its offset (an offline scan's time)."""
+    moment = timestamp if isinstance(timestamp, datetime) else datetime.fromisoformat(timestamp)
+    return moment.astimezone(ZoneInfo(timezone)).date()
 
 
 def week_of(day: date) -> tuple[date, date]:

@@ -14,6 +14,7 @@ from shared.errors import BadRequest
 from shared.events import CATALOGUE
 from shared.events.envelope import NewEvent
 from shared.eventsourcing.decider import Event, Refused, fold
+from shared.runtime.school_calendar import local_date
 from tests.unit.test_circulation_domain import copy as copy_at_desk
 
 TODAY = date(2026, 12, 7)
@@ -198,7 +199,7 @@ def test_a_resolution_the_conflict_does_not_allow_is_refused():
 
 def test_a_scan_happens_on_its_day_at_the_school():
     late = datetime(2026, 12, 6, 17, 30, tzinfo=UTC)  # 01:30 on the 7th in Shanghai
-    assert offline.school_day(late, SHANGHAI) == date(2026, 12, 7)
+    assert local_date(late, SHANGHAI) == date(2026, 12, 7)
     assert offline.scan_day(late, SHANGHAI, date(2026, 12, 8)) == date(2026, 12, 7)
     assert offline.scan_day(late, SHANGHAI, date(2026, 12, 6)) == date(2026, 12, 6)  # not ahead
 
