@@ -69,6 +69,36 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("--batch", type=_count, default=None, help="events per batch")
     rebuild.set_defaults(handler=cmd_rebuild)
 
+    backup = commands.add_parser(
+        "backup", help="dump every database, the broker's definitions, the config; or --check one"
+    )
+    backup.add_argument("directory", help="a new directory (or, with --check, a backup's)")
+    backup.add_argument("--check", action="store_true", help="check a backup against its manifest")
+    backup.add_argument(
+        "--no-broker", action="store_true", help="leave the broker's definitions out"
+    )
+    backup.set_defaults(handler=cmd_backup)
+
+    restore = commands.add_parser(
+        "restore", help="restore a backup's databases (the services stopped first)"
+    )
+    restore.add_argument("directory", help="a directory written by `library backup`")
+    restore.add_argument(
+        "--service",
+        action="append",
+        choices=SERVICES,
+        dest="services",
+        default=[],
+        help="only this service's database (may be repeated; default: all)",
+    )
+    restore.add_argument(
+        "--events-only",
+        action="store_true",
+        help="restore the event stores only, then rebuild every read model from events",
+    )
+    restore.add_argument("--broker", action="store_true", help="also load the broker's definitions")
+    restore.set_defaults(handler=cmd_restore)
+
     dlq = commands.add_parser("dlq", help="dead letters: list them, send them back")
     dlq_commands = dlq.add_subparsers(dest="dlq_command", metavar="action", required=True)
     listing = dlq_commands.add_parser("list", help="every dead-letter queue, or one's letters")
@@ -328,6 +358,33 @@ def cmd_rebuild(args: argparse.Namespace, config: dict[str, Any]) -> int:
         argv += ["--batch", str(args.batch)]
     code = rebuild(argv)
     return errors.OK if code == 0 else errors.USAGE if code == 2 else errors.FAILED
+
+
+def cmd_backup(args: argparse.Namespace, config: dict[str, Any]) -> int:
+    from pathlib import Path
+
+    from shared.cli import backup
+
+    if args.check:
+        backup.check(Path(args.directory), _say)
+    else:
+        backup.take(config, Path(args.directory), _say, broker=not args.no_broker)
+    return errors.OK
+
+
+def cmd_restore(args: argparse.Namespace, config: dict[str, Any]) -> int:
+    from pathlib import Path
+
+    from shared.cli import restore
+
+    restore.restore(
+        config, Path(args.directory), _say, args.services, args.events_only, args.broker
+    )
+    return errors.OK
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
 
 
 def cmd_dlq_list(args: argparse.Namespace, config: dict[str, Any]) -> int:

@@ -1,0 +1,210 @@
+"""``library restore DIR``: put a backup's databases back (and the broker's definitions).
+
+A restore refuses a backup that does not match its manifest, and a database some
+process is connected to: the services of what is restored must be stopped first
+(``infra/services.sh stop``); the others may run. Each database is restored with
+``pg_restore --clean --if-exists --single-transaction`` (a missing database is created
+first, with the service's own DSN, as scratch databases are), so a failed restore
+leaves the database as it was.
+
+``--events-only`` restores the event stores and what the services need beside them
+(commands answered, sequences, the relay's progress, checkpoints, accounts' passwords
+and sessions), not the read models, then rebuilds every read model of the restored
+services from events: each projection replays its sources' event stores, read from
+their databases. ``--broker`` loads the saved definitions into the broker.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from shared.cli import backup, broker_definitions, pg_tools
+from shared.cli.errors import CommandFailed, UsageError
+from shared.config import SERVICES, Config, database_url
+from shared.events.envelope import Envelope
+from shared.storage.pool import ConnectionPool, connect
+from shared.storage.servers import database_of, with_database
+
+KEPT_EVERYWHERE = (
+    "events",
+    "commands",
+    "relay_progress",
+    "projection_checkpoints",
+    "parked_events",
+    "schema_migrations",
+)
+"""Tables whose rows ``--events-only`` restores in every database: the event store, the
+answers to commands (idempotency), how far the relay published, and the checkpoints
+(a policy's, which records events, must not react to history again; a rebuilt
+projection's are set by its rebuild)."""
+KEPT_BESIDE_EVENTS = {"accounts": ("credentials", "key_secrets", "sessions", "login_failures")}
+"""Rows kept outside events on purpose (infra/migrations/accounts/001_accounts.sql):
+password hashes and key secrets are never in events, so no rebuild brings them back."""
+
+IN_USE = """
+    SELECT count(*), string_agg(DISTINCT coalesce(nullif(application_name, ''), usename), ', ')
+    FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()
+"""
+Say = Callable[[str], None]
+
+
+def kept_tables(service: str) -> tuple[str, ...]:
+    return KEPT_EVERYWHERE + KEPT_BESIDE_EVENTS.get(service, ())
+
+
+def _admin_connection(dsn: str) -> Any:
+    return connect(with_database(dsn, "postgres"), autocommit=True)
+
+
+def prepare_database(service: str, dsn: str, say: Say) -> None:
+    """Make the database if it is gone; refuse one that something is connected to."""
+    name = database_of(dsn)
+    admin = _admin_connection(dsn)
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+                say(f"[restore] {service}: database {name} was missing; created it")
+                return
+            cursor.execute(IN_USE, (name,))
+            count, who = cursor.fetchone()
+    finally:
+        admin.close()
+    if count:
+        raise CommandFailed(
+            f"{service}'s database {name} is in use ({count} connection(s): {who}); "
+            f"stop {service} first (infra/services.sh stop {service}), then restore again"
+        )
+
+
+def events_only_list(pg_restore: str, dump: Path, service: str) -> str:
+    """The dump's table of contents without the rows of the read models' tables."""
+    listing = pg_tools.run([pg_restore, "--list", str(dump)], None, f"reading {dump.name}")
+    kept = set(kept_tables(service))
+    lines = []
+    for line in listing.splitlines():
+        words = line.split(";", 1)[-1].split()
+        if words[2:4] == ["TABLE", "DATA"] and words[5] not in kept:
+            continue
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def restore_database(
+    service: str, dsn: str, dump: Path, major: int, events_only: bool, workdir: Path
+) -> None:
+    pg_restore = pg_tools.find_tool("pg_restore", major)
+    target, env = pg_tools.login(dsn)
+    args = [pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges"]
+    args += ["--single-transaction", "--exit-on-error", f"--dbname={target}"]
+    if events_only:
+        listing = workdir / f"{service}.list"
+        listing.write_text(events_only_list(pg_restore, dump, service))
+        args.append(f"--use-list={listing}")
+    pg_tools.run([*args, str(dump)], env, f"pg_restore of {service}'s database")
+
+
+def head_of(dsn: str) -> int:
+    conn = connect(dsn)
+    try:
+        with conn, conn.cursor() as cursor:
+            cursor.execute("SELECT coalesce(max(position), 0) FROM events")
+            return cursor.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def rebuild_read_models(config: Config, services: Sequence[str], say: Say) -> dict[str, int]:
+    """Rebuild every projection of ``services`` from the event stores; events per service.
+
+    Projections are rebuilt in the order the service keeps them (those fed by other
+    services, then those kept inline): circulation's copies are born of catalog's events
+    before its own loans set their loan columns. Policies (``Reaction``) are not
+    replayed: the events they recorded are in the restored store.
+    """
+    from shared.eventsourcing.projection import Reaction
+    from shared.eventsourcing.rebuild import rebuild
+    from shared.eventsourcing.store import EventStore
+    from shared.runtime.topology import service_projections
+
+    pools: dict[str, ConnectionPool] = {}
+
+    def pool(service: str) -> ConnectionPool:
+        if service not in pools:
+            pools[service] = ConnectionPool(database_url(config, service), size=2)
+        return pools[service]
+
+    def read_feed(source: str, after: int, limit: int) -> list[Envelope]:
+        with pool(source).transaction() as cursor:
+            return EventStore(source).read(cursor, after, limit)
+
+    replayed: dict[str, int] = {}
+    try:
+        for service in services:
+            started = time.monotonic()
+            projections = [p for p in service_projections(service) if not isinstance(p, Reaction)]
+            replayed[service] = 0
+            for projection in projections:
+                projection.configure(config)
+                report = rebuild(pool(service), projection, read_feed)
+                replayed[service] += report.events
+            say(
+                f"[restore] {service}: rebuilt {len(projections)} read models from "
+                f"{replayed[service]} events in {time.monotonic() - started:.1f}s"
+            )
+    finally:
+        for opened in pools.values():
+            opened.close()
+    return replayed
+
+
+def restore(
+    config: Config,
+    directory: Path,
+    say: Say,
+    services: Sequence[str] = (),
+    events_only: bool = False,
+    broker: bool = False,
+) -> dict[str, Any]:
+    """Restore a backup into the databases the config names; return its manifest."""
+    manifest = backup.check(directory, say)
+    chosen = list(services) or [s for s in SERVICES if s in manifest["heads"]]
+    missing = [s for s in chosen if s not in manifest["heads"]]
+    if missing:
+        raise UsageError(f"the backup has no database of {', '.join(missing)}")
+    if broker and backup.BROKER_FILE not in manifest["files"]:
+        raise UsageError("the backup has no broker definitions (it was taken with --no-broker)")
+    dsns = {service: database_url(config, service) for service in chosen}
+    for service, dsn in dsns.items():  # every refusal before anything is touched
+        prepare_database(service, dsn, say)
+    what = "event store" if events_only else "database"
+    for service, dsn in dsns.items():
+        started = time.monotonic()
+        major = backup.server_major(manifest, service)
+        dump = directory / backup.dump_file(service)
+        with tempfile.TemporaryDirectory(prefix="library-restore-") as workdir:
+            restore_database(service, dsn, dump, major, events_only, Path(workdir))
+        head, expected = head_of(dsn), manifest["heads"][service]
+        if head != expected:
+            raise CommandFailed(f"{service}: restored head {head}, the manifest says {expected}")
+        say(
+            f"[restore] {service}: {what} restored into {database_of(dsn)}, head {head}, "
+            f"in {time.monotonic() - started:.1f}s"
+        )
+    if events_only:
+        rebuild_read_models(config, chosen, say)
+    if broker:
+        definitions = json.loads((directory / backup.BROKER_FILE).read_text())
+        broker_definitions.load(config, definitions)
+        say(
+            f"[restore] broker: definitions loaded into virtual host "
+            f"{broker_definitions.vhost(config)}"
+        )
+    say(f"[restore] done: {', '.join(chosen)} from {directory}")
+    return manifest
