@@ -1,4 +1,4 @@
-"""Every benchmark in turn: desk, rebuild, rush, sip2, then the latency plot.
+"""Every benchmark in turn: desk, rebuild, rush, sip2, http, then the latency plot.
 
     python -m bench [--quick] [--only desk,rush] [--events N] [--cards N] [--lends N] ...
     python -m bench sip2 [--quick]  # only the steps named (the same as --only sip2)
@@ -10,8 +10,8 @@ stop the rest. Sizes come from the options, else from the environment, else
 the full sizes issue 6 asks for:
 
     BENCH_EVENTS     events stored before desk and rebuild run   (1,000,000)
-    BENCH_SECONDS    seconds per desk load phase, per SIP2 run   (20)
-    BENCH_RUNS       desk and SIP2 runs, medians taken           (3)
+    BENCH_SECONDS    seconds per desk load phase, per SIP2 or HTTP run (20)
+    BENCH_RUNS       desk, SIP2 and HTTP runs, medians taken     (3)
     BENCH_RUSH_RUNS  rush runs, each with 1 and 3 instances      (1)
     BENCH_CARDS      cards in the rush's roster                  (5,000)
     BENCH_LENDS      lends in the rush                           (20,000)
@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 QUICK_RESULTS = RESULTS / "quick"
 PLOT = REPO / "docs" / "latency.png"
-STEPS = ("desk", "rebuild", "rush", "sip2", "plot")
+STEPS = ("desk", "rebuild", "rush", "sip2", "http", "plot")
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class Step:
     argv: list[str]
     writes: list[Path]  # where the step's results end up
     fixed_outputs: list[Path]  # files the step always writes, whatever it is told
+    module: str = ""  # bench.<module> runs it (the step's name when empty)
 
 
 def sizes(
@@ -126,6 +127,18 @@ def plan(chosen: Mapping[str, int | float], quick: bool, only: list[str]) -> lis
             [out / "sip2.json"],
             [],
         ),
+        "http": Step(
+            "http",
+            [
+                f"--seconds={chosen['seconds']}",
+                f"--runs={chosen['runs']}",
+                f"--out={out / 'http_desk.json'}",
+                *(["--echo-seconds=2"] if quick else []),
+            ],
+            [out / "http_desk.json"],
+            [],
+            module="http_desk",
+        ),
         "plot": Step(
             "plot",
             [f"--results={desk_json}", f"--out={out / 'latency.png' if quick else PLOT}"],
@@ -153,7 +166,7 @@ def kept_aside(fixed: list[Path], moved_to: Path) -> Iterator[None]:
 
 
 def run(step: Step, quick: bool) -> tuple[int, float]:
-    command = [sys.executable, "-m", f"bench.{step.name}", *step.argv]
+    command = [sys.executable, "-m", f"bench.{step.module or step.name}", *step.argv]
     print(f"\n[bench] {' '.join(command[1:])}", flush=True)
     started = time.monotonic()
     with kept_aside(step.fixed_outputs if quick else [], QUICK_RESULTS):

@@ -2,9 +2,10 @@
 
     python -m bench.compare RUNS_DIR OUT_JSON OLD_COMMIT
 
-Reads ``before-<n>.json`` and ``after-<n>.json`` (desk bench results) and prints
-the figures that tell a change: throughput against echo, latency at the open
-loads, event lag, and the CPU each process spent per command.
+Reads ``before-<n>.json`` and ``after-<n>.json`` (desk bench results, or the HTTP
+desk bench's: ``bench.http_desk``) and prints the figures that tell a change:
+throughput against echo, latency (at the open loads), event lag, and the CPU each
+process spent per command.
 """
 
 from __future__ import annotations
@@ -21,8 +22,35 @@ from rich.table import Table
 SERVICES = ("circulation", "catalog", "activities", "archives", "rabbitmq", "postgresql")
 
 
+HTTP_PROCESSES = (*SERVICES[:4], "accounts", "gateway", *SERVICES[4:], "bench (the desks)")
+
+
+def http_figures(result: dict[str, Any]) -> dict[str, float]:
+    """The figures compared from one HTTP desk bench result (``bench.http_desk``)."""
+    run = result["median"]
+    picked = {
+        "load average (1 min)": run["load_average"],
+        "echo calls/s": run["echo_calls_per_second"],
+        "echo CPU ms/call, all processes": run["echo_cpu_ms_per_call_all"],
+        "lend/return over HTTP (commands/s)": run["commands_per_second"],
+        "lend/return / echo (%)": 100 * run["commands_vs_echo"],
+        "p50 (ms)": run["p50_ms"],
+        "p95 (ms)": run["p95_ms"],
+        "p99 (ms)": run["p99_ms"],
+        "CPU ms/command, all processes": run["cpu_ms_per_command_all"],
+        "CPU per command / per echo call (x)": run["cpu_vs_echo"],
+        "refused + errors": run["refused"] + run["errors"],
+    }
+    for name in HTTP_PROCESSES:
+        if name in run["cpu_ms_per_command"]:
+            picked[f"CPU ms/command: {name}"] = run["cpu_ms_per_command"][name]
+    return picked
+
+
 def figures(result: dict[str, Any]) -> dict[str, float]:
     """The figures compared, flattened, from one desk bench result."""
+    if "desks_flat_out" not in result:
+        return http_figures(result)
     flat = result["desks_flat_out"]
     picked = {
         "echo calls/s": result["echo"]["calls_per_second"],
@@ -49,7 +77,7 @@ def figures(result: dict[str, Any]) -> dict[str, float]:
 def medians(results: list[dict[str, Any]]) -> dict[str, float]:
     runs = [figures(result) for result in results]
     return {
-        key: round(statistics.median(run[key] for run in runs if key in run), 1) for key in runs[0]
+        key: round(statistics.median(run[key] for run in runs if key in run), 2) for key in runs[0]
     }
 
 
@@ -62,7 +90,9 @@ def main(argv: list[str]) -> int:
     if not all(sides.values()):
         raise SystemExit(f"no runs of both sides in {runs_dir}")
     before, after = medians(sides["before"]), medians(sides["after"])
-    table = Table(title=f"Desk bench, {old} (before) against HEAD (after): medians")
+    table = Table(
+        title=f"Desk bench, {old} (before) against HEAD (after): medians of {len(sides['before'])}"
+    )
     for column in ("figure", "before", "after"):
         table.add_column(column, justify="right" if column != "figure" else "left")
     for key in before:

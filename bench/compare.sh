@@ -2,25 +2,34 @@
 # Before and after: today's desk bench against the services of an older commit and of
 # HEAD, run one after the other (A B A B ...) so the machine's swings hit both alike.
 #
-#   bench/compare.sh OLD_COMMIT [ROUNDS] [-- desk bench options]
+#   bench/compare.sh [--http] OLD_COMMIT [ROUNDS] [-- bench options]
 #   bench/compare.sh 51d50f7 2 -- --events 100000 --seconds 10 --rates 10,25
+#   bench/compare.sh --http 51d50f7 3 -- --seconds 15   # the HTTP desk bench (bench.http_desk)
 #
 # Each side is a git worktree (in $COMPARE_DIR, default /tmp/library-compare) with
 # HEAD's bench/ copied in, so only the services differ. Every run's JSON is kept there;
-# the medians per side are printed and written to bench/results/compare.json.
+# the medians per side are printed and written to bench/results/compare.json
+# (compare_http.json with --http).
 set -euo pipefail
 
-old=${1:?usage: bench/compare.sh OLD_COMMIT [ROUNDS] [-- desk options]}
+bench=desk
+if [ "${1:-}" = "--http" ]; then bench=http_desk; shift; fi
+old=${1:?usage: bench/compare.sh [--http] OLD_COMMIT [ROUNDS] [-- bench options]}
 shift
 rounds=2
 if [ $# -gt 0 ] && [ "$1" != "--" ]; then rounds=$1; shift; fi
 [ "${1:-}" = "--" ] && shift
 options=("$@")
-[ ${#options[@]} -gt 0 ] || options=(--events 100000 --seconds 10 --rates 10,25)
+if [ ${#options[@]} -eq 0 ]; then
+    options=(--events 100000 --seconds 10 --rates 10,25)
+    [ "$bench" = http_desk ] && options=(--seconds 15)
+fi
 
 repo=$(git rev-parse --show-toplevel)
 python="$repo/.venv/bin/python"
 work=${COMPARE_DIR:-/tmp/library-compare}
+[ "$bench" = http_desk ] && work=${COMPARE_DIR:-/tmp/library-compare-http}
+rm -rf "$work/runs"
 mkdir -p "$work/runs"
 
 for side in before after; do
@@ -36,11 +45,18 @@ done
 
 for round in $(seq 1 "$rounds"); do
     for side in before after; do
-        echo "[compare] round $round/$rounds: $side"
-        (cd "$work/$side" && "$python" -m bench.desk --runs 1 "${options[@]}" \
-            >"$work/runs/$side-$round.log" 2>&1)
-        cp "$work/$side/bench/results/desk.json" "$work/runs/$side-$round.json"
+        echo "[compare] round $round/$rounds: $side (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+        if [ "$bench" = desk ]; then
+            (cd "$work/$side" && "$python" -m bench.desk --runs 1 "${options[@]}" \
+                >"$work/runs/$side-$round.log" 2>&1)
+            cp "$work/$side/bench/results/desk.json" "$work/runs/$side-$round.json"
+        else
+            (cd "$work/$side" && "$python" -m bench.http_desk --runs 1 "${options[@]}" \
+                --out "$work/runs/$side-$round.json" >"$work/runs/$side-$round.log" 2>&1)
+        fi
     done
 done
 
-"$python" -m bench.compare "$work/runs" "$repo/bench/results/compare.json" "$old"
+out=$repo/bench/results/compare.json
+[ "$bench" = http_desk ] && out=$repo/bench/results/compare_http.json
+"$python" -m bench.compare "$work/runs" "$out" "$old"

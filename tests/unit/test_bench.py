@@ -273,14 +273,16 @@ def test_sizes_come_from_options_then_the_environment_then_the_defaults():
 def test_the_full_run_writes_the_real_results_and_a_quick_one_beside_them():
     chosen = runner.sizes({}, {}, quick=False)
     steps = runner.plan(chosen, quick=False, only=list(runner.STEPS))
-    assert [s.name for s in steps] == ["desk", "rebuild", "rush", "sip2", "plot"]
+    assert [s.name for s in steps] == ["desk", "rebuild", "rush", "sip2", "http", "plot"]
     assert steps[0].argv == ["--events=1000000", "--seconds=20", "--runs=3"]
     assert steps[3].argv == [
         "--seconds=20",
         "--runs=3",
         f"--out={runner.RESULTS / 'sip2.json'}",
     ]
-    assert steps[4].writes == [runner.PLOT]
+    assert steps[4].module == "http_desk"
+    assert steps[4].writes == [runner.RESULTS / "http_desk.json"]
+    assert steps[5].writes == [runner.PLOT]
     quick = runner.plan(runner.sizes({}, {}, quick=True), quick=True, only=["rush", "sip2", "plot"])
     assert [s.name for s in quick] == ["rush", "sip2", "plot"]
     assert all(runner.QUICK_RESULTS in p.parents for s in quick for p in s.writes)
