@@ -30,12 +30,12 @@ help:
 	@echo "              cluster (port 5434): no service reaches into another's database (docs/databases.md)"
 	@echo "  demo        infra-up, start the services (gateway, SIP2 on :6001 too), load the demo school"
 	@echo "              (once), print its URL and its people (.run/demo.json)"
-	@echo "  down        stop the services started by demo / infra/services.sh"
+	@echo "  down        stop the services started by demo / infra/services.sh, and their supervisord"
 	@echo "  screenshots every screen of the running demo, zh-CN and en, desk and phone -> docs/screens/"
 	@echo "  bench       infra-up, the bench extra (matplotlib, py-spy), then every benchmark (python -m bench;"
 	@echo "              one alone: python -m bench sip2)"
 	@echo "              sizes: BENCH_EVENTS BENCH_SECONDS BENCH_RUNS BENCH_RUSH_RUNS BENCH_CARDS BENCH_LENDS"
-	@echo "  clean       stop the services and remove .run (pids, logs)"
+	@echo "  clean       stop the services and remove .run (supervisord config, logs)"
 
 venv: $(STAMP)
 
@@ -129,5 +129,5 @@ bench: infra-up $(BENCH_STAMP)
 	$(PY) -m bench
 
 clean:
-	@if [ -d .run/pids ]; then bash infra/services.sh stop; fi
+	@if [ -d .run/supervisor ] || [ -d .run/pids ]; then bash infra/services.sh stop; fi
 	rm -rf .run

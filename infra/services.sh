@@ -1,41 +1,57 @@
 #!/usr/bin/env bash
-# Run the nameko services in the background, one process per service instance.
+# Run the nameko services under supervisord, one program per service instance.
 #
 #   infra/services.sh start  [spec...]   start (skips instances already running), wait for health
-#   infra/services.sh stop   [spec...]   SIGTERM, then SIGKILL after 15 s
-#   infra/services.sh status [spec...]   one line per instance; exit 1 if any is not alive
+#   infra/services.sh stop   [spec...]   stop them (SIGTERM, SIGKILL after 15 s); no spec: all, and supervisord
+#   infra/services.sh status [spec...]   supervisord's state per instance; exit 1 if any is not RUNNING
 #
 # spec = <service> or <service>@<instance> (e.g. circulation@2 runs a second
 # circulation process; instances share the service's queues). Without specs:
 # start/status use the five services, the gateway (start also waits until its
-# HTTP port answers) and the SIP2 server; stop/status also cover every pid file.
-# Logs: .run/logs/<spec>.log   pids: .run/pids/<spec>.pid (LIBRARY_RUN_DIR moves .run)
+# HTTP port answers) and the SIP2 server; stop/status also cover every program.
+# supervisord (one per run dir, started on demand) restarts an instance that dies.
+# Config: .run/supervisor/ (a file per spec in programs/), socket .run/supervisor/supervisor.sock
+# Logs: .run/logs/<spec>.log, rotated at 10 MB, 5 kept (LIBRARY_RUN_DIR moves .run)
 # Each process logs in to RabbitMQ as its service's own user (AMQP_URI from
-# `python -m shared.runtime.permissions uri <service>`), never as the administrator.
+# `python -m shared.runtime.permissions uri <service>`), never as the administrator,
+# and knows its instance from LIBRARY_INSTANCE (1, or N for <service>@N).
+# supervisord keeps the environment of the `start` that started it (the DSNs...).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$REPO_ROOT"
 
 DEFAULT_SERVICES=(catalog circulation activities archives accounts gateway sip2)
-RUN_DIR="${LIBRARY_RUN_DIR:-.run}"
-PID_DIR="$RUN_DIR/pids"
+RUN_DIR="$(realpath -m "${LIBRARY_RUN_DIR:-.run}")"
 LOG_DIR="$RUN_DIR/logs"
+SUPERVISOR_DIR="$RUN_DIR/supervisor"
+PROGRAM_DIR="$SUPERVISOR_DIR/programs"
+SUPERVISOR_CONF="$SUPERVISOR_DIR/supervisord.conf"
+SOCKET="$SUPERVISOR_DIR/supervisor.sock"
+LEGACY_PID_DIR="$RUN_DIR/pids"  # the runner before supervisord: stopped by `stop`
 CONFIG=infra/config.yml
 # Overridable for slow CI machines.
 HEALTH_TIMEOUT="${SERVICES_HEALTH_TIMEOUT:-60}"
 STOP_TIMEOUT="${SERVICES_STOP_TIMEOUT:-15}"
+# Restart policy: an instance up for STARTSECS is RUNNING; one that dies then is
+# started again at once, one that dies sooner is retried STARTRETRIES times, waiting
+# 1, 2, 3... s (supervisord's backoff) before it is left FATAL.
+STARTSECS=3
+STARTRETRIES=5
+LOG_MAXBYTES=10MB
+LOG_BACKUPS=5
 
 log() { printf '[services] %s\n' "$*"; }
 die() { printf '[services] ERROR: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
 service_of() { printf '%s' "${1%%@*}"; }
-pid_file() { printf '%s/%s.pid' "$PID_DIR" "$1"; }
+instance_of() { [[ "$1" == *@* ]] && printf '%s' "${1#*@}" || printf '1'; }
 log_file() { printf '%s/%s.log' "$LOG_DIR" "$1"; }
+program_file() { printf '%s/%s.conf' "$PROGRAM_DIR" "$1"; }
 
 validate_spec() {
     local spec="$1" name
@@ -44,28 +60,104 @@ validate_spec() {
     [ -d "services/$name" ] || die "unknown service '$name' (no services/$name/)"
 }
 
-# Pid recorded for a spec, or empty.
-read_pid() {
-    local f
-    f="$(pid_file "$1")"
-    [ -f "$f" ] && tr -dc '0-9' <"$f" || true
+ctl() { .venv/bin/supervisorctl -c "$SUPERVISOR_CONF" "$@"; }
+
+supervisord_running() {
+    [ -S "$SOCKET" ] && [ -f "$SUPERVISOR_CONF" ] && ctl pid 2>/dev/null | grep -qx '[0-9]\+'
 }
 
-# Alive = the process exists AND is still a nameko process (a stale pid file
-# could otherwise point at an unrelated process that reused the pid).
-is_alive() {
-    local pid="$1"
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null \
-        && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q nameko
+# A value for supervisord's config: its own %-expansion doubled, quoted for its parser.
+conf_value() {
+    local value="${1//%/%%}"
+    value="${value//\\/\\\\}"
+    printf '"%s"' "${value//\"/\\\"}"
 }
 
-# Specs that currently have a pid file (for stop/status without arguments).
-specs_with_pid_files() {
-    local f
-    for f in "$PID_DIR"/*.pid; do
-        [ -e "$f" ] && basename "$f" .pid
+write_supervisord_conf() {
+    mkdir -p "$PROGRAM_DIR" "$LOG_DIR"
+    # A unix socket's path must fit in 108 bytes.
+    [ "${#SOCKET}" -lt 100 ] || die "run dir too deep for supervisord's socket: $SOCKET"
+    cat >"$SUPERVISOR_CONF" <<EOF
+; Written by infra/services.sh: one supervisord per run dir; programs in programs/.
+[unix_http_server]
+file=$SOCKET
+chmod=0700
+
+[supervisord]
+logfile=$SUPERVISOR_DIR/supervisord.log
+logfile_maxbytes=$LOG_MAXBYTES
+logfile_backups=$LOG_BACKUPS
+pidfile=$SUPERVISOR_DIR/supervisord.pid
+directory=$REPO_ROOT
+childlogdir=$LOG_DIR
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://$SOCKET
+
+[include]
+files = programs/*.conf
+EOF
+}
+
+ensure_supervisord() {
+    supervisord_running && return 0
+    [ -x .venv/bin/supervisord ] || die ".venv/bin/supervisord missing: run 'make venv' first"
+    write_supervisord_conf
+    rm -f "$PROGRAM_DIR"/*.conf  # programs of a supervisord that is gone: started anew below
+    # supervisord detaches itself (own session: Ctrl-C or the end of a make recipe
+    # does not take it down); its programs inherit this environment.
+    .venv/bin/supervisord -c "$SUPERVISOR_CONF" </dev/null >>"$SUPERVISOR_DIR/supervisord.out" 2>&1 \
+        || die "supervisord did not start (see $SUPERVISOR_DIR/supervisord.log)"
+    local start=$SECONDS
+    until supervisord_running; do
+        (( SECONDS - start < 15 )) || die "supervisord does not answer on $SOCKET (see $SUPERVISOR_DIR/supervisord.log)"
+        sleep 0.2
     done
-    return 0
+    log "supervisord running (pid $(ctl pid), config $SUPERVISOR_CONF)"
+}
+
+# One [program:<spec>]: the service's own broker user, its instance, restart and logs.
+write_program() {
+    local spec="$1" name uri
+    name="$(service_of "$spec")"
+    [ -x .venv/bin/nameko ] || die ".venv/bin/nameko missing: run 'make venv' first"
+    [ -f "services/$name/service.py" ] || die "services/$name/service.py does not exist"
+    # The service's own RabbitMQ user (its rights: shared/runtime/permissions.py), on the
+    # broker and virtual host of the config's AMQP_URI.
+    uri="$(LIBRARY_CONFIG="$CONFIG" .venv/bin/python -W ignore -m shared.runtime.permissions uri "$name")" \
+        || die "no RabbitMQ user for '$name' (RABBIT_USERS in $CONFIG)"
+    # The marker line lets a failed start show only this run's output (tail_log).
+    cat >"$(program_file "$spec")" <<EOF
+[program:$spec]
+command=/bin/bash -c 'printf "===== %%s starting %%s =====\\n" "\$(date -Is)" "\$0"; exec "\$@"' $spec $REPO_ROOT/.venv/bin/nameko run --config $CONFIG services.$name.service
+directory=$REPO_ROOT
+environment=AMQP_URI=$(conf_value "$uri"),LIBRARY_INSTANCE=$(conf_value "$(instance_of "$spec")")
+autostart=true
+autorestart=true
+startsecs=$STARTSECS
+startretries=$STARTRETRIES
+stopsignal=TERM
+stopwaitsecs=$STOP_TIMEOUT
+stopasgroup=true
+killasgroup=true
+redirect_stderr=true
+stdout_logfile=$(log_file "$spec")
+stdout_logfile_maxbytes=$LOG_MAXBYTES
+stdout_logfile_backups=$LOG_BACKUPS
+EOF
+}
+
+# supervisord's state of a spec (RUNNING, STARTING, BACKOFF, FATAL...), ABSENT if it has none.
+state_of() {
+    local line
+    line="$(ctl status "$1" 2>/dev/null || true)"
+    case "$line" in
+        "$1 "*) awk '{print $2}' <<<"$line" ;;
+        *) printf 'ABSENT' ;;
+    esac
 }
 
 tail_log() {
@@ -77,55 +169,52 @@ tail_log() {
     printf '[services] ----\n' >&2
 }
 
-start_one() {
-    local spec="$1" name pid
-    name="$(service_of "$spec")"
-    pid="$(read_pid "$spec")"
-    if is_alive "$pid"; then
-        log "$spec already running (pid $pid)"
-        return 0
-    fi
-    [ -x .venv/bin/nameko ] || die ".venv/bin/nameko missing: run 'make venv' first"
-    [ -f "services/$name/service.py" ] || die "services/$name/service.py does not exist"
-    # The service's own RabbitMQ user (its rights: shared/runtime/permissions.py), on the
-    # broker and virtual host of the config's AMQP_URI.
-    local uri
-    uri="$(LIBRARY_CONFIG="$CONFIG" .venv/bin/python -W ignore -m shared.runtime.permissions uri "$name")" \
-        || die "no RabbitMQ user for '$name' (RABBIT_USERS in $CONFIG)"
-    rm -f "$(pid_file "$spec")"  # stale: must not be mistaken for the new pid below
-    printf '===== %s starting %s =====\n' "$(date -Is)" "$spec" >>"$(log_file "$spec")"
-    # setsid: own session, so Ctrl-C in the calling terminal or the end of a make
-    # recipe does not take the service down. The shell writes its own pid and
-    # then execs nameko, so the pid file holds the nameko process itself.
-    AMQP_URI="$uri" setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$(pid_file "$spec")" \
-        .venv/bin/nameko run --config "$CONFIG" "services.$name.service" \
-        </dev/null >>"$(log_file "$spec")" 2>&1 &
-    # Wait (briefly) for the pid file so later checks see it.
-    local i
-    for i in 1 2 3 4 5 6 7 8 9 10; do
-        [ -s "$(pid_file "$spec")" ] && break
-        sleep 0.1
-    done
-    log "started $spec (pid $(read_pid "$spec"), log $(log_file "$spec"))"
-}
-
-# Fail fast naming the first started instance that died.
+# Fail fast naming the first started instance that died (supervisord retries it
+# meanwhile, but a start that crashes is a fault to show, not to wait out).
 check_alive() {
-    local spec
+    local spec state
     for spec in "$@"; do
-        if ! is_alive "$(read_pid "$spec")"; then
-            tail_log "$spec"
-            die "$spec exited during startup (see $(log_file "$spec"))"
-        fi
+        state="$(state_of "$spec")"
+        case "$state" in
+            RUNNING|STARTING) ;;
+            *)
+                tail_log "$spec"
+                die "$spec exited during startup ($state; see $(log_file "$spec"))"
+                ;;
+        esac
     done
 }
 
 cmd_start() {
-    local specs=("$@") spec
+    local specs=("$@") spec state
     [ "${#specs[@]}" -gt 0 ] || specs=("${DEFAULT_SERVICES[@]}")
     for spec in "${specs[@]}"; do validate_spec "$spec"; done
-    mkdir -p "$PID_DIR" "$LOG_DIR"
-    for spec in "${specs[@]}"; do start_one "$spec"; done
+    ensure_supervisord
+
+    local added=()
+    for spec in "${specs[@]}"; do
+        state="$(state_of "$spec")"
+        case "$state" in
+            RUNNING|STARTING)
+                log "$spec already running ($(ctl status "$spec" | awk '{$1=$2=""; sub(/^ +/, ""); print}'))"
+                continue
+                ;;
+            ABSENT) ;;
+            *)  # stopped, given up or retrying: configured afresh
+                ctl stop "$spec" >/dev/null 2>&1 || true
+                ctl remove "$spec" >/dev/null
+                ;;
+        esac
+        write_program "$spec"
+        added+=("$spec")
+    done
+    if [ "${#added[@]}" -gt 0 ]; then
+        # Adds only these programs (autostart), whatever else changed on disk.
+        ctl update "${added[@]}" >/dev/null
+        for spec in "${added[@]}"; do
+            log "started $spec (log $(log_file "$spec"))"
+        done
+    fi
 
     # Distinct service names: health is asked per service, not per instance.
     local names=() name
@@ -133,14 +222,6 @@ cmd_start() {
         name="$(service_of "$spec")"
         [[ " ${names[*]} " == *" $name "* ]] || names+=("$name")
     done
-
-    if [ ! -f shared/runtime/health.py ]; then
-        # No health RPC yet: the best we can do is check the processes stay up.
-        sleep 3
-        check_alive "${specs[@]}"
-        log "running (no shared/runtime/health.py yet, only checked the processes are alive): ${specs[*]}"
-        return 0
-    fi
 
     log "waiting for health RPC: ${names[*]} (up to ${HEALTH_TIMEOUT}s)"
     local start=$SECONDS
@@ -192,64 +273,86 @@ wait_for_http() {
     log "gateway answering at $url"
 }
 
-stop_one() {
-    local spec="$1" pid
-    pid="$(read_pid "$spec")"
-    if ! is_alive "$pid"; then
-        [ -f "$(pid_file "$spec")" ] && log "$spec not running (removing stale pid file)"
-        rm -f "$(pid_file "$spec")"
-        return 0
-    fi
-    log "stopping $spec (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    local start=$SECONDS
-    while is_alive "$pid"; do
-        if (( SECONDS - start >= STOP_TIMEOUT )); then
-            log "$spec did not stop within ${STOP_TIMEOUT}s, sending SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-            break
+# Processes of the pid-file runner this script replaced (a demo started before it).
+stop_legacy() {
+    local f pid
+    [ -d "$LEGACY_PID_DIR" ] || return 0
+    for f in "$LEGACY_PID_DIR"/*.pid; do
+        [ -e "$f" ] || continue
+        pid="$(tr -dc '0-9' <"$f")"
+        if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q nameko; then
+            log "stopping $(basename "$f" .pid) (pid $pid, started before supervisord)"
+            kill -TERM "$pid" 2>/dev/null || true
         fi
-        sleep 0.2
     done
-    rm -f "$(pid_file "$spec")"
+    rm -rf "$LEGACY_PID_DIR"
 }
 
 cmd_stop() {
     local specs=("$@") spec
+    for spec in "${specs[@]}"; do validate_spec "$spec"; done
     if [ "${#specs[@]}" -eq 0 ]; then
-        mapfile -t specs < <(specs_with_pid_files)
-    fi
-    if [ "${#specs[@]}" -eq 0 ]; then
-        log "nothing to stop"
+        stop_legacy
+        if ! supervisord_running; then
+            log "nothing to stop"
+            return 0
+        fi
+        # supervisord stops every program at once (SIGKILL after stopwaitsecs), then exits.
+        local pid
+        pid="$(ctl pid)"
+        log "stopping every program and supervisord (pid $pid)"
+        ctl shutdown >/dev/null
+        local start=$SECONDS
+        while kill -0 "$pid" 2>/dev/null; do
+            (( SECONDS - start < STOP_TIMEOUT + 15 )) || die "supervisord (pid $pid) did not exit"
+            sleep 0.2
+        done
+        rm -f "$PROGRAM_DIR"/*.conf
         return 0
     fi
-    # TERM everything first so the instances shut down in parallel.
+    if ! supervisord_running; then
+        log "nothing to stop (supervisord not running)"
+        return 0
+    fi
+    # One supervisorctl a spec, so the instances shut down in parallel.
     for spec in "${specs[@]}"; do
-        validate_spec "$spec"
-        stop_one "$spec" &
+        if [ "$(state_of "$spec")" = ABSENT ]; then
+            log "$spec not running"
+            continue
+        fi
+        log "stopping $spec"
+        ctl stop "$spec" >/dev/null &
     done
     wait
+    for spec in "${specs[@]}"; do rm -f "$(program_file "$spec")"; done
+    ctl update "${specs[@]}" >/dev/null  # forgets the programs whose file is gone
 }
 
 cmd_status() {
-    local specs=("$@") spec pid state rc=0
+    local specs=("$@") spec rc=0 line
+    if ! supervisord_running; then
+        [ "${#specs[@]}" -gt 0 ] || specs=("${DEFAULT_SERVICES[@]}")
+        for spec in "${specs[@]}"; do
+            printf '%-33sSTOPPED   supervisord not running (%s)\n' "$spec" "$SOCKET"
+        done
+        return 1
+    fi
     if [ "${#specs[@]}" -eq 0 ]; then
-        # The defaults plus any extra instance that has a pid file.
+        # The defaults plus any other program (circulation@2...).
         specs=("${DEFAULT_SERVICES[@]}")
-        while read -r spec; do
+        while read -r spec _; do
             [[ " ${specs[*]} " == *" $spec "* ]] || specs+=("$spec")
-        done < <(specs_with_pid_files)
+        done < <(ctl status 2>/dev/null || true)
     fi
     for spec in "${specs[@]}"; do
-        pid="$(read_pid "$spec")"
-        if is_alive "$pid"; then
-            state=alive
-        elif [ -n "$pid" ]; then
-            state="dead (stale pid file)"; rc=1
+        line="$(ctl status "$spec" 2>/dev/null || true)"
+        if [[ "$line" == "$spec "* ]]; then
+            printf '%s\n' "$line"
+            [ "$(awk '{print $2}' <<<"$line")" = RUNNING ] || rc=1
         else
-            state=stopped; rc=1
+            printf '%-33sSTOPPED   not configured\n' "$spec"
+            rc=1
         fi
-        printf '%-20s pid %-8s %s\n' "$spec" "${pid:--}" "$state"
     done
     return "$rc"
 }

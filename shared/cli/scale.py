@@ -1,11 +1,12 @@
 """``library scale circulation N``: run N instances of a service on this machine.
 
-Instances are the ones ``infra/services.sh`` runs: ``circulation``,
-``circulation@2``, ``circulation@3``... (pid files in ``.run/pids``). Scaling up
-starts the missing ones (the script waits until they answer); scaling down
-stops the highest-numbered first. Instances share the service's RPC queue, so
-RabbitMQ spreads the desks' commands over them; correctness comes from the
-event store's optimistic concurrency, not from running one.
+Instances are the supervisord programs ``infra/services.sh`` runs: ``circulation``,
+``circulation@2``, ``circulation@3``... (``shared.cli.supervision`` reads their
+states). Scaling up adds the missing programs (the script waits until they
+answer); scaling down stops and removes the highest-numbered first. Instances
+share the service's RPC queue, so RabbitMQ spreads the desks' commands over
+them; correctness comes from the event store's optimistic concurrency, not from
+running one.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from shared.cli import supervision
 from shared.cli.errors import CommandFailed, UsageError
 from shared.config import REPO_ROOT, SERVICES
 
 SERVICES_SCRIPT = REPO_ROOT / "infra" / "services.sh"
-PID_DIR = REPO_ROOT / ".run" / "pids"
 MAX_INSTANCES = 16
 CONSUMERS_TIMEOUT = 15.0  # RabbitMQ's statistics are refreshed every 5 s
 
@@ -32,22 +33,17 @@ def instance_number(spec: str) -> int:
     return int(suffix) if suffix.isdigit() else (1 if not suffix else 10_000)
 
 
-def _alive(pid_file: Path) -> bool:
-    """The pid file names a live nameko process (as infra/services.sh decides it)."""
-    try:
-        pid = int("".join(ch for ch in pid_file.read_text() if ch.isdigit()))
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
-        return False
-    return b"nameko" in cmdline
+def running(service: str, directory: Path | None = None) -> list[str]:
+    """Instances of ``service`` that supervisord runs (or is starting) now, lowest first."""
+    return alive_instances(service, supervision.states(directory))
 
 
-def running(service: str, pid_dir: Path = PID_DIR) -> list[str]:
-    """Instances of ``service`` that are running now, lowest number first."""
+def alive_instances(service: str, states: dict[str, str]) -> list[str]:
+    """The specs of ``service`` among supervisord's programs that are up or coming up."""
     specs = [
-        path.stem
-        for path in pid_dir.glob("*.pid")
-        if path.stem.split("@", 1)[0] == service and _alive(path)
+        spec
+        for spec, state in states.items()
+        if spec.split("@", 1)[0] == service and state in supervision.ALIVE
     ]
     return sorted(specs, key=instance_number)
 

@@ -191,12 +191,16 @@ def test_scaling_refuses_unknown_services_and_silly_counts():
         scale.plan("circulation", scale.MAX_INSTANCES + 1, [])
 
 
-def test_running_instances_are_read_from_live_pid_files(tmp_path):
-    import os
-
-    (tmp_path / "circulation@2.pid").write_text("999999999\n")  # no such process
-    (tmp_path / "catalog.pid").write_text(f"{os.getpid()}\n")  # alive, but another service
-    assert scale.running("circulation", tmp_path) == []
+def test_running_instances_are_the_services_programs_supervisord_has_up(tmp_path):
+    states = {
+        "circulation@3": "STARTING",  # coming up: counted (the script waited for its health)
+        "circulation": "RUNNING",
+        "circulation@2": "FATAL",  # given up after crashing at start: not running
+        "catalog": "RUNNING",  # another service
+        "circulation_x": "RUNNING",  # another name that starts alike
+    }
+    assert scale.alive_instances("circulation", states) == ["circulation", "circulation@3"]
+    assert scale.running("circulation", tmp_path) == []  # no supervisord in this run dir
     assert scale.instance_specs("circulation", 2) == ["circulation", "circulation@2"]
 
 
