@@ -34,7 +34,7 @@ from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request, Response
 
-from services.gateway import formats, parsing
+from services.gateway import edge, formats, parsing
 from services.gateway.auth import (
     PUBLIC,
     Caller,
@@ -149,7 +149,7 @@ class ApiWsgiApp(WsgiApp):
         try:
             provider, values = adapter.match()
         except RequestRedirect as redirect:
-            return redirect(environ, start_response)
+            return edge.relative_redirect(redirect)(environ, start_response)
         except HTTPException as exc:
             correlation_id, problem = correlation(request)
             response = (problem or problem_for_http(exc)).response(correlation_id)
@@ -171,16 +171,35 @@ class QuietDisconnects(logging.Filter):
 
 
 class ApiServer(WebServer):
-    """nameko's web server with the gateway's settings and problem answers for unknown routes."""
+    """nameko's web server with the gateway's settings and problem answers for unknown
+    routes; a read timeout and a cap on each client address's connections (``edge``)."""
 
     def setup(self) -> None:
         self.settings = GatewaySettings.from_config(self.container.config)
+        self.connections = edge.ConnectionLimit(self.settings.max_connections_per_client)
         server_log = logging.getLogger(WebServer.__module__)
         if not any(isinstance(f, QuietDisconnects) for f in server_log.filters):
             server_log.addFilter(QuietDisconnects())
 
     def get_wsgi_app(self) -> ApiWsgiApp:
         return ApiWsgiApp(self)
+
+    def get_wsgi_server(self, sock: Any, wsgi_app: Any, **options: Any) -> Any:
+        """eventlet's server, closing a connection silent for ``read_timeout`` seconds
+        (half its headers, half its body, or idle between requests)."""
+        server = super().get_wsgi_server(sock, wsgi_app, **options)
+        server.socket_timeout = self.settings.read_timeout
+        return server
+
+    def process_request(self, sock: Any, address: Any) -> None:
+        client = address[0]
+        if not self.connections.enter(client):
+            edge.refuse(sock, client, self.connections.per_address)
+            return
+        try:
+            super().process_request(sock, address)
+        finally:
+            self.connections.leave(client)
 
 
 class Route(HttpRequestHandler):
@@ -203,18 +222,26 @@ class Route(HttpRequestHandler):
         try:
             if bad_header is not None:
                 raise bad_header
-            caller, api_request = self.prepare(request, correlation_id)
+            if self.spec.allow is not PUBLIC:  # known before a refusal, for its log line
+                caller = self.authenticate(request.headers.get("Authorization"), correlation_id)
+            api_request = self.prepare(request, correlation_id, caller)
             response = self.render(self.run_worker(api_request))
         except Problem as problem:
             response = problem.response(correlation_id)
         except RemoteFailure as failure:
             response = from_remote(failure, correlation_id).response(correlation_id)
+        except edge.CLIENT_GONE as gone:
+            response = edge.client_gone(request, gone, correlation_id)
         except Exception:
             _log.exception(
                 "%s %s failed",
                 request.method,
                 request.path,
-                extra={"correlation_id": correlation_id},
+                extra={
+                    "correlation_id": correlation_id,
+                    "actor": caller.username if caller else None,
+                    "role": caller.role if caller else None,
+                },
             )
             response = InternalError(
                 f"Something went wrong; it is logged under correlation id {correlation_id}."
@@ -234,12 +261,10 @@ class Route(HttpRequestHandler):
         )
         return response
 
-    def prepare(self, request: Request, correlation_id: str) -> tuple[Caller | None, ApiRequest]:
-        """Check the token and read the input; raises the problem to answer otherwise."""
+    def prepare(self, request: Request, correlation_id: str, caller: Caller | None) -> ApiRequest:
+        """Check the caller's rights and read the input; raises the problem to answer otherwise."""
         spec, settings = self.spec, self.server.settings
-        caller = None
-        if spec.allow is not PUBLIC:
-            caller = self.authenticate(request.headers.get("Authorization"), correlation_id)
+        if caller is not None:  # every route but a public one (handle_request)
             authorize(caller, spec.allow)
         path = parsing.check(spec.path(), request.path_values, "path") if spec.path else {}
         query = parsing.query_args(request)
@@ -263,7 +288,7 @@ class Route(HttpRequestHandler):
         last_event_id = None
         if EVENT_STREAM in spec.produces:
             last_event_id = request.headers.get("Last-Event-ID")
-        return caller, ApiRequest(
+        return ApiRequest(
             caller,
             correlation_id,
             path,

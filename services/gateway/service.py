@@ -30,6 +30,7 @@ from services.gateway.sessions import SignInThrottle
 from shared.events import CATALOGUE
 from shared.messaging.rpc import rpc
 from shared.paper.pdf import PDF
+from shared.runtime.logs import WorkerLog
 from shared.runtime.school_calendar import calendar_from_config
 
 CATALOG, CIRCULATION, READING, RECORDS, PEOPLE, SYSTEM = (
@@ -125,6 +126,7 @@ class GatewayService:
     accounts = ServiceRpc("accounts")
     sip2 = ServiceRpc("sip2")  # its health, on the status page
     throttle = SignInThrottle()
+    worker_log = WorkerLog()  # its workers' log lines carry correlation id, actor, role
 
     # ------------------------------------------------------------ the page and the contract
 

@@ -29,6 +29,10 @@ DEFAULT_MAX_ROSTER_BODY = MAX_ROSTER_BYTES
 # Sign-in attempts one address may make in a minute before 429 (a wrong password's
 # guessing is slowed here; ten wrong in a row lock the account itself).
 DEFAULT_SIGN_INS_PER_MINUTE = 30
+# Seconds a client may stay silent mid-request (headers, body) or idle between requests
+# before its connection is closed; connections one client address may hold at once.
+DEFAULT_READ_TIMEOUT = 10.0
+DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 100
 
 
 def dev_tokens_enabled() -> bool:
@@ -37,7 +41,8 @@ def dev_tokens_enabled() -> bool:
 
 @dataclass(frozen=True)
 class GatewaySettings:
-    """Development tokens by role (when enabled), timeouts, body limits, the sign-in throttle."""
+    """Development tokens by role (when enabled), timeouts, body and connection limits, the
+    sign-in throttle."""
 
     tokens: Mapping[str, str] = field(default_factory=dict)
     dev_tokens: bool = False
@@ -46,6 +51,8 @@ class GatewaySettings:
     status_timeout: float = DEFAULT_STATUS_TIMEOUT
     max_body: int = DEFAULT_MAX_BODY
     max_roster_body: int = DEFAULT_MAX_ROSTER_BODY
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+    max_connections_per_client: int = DEFAULT_MAX_CONNECTIONS_PER_CLIENT
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> GatewaySettings:
@@ -67,4 +74,8 @@ class GatewaySettings:
             status_timeout=float(section.get("status_timeout") or DEFAULT_STATUS_TIMEOUT),
             max_body=int(section.get("max_body_bytes") or DEFAULT_MAX_BODY),
             max_roster_body=max_roster_body,
+            read_timeout=float(section.get("read_timeout") or DEFAULT_READ_TIMEOUT),
+            max_connections_per_client=int(
+                section.get("max_connections_per_client") or DEFAULT_MAX_CONNECTIONS_PER_CLIENT
+            ),
         )

@@ -43,6 +43,7 @@ from services.sip2.server import sip2
 from services.sip2.session import Session
 from services.sip2.settings import Sip2Settings
 from shared.messaging.rpc import rpc
+from shared.runtime.logs import WorkerLog
 
 
 class Sip2Service:
@@ -50,6 +51,7 @@ class Sip2Service:
     accounts = ServiceRpc("accounts")
     circulation = ServiceRpc("circulation")
     config = Config()
+    worker_log = WorkerLog()  # its workers' log lines carry correlation id, actor, role
 
     @sip2
     def answer(self, session: Session, message: p.Message) -> p.Message:

@@ -18,6 +18,7 @@ from shared.eventsourcing.rebuild import lag
 from shared.messaging.rpc import rpc
 from shared.runtime import read_after
 from shared.runtime.dependencies import EventRelay, EventStoreProvider
+from shared.runtime.logs import WorkerLog
 
 MAX_FEED_PAGE = 5000
 
@@ -33,6 +34,7 @@ class EventFeed:
     name: str
     store = EventStoreProvider()
     relay = EventRelay()
+    worker_log = WorkerLog()  # its workers' log lines carry correlation id, actor, role
 
     @rpc
     def events_since(self, after: int, limit: int = 500) -> list[dict[str, Any]]:
