@@ -83,16 +83,19 @@ contract:
 web:
 	bash infra/web/build.sh
 
+# systemd-analyze (Debian's systemd) checks the units of infra/deploy/systemd/.
 unit: dev
+	bash -c 'source infra/lib/common.sh && ensure_packages systemd'
 	$(VENV)/bin/pytest tests/unit tests/contract -m "not integration"
 
 # No `-` prefix and no `|| true`: any pytest failure, including exit code 5
 # (no tests collected), must fail the target.
 # The browser test drives Debian's chromium (never a downloaded one); the font
 # lets it draw the Chinese names and titles (and is the one the PDFs embed);
-# pdftotext (poppler-utils) reads the printed forms back.
+# pdftotext (poppler-utils) reads the printed forms back; systemd-analyze (systemd)
+# checks the units of infra/deploy/systemd/.
 test: dev infra-up lint contract web
-	bash -c 'source infra/lib/common.sh && ensure_packages chromium fonts-wqy-microhei poppler-utils'
+	bash -c 'source infra/lib/common.sh && ensure_packages chromium fonts-wqy-microhei poppler-utils systemd'
 	$(VENV)/bin/pytest
 
 # The suite once more with the databases on two PostgreSQL servers (infra/test_apart.sh
