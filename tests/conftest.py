@@ -78,6 +78,8 @@ def config(rabbit_config, clean_databases):
     # Tests backdate their desks: the periodic check would release their held copies
     # on the real today's date (docs/notices.md); a test releases them by the route.
     settings["NOTICES"] = {**(settings.get("NOTICES") or {}), "release_on_timer": False}
+    # /metrics on ephemeral ports, no Prometheus targets: a running demo keeps its own.
+    settings["METRICS"] = {**(settings.get("METRICS") or {}), "ports": {}, "targets": ""}
     return settings
 
 

@@ -56,9 +56,11 @@ from services.gateway.problems import (
     from_remote,
     utf8_json,
 )
+from services.gateway.session_cache import SessionCache
 from services.gateway.settings import GatewaySettings
 from shared.messaging.rpc import SurvivingReplyListener
 from shared.runtime import read_after
+from shared.runtime.metrics import observe_http
 
 _log = getLogger(__name__)
 
@@ -177,6 +179,7 @@ class ApiServer(WebServer):
     def setup(self) -> None:
         self.settings = GatewaySettings.from_config(self.container.config)
         self.connections = edge.ConnectionLimit(self.settings.max_connections_per_client)
+        self.sessions = SessionCache(self.settings.session_cache_seconds)
         server_log = logging.getLogger(WebServer.__module__)
         if not any(isinstance(f, QuietDisconnects) for f in server_log.filters):
             server_log.addFilter(QuietDisconnects())
@@ -247,6 +250,8 @@ class Route(HttpRequestHandler):
                 f"Something went wrong; it is logged under correlation id {correlation_id}."
             ).response(correlation_id)
         finish(response, correlation_id, api=self.spec.api)
+        seconds = time.monotonic() - started  # a stream's: until its first byte
+        observe_http(self.spec.url, self.spec.method, response.status_code, seconds)
         _log.info(
             "%s %s %s",
             request.method,
@@ -309,12 +314,17 @@ class Route(HttpRequestHandler):
             caller = dev_caller(token, settings.tokens)
             if caller is not None:
                 return caller
+        kept = self.server.sessions.get(token)
+        if kept is not None:
+            return kept
         context = WorkerContext(self.container, None, self, data={"correlation_id": correlation_id})
         accounts = ServiceClient(context, "accounts", self.reply_listener, settings)
         found = accounts.authenticate(token)
         if found is None:
             raise invalid_token()
-        return Caller.from_account(found, token)
+        caller = Caller.from_account(found, token)
+        self.server.sessions.keep(caller)
+        return caller
 
     def run_worker(self, api_request: ApiRequest) -> Any:
         """Run the handler in a nameko worker carrying the correlation id; its result."""

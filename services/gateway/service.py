@@ -31,6 +31,7 @@ from shared.events import CATALOGUE
 from shared.messaging.rpc import rpc
 from shared.paper.pdf import PDF
 from shared.runtime.logs import WorkerLog
+from shared.runtime.metrics import Metrics
 from shared.runtime.school_calendar import calendar_from_config
 
 CATALOG, CIRCULATION, READING, RECORDS, PEOPLE, SYSTEM = (
@@ -126,6 +127,7 @@ class GatewayService:
     accounts = ServiceRpc("accounts")
     sip2 = ServiceRpc("sip2")  # its health, on the status page
     throttle = SignInThrottle()
+    metrics = Metrics()  # /metrics: its HTTP requests by route and status
     worker_log = WorkerLog()  # its workers' log lines carry correlation id, actor, role
 
     # ------------------------------------------------------------ the page and the contract
@@ -1005,6 +1007,7 @@ class GatewayService:
             "service": self.name,
             "address": self.config.get("WEB_SERVER_ADDRESS"),
             "campus": self.desk.campus,
+            "metrics": self.metrics.url,
         }
 
     @route("GET", "/api/status", allow=OPERATE, tag=SYSTEM, reply=r.StatusReply,

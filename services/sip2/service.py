@@ -44,6 +44,7 @@ from services.sip2.session import Session
 from services.sip2.settings import Sip2Settings
 from shared.messaging.rpc import rpc
 from shared.runtime.logs import WorkerLog
+from shared.runtime.metrics import Metrics
 
 
 class Sip2Service:
@@ -51,6 +52,7 @@ class Sip2Service:
     accounts = ServiceRpc("accounts")
     circulation = ServiceRpc("circulation")
     config = Config()
+    metrics = Metrics()
     worker_log = WorkerLog()  # its workers' log lines carry correlation id, actor, role
 
     @sip2
@@ -72,6 +74,7 @@ class Sip2Service:
                 {"name": x.name, "host": x.host, "port": x.port, "encoding": x.encoding}
                 for x in settings.listeners
             ],
+            "metrics": self.metrics.url,
         }
 
     def _max_loans(self, kind: str) -> int | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import amqp.exceptions
 from kombu import Connection
 from nameko.extensions import SharedExtension
 
@@ -47,6 +48,25 @@ def dead_letter(
             )
         ],
     )
+
+
+def count_waiting(amqp_uri: str, dead_letter_queues: list[str]) -> dict[str, int]:
+    """Messages waiting in each of these dead-letter queues (one not declared yet: 0),
+    asked with passive declarations: nothing is created or read."""
+    counts: dict[str, int] = {}
+    with Connection(amqp_uri, connect_timeout=5) as connection:
+        for name in dead_letter_queues:
+            channel = connection.channel()
+            try:
+                counts[name] = channel.queue_declare(name, passive=True).message_count
+            except amqp.exceptions.NotFound:
+                counts[name] = 0
+            finally:
+                try:
+                    channel.close()
+                except Exception:  # closed by the broker with the 404
+                    pass
+    return counts
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from nameko.rpc import Responder
 from shared.errors import load
 from shared.messaging.rpc import EXPECTED_FAILURES, SurvivingRpc
 from shared.runtime import read_after
+from shared.runtime.metrics import observe_command
 
 CommandHandler = Callable[[Any, Any, Mapping[str, Any]], Any]
 
@@ -44,8 +45,9 @@ def command(
         name = handler.__name__
 
         def entrypoint(self: Any, payload: Any) -> Any:
-            parameters = load(loader, payload)
-            return self.store.run(name, parameters, partial(handler, self), secret=secret)
+            with observe_command(self.name, name):  # counted by outcome, timed
+                parameters = load(loader, payload)
+                return self.store.run(name, parameters, partial(handler, self), secret=secret)
 
         update_wrapper(entrypoint, handler)
         del entrypoint.__wrapped__  # nameko checks calls against (self, payload)

@@ -33,6 +33,7 @@ from shared.messaging.dead_letters import DeadLetters
 from shared.messaging.relay import DEFAULT_BATCH_SIZE, DEFAULT_POLL_INTERVAL, Relay, to_message
 from shared.messaging.rpc import SurvivingReplyListener
 from shared.runtime import read_after
+from shared.runtime.metrics import EVENTS_APPENDED
 from shared.runtime.school_calendar import SchoolCalendar, calendar_from_config
 from shared.storage.pool import ConnectionPool
 
@@ -140,6 +141,8 @@ class StoreAccess:
             )
             yield uow
             uow.finish()
+        if uow.recorded:  # committed
+            EVENTS_APPENDED.labels(self.store.source).inc(len(uow.recorded))
 
     def read(self, after: int, limit: int) -> list[Envelope]:
         with self.pool.transaction() as cursor:

@@ -3,24 +3,48 @@
 Consumers fill gaps from ``events_since``; operators and tests ask ``health``;
 the gateway asks ``caught_up`` before a query that must see a command's events
 (read your own writes, ``shared.runtime.read_after``).
-A service class gets both by inheriting ``EventFeed``.
+A service class gets both by inheriting ``EventFeed``, and its ``/metrics``
+(``shared.runtime.metrics``): the lag gauges are refreshed on a timer here.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from logging import getLogger
 from typing import Any
 
 from marshmallow import Schema, fields, validate
 
 from shared.errors import BadRequest, load
+from shared.events.envelope import Envelope
 from shared.eventsourcing.projection import TransientError, checkpoints
 from shared.eventsourcing.rebuild import lag
+from shared.messaging.dead_letters import count_waiting
+from shared.messaging.names import SUBSCRIBER_QUEUE_TEMPLATE, dead_letter_queue, events_exchange
 from shared.messaging.rpc import rpc
 from shared.runtime import read_after
 from shared.runtime.dependencies import EventRelay, EventStoreProvider
 from shared.runtime.logs import WorkerLog
+from shared.runtime.metrics import (
+    Metrics,
+    metrics_timer,
+    record_dead_letters,
+    record_lag,
+    record_refreshed,
+    record_store,
+)
+
+_log = getLogger(__name__)
 
 MAX_FEED_PAGE = 5000
+# The log's head, what the relay has not published yet, and parked events: one round trip.
+STORE_FIGURES = """
+    SELECT h.head,
+           greatest(0, h.head - coalesce(
+               (SELECT position FROM relay_progress WHERE exchange = %s), 0)),
+           (SELECT count(*) FROM parked_events)
+    FROM (SELECT coalesce(max(position), 0) AS head FROM events) AS h
+"""
 
 
 class FeedQuery(Schema):
@@ -35,6 +59,7 @@ class EventFeed:
     store = EventStoreProvider()
     relay = EventRelay()
     worker_log = WorkerLog()  # its workers' log lines carry correlation id, actor, role
+    metrics = Metrics()
 
     @rpc
     def events_since(self, after: int, limit: int = 500) -> list[dict[str, Any]]:
@@ -44,7 +69,9 @@ class EventFeed:
 
     @rpc
     def projection_lag(self) -> list[dict[str, Any]]:
-        """How far each of this service's projections is behind each of its sources."""
+        """How far each of this service's projections is behind each of its sources: in
+        events (``lag``) and in ``seconds``, the age of the oldest event it has not
+        applied (0 caught up; None when the source cannot be asked)."""
         with self.store.cursor() as cursor:
             positions = checkpoints(cursor)
         projections = getattr(self, "projections", None)
@@ -55,7 +82,54 @@ class EventFeed:
                     heads[source] = projections.feeds.head(source)
                 except TransientError:
                     heads[source] = None
-        return lag(positions, heads)
+        rows = lag(positions, heads)
+        oldest: dict[tuple[str, int], float | None] = {}
+        now = datetime.now(UTC)
+        for row in rows:
+            if not row["lag"]:
+                row["seconds"] = None if row["lag"] is None else 0.0
+                continue
+            key = (row["source"], row["checkpoint"])
+            if key not in oldest:
+                oldest[key] = self._age_of_next(*key, now)
+            row["seconds"] = oldest[key]
+        return rows
+
+    def _age_of_next(self, source: str, position: int, now: datetime) -> float | None:
+        """Seconds since the first event of ``source`` after ``position`` was recorded."""
+        events: list[Envelope] = []
+        if source == self.name:
+            events = self.store.read(position, 1)
+        elif getattr(self, "projections", None) is not None:
+            try:
+                events = self.projections.feeds(source, position, 1)
+            except TransientError:
+                return None
+        if not events:
+            return None
+        recorded = datetime.fromisoformat(events[0].recorded_at)
+        return max(0.0, round((now - recorded).total_seconds(), 3))
+
+    @metrics_timer
+    def refresh_metrics(self) -> None:
+        """Refresh the gauges a scrape reads (``shared.runtime.metrics``): each projection's
+        lag, the relay's, parked events and dead letters; every ``METRICS.refresh_seconds``."""
+        try:
+            record_lag(self.name, self.projection_lag())
+            with self.store.cursor() as cursor:
+                cursor.execute(STORE_FIGURES, (events_exchange(self.name).name,))
+                record_store(self.name, *cursor.fetchone())
+            record_dead_letters(self.name, count_waiting(self.metrics.amqp_uri, self._dlqs()))
+            record_refreshed(self.name)
+        except Exception as error:  # a server down: the gauges keep their last values
+            _log.warning("metrics of %s not refreshed: %s", self.name, error)
+
+    def _dlqs(self) -> list[str]:
+        """The dead-letter queues of this service's subscriptions."""
+        return [
+            dead_letter_queue(SUBSCRIBER_QUEUE_TEMPLATE.format(self.name, source)).name
+            for source in self.metrics.subscribed_sources()
+        ]
 
     @rpc
     def health(self) -> dict[str, Any]:
@@ -65,6 +139,7 @@ class EventFeed:
             "head": self.store.head(),
             "relay_leader": self.relay.is_leader,
             "relay_published": self.relay.published,
+            "metrics": self.metrics.url,
         }
 
     @rpc

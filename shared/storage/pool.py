@@ -55,6 +55,11 @@ class ConnectionPool:
         for _ in range(size):
             self._idle.put(None)  # a free slot with no connection opened yet
 
+    @property
+    def in_use(self) -> int:
+        """Connections lent out now (a metric: ``library_db_pool_in_use``)."""
+        return self.size - self._idle.qsize()
+
     def acquire(self) -> psycopg2.extensions.connection:
         try:
             conn = self._idle.get(timeout=self.timeout)
