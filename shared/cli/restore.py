@@ -83,17 +83,23 @@ def prepare_database(service: str, dsn: str, say: Say) -> None:
         )
 
 
-def events_only_list(pg_restore: str, dump: Path, service: str) -> str:
-    """The dump's table of contents without the rows of the read models' tables."""
-    listing = pg_tools.run([pg_restore, "--list", str(dump)], None, f"reading {dump.name}")
-    kept = set(kept_tables(service))
+def without_rows_of_others(listing: str, kept: Sequence[str]) -> str:
+    """A ``pg_restore --list`` table of contents whose only rows are those of ``kept``
+    tables (every table, index, sequence and trigger stays: the schema is whole)."""
     lines = []
     for line in listing.splitlines():
+        # "3468; 0 16473 TABLE DATA public events library": id; oids, kind, schema, name
         words = line.split(";", 1)[-1].split()
         if words[2:4] == ["TABLE", "DATA"] and words[5] not in kept:
             continue
         lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def events_only_list(pg_restore: str, dump: Path, service: str) -> str:
+    """The dump's table of contents without the rows of the read models' tables."""
+    listing = pg_tools.run([pg_restore, "--list", str(dump)], None, f"reading {dump.name}")
+    return without_rows_of_others(listing, kept_tables(service))
 
 
 def restore_database(

@@ -49,6 +49,9 @@ WITH_ROWS += ("archived_events", "ledger_entries", "archive_loans", "register_co
 """Read models the history must give rows, so that equal tables mean something."""
 
 
+EVENTS = "SELECT * FROM events ORDER BY position"
+
+
 def config_file(tmp_path, settings, name="config.yml") -> str:
     path = tmp_path / name
     path.write_text(yaml.safe_dump(settings, allow_unicode=True))
@@ -177,6 +180,13 @@ def test_event_stores_alone_restored_into_fresh_databases_rebuild_every_read_mod
         restored = requests.get(f"{api}/api/queues/{quote(vhost, safe='')}", timeout=5).json()
         saved_queues = json.loads((directory / "broker.json").read_text())["queues"]
         assert {q["name"] for q in restored} == {q["name"] for q in saved_queues} != set()
+
+        # The whole databases restored over them: the events and read models as they were.
+        assert main(["--config", drill, "restore", str(directory)]) == errors.OK
+        for service, dsn in fresh.items():
+            assert read_models(service, dsn) == before[service], service
+            live = config["DATABASES"][service]
+            assert query(dsn, EVENTS) == query(live, EVENTS), service
     finally:
         requests.delete(f"{api}/api/vhosts/{vhost}", timeout=5)
         drop_scratch_databases(base, DRILL_PREFIX)
