@@ -70,6 +70,9 @@ EVENT_STREAM = "text/event-stream"
 # Sent with every answer: no MIME sniffing, so JSON holding "<script>" stays JSON.
 COMMON_HEADERS = {"X-Content-Type-Options": "nosniff"}
 API_HEADERS = {"Cache-Control": "no-store"}
+# The routes of accounts and sessions (their tag): a change through one of them empties
+# the gateway's session cache (services/gateway/session_cache.py).
+ACCOUNTS_TAG = "people"
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,8 @@ class Route(HttpRequestHandler):
             response = InternalError(
                 f"Something went wrong; it is logged under correlation id {correlation_id}."
             ).response(correlation_id)
+        if self.spec.tag == ACCOUNTS_TAG and self.spec.method != "GET":
+            self.server.sessions.clear()  # a sign-out, a disabled account, new roles...
         finish(response, correlation_id, api=self.spec.api)
         seconds = time.monotonic() - started  # a stream's: until its first byte
         observe_http(self.spec.url, self.spec.method, response.status_code, seconds)
@@ -314,16 +319,18 @@ class Route(HttpRequestHandler):
             caller = dev_caller(token, settings.tokens)
             if caller is not None:
                 return caller
-        kept = self.server.sessions.get(token)
+        sessions = self.server.sessions
+        kept = sessions.get(token)
         if kept is not None:
             return kept
+        asked_at = sessions.generation
         context = WorkerContext(self.container, None, self, data={"correlation_id": correlation_id})
         accounts = ServiceClient(context, "accounts", self.reply_listener, settings)
         found = accounts.authenticate(token)
         if found is None:
             raise invalid_token()
         caller = Caller.from_account(found, token)
-        self.server.sessions.keep(caller)
+        sessions.keep(caller, asked_at)
         return caller
 
     def run_worker(self, api_request: ApiRequest) -> Any:

@@ -33,6 +33,8 @@ DEFAULT_SIGN_INS_PER_MINUTE = 30
 # before its connection is closed; connections one client address may hold at once.
 DEFAULT_READ_TIMEOUT = 10.0
 DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 100
+# Seconds the gateway keeps who holds a session token (services/gateway/session_cache.py).
+DEFAULT_SESSION_CACHE_SECONDS = 5.0
 
 
 def dev_tokens_enabled() -> bool:
@@ -53,6 +55,7 @@ class GatewaySettings:
     max_roster_body: int = DEFAULT_MAX_ROSTER_BODY
     read_timeout: float = DEFAULT_READ_TIMEOUT
     max_connections_per_client: int = DEFAULT_MAX_CONNECTIONS_PER_CLIENT
+    session_cache_seconds: float = DEFAULT_SESSION_CACHE_SECONDS
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> GatewaySettings:
@@ -77,5 +80,8 @@ class GatewaySettings:
             read_timeout=float(section.get("read_timeout") or DEFAULT_READ_TIMEOUT),
             max_connections_per_client=int(
                 section.get("max_connections_per_client") or DEFAULT_MAX_CONNECTIONS_PER_CLIENT
+            ),
+            session_cache_seconds=float(
+                section.get("session_cache_seconds", DEFAULT_SESSION_CACHE_SECONDS) or 0
             ),
         )
