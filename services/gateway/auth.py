@@ -1,8 +1,10 @@
 """Who is calling, and whether they may: sessions, API keys and the rights each route needs.
 
 A request's bearer token is a session's (from ``POST /api/sessions``) or an API
-key's; the accounts service says whose (``authenticate``), on every request, so
-a disabled account or a revoked key stops at once. The fixed development tokens
+key's; the accounts service says whose (``authenticate``): for an API key on every
+request, so a revoked key stops at once; for a session the answer is kept a few
+seconds (``session_cache``), and a change made through this gateway (a sign-out, a
+disabled account) empties that at once. The fixed development tokens
 of ``GATEWAY.tokens`` are honoured only when ``LIBRARY_DEV_TOKENS=1``.
 
 A route needs one right (``shared.runtime.rights``); some also open to a
