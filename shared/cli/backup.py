@@ -23,6 +23,7 @@ import platform
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ import yaml
 
 from shared.cli import broker_definitions, pg_tools
 from shared.cli.errors import CommandFailed, UsageError, redact
+from shared.cli.pg_tools import whose
 from shared.config import REPO_ROOT, SERVICES, Config, database_url
 from shared.storage.pool import connect
 from shared.storage.servers import database_of, server_of
@@ -90,35 +92,47 @@ def _library_version() -> dict[str, str | None]:
     return {"version": version, "commit": commit or None, "python": platform.python_version()}
 
 
-def dump_database(service: str, dsn: str, path: Path) -> dict[str, Any]:
-    """Dump one database in one snapshot; its head, server version and last migration."""
+@dataclass
+class Snapshot:
+    """One database held still: an open transaction whose snapshot pg_dump reads in."""
+
+    service: str
+    dsn: str
+    conn: Any
+    snapshot: str
+    server_major: int
+    server_version: str
+    head: int
+    migration: str | None
+
+
+def hold(service: str, dsn: str) -> Snapshot:
+    """Open a read-only transaction on the database and export its snapshot."""
     conn = connect(dsn)
-    try:
-        conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
-        with conn.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_export_snapshot(), current_setting('server_version_num')::int, "
-                "current_setting('server_version'), "
-                "(SELECT coalesce(max(position), 0) FROM events), "
-                "(SELECT max(name) FROM schema_migrations)"
-            )
-            snapshot, version_num, version, head, migration = cursor.fetchone()
-            pg_dump = pg_tools.find_tool("pg_dump", version_num // 10000)
-            target, env = pg_tools.login(dsn)
-            # The exporting transaction stays open while pg_dump reads in its snapshot.
-            pg_tools.run(
-                [pg_dump, "--format=custom", f"--snapshot={snapshot}", f"--file={path}", target],
-                env,
-                f"pg_dump of {service}'s database",
-            )
-    finally:
-        conn.close()
-    return {
-        "head": head,
-        "postgresql": version.split()[0],
-        "pg_dump": ".".join(map(str, pg_tools.tool_version(pg_dump))),
-        "migration": migration,
-    }
+    conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_export_snapshot(), current_setting('server_version_num')::int, "
+            "current_setting('server_version'), "
+            "(SELECT coalesce(max(position), 0) FROM events), "
+            "(SELECT max(name) FROM schema_migrations)"
+        )
+        snapshot, version_num, version, head, migration = cursor.fetchone()
+    return Snapshot(
+        service, dsn, conn, snapshot, version_num // 10000, version.split()[0], head, migration
+    )
+
+
+def dump(held: Snapshot, path: Path) -> str:
+    """``pg_dump`` the database as its snapshot sees it; the pg_dump version used."""
+    pg_dump = pg_tools.find_tool("pg_dump", held.server_major)
+    target, env = pg_tools.login(held.dsn)
+    pg_tools.run(
+        [pg_dump, "--format=custom", f"--snapshot={held.snapshot}", f"--file={path}", target],
+        env,
+        f"pg_dump of {whose(held.service)} database",
+    )
+    return ".".join(map(str, pg_tools.tool_version(pg_dump)))
 
 
 def take(config: Config, directory: Path, say: Say, broker: bool = True) -> dict[str, Any]:
@@ -135,23 +149,34 @@ def take(config: Config, directory: Path, say: Say, broker: bool = True) -> dict
         "heads": {},
         "files": {},
     }
-    for service in SERVICES:
-        dsn = database_url(config, service)
-        at = time.monotonic()
-        path = directory / dump_file(service)
-        found = dump_database(service, dsn, path)
-        manifest["heads"][service] = found["head"]
-        manifest["versions"]["postgresql"][service] = found["postgresql"]
-        manifest["versions"]["pg_dump"][service] = found["pg_dump"]
-        manifest["databases"][service] = {
-            "server": server_of(dsn),
-            "database": database_of(dsn),
-            "migration": found["migration"],
-        }
-        say(
-            f"[backup] {service}: {database_of(dsn)} on {server_of(dsn)}, head {found['head']}, "
-            f"{path.stat().st_size / 1e6:.1f} MB in {time.monotonic() - at:.1f}s"
-        )
+    # Every database's snapshot is taken before any is dumped, a few milliseconds
+    # apart: a projection's checkpoint in one is then at most that far ahead of its
+    # source's head in another (a restore rebuilds what is ahead; restore.py).
+    held: list[Snapshot] = []
+    try:
+        for service in SERVICES:
+            held.append(hold(service, database_url(config, service)))
+        for snapshot in held:
+            at = time.monotonic()
+            path = directory / dump_file(snapshot.service)
+            service, dsn = snapshot.service, snapshot.dsn
+            manifest["versions"]["pg_dump"][service] = dump(snapshot, path)
+            snapshot.conn.close()
+            manifest["heads"][service] = snapshot.head
+            manifest["versions"]["postgresql"][service] = snapshot.server_version
+            manifest["databases"][service] = {
+                "server": server_of(dsn),
+                "database": database_of(dsn),
+                "migration": snapshot.migration,
+            }
+            say(
+                f"[backup] {service}: {database_of(dsn)} on {server_of(dsn)}, "
+                f"head {snapshot.head}, {path.stat().st_size / 1e6:.1f} MB "
+                f"in {time.monotonic() - at:.1f}s"
+            )
+    finally:
+        for snapshot in held:
+            snapshot.conn.close()
     if broker:
         definitions = broker_definitions.export(config)
         (directory / BROKER_FILE).write_text(json.dumps(definitions, indent=2, sort_keys=True))
@@ -197,7 +222,7 @@ def check(directory: Path, say: Say) -> dict[str, Any]:
             raise CommandFailed(f"the backup does not match its manifest: {name} has changed")
     for service in manifest.get("heads", {}):
         if dump_file(service) not in manifest["files"]:
-            raise CommandFailed(f"the manifest lists no dump of {service}'s database")
+            raise CommandFailed(f"the manifest lists no dump of {whose(service)} database")
         pg_restore = pg_tools.find_tool("pg_restore", server_major(manifest, service))
         listing = pg_tools.run(
             [pg_restore, "--list", str(directory / dump_file(service))],

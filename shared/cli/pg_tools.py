@@ -24,6 +24,11 @@ DEBIAN_BIN = "/usr/lib/postgresql/{major}/bin/{tool}"
 VERSION = re.compile(r"\(PostgreSQL\) (\d+)(?:\.(\d+))?")
 
 
+def whose(name: str) -> str:
+    """``catalog's``, ``archives'``: a service's name as the owner in a console line."""
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
 def tool_version(path: str) -> tuple[int, int]:
     """``(major, minor)`` of a PostgreSQL client tool, from its ``--version``."""
     text = subprocess.run([path, "--version"], capture_output=True, text=True, check=True).stdout

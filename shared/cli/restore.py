@@ -12,6 +12,11 @@ leaves the database as it was.
 and sessions), not the read models, then rebuilds every read model of the restored
 services from events: each projection replays its sources' event stores, read from
 their databases. ``--broker`` loads the saved definitions into the broker.
+
+Afterwards every checkpoint beyond its source's head (a database restored alone goes
+back in time, the others do not) is mended: the restored services' projections are
+rebuilt, policies are set back to the head, and the others' projections are named
+with the ``library rebuild`` command that mends each.
 """
 
 from __future__ import annotations
@@ -20,14 +25,16 @@ import json
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from shared.cli import backup, broker_definitions, pg_tools
 from shared.cli.errors import CommandFailed, UsageError
+from shared.cli.pg_tools import whose
 from shared.config import SERVICES, Config, database_url
 from shared.events.envelope import Envelope
-from shared.storage.pool import ConnectionPool, connect
+from shared.storage.pool import ConnectionPool, DatabaseUnavailable, connect
 from shared.storage.servers import database_of, with_database
 
 KEPT_EVERYWHERE = (
@@ -78,7 +85,7 @@ def prepare_database(service: str, dsn: str, say: Say) -> None:
         admin.close()
     if count:
         raise CommandFailed(
-            f"{service}'s database {name} is in use ({count} connection(s): {who}); "
+            f"{whose(service)} database {name} is in use ({count} connection(s): {who}); "
             f"stop {service} first (infra/services.sh stop {service}), then restore again"
         )
 
@@ -113,7 +120,7 @@ def restore_database(
         listing = workdir / f"{service}.list"
         listing.write_text(events_only_list(pg_restore, dump, service))
         args.append(f"--use-list={listing}")
-    pg_tools.run([*args, str(dump)], env, f"pg_restore of {service}'s database")
+    pg_tools.run([*args, str(dump)], env, f"pg_restore of {whose(service)} database")
 
 
 def head_of(dsn: str) -> int:
@@ -126,8 +133,11 @@ def head_of(dsn: str) -> int:
         conn.close()
 
 
-def rebuild_read_models(config: Config, services: Sequence[str], say: Say) -> dict[str, int]:
-    """Rebuild every projection of ``services`` from the event stores; events per service.
+def rebuild_read_models(
+    config: Config, services: Sequence[str], say: Say, only: set[str] | None = None
+) -> dict[str, int]:
+    """Rebuild every projection of ``services`` (or ``only`` those named) from the event
+    stores; the events replayed per service.
 
     Projections are rebuilt in the order the service keeps them (those fed by other
     services, then those kept inline): circulation's copies are born of catalog's events
@@ -154,7 +164,13 @@ def rebuild_read_models(config: Config, services: Sequence[str], say: Say) -> di
     try:
         for service in services:
             started = time.monotonic()
-            projections = [p for p in service_projections(service) if not isinstance(p, Reaction)]
+            projections = [
+                p
+                for p in service_projections(service)
+                if not isinstance(p, Reaction) and (only is None or p.name in only)
+            ]
+            if not projections:
+                continue
             replayed[service] = 0
             for projection in projections:
                 projection.configure(config)
@@ -168,6 +184,93 @@ def rebuild_read_models(config: Config, services: Sequence[str], say: Say) -> di
         for opened in pools.values():
             opened.close()
     return replayed
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """A checkpoint beyond its source's head: events it applied are not in the store."""
+
+    service: str
+    projection: str
+    source: str
+    position: int
+    head: int
+
+
+def checkpoints_ahead(config: Config, heads: dict[str, int]) -> list[Ahead]:
+    """Every projection's checkpoint, in the databases of ``heads``, beyond its source's head.
+
+    Each database was dumped in its own snapshot (moments apart), and a database
+    restored alone goes back to the backup while the others do not: a projection may
+    have applied events its source no longer has. Left so, it would drop the source's
+    next events as duplicates (they get the same positions again).
+    """
+    found = []
+    for service in heads:
+        conn = connect(database_url(config, service))
+        try:
+            with conn, conn.cursor() as cursor:
+                cursor.execute("SELECT projection, source, position FROM projection_checkpoints")
+                rows = cursor.fetchall()
+        finally:
+            conn.close()
+        found += [
+            Ahead(service, projection, source, position, heads[source])
+            for projection, source, position in rows
+            if source in heads and position > heads[source]
+        ]
+    return found
+
+
+def set_back(config: Config, ahead: Ahead) -> None:
+    """Move a policy's checkpoint back to its source's head: it reacts to what comes next."""
+    conn = connect(database_url(config, ahead.service))
+    try:
+        with conn, conn.cursor() as cursor:
+            cursor.execute(
+                "UPDATE projection_checkpoints SET position = %s, updated_at = now() "
+                "WHERE projection = %s AND source = %s AND position > %s",
+                (ahead.head, ahead.projection, ahead.source, ahead.head),
+            )
+    finally:
+        conn.close()
+
+
+def mend_checkpoints(config: Config, restored: Sequence[str], say: Say) -> None:
+    """Rebuild the restored services' projections that are ahead of a source, set the
+    policies' back; name the other services' projections to rebuild once they run."""
+    from shared.eventsourcing.projection import Reaction
+    from shared.runtime.topology import service_projections
+
+    heads = {}
+    for service in SERVICES:
+        try:
+            heads[service] = head_of(database_url(config, service))
+        except DatabaseUnavailable:
+            say(f"[restore] {service}: its database does not answer; its checkpoints unchecked")
+    policies = {
+        (service, p.name)
+        for service in SERVICES
+        for p in service_projections(service)
+        if isinstance(p, Reaction)
+    }
+    to_rebuild: dict[str, set[str]] = {}
+    for ahead in checkpoints_ahead(config, heads):
+        where = f"{whose(ahead.service)} {ahead.projection}"
+        beyond = f"{whose(ahead.source)} events up to {ahead.position}, beyond its head"
+        beyond += f" {ahead.head}"
+        if (ahead.service, ahead.projection) in policies:
+            set_back(config, ahead)
+            say(f"[restore] {where} had reacted to {beyond}: set back to {ahead.head}")
+        elif ahead.service in restored:
+            to_rebuild.setdefault(ahead.service, set()).add(ahead.projection)
+        else:
+            say(
+                f"[restore] warning: {where} has applied {beyond}: rebuild it "
+                f"(library rebuild {ahead.service} {ahead.projection})"
+            )
+    for service, projections in to_rebuild.items():
+        rebuild_read_models(config, [service], say, only=projections)
 
 
 def restore(
@@ -205,6 +308,7 @@ def restore(
         )
     if events_only:
         rebuild_read_models(config, chosen, say)
+    mend_checkpoints(config, chosen, say)
     if broker:
         definitions = json.loads((directory / backup.BROKER_FILE).read_text())
         broker_definitions.load(config, definitions)

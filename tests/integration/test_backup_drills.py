@@ -29,6 +29,7 @@ import yaml
 from nameko.testing.utils import get_container
 
 from services.archives.service import ArchivesService
+from services.circulation.service import CirculationService
 from shared.cli import errors
 from shared.cli.app import main
 from shared.cli.restore import kept_tables
@@ -220,3 +221,31 @@ def test_the_archives_database_dropped_is_rebuilt_from_every_services_feed(
     out = capsys.readouterr().out
     assert "[restore] archives: database library" not in out  # only archives, and
     assert "was missing; created it" in out
+
+
+def test_one_database_restored_alone_sets_back_policies_and_names_what_to_rebuild(
+    backed_up, people, config, capsys
+):
+    """Circulation goes back to the backup while the others went on: whatever applied its
+    later events would drop its next ones (same positions): named, or set back."""
+    path, directory, _ = backed_up
+    [barcode] = people.add_books()
+    assert people.lend(barcode, people.card(name="张伟"), on=ON).status_code == 201
+    dsns = config["DATABASES"]
+    wait_until(lambda: settled(dsns), timeout=30, what="every read model to catch up")
+
+    get_container(people.runner, CirculationService).stop()
+    capsys.readouterr()
+    restore = ["--config", path, "restore", str(directory), "--service", "circulation"]
+    assert main(restore) == errors.OK
+    out = capsys.readouterr().out
+    head = heads(dsns)["circulation"]
+    assert head == json.loads((directory / "manifest.json").read_text())["heads"]["circulation"]
+    for projection in ("copy_ledger", "loan_records", "event_archive"):
+        assert f"warning: archives' {projection} has applied circulation's events up to" in out
+    assert "(library rebuild activities borrowings)" in out
+    assert "accounts' card_holders had reacted to circulation's events up to" in out
+    policies = query(
+        dsns["accounts"], "SELECT position FROM projection_checkpoints WHERE source = 'circulation'"
+    )
+    assert policies and {position for (position,) in policies} == {head}
