@@ -890,6 +890,13 @@ class ProjectionLag(Schema):
     checkpoint = fields.Integer(required=True)
     head = fields.Integer(allow_none=True, required=True)
     lag = fields.Integer(allow_none=True, required=True)
+    seconds = fields.Float(
+        allow_none=True,
+        metadata={
+            "description": "How old the oldest event it has not applied is, in seconds (0: "
+            "caught up; null: the source cannot be asked)."
+        },
+    )
 
 
 class ServiceStatus(Schema):
@@ -917,6 +924,12 @@ class QueueStatus(Schema):
     ready = fields.Integer(required=True)
     unacked = fields.Integer(required=True)
     consumers = fields.Integer(required=True)
+    publish_rate = fields.Float(
+        required=True, metadata={"description": "Messages/s published into it (RabbitMQ's)"}
+    )
+    deliver_rate = fields.Float(
+        required=True, metadata={"description": "Messages/s delivered to its consumers"}
+    )
 
 
 class DeadLetterQueue(Schema):

@@ -63,7 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
     scale.add_argument("count", type=_count, help="how many instances should run")
     scale.set_defaults(handler=cmd_scale)
 
-    rebuild = commands.add_parser("rebuild", help="rebuild a projection from events alone")
+    rebuild = commands.add_parser(
+        "rebuild",
+        help="rebuild a projection from events alone",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=False,
+    )
+    rebuild.add_argument(
+        "-h", "--help", action=RebuildHelp, help="show the projections and what a rebuild does"
+    )
     rebuild.add_argument("service", choices=SERVICES)
     rebuild.add_argument("projection")
     rebuild.add_argument("--batch", type=_count, default=None, help="events per batch")
@@ -198,6 +206,21 @@ def _positive_int(text: str) -> int:
     return value
 
 
+class RebuildHelp(argparse.Action):
+    """``library rebuild --help``: the projections, found in the services' code only when
+    asked (importing every service would slow every other command)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from shared.cli.rebuild import help_text
+
+        parser.description, parser.epilog = help_text()
+        parser.print_help()
+        parser.exit()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``library`` console script; returns the exit code."""
     import warnings
@@ -221,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say_error("interrupted")
         return errors.INTERRUPTED
+    except BrokenPipeError:  # `library ... | head`: the reader has what it wanted
+        _reader_gone()
+        return errors.OK
     except Exception as error:
         translated = translate(error)
         if translated is None:
@@ -292,6 +318,14 @@ def _say_error(message: str) -> None:
     print(f"library: {message}", file=sys.stderr)
 
 
+def _reader_gone() -> None:
+    """The pipe we print into was closed (``| head``): send what is still buffered nowhere,
+    so that Python's flush at exit neither fails nor prints a traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 # ---------------------------------------------------------------- commands
 
 
@@ -304,10 +338,14 @@ def cmd_status(args: argparse.Namespace, config: dict[str, Any]) -> int:
         known = ", ".join(status.services_to_check([]))
         raise UsageError(f"no service {', '.join(unknown)} (there are: {known})")
     report = status.gather(config, names, args.timeout)
-    if args.json:
-        print(json.dumps(report.as_dict(), indent=2))
-    else:
-        status.render(report, _console())
+    try:
+        if args.json:
+            print(json.dumps(report.as_dict(), indent=2))
+        else:
+            status.render(report, _console())
+        sys.stdout.flush()
+    except BrokenPipeError:  # `library status --json | head -1`: still say what it found
+        _reader_gone()
     return report.exit_code
 
 

@@ -2,6 +2,8 @@
 
 The rebuild itself (``shared.eventsourcing.rebuild``) is safe while the service
 runs: it holds the projection's checkpoints, so live batches wait for it.
+``help_text`` is what ``library rebuild --help`` says: the projections there are,
+and what the running service sees meanwhile.
 """
 
 from __future__ import annotations
@@ -12,6 +14,50 @@ import sys
 from shared.events.envelope import Envelope
 from shared.eventsourcing.rebuild import REBUILD_BATCH, rebuild
 from shared.storage.pool import ConnectionPool
+
+DESCRIPTION = """\
+Rebuild one projection (a read model) from events alone: in one transaction its
+tables are emptied, every event of its sources is replayed into them, and its
+checkpoints are set to where the replay stopped.
+
+While it runs the service keeps running, and everything that touches this
+projection waits for the rebuild to commit:
+  - its tables are locked (TRUNCATE): queries that read them wait (longer than
+    GATEWAY.rpc_timeout, 30 s by default, and the gateway answers 503);
+  - a followed projection's consumer waits on its checkpoint: its queue grows,
+    and is drained when the rebuild commits (events already replayed are
+    dropped as duplicates);
+  - an inline projection is written by the service's own commands: those
+    commands wait too (the desk's, for circulation's).
+The service's other projections, commands and queries go on as usual. Nothing
+is lost: interrupted or failed, the transaction rolls back and the old read
+model stands. Rebuild an inline projection when the desks are quiet."""
+
+
+def help_text() -> tuple[str, str]:
+    """(description, epilog) of ``library rebuild --help``: what a rebuild does to the
+    running service, and every projection by service (``shared.runtime.topology``)."""
+    from shared.config import SERVICES
+    from shared.eventsourcing.projection import Reaction
+    from shared.runtime.topology import inline_projections, service_projections
+
+    lines = ["projections, by service (<- the sources each follows):"]
+    reactions = []
+    for service in SERVICES:
+        inline = {p.name for p in inline_projections(service)}
+        for projection in service_projections(service):
+            if isinstance(projection, Reaction):
+                reactions.append(f"{service} {projection.name}")
+                continue
+            kept = "inline, by its commands" if projection.name in inline else "followed"
+            sources = ", ".join(projection.sources)
+            lines.append(f"  {service:<12} {projection.name:<22} <- {sources} ({kept})")
+    lines.append("")
+    lines.append("not rebuilt (reactions: they record events of their own, replaying would")
+    lines.append("record them again): " + ", ".join(reactions))
+    lines.append("")
+    lines.append("example: library rebuild archives copy_ledger")
+    return DESCRIPTION, "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,12 +1,13 @@
 """``library status``: is everything up, and is anything falling behind?
 
 For each service: whether it answers its ``health`` RPC (with a short timeout),
-how many instances consume its RPC queue, its newest position, and its relay
-(is a leader elected, how many events are still to be published), read from
-its own database (a service that owns none, the SIP2 server, is asked its health
-only). Then RabbitMQ's queues (depth, unacknowledged, consumers),
-the dead letters per ``*.dlq`` queue, and each projection's lag behind each of
-its sources (the ``projection_lag`` RPC). The gateway is checked over HTTP.
+how many instances consume its RPC queue, its newest position and when that
+event was recorded (the source's last event), and its relay (is a leader elected,
+how many events are still to be published), read from its own database (a service
+that owns none, the SIP2 server, is asked its health only). Then RabbitMQ's queues
+(depth, unacknowledged, consumers, messages/s in and out), the dead letters per
+``*.dlq`` queue, and each projection's lag behind each of its sources in events
+and in seconds (the ``projection_lag`` RPC). The gateway is checked over HTTP.
 
 The broker's part (queues, instances, dead letters) is read by
 ``shared.runtime.status_report``, as the gateway's ``GET /api/status`` reads it.
@@ -15,6 +16,7 @@ The broker's part (queues, instances, dead letters) is read by
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.cli.errors import OK, UNREACHABLE, CliError, ServiceDown, Unreachable
@@ -49,6 +51,7 @@ class ServiceState:
     database: str = "-"
     relay_leader: bool | None = None
     unpublished: int | None = None
+    last_event_at: str | None = None  # when its newest event (``head``) was recorded
 
 
 @dataclass
@@ -103,6 +106,9 @@ def gather(config: Config, services: list[str], timeout: float) -> StatusReport:
         report.lag += lag
         for problem in problems:
             report.fail(problem)
+    last_events = {state.service: state.last_event_at for state in report.services}
+    for row in report.lag:
+        row["source_last_event_at"] = last_events.get(row["source"])
     return report
 
 
@@ -128,10 +134,19 @@ def _check(
             state.head = health.get("head", state.head)
             if owns_data:
                 lag = [{"service": name, **row} for row in rpc.call(name, "projection_lag")]
+                state.last_event_at = _last_event_at(rpc, name, health.get("head"))
     except CliError as error:
         state.problem = error.message
         problems.append(error)
     return state, lag, problems
+
+
+def _last_event_at(rpc: Services, name: str, head: int | None) -> str | None:
+    """When the service's newest event was recorded (its feed's page after ``head - 1``)."""
+    if not head:
+        return None
+    page = rpc.call(name, "events_since", head - 1, 1)
+    return page[0]["recorded_at"] if page else None
 
 
 def _database(config: Config, state: ServiceState, problems: list[CliError]) -> None:
@@ -189,8 +204,9 @@ def render(report: StatusReport, console: Any) -> None:
     """Tables for people (``console`` is a rich Console)."""
     from rich.table import Table
 
+    now = datetime.now(UTC)
     services = Table(title="Services", title_justify="left")
-    for column in ("service", "state", "instances", "head", "database", "relay"):
+    for column in ("service", "state", "instances", "head", "last event", "database", "relay"):
         services.add_column(column, justify="right" if column in ("instances", "head") else "left")
     for state in report.services:
         services.add_row(
@@ -198,6 +214,7 @@ def render(report: StatusReport, console: Any) -> None:
             "[green]up[/]" if state.up else "[red]down[/]",
             _number(state.instances),
             _number(state.head),
+            _ago(state.last_event_at, now),
             "[red]unreachable[/]" if state.database == "unreachable" else state.database,
             _relay(state),
         )
@@ -205,12 +222,17 @@ def render(report: StatusReport, console: Any) -> None:
 
     if report.queues:
         queues = Table(title="RabbitMQ queues", title_justify="left")
-        for column in ("queue", "ready", "unacked", "consumers"):
+        for column in ("queue", "ready", "unacked", "consumers", "in/s", "out/s"):
             queues.add_column(column, justify="left" if column == "queue" else "right")
         for queue in report.queues:
             if not queue.is_dead_letters:
                 queues.add_row(
-                    queue.name, str(queue.ready), str(queue.unacked), str(queue.consumers)
+                    queue.name,
+                    str(queue.ready),
+                    str(queue.unacked),
+                    str(queue.consumers),
+                    _rate(queue.publish_rate),
+                    _rate(queue.deliver_rate),
                 )
         console.print(queues)
 
@@ -227,10 +249,12 @@ def render(report: StatusReport, console: Any) -> None:
 
     if report.lag:
         lag = Table(title="Projection lag", title_justify="left")
-        for column in ("service", "projection", "source", "checkpoint", "head", "lag"):
-            lag.add_column(column, justify="right" if column in ("checkpoint", "head") else "left")
+        numbers = ("checkpoint", "head", "lag", "seconds")
+        columns = ("service", "projection", "source", *numbers, "last event")
+        for column in columns:
+            lag.add_column(column, justify="right" if column in numbers else "left")
         for row in report.lag:
-            behind = row.get("lag")
+            behind, seconds = row.get("lag"), row.get("seconds")
             lag.add_row(
                 row["service"],
                 row["projection"],
@@ -238,6 +262,8 @@ def render(report: StatusReport, console: Any) -> None:
                 _number(row.get("checkpoint")),
                 _number(row.get("head")),
                 "?" if behind is None else (f"[yellow]{behind}[/]" if behind else "0"),
+                "?" if seconds is None else (f"[yellow]{seconds:.1f}[/]" if seconds else "0"),
+                _ago(row.get("source_last_event_at"), now),
             )
         console.print(lag)
 
@@ -251,6 +277,21 @@ def render(report: StatusReport, console: Any) -> None:
 
 def _number(value: int | None) -> str:
     return "-" if value is None else str(value)
+
+
+def _rate(per_second: float) -> str:
+    return f"{per_second:.1f}" if per_second else "0"
+
+
+def _ago(recorded_at: str | None, now: datetime) -> str:
+    """``5s ago``, ``3min ago``: how long since an event was recorded (the JSON has the time)."""
+    if recorded_at is None:
+        return "-"
+    seconds = max(0, int((now - datetime.fromisoformat(recorded_at)).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
 
 
 def _relay(state: ServiceState) -> str:

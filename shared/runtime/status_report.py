@@ -3,9 +3,10 @@
 Read once here from the management API, for both ``library status``
 (``shared.cli.status``) and the gateway's ``GET /api/status``
 (``services.gateway.status``): each queue's depth (messages ready and
-unacknowledged) and consumers, how many instances consume each service's RPC
-queue ``rpc-<service>``, and how many letters wait in each dead-letter queue
-(``<queue>.dlq``, ``shared.messaging.dead_letters``).
+unacknowledged), consumers and message rates (published into it and delivered
+from it, per second, from the API's ``message_stats``), how many instances consume
+each service's RPC queue ``rpc-<service>``, and how many letters wait in each
+dead-letter queue (``<queue>.dlq``, ``shared.messaging.dead_letters``).
 
 The API is at ``RABBIT_MANAGEMENT_URI`` (on a cluster, ``;``-separated nodes: the
 first that answers is asked), for the virtual host of ``AMQP_URI``. The console
@@ -30,7 +31,10 @@ RPC_QUEUE_PREFIX = "rpc-"
 DLQ_SUFFIX = ".dlq"
 SYSTEM_PREFIX = "ext."
 GATEWAY = "gateway"
-COLUMNS = "name,messages_ready,messages_unacknowledged,consumers"
+COLUMNS = (
+    "name,messages_ready,messages_unacknowledged,consumers,"
+    "message_stats.publish_details.rate,message_stats.deliver_get_details.rate"
+)
 
 
 class ManagementUnavailable(Exception):
@@ -44,6 +48,10 @@ class QueueState:
     ready: int
     unacked: int
     consumers: int
+    # Messages per second into the queue and out to its consumers, as RabbitMQ averages
+    # them over its last samples (every 5 s); 0 for a queue that has seen none yet.
+    publish_rate: float = 0.0
+    deliver_rate: float = 0.0
 
     @property
     def messages(self) -> int:
@@ -147,12 +155,19 @@ def read_queues(
 
 
 def _state(item: dict[str, Any]) -> QueueState:
+    stats = item.get("message_stats") or {}
     return QueueState(
         name=item["name"],
         ready=int(item.get("messages_ready") or 0),
         unacked=int(item.get("messages_unacknowledged") or 0),
         consumers=int(item.get("consumers") or 0),
+        publish_rate=_rate(stats, "publish_details"),
+        deliver_rate=_rate(stats, "deliver_get_details"),
     )
+
+
+def _rate(stats: dict[str, Any], key: str) -> float:
+    return round(float((stats.get(key) or {}).get("rate") or 0.0), 1)
 
 
 def rpc_consumers(states: list[QueueState], service: str) -> int | None:
@@ -172,6 +187,8 @@ def queue_row(queue: QueueState) -> dict[str, Any]:
         "ready": queue.ready,
         "unacked": queue.unacked,
         "consumers": queue.consumers,
+        "publish_rate": queue.publish_rate,
+        "deliver_rate": queue.deliver_rate,
     }
 
 
@@ -188,7 +205,7 @@ class BrokerView:
 
     def queue_rows(self) -> list[dict[str, Any]] | None:
         """Every queue but the dead-letter queues: ``{name, service, messages, ready,
-        unacked, consumers}``."""
+        unacked, consumers, publish_rate, deliver_rate}`` (rates in messages/s)."""
         if self.queues is None:
             return None
         return [queue_row(q) for q in self.queues if not q.is_dead_letters]

@@ -69,6 +69,17 @@ def service_projections(service: str) -> list:
     return found
 
 
+def inline_projections(service: str) -> list:
+    """The projections ``service`` keeps inline: written by its own commands' transactions."""
+    from shared.runtime.dependencies import EventStoreProvider
+
+    found: list = []
+    for _, attribute in inspect.getmembers(service_class(service)):
+        if isinstance(attribute, EventStoreProvider):
+            found.extend(attribute.inline)
+    return found
+
+
 def exists(connection: Connection, queue: str) -> bool:
     channel = connection.channel()
     try:
