@@ -29,7 +29,7 @@ help:
 	@echo "  test-apart  the same with circulation's and archives' databases on a second PostgreSQL"
 	@echo "              cluster (port 5434): no service reaches into another's database (docs/databases.md)"
 	@echo "  demo        infra-up, start the services (gateway, SIP2 on :6001 too), load the demo school"
-	@echo "              (once), print its URL and its people (.run/demo.json)"
+	@echo "              (once), print its URL and its people (.run/demo.json); Prometheus on :9090"
 	@echo "  down        stop the services started by demo / infra/services.sh, and their supervisord"
 	@echo "  screenshots every screen of the running demo, zh-CN and en, desk and phone -> docs/screens/"
 	@echo "  bench       infra-up, the bench extra (matplotlib, py-spy), then every benchmark (python -m bench;"
@@ -93,9 +93,10 @@ unit: dev
 # The browser test drives Debian's chromium (never a downloaded one); the font
 # lets it draw the Chinese names and titles (and is the one the PDFs embed);
 # pdftotext (poppler-utils) reads the printed forms back; systemd-analyze (systemd)
-# checks the units of infra/deploy/systemd/.
+# checks the units of infra/deploy/systemd/; promtool (prometheus) the alert rules and the
+# demo's Prometheus config (infra/monitoring/).
 test: dev infra-up lint contract web
-	bash -c 'source infra/lib/common.sh && ensure_packages chromium fonts-wqy-microhei poppler-utils systemd'
+	bash -c 'source infra/lib/common.sh && ensure_packages chromium fonts-wqy-microhei poppler-utils systemd prometheus'
 	$(VENV)/bin/pytest
 
 # The suite once more with the databases on two PostgreSQL servers (infra/test_apart.sh
@@ -107,11 +108,13 @@ demo: infra-up web
 	bash -c 'source infra/lib/common.sh && ensure_packages fonts-wqy-microhei'
 	bash infra/mailbox.sh start
 	bash infra/services.sh start
+	bash infra/monitoring/prometheus.sh start
 	$(PY) -m shared.cli.demo
 
 down:
 	bash infra/services.sh stop
 	bash infra/mailbox.sh stop
+	bash infra/monitoring/prometheus.sh stop
 
 # Photograph every screen of the running demo (make demo first) with the browser tour:
 # docs/screens/<screen>-<zh-CN|en>-<desk|phone>.png, shown in README.md and docs/screens.md.

@@ -61,6 +61,7 @@ RETRIES = 3
 RPC_TIMEOUT = 120.0
 WAIT_TIMEOUT = 600.0
 RUN_FILE = Path(__file__).resolve().parents[2] / ".run" / "demo.json"
+PROMETHEUS = "http://127.0.0.1:9090"  # infra/monitoring/prometheus.sh
 OFFLINE_FILE = RUN_FILE.parent / "offline-morning.csv"  # shared/cli/demo_offline.py
 
 # Share of the collection by top-level class letter, in per cent.
@@ -845,6 +846,7 @@ def main(argv: list[str] | None = None) -> int:
     from shared.cli.errors import CliError
     from shared.cli.rpc import Services
     from shared.config import load_config
+    from shared.runtime.metrics import running_targets
 
     parser = argparse.ArgumentParser(description="load the demo school and print its dashboard")
     parser.parse_args(argv)
@@ -882,6 +884,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[demo] ERROR: {getattr(error, 'message', error)}", file=sys.stderr)
         return getattr(error, "exit_code", 1)
     info["mail"] = {"smtp": "127.0.0.1:8025", "mailbox": ".run/mail"}  # infra/mailbox.sh
+    info["metrics"] = running_targets(config)  # each process's /metrics (docs/operations.md)
+    info["prometheus"] = PROMETHEUS  # infra/monitoring/prometheus.sh
     RUN_FILE.parent.mkdir(parents=True, exist_ok=True)
     RUN_FILE.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
     say(f"sign in at {info['dashboard']} as:")
@@ -894,6 +898,8 @@ def main(argv: list[str] | None = None) -> int:
     say(f"an offline morning at the north desk, to upload on 离线借还 (offline desk): "
         f"{OFFLINE_FILE.relative_to(OFFLINE_FILE.parents[1])}: docs/offline.md")  # fmt: skip
     say("the school system student-records follows the events: docs/integrating.md")
+    say(f"Prometheus at {PROMETHEUS} scrapes the /metrics of {len(info['metrics'])} service "
+        "processes, with the alert rules of infra/monitoring/: docs/operations.md")  # fmt: skip
     say(f"(also in {RUN_FILE.relative_to(RUN_FILE.parents[1])}; the archives' ledgers may "
         "take a few more minutes to count every copy: the dashboard shows the lag)")  # fmt: skip
     return 0

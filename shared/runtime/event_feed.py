@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from logging import getLogger
 from typing import Any
 
+import eventlet
 from marshmallow import Schema, fields, validate
 
 from shared.errors import BadRequest, load
@@ -37,6 +38,7 @@ from shared.runtime.metrics import (
 _log = getLogger(__name__)
 
 MAX_FEED_PAGE = 5000
+REFRESH_TIMEOUT = 5.0  # seconds one refresh of the metrics may take
 # The log's head, what the relay has not published yet, and parked events: one round trip.
 STORE_FIGURES = """
     SELECT h.head,
@@ -113,15 +115,20 @@ class EventFeed:
     @metrics_timer
     def refresh_metrics(self) -> None:
         """Refresh the gauges a scrape reads (``shared.runtime.metrics``): each projection's
-        lag, the relay's, parked events and dead letters; every ``METRICS.refresh_seconds``."""
+        lag, the relay's, parked events and dead letters; every ``METRICS.refresh_seconds``.
+
+        Bounded by ``REFRESH_TIMEOUT``: a source that is down (its queue kept, nobody
+        answering) would hold the worker, and a graceful stop waits for workers."""
         try:
-            record_lag(self.name, self.projection_lag())
-            with self.store.cursor() as cursor:
-                cursor.execute(STORE_FIGURES, (events_exchange(self.name).name,))
-                record_store(self.name, *cursor.fetchone())
-            record_dead_letters(self.name, count_waiting(self.metrics.amqp_uri, self._dlqs()))
+            with eventlet.Timeout(REFRESH_TIMEOUT):
+                with self.store.cursor() as cursor:
+                    cursor.execute(STORE_FIGURES, (events_exchange(self.name).name,))
+                    record_store(self.name, *cursor.fetchone())
+                dlqs = count_waiting(self.metrics.amqp_uri, self._dlqs())
+                record_dead_letters(self.name, dlqs)
+                record_lag(self.name, self.projection_lag())
             record_refreshed(self.name)
-        except Exception as error:  # a server down: the gauges keep their last values
+        except (Exception, eventlet.Timeout) as error:  # the gauges keep their last values
             _log.warning("metrics of %s not refreshed: %s", self.name, error)
 
     def _dlqs(self) -> list[str]:

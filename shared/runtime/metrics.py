@@ -300,6 +300,27 @@ def sweep_targets(directory: Path) -> None:
             path.unlink(missing_ok=True)
 
 
+def running_targets(config: Config) -> dict[str, str]:
+    """Each running process's metrics URL, by its spec (``circulation``, ``circulation@2``),
+    read from the targets the processes wrote (the demo writes them to .run/demo.json)."""
+    import json
+
+    directory = targets_dir(config)
+    if directory is None or not directory.is_dir():
+        return {}
+    sweep_targets(directory)
+    found: dict[str, str] = {}
+    for path in sorted(directory.glob("*.json")):
+        try:
+            (target,) = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # being replaced
+        labels = target["labels"]
+        spec = labels["service"] if labels["replica"] == "1" else path.stem.rpartition("-")[0]
+        found[spec] = f"http://{target['targets'][0]}{PATH}"
+    return found
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

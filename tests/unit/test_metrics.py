@@ -15,6 +15,7 @@ from shared.runtime.metrics import (
     metrics_port,
     observe_command,
     outcome_of,
+    running_targets,
     sweep_targets,
     target_file,
     write_target,
@@ -65,3 +66,14 @@ def test_a_target_names_its_service_and_instance_and_a_dead_processs_is_swept(tm
     stale.write_text("[]")
     sweep_targets(tmp_path)
     assert not stale.exists() and path.exists()
+
+
+def test_the_demo_names_each_running_process_by_its_spec(tmp_path):
+    config = {"METRICS": {"targets": str(tmp_path)}}
+    write_target(tmp_path, "circulation", 1, "http://127.0.0.1:9420/metrics")
+    write_target(tmp_path, "circulation", 2, "http://127.0.0.1:9421/metrics")
+    assert running_targets(config) == {
+        "circulation": "http://127.0.0.1:9420/metrics",
+        "circulation@2": "http://127.0.0.1:9421/metrics",
+    }
+    assert running_targets({"METRICS": {"targets": ""}}) == {}
