@@ -1,5 +1,6 @@
-"""The broker's definitions of the library's virtual host: exchanges, queues, bindings,
-policies, read from and loaded into RabbitMQ's management API.
+"""The broker's side of a backup: the definitions of the library's virtual host
+(exchanges, queues, bindings, policies), read from and loaded into RabbitMQ's management
+API, and the subscriber queues a restore empties.
 
 ``GET /api/definitions/<vhost>`` is what ``library backup`` keeps; ``POST`` of the same
 document is what ``library restore --broker`` does (RabbitMQ adds what is missing and
@@ -65,3 +66,21 @@ def export(config: Config) -> dict[str, Any]:
 def load(config: Config, definitions: dict[str, Any]) -> None:
     """Load definitions into the config's virtual host (what is missing is added)."""
     _call(config, "POST", f"/api/definitions/{quote(vhost(config), safe='')}", definitions)
+
+
+def purge_followers(config: Config, sources: list[str]) -> list[str]:
+    """Empty every subscriber queue of ``sources`` (``<service>.from.<source>``); their names.
+
+    After a restore they may hold events published after the backup, which the restored
+    store no longer has: applied, they would be read models of events that never were.
+    The relay publishes again from its restored progress; dead letters are kept.
+    """
+    from shared.messaging.names import SUBSCRIBER_QUEUE_TEMPLATE
+
+    where = quote(vhost(config), safe="")
+    names = {queue["name"] for queue in _call(config, "GET", f"/api/queues/{where}")}
+    suffixes = tuple(SUBSCRIBER_QUEUE_TEMPLATE.format("", source) for source in sources)
+    emptied = sorted(name for name in names if name.endswith(suffixes))
+    for name in emptied:
+        _call(config, "DELETE", f"/api/queues/{where}/{quote(name, safe='')}/contents")
+    return emptied

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.cli import backup, broker_definitions, pg_tools
-from shared.cli.errors import CommandFailed, UsageError
+from shared.cli.errors import CommandFailed, Unreachable, UsageError
 from shared.cli.pg_tools import whose
 from shared.config import SERVICES, Config, database_url
 from shared.events.envelope import Envelope
@@ -316,5 +316,14 @@ def restore(
             f"[restore] broker: definitions loaded into virtual host "
             f"{broker_definitions.vhost(config)}"
         )
+    try:
+        emptied = broker_definitions.purge_followers(config, chosen)
+        say(
+            f"[restore] broker: emptied {', '.join(emptied) or 'no queue'}: events newer than "
+            "the backup; each relay publishes again from its restored progress"
+        )
+    except Unreachable:
+        queues = ", ".join(f"*.from.{service}" for service in chosen)
+        say(f"[restore] warning: the broker does not answer; empty {queues} before starting")
     say(f"[restore] done: {', '.join(chosen)} from {directory}")
     return manifest

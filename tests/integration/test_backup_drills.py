@@ -245,6 +245,7 @@ def test_one_database_restored_alone_sets_back_policies_and_names_what_to_rebuil
         assert f"warning: archives' {projection} has applied circulation's events up to" in out
     assert "(library rebuild activities borrowings)" in out
     assert "accounts' card_holders had reacted to circulation's events up to" in out
+    assert "broker: emptied accounts.from.circulation, activities.from.circulation," in out
     policies = query(
         dsns["accounts"], "SELECT position FROM projection_checkpoints WHERE source = 'circulation'"
     )
