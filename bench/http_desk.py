@@ -391,7 +391,10 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[red]the HTTP desk bench failed; see {WORKDIR}")
         return 1
     finally:
-        stage.close()
+        try:
+            stage.close()
+        except Exception as error:  # a server restarted meanwhile: the figures still stand
+            console.print(f"[yellow]tearing the stage down: {error}")
     results = {
         "desks": DESKS,
         "seconds": args.seconds,
