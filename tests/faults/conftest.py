@@ -1,6 +1,8 @@
 """One fault run per pytest session: the servers, the system, the figures at the end.
 
 The cluster's run (``cluster_run``) has servers of its own, so both can be in one session.
+Each stops the servers it started, and only those, when done with them, still holding
+their lock (``tests.faults.leftovers``; ``FAULTS_KEEP_SERVERS=1`` keeps them running).
 """
 
 import os
@@ -17,35 +19,38 @@ CLUSTER_FIGURES: list = []
 
 @pytest.fixture(scope="session")
 def fault_run():
-    """The fault servers (started if needed, left running) and the system on them."""
+    """The fault servers (started if needed, stopped at the end if this run started them)
+    and the system on them."""
     size = SIZES[os.environ.get("FAULTS_SIZE", "small")]
     with exclusive_run():
         servers = Servers()
-        servers.start()
         system = System(servers)
         try:
+            servers.start()
             system.start(size.copies, size.patrons)
             run = Run(system, size, figures=FIGURES)
             yield run
         finally:
             system.stop()
+            servers.stop_started()
 
 
 @pytest.fixture(scope="module")
 def cluster_run():
-    """A three-node RabbitMQ cluster and a PostgreSQL cluster (started if needed, left
-    running) and the system on them, for one module: its processes are gone before the
-    next module's start."""
+    """A three-node RabbitMQ cluster and a PostgreSQL cluster (started if needed, stopped
+    at the end if this run started them) and the system on them, for one module: its
+    processes are gone before the next module's start."""
     size = SIZES[os.environ.get("FAULTS_SIZE", "small")]
     servers = ClusterServers()
     with exclusive_run(names=servers.locks):
-        servers.start()
         system = System(servers)
         try:
+            servers.start()
             system.start(size.copies, size.patrons)
             yield Run(system, size, figures=CLUSTER_FIGURES)
         finally:
             system.stop()
+            servers.stop_started()
 
 
 def pytest_terminal_summary(terminalreporter):

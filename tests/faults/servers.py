@@ -29,6 +29,7 @@ import requests
 from shared.config import REPO_ROOT, SERVICES
 from shared.storage.migrate import migrate
 from shared.storage.scratch_databases import empty_database
+from tests.faults import leftovers
 
 _log = getLogger(__name__)
 
@@ -119,13 +120,21 @@ class Servers:
     pg_port = PG_PORT
     run_dir = RUN_DIR
     locks = (f"rabbit-{RABBIT_NODE}", f"postgres-{PG_CLUSTER}")
+    # How to stop the servers ``start`` started (those already running are not in it).
+    started: list[list[str]] = []
 
     def api(self) -> str:
         """The management API to ask."""
         return self.management
 
     def start(self) -> None:
-        """Start both (the scripts are idempotent: a running server costs a second)."""
+        """Start both (the scripts are idempotent: a running server costs a second); a node
+        left by a removed checkout is replaced, and how to stop what this start starts is
+        noted for ``stop_started`` (``tests.faults.leftovers``)."""
+        before = leftovers.running_before([RABBIT_NODE], self.pg_cluster)
+        self.started = leftovers.stop_commands(
+            [(RABBIT_NODE, RABBIT_PORT)], PG_CLUSTER, PG_PORT, before
+        )
         scripts = [
             subprocess.Popen(
                 ["bash", "infra/extra_rabbit.sh", "start", RABBIT_NODE, str(RABBIT_PORT)],
@@ -146,6 +155,11 @@ class Servers:
             output, _ = script.communicate()
             if script.returncode != 0:
                 raise ServerError(f"{' '.join(script.args)} failed:\n{output}")
+
+    def stop_started(self) -> None:
+        """Stop the servers ``start`` started, leaving those that ran before it."""
+        leftovers.stop(self.started)
+        self.started = []
 
     # ------------------------------------------------------------ addresses
 
@@ -246,8 +260,12 @@ class ClusterServers(Servers):
         self._api = self.nodes[0].management
 
     def start(self) -> None:
-        """Start (and join) the cluster and the PostgreSQL cluster; both scripts are idempotent."""
+        """Start (and join) the cluster and the PostgreSQL cluster; both scripts are idempotent.
+        As ``Servers.start``: orphaned nodes replaced, what it started noted."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        before = leftovers.running_before([node.name for node in self.nodes], self.pg_cluster)
+        nodes = [(node.name, node.port) for node in self.nodes]
+        self.started = leftovers.stop_commands(nodes, self.pg_cluster, self.pg_port, before)
         env = {
             **os.environ,
             "RABBIT_CLUSTER_NAME": CLUSTER_PREFIX,
