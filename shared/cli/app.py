@@ -105,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="restore the event stores only, then rebuild every read model from events",
     )
     restore.add_argument("--broker", action="store_true", help="also load the broker's definitions")
+    restore.add_argument(
+        "--keep-queues",
+        action="store_true",
+        help="leave the broker's queues alone (restoring into scratch databases to check a backup)",
+    )
     restore.set_defaults(handler=cmd_restore)
 
     dlq = commands.add_parser("dlq", help="dead letters: list them, send them back")
@@ -416,7 +421,13 @@ def cmd_restore(args: argparse.Namespace, config: dict[str, Any]) -> int:
     from shared.cli import restore
 
     restore.restore(
-        config, Path(args.directory), _say, args.services, args.events_only, args.broker
+        config,
+        Path(args.directory),
+        _say,
+        args.services,
+        args.events_only,
+        args.broker,
+        args.keep_queues,
     )
     return errors.OK
 

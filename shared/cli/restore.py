@@ -16,7 +16,9 @@ their databases. ``--broker`` loads the saved definitions into the broker.
 Afterwards every checkpoint beyond its source's head (a database restored alone goes
 back in time, the others do not) is mended: the restored services' projections are
 rebuilt, policies are set back to the head, and the others' projections are named
-with the ``library rebuild`` command that mends each.
+with the ``library rebuild`` command that mends each. The subscriber queues of the
+restored services' events are emptied (``--keep-queues``: not, for a restore into
+scratch databases while the config's broker serves the live services).
 """
 
 from __future__ import annotations
@@ -273,6 +275,20 @@ def mend_checkpoints(config: Config, restored: Sequence[str], say: Say) -> None:
         rebuild_read_models(config, [service], say, only=projections)
 
 
+def empty_queues(config: Config, services: Sequence[str], say: Say) -> None:
+    """Empty the subscriber queues of the restored services' events, or say to."""
+    try:
+        emptied = broker_definitions.purge_followers(config, list(services))
+    except Unreachable:
+        queues = ", ".join(f"*.from.{service}" for service in services)
+        say(f"[restore] warning: the broker does not answer; empty {queues} before starting")
+        return
+    say(
+        f"[restore] broker: emptied {', '.join(emptied) or 'no queue'}: events newer than "
+        "the backup; each relay publishes again from its restored progress"
+    )
+
+
 def restore(
     config: Config,
     directory: Path,
@@ -280,8 +296,13 @@ def restore(
     services: Sequence[str] = (),
     events_only: bool = False,
     broker: bool = False,
+    keep_queues: bool = False,
 ) -> dict[str, Any]:
-    """Restore a backup into the databases the config names; return its manifest."""
+    """Restore a backup into the databases the config names; return its manifest.
+
+    ``keep_queues`` leaves the broker's queues alone: for a restore into scratch
+    databases (checking a backup) while the config's broker serves the live services.
+    """
     manifest = backup.check(directory, say)
     chosen = list(services) or [s for s in SERVICES if s in manifest["heads"]]
     missing = [s for s in chosen if s not in manifest["heads"]]
@@ -316,14 +337,9 @@ def restore(
             f"[restore] broker: definitions loaded into virtual host "
             f"{broker_definitions.vhost(config)}"
         )
-    try:
-        emptied = broker_definitions.purge_followers(config, chosen)
-        say(
-            f"[restore] broker: emptied {', '.join(emptied) or 'no queue'}: events newer than "
-            "the backup; each relay publishes again from its restored progress"
-        )
-    except Unreachable:
-        queues = ", ".join(f"*.from.{service}" for service in chosen)
-        say(f"[restore] warning: the broker does not answer; empty {queues} before starting")
+    if keep_queues:
+        say("[restore] broker: its queues left as they are (--keep-queues)")
+    else:
+        empty_queues(config, chosen, say)
     say(f"[restore] done: {', '.join(chosen)} from {directory}")
     return manifest

@@ -215,12 +215,13 @@ def test_the_archives_database_dropped_is_rebuilt_from_every_services_feed(
     finally:
         admin.close()
 
-    assert main([*restore, "--events-only"]) == errors.OK
+    assert main([*restore, "--events-only", "--keep-queues"]) == errors.OK
     assert migrate(archives, "archives") == []  # recreated at the newest migration
     assert read_models("archives", archives) == before["archives"]
     out = capsys.readouterr().out
     assert "[restore] archives: database library" not in out  # only archives, and
     assert "was missing; created it" in out
+    assert "broker: its queues left as they are (--keep-queues)" in out
 
 
 def test_one_database_restored_alone_sets_back_policies_and_names_what_to_rebuild(
