@@ -148,13 +148,14 @@ def read_queues(
         raise ManagementUnavailable(
             f"the RabbitMQ management API at {base} answered HTTP {response.status_code}"
         )
-    found = [_state(item) for item in response.json()]
+    found = [queue_state(item) for item in response.json()]
     if not include_replies:
         found = [q for q in found if not q.name.startswith(REPLY_QUEUE_PREFIX)]
     return sorted(found, key=lambda q: q.name)
 
 
-def _state(item: dict[str, Any]) -> QueueState:
+def queue_state(item: dict[str, Any]) -> QueueState:
+    """A queue as the management API describes it (rates 0 before it has seen a message)."""
     stats = item.get("message_stats") or {}
     return QueueState(
         name=item["name"],

@@ -16,13 +16,14 @@ from shared.runtime.status_report import (
     login_of,
     look_at_broker,
     owner,
+    queue_state,
     read_queues,
     vhost_of,
 )
 from tests.helpers import free_port
 
 QUEUES = [
-    QueueState("archives.from.catalog", 2, 1, 1),
+    QueueState("archives.from.catalog", 2, 1, 1, publish_rate=4.2, deliver_rate=3.8),
     QueueState("archives.from.catalog.dlq", 3, 0, 0),
     QueueState("circulation.from.catalog.dlq", 0, 0, 0),
     QueueState("ext.records.events", 5, 0, 1),
@@ -53,11 +54,21 @@ def test_the_view_gives_instances_queues_and_every_dead_letter_queue():
         "ready": 2,
         "unacked": 1,
         "consumers": 1,
+        "publish_rate": 4.2,
+        "deliver_rate": 3.8,
     }
     assert view.dead_letter_rows() == [
         {"queue": "archives.from.catalog.dlq", "service": "archives", "messages": 3},
         {"queue": "circulation.from.catalog.dlq", "service": "circulation", "messages": 0},
     ]
+
+
+def test_a_queue_s_rates_are_read_from_the_api_s_message_stats():
+    busy = {"name": "rpc-circulation", "messages_ready": 0, "consumers": 2, "message_stats": {
+        "publish_details": {"rate": 12.345}, "deliver_get_details": {"rate": 12.0}}}  # fmt: skip
+    idle = {"name": "catalog.from.circulation", "messages_ready": 0, "consumers": 1}
+    assert (queue_state(busy).publish_rate, queue_state(busy).deliver_rate) == (12.3, 12.0)
+    assert (queue_state(idle).publish_rate, queue_state(idle).deliver_rate) == (0.0, 0.0)
 
 
 def test_without_the_broker_s_figures_they_are_none_and_the_problem_is_said():
