@@ -53,7 +53,8 @@ answers to commands (idempotency), how far the relay published, and the checkpoi
 projection's are set by its rebuild)."""
 KEPT_BESIDE_EVENTS = {"accounts": ("credentials", "key_secrets", "sessions", "login_failures")}
 """Rows kept outside events on purpose (infra/migrations/accounts/001_accounts.sql):
-password hashes and key secrets are never in events, so no rebuild brings them back."""
+password hashes, key secrets, sessions and wrong-password counts are never in events,
+so no rebuild brings them back."""
 
 IN_USE = """
     SELECT count(*), string_agg(DISTINCT coalesce(nullif(application_name, ''), usename), ', ')
@@ -63,6 +64,7 @@ Say = Callable[[str], None]
 
 
 def kept_tables(service: str) -> tuple[str, ...]:
+    """The tables whose rows an events-only restore keeps in ``service``'s database."""
     return KEPT_EVERYWHERE + KEPT_BESIDE_EVENTS.get(service, ())
 
 
@@ -114,6 +116,7 @@ def events_only_list(pg_restore: str, dump: Path, service: str) -> str:
 def restore_database(
     service: str, dsn: str, dump: Path, major: int, events_only: bool, workdir: Path
 ) -> None:
+    """``pg_restore`` one dump into its database, in one transaction (all or nothing)."""
     pg_restore = pg_tools.find_tool("pg_restore", major)
     target, env = pg_tools.login(dsn)
     args = [pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges"]
@@ -126,6 +129,7 @@ def restore_database(
 
 
 def head_of(dsn: str) -> int:
+    """The newest position of the event store in the database ``dsn`` names."""
     conn = connect(dsn)
     try:
         with conn, conn.cursor() as cursor:
