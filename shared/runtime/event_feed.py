@@ -117,8 +117,8 @@ class EventFeed:
         """Refresh the gauges a scrape reads (``shared.runtime.metrics``): each projection's
         lag, the relay's, parked events and dead letters; every ``METRICS.refresh_seconds``.
 
-        Bounded by ``REFRESH_TIMEOUT``: a source that is down (its queue kept, nobody
-        answering) would hold the worker, and a graceful stop waits for workers."""
+        Each part is bounded by ``REFRESH_TIMEOUT``: a source that is down (its queue kept,
+        nobody answering) would hold the worker, and a graceful stop waits for workers."""
         try:
             with eventlet.Timeout(REFRESH_TIMEOUT):
                 with self.store.cursor() as cursor:
@@ -131,6 +131,8 @@ class EventFeed:
         except (Exception, eventlet.Timeout) as error:  # the gauges keep their last values
             _log.warning("metrics of %s not refreshed: %s", self.name, error)
 
+            with eventlet.Timeout(REFRESH_TIMEOUT):  # asks the sources a projection is behind
+                record_lag(self.name, self.projection_lag())
     def _dlqs(self) -> list[str]:
         """The dead-letter queues of this service's subscriptions."""
         return [

@@ -108,7 +108,7 @@ DEAD_LETTERS = Gauge(
 )
 METRICS_REFRESHED = Gauge(
     "library_metrics_refreshed_timestamp_seconds",
-    "When the lag, relay and dead-letter gauges of the service were last refreshed.",
+    "When the store, relay and dead-letter gauges of the service were last refreshed.",
     ["service"],
 )
 

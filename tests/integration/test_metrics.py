@@ -9,12 +9,21 @@ visible in events and in seconds.
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+
 import pytest
 import requests
+import yaml
+from kombu import Connection, Exchange, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import wait_until
+from shared.config import REPO_ROOT
+from tests.helpers import free_port, wait_until
 from tests.integration.test_gateway import ALL_SERVICES, TODAY, start_gateway
 
 
@@ -163,3 +172,54 @@ def test_a_projection_behind_its_source_shows_its_lag_in_events_and_seconds(
 
     samples = wait_until(behind, timeout=15, what="the lag of one event on /metrics")
     assert value(samples, "library_projection_lag_seconds", **followed) > 0
+
+
+def test_an_instance_serves_on_its_own_port_names_itself_to_prometheus_and_stops_cleanly(
+    config, tmp_path, pool_for
+):
+    """``catalog@2`` as the supervisor runs it: /metrics on the base port + 1, its target
+    written, and, stopped while a source it follows is down (its queue kept, nobody
+    consuming: a call to it waits), it stops anyway and takes its target away."""
+    port = free_port()
+    targets = tmp_path / "targets"
+    metrics = {"ports": {"catalog": port - 1}, "targets": str(targets), "refresh_seconds": 0.2}
+    settings = {**config, "METRICS": {**config["METRICS"], **metrics}}
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(settings))
+    with Connection(config["AMQP_URI"]) as connection:  # circulation down, its queue kept
+        exchange = Exchange("nameko-rpc", type="topic", durable=True)
+        Queue("rpc-circulation", exchange, routing_key="circulation.*")(connection).declare()
+    with pool_for("catalog").transaction() as cursor:  # a projection following it
+        cursor.execute(
+            "INSERT INTO projection_checkpoints (projection, source, position) "
+            "VALUES ('copies_on_loan', 'circulation', 0)"
+        )
+    log = open(tmp_path / "catalog@2.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nameko", "run", "--config", str(path), "services.catalog.service"],
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONWARNINGS": "ignore", "LIBRARY_INSTANCE": "2"},
+    )
+    try:
+        written = wait_until(lambda: list(targets.glob("catalog@2-*.json")), timeout=60)
+        assert json.loads(written[0].read_text()) == [
+            {"targets": [f"127.0.0.1:{port}"], "labels": {"service": "catalog", "replica": "2"}}
+        ]
+        url = f"http://127.0.0.1:{port}/metrics"
+        refreshed = wait_until(
+            lambda: value(
+                scrape(url), "library_metrics_refreshed_timestamp_seconds", service="catalog"
+            ),
+            timeout=30,
+            what="a refresh of catalog's store and dead-letter figures",
+        )
+        assert refreshed > 0
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)  # not held by the refresh waiting on circulation
+        assert not written[0].exists()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
