@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from shared.cli import broker_definitions, pg_tools
-from shared.cli.errors import CommandFailed, UsageError, redact
+from shared.cli.errors import CommandFailed, Unreachable, UsageError, redact
 from shared.cli.pg_tools import whose
 from shared.config import REPO_ROOT, SERVICES, Config, database_url
 from shared.storage.pool import connect
@@ -51,10 +51,12 @@ Say = Callable[[str], None]
 
 
 def dump_file(service: str) -> str:
+    """The name of a service's dump in a backup directory."""
     return f"{service}.pgdump"
 
 
 def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file, read a megabyte at a time (dumps may be large)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK):
@@ -178,7 +180,10 @@ def take(config: Config, directory: Path, say: Say, broker: bool = True) -> dict
         for snapshot in held:
             snapshot.conn.close()
     if broker:
-        definitions = broker_definitions.export(config)
+        try:
+            definitions = broker_definitions.export(config)
+        except Unreachable as error:
+            raise Unreachable(f"{error}; --no-broker backs up the rest without it") from None
         (directory / BROKER_FILE).write_text(json.dumps(definitions, indent=2, sort_keys=True))
         manifest["versions"]["rabbitmq"] = definitions.get("rabbit_version")
         manifest["vhost"] = broker_definitions.vhost(config)
