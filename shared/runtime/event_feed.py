@@ -126,13 +126,12 @@ class EventFeed:
                     record_store(self.name, *cursor.fetchone())
                 dlqs = count_waiting(self.metrics.amqp_uri, self._dlqs())
                 record_dead_letters(self.name, dlqs)
-                record_lag(self.name, self.projection_lag())
             record_refreshed(self.name)
+            with eventlet.Timeout(REFRESH_TIMEOUT):  # asks the sources a projection is behind
+                record_lag(self.name, self.projection_lag())
         except (Exception, eventlet.Timeout) as error:  # the gauges keep their last values
             _log.warning("metrics of %s not refreshed: %s", self.name, error)
 
-            with eventlet.Timeout(REFRESH_TIMEOUT):  # asks the sources a projection is behind
-                record_lag(self.name, self.projection_lag())
     def _dlqs(self) -> list[str]:
         """The dead-letter queues of this service's subscriptions."""
         return [
