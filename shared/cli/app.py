@@ -316,7 +316,15 @@ def _load_config() -> dict[str, Any]:
 def _console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False)
+    class PipedConsole(Console):
+        """rich's console, going on quietly when the reader of its pipe leaves (``| head``),
+        where rich would exit 1: the command's own exit code stands."""
+
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            _reader_gone()
+
+    return PipedConsole(highlight=False)
 
 
 def _say_error(message: str) -> None:
