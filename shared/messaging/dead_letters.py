@@ -20,7 +20,7 @@ from nameko.extensions import SharedExtension
 from shared.config import amqp_uri
 from shared.messaging.names import DEAD_LETTER_EXCHANGE, dead_letter_queue
 from shared.messaging.publisher import ConfirmingPublisher, OutgoingMessage
-from shared.messaging.quorum_queues import declare
+from shared.messaging.quorum_queues import declare, quorum_wanted
 
 
 def dead_letter(
@@ -32,7 +32,8 @@ def dead_letter(
     routing_key: str | None = None,
 ) -> None:
     """Publish ``body`` to ``queue_name``'s dead-letter queue, confirmed."""
-    publisher.declare(DEAD_LETTER_EXCHANGE, dead_letter_queue(queue_name))
+    quorum = quorum_wanted(publisher.amqp_uri)
+    publisher.declare(DEAD_LETTER_EXCHANGE, dead_letter_queue(queue_name, quorum=quorum))
     stamped = {
         **headers,
         "x-queue": queue_name,
@@ -81,10 +82,11 @@ class DeadLetter:
 def list_dead_letters(amqp_uri: str, queue_name: str, limit: int = 100) -> list[DeadLetter]:
     """Peek at up to ``limit`` dead letters of a queue without removing them."""
     letters: list[DeadLetter] = []
+    queue = dead_letter_queue(queue_name, quorum=quorum_wanted(amqp_uri))
     with Connection(amqp_uri) as connection:
-        declare(connection, dead_letter_queue(queue_name))
+        declare(connection, queue)
         channel = connection.channel()
-        dlq = dead_letter_queue(queue_name)(channel)
+        dlq = queue(channel)
         for _ in range(limit):
             message = dlq.get(no_ack=False)
             if message is None:
@@ -108,10 +110,11 @@ def retry_dead_letters(amqp_uri: str, queue_name: str, limit: int | None = None)
     publisher = ConfirmingPublisher(amqp_uri)
     moved = 0
     try:
+        queue = dead_letter_queue(queue_name, quorum=quorum_wanted(amqp_uri))
         with Connection(amqp_uri) as connection:
-            declare(connection, dead_letter_queue(queue_name))
+            declare(connection, queue)
             channel = connection.channel()
-            dlq = dead_letter_queue(queue_name)(channel)
+            dlq = queue(channel)
             while limit is None or moved < limit:
                 message = dlq.get(no_ack=False)
                 if message is None:

@@ -5,20 +5,22 @@ event type as routing key (nameko's convention). A consuming service reads each
 source through its own durable queue ``<service>.from.<source>``; messages it
 cannot process go to ``<queue>.dlq`` through the ``library.dlx`` exchange.
 
-The queues that must outlive a broker node are quorum queues (replicated on a
-majority of a cluster's nodes; on a single broker they work as well): the
-subscriber queues, their dead-letter queues, each service's RPC request queue
-``rpc-<service>`` and the reply queues of the calls services make. Everyone
-declaring one of them must declare it with the same arguments, so they are
-written here only. ``shared.messaging.quorum_queues`` turns the classic queues of a broker
-from before into quorum queues.
+The queues that must outlive a broker node are quorum queues on a cluster
+(replicated on a majority of its nodes) and classic durable queues on a single
+broker (``quorum``: ``shared.messaging.quorum_queues.quorum_wanted`` of the broker's
+address): the subscriber queues, their dead-letter queues, each service's RPC
+request queue ``rpc-<service>`` and the reply queues of the calls services make.
+Everyone declaring one of them must declare it with the same arguments, so they are
+written here only. ``shared.messaging.quorum_queues`` converts a broker's queues from
+before to the type wanted now.
 """
 
 from __future__ import annotations
 
 from kombu import Connection, Exchange, Queue
 
-from shared.messaging.quorum_queues import QUORUM, declare
+from shared.messaging.quorum_queues import QUORUM as QUORUM  # the fault tests' audit queues
+from shared.messaging.quorum_queues import declare, queue_type, quorum_for
 
 EVENTS_EXCHANGE_TEMPLATE = "{}.events"
 SUBSCRIBER_QUEUE_TEMPLATE = "{}.from.{}"
@@ -38,18 +40,18 @@ def events_exchange(source: str) -> Exchange:
     return Exchange(EVENTS_EXCHANGE_TEMPLATE.format(source), type="topic", durable=True)
 
 
-def dead_letter_queue(queue_name: str) -> Queue:
+def dead_letter_queue(queue_name: str, *, quorum: bool) -> Queue:
     name = DEAD_LETTER_QUEUE_TEMPLATE.format(queue_name)
     return Queue(
         name,
         exchange=DEAD_LETTER_EXCHANGE,
         routing_key=queue_name,
         durable=True,
-        queue_arguments=dict(QUORUM),
+        queue_arguments=queue_type(quorum),
     )
 
 
-def subscriber_queue(service: str, source: str) -> Queue:
+def subscriber_queue(service: str, source: str, *, quorum: bool) -> Queue:
     """The queue through which ``service`` follows every event of ``source``.
 
     It is bound with ``#``: positions are per source, so a consumer must see every
@@ -63,15 +65,16 @@ def subscriber_queue(service: str, source: str) -> Queue:
         routing_key="#",
         durable=True,
         queue_arguments={
-            **QUORUM,
+            **queue_type(quorum),
             "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
             "x-dead-letter-routing-key": name,
         },
     )
 
 
-def rpc_queue(service: str, exchange: Exchange = RPC_EXCHANGE) -> Queue:
-    """``service``'s RPC request queue, as nameko's would be, but a quorum queue.
+def rpc_queue(service: str, exchange: Exchange = RPC_EXCHANGE, *, quorum: bool) -> Queue:
+    """``service``'s RPC request queue, as nameko's would be, but durable, and a quorum
+    queue on a cluster.
 
     Its instances compete on it; a request a dying instance had taken is
     delivered to another (requests carry a ``command_id``, so a repeat is safe).
@@ -81,14 +84,14 @@ def rpc_queue(service: str, exchange: Exchange = RPC_EXCHANGE) -> Queue:
         exchange=exchange,
         routing_key=f"{service}.*",
         durable=True,
-        queue_arguments=dict(QUORUM),
+        queue_arguments=queue_type(quorum),
     )
 
 
-def quorum_reply_queue(queue: Queue) -> Queue:
+def quorum_reply_queue(queue: Queue, *, quorum: bool) -> Queue:
     """nameko's reply queue for the calls a service makes (durable, expiring when its
-    instance is gone), as a quorum queue: after a node is lost the instance consumes it
-    again through another node, and no reply sent meanwhile is lost.
+    instance is gone), as a quorum queue on a cluster: after a node is lost the instance
+    consumes it again through another node, and no reply sent meanwhile is lost.
 
     (Callers outside the services, nameko's standalone proxies, keep nameko's classic
     reply queue: it lives and dies with their one connection.)
@@ -98,21 +101,23 @@ def quorum_reply_queue(queue: Queue) -> Queue:
         exchange=queue.exchange,
         routing_key=queue.routing_key,
         durable=True,
-        queue_arguments={**(queue.queue_arguments or {}), **QUORUM},
+        queue_arguments={**(queue.queue_arguments or {}), **queue_type(quorum)},
     )
 
 
 def declare_subscriber(connection: Connection, service: str, source: str) -> Queue:
-    """Declare the source's exchange, the subscriber queue and its dead-letter queue.
+    """Declare the source's exchange, the subscriber queue and its dead-letter queue, of
+    the type the connection's broker wants (``quorum_for``).
 
-    A classic queue of the same name, from before the queues were quorum queues,
-    is made a quorum queue first, messages and all (``shared.messaging.quorum_queues``).
+    A queue of the same name of the other type, from before, is converted first,
+    messages and all (``shared.messaging.quorum_queues``).
     """
     channel = connection.default_channel
-    queue = subscriber_queue(service, source)
+    quorum = quorum_for(connection)
+    queue = subscriber_queue(service, source, quorum=quorum)
     events_exchange(source)(channel).declare()
     DEAD_LETTER_EXCHANGE(channel).declare()
-    declare(connection, dead_letter_queue(queue.name))
+    declare(connection, dead_letter_queue(queue.name, quorum=quorum))
     declare(connection, queue)
     return queue
 

@@ -1,23 +1,33 @@
-"""Declaring the quorum queues, and making quorum queues of the classic ones from before.
+"""Which queues are quorum queues, and converting a broker's queues from one type to the other.
 
-A queue's type cannot change: declaring ``x-queue-type: quorum`` where a classic
-queue of that name exists fails with ``PRECONDITION_FAILED`` (and closes the
-channel). ``declare`` then converts it, keeping every message:
+On a cluster (``AMQP_URI`` names several nodes) the services' queues are quorum
+queues, replicated on a majority of the nodes, so they outlive a node. On a single
+broker there is nothing to replicate to: a quorum queue there still writes every
+message to its Raft log and waits for it before confirming, for nothing, so the
+queues are classic (durable) ones. ``quorum_wanted`` decides, from the number of
+addresses; ``LIBRARY_QUEUE_TYPE=quorum`` (or ``classic``) in the environment
+overrides it, e.g. for a cluster reached through one load-balanced address.
+
+A queue's type cannot change: declaring a queue of one type where one of the other
+exists fails with ``PRECONDITION_FAILED`` (and closes the channel). ``declare``
+then converts it, keeping every message:
 
 1. a broker-side lock: an exclusive queue ``<name>.migration-lock`` (a second
    process converting the same queue gets ``RESOURCE_LOCKED`` and waits; the lock
    goes with its connection, so a crashed converter leaves none behind);
-2. a quorum queue ``<name>.migrating`` with the same binding, so that what the
-   exchange routes meanwhile is kept;
-3. the classic queue's messages moved into it (get, publish with confirms and
-   ``mandatory``, ack), the classic queue deleted once it is empty and unused;
-4. the quorum queue declared and bound, the holding queue unbound, emptied into
-   it and deleted (quorum queues take no if-empty delete, hence the unbinding
-   first: nothing reaches it any more).
+2. a holding queue ``<name>.migrating`` of the new type with the same binding, so
+   that what the exchange routes meanwhile is kept;
+3. the old queue's messages moved into it (get, publish with confirms and
+   ``mandatory``, ack), then the old queue deleted: a classic one once it is empty
+   and unused (``if-empty``, ``if-unused``); a quorum one takes neither, so it is
+   unbound first (nothing reaches it any more), emptied, and deleted if it still
+   has no consumer;
+4. the queue declared with its new type and bound, the holding queue unbound,
+   emptied into it and deleted.
 
-A classic queue that has consumers is left alone (``QueueInUse``): its service
-instances are from before, stop them first. A user without the rights to convert
-it (a service's own user may not publish to the default exchange, nor declare
+A queue that has consumers is left alone (``QueueInUse``): its service instances
+are from before, stop them first. A user without the rights to convert it (a
+service's own user may not publish to the default exchange, nor declare
 ``rpc-<service>.migrating``) gets ``CannotConvert``: ``python -m shared.runtime.topology``
 as the administrator (as infra/up.sh runs it) converts everything. Messages may
 change order, which every consumer here tolerates (redelivery reorders them anyway).
@@ -25,6 +35,7 @@ change order, which every consumer here tolerates (redelivery reorders them anyw
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,8 +45,12 @@ from typing import Any
 import amqp.exceptions
 from kombu import Connection, Queue
 
+from shared.config import addresses
+
 # The queue argument that makes a queue a quorum queue (replicated on a cluster's nodes).
 QUORUM = {"x-queue-type": "quorum"}
+# quorum or classic: the services' queues of that type whatever the number of nodes.
+QUEUE_TYPE_ENV = "LIBRARY_QUEUE_TYPE"
 
 _log = getLogger(__name__)
 
@@ -46,11 +61,39 @@ LOCK_RETRY = 0.2
 
 
 class CannotConvert(RuntimeError):
-    """Raised when a classic queue cannot be made a quorum queue now."""
+    """Raised when a queue cannot be given its other type now."""
 
 
 class QueueInUse(CannotConvert):
-    """Raised when a classic queue to convert has consumers (instances from before)."""
+    """Raised when a queue to convert has consumers (instances from before)."""
+
+
+def quorum_wanted(uri: str) -> bool:
+    """Whether the services' queues on the broker at ``uri`` are quorum queues: on a
+    cluster (several addresses) yes, on a single broker no; ``LIBRARY_QUEUE_TYPE`` decides
+    when set."""
+    chosen = os.environ.get(QUEUE_TYPE_ENV, "").strip().lower()
+    if chosen in ("quorum", "classic"):
+        return chosen == "quorum"
+    return len(addresses(uri)) > 1
+
+
+def quorum_for(connection: Connection) -> bool:
+    """``quorum_wanted`` for the broker ``connection`` was made to (its address list)."""
+    return quorum_wanted(";".join(connection.alt) or connection.as_uri())
+
+
+def queue_type(quorum: bool) -> dict[str, str]:
+    """The queue arguments that give a queue its type (none for a classic queue)."""
+    return dict(QUORUM) if quorum else {}
+
+
+def is_quorum(queue: Queue) -> bool:
+    return (queue.queue_arguments or {}).get("x-queue-type") == "quorum"
+
+
+def type_name(queue: Queue) -> str:
+    return "quorum" if is_quorum(queue) else "classic"
 
 
 def is_type_mismatch(error: BaseException) -> bool:
@@ -58,7 +101,8 @@ def is_type_mismatch(error: BaseException) -> bool:
 
 
 def declare(connection: Connection, queue: Queue) -> Queue:
-    """Declare ``queue`` (and its binding); a classic queue of that name is converted first.
+    """Declare ``queue`` (and its binding); a queue of that name of the other type is
+    converted first.
 
     Returns ``queue``. Raises ``QueueInUse`` when the classic queue has consumers,
     ``CannotConvert`` when this user may not convert it.
@@ -75,18 +119,18 @@ def declare(connection: Connection, queue: Queue) -> Queue:
         convert(connection, queue)
     except amqp.exceptions.AccessRefused as error:
         raise CannotConvert(
-            f"{queue.name} is a classic queue and this user may not make it a quorum queue "
+            f"{queue.name} is not a {type_name(queue)} queue and this user may not convert it "
             f"({error}): run python -m shared.runtime.topology as the administrator"
         ) from error
     return queue
 
 
 def convert(connection: Connection, queue: Queue) -> int:
-    """Make ``queue`` (declared with ``x-queue-type: quorum``) replace the classic queue of
-    its name; returns how many messages were carried over.
+    """Make ``queue`` (declared with its type) replace the queue of its name of the other
+    type; returns how many messages were carried over.
 
     Stopped half-way (a lost connection, refused rights) it is safe to run again: the
-    holding queue keeps what it took and the next run empties it into the quorum queue.
+    holding queue keeps what it took and the next run empties it into the new queue.
     """
     with _locked(connection, queue.name):
         try:
@@ -98,23 +142,50 @@ def convert(connection: Connection, queue: Queue) -> int:
         consumers = _consumers(connection, queue.name)
         if consumers:
             raise QueueInUse(
-                f"{queue.name} is a classic queue with {consumers} consumer(s), instances from "
-                "before the quorum queues: stop them, then start the services again "
-                "(or run python -m shared.runtime.topology)"
+                f"{queue.name} is not a {type_name(queue)} queue and has {consumers} "
+                "consumer(s), instances from before: stop them, then start the services "
+                "again (or run python -m shared.runtime.topology)"
             )
         holding = _holding(queue)
         _declare(connection, holding)
-        moved = 0
-        while True:
-            moved += _move(connection, queue.name, holding.name)
-            if _delete_if_idle(connection, queue.name):
-                break
+        if is_quorum(queue):
+            moved = _retire_classic(connection, queue.name, holding.name)
+        else:
+            moved = _retire_quorum(connection, queue, holding.name)
         _declare(connection, queue)
         _unbind(connection, holding)  # from here on nothing reaches it
         while _move(connection, holding.name, queue.name) or _depth(connection, holding.name):
             pass
         _delete(connection, holding.name)
-    _log.warning("%s is a quorum queue now (%d messages carried over)", queue.name, moved)
+    _log.warning(
+        "%s is a %s queue now (%d messages carried over)", queue.name, type_name(queue), moved
+    )
+    return moved
+
+
+def _retire_classic(connection: Connection, name: str, holding: str) -> int:
+    """Empty the classic queue ``name`` into ``holding`` and delete it once empty and unused."""
+    moved = 0
+    while True:
+        moved += _move(connection, name, holding)
+        if _delete_if_idle(connection, name):
+            return moved
+
+
+def _retire_quorum(connection: Connection, queue: Queue, holding: str) -> int:
+    """Unbind the quorum queue of ``queue``'s name (it takes no if-empty delete), empty it
+    into ``holding`` and delete it; bound again and ``QueueInUse`` if a consumer came."""
+    _unbind(connection, queue)  # its binding is the new queue's: the same exchange and key
+    moved = 0
+    while True:
+        moved += _move(connection, queue.name, holding)
+        if not _depth(connection, queue.name):
+            break
+    consumers = _consumers(connection, queue.name)
+    if consumers:
+        _bind(connection, queue)
+        raise QueueInUse(f"{queue.name} got a consumer while it was being converted")
+    _delete(connection, queue.name)
     return moved
 
 
@@ -125,7 +196,7 @@ def _holding(queue: Queue) -> Queue:
         routing_key=queue.routing_key,
         binding_arguments=queue.binding_arguments,
         durable=True,
-        queue_arguments=dict(QUORUM),
+        queue_arguments=queue_type(is_quorum(queue)),
     )
 
 
@@ -157,7 +228,7 @@ def _depth(connection: Connection, name: str) -> int:
 
 
 def _delete(connection: Connection, name: str) -> None:
-    """Delete a quorum queue (they take neither if-empty nor if-unused)."""
+    """Delete a queue whatever is in it (quorum queues take neither if-empty nor if-unused)."""
     with _channel(connection) as channel:
         channel.queue_delete(name)
 
@@ -167,6 +238,18 @@ def _unbind(connection: Connection, queue: Queue) -> None:
         return
     with _channel(connection) as channel:
         channel.queue_unbind(
+            queue.name,
+            queue.exchange.name,
+            routing_key=queue.routing_key or "",
+            arguments=queue.binding_arguments,
+        )
+
+
+def _bind(connection: Connection, queue: Queue) -> None:
+    if queue.exchange is None or not queue.exchange.name:
+        return
+    with _channel(connection) as channel:
+        channel.queue_bind(
             queue.name,
             queue.exchange.name,
             routing_key=queue.routing_key or "",

@@ -48,7 +48,7 @@ from shared.errors import BadRequest, NotFound
 from shared.eventsourcing.decider import Refused
 from shared.eventsourcing.store import ConcurrencyError
 from shared.messaging.names import quorum_reply_queue, rpc_queue
-from shared.messaging.quorum_queues import declare
+from shared.messaging.quorum_queues import declare, quorum_wanted
 
 _log = getLogger(__name__)
 
@@ -85,14 +85,20 @@ class TolerantQueueConsumer(QueueConsumer):
 
 
 class SurvivingRpcConsumer(RpcConsumer):
-    """nameko's RPC consumer on a quorum request queue (one declared classic before is
-    converted first, see ``shared.messaging.quorum_queues``)."""
+    """nameko's RPC consumer on a durable request queue, a quorum queue on a cluster (one
+    declared of the other type before is converted first, see
+    ``shared.messaging.quorum_queues``)."""
 
     queue_consumer = TolerantQueueConsumer()
 
     def setup(self) -> None:
         if self.queue is None:
-            queue = rpc_queue(self.container.service_name, get_rpc_exchange(self.container.config))
+            config = self.container.config
+            queue = rpc_queue(
+                self.container.service_name,
+                get_rpc_exchange(config),
+                quorum=quorum_wanted(amqp_uri(config)),
+            )
             with Connection(amqp_uri(self.container.config), connect_timeout=10) as connection:
                 declare(connection, queue)
             self.queue = queue
@@ -102,13 +108,14 @@ class SurvivingRpcConsumer(RpcConsumer):
 
 class SurvivingReplyListener(ReplyListener):
     """Receives the replies to the RPCs a service makes (a consumer reading a feed), on a
-    quorum reply queue."""
+    durable reply queue, a quorum queue on a cluster."""
 
     queue_consumer = TolerantQueueConsumer()
 
     def setup(self) -> None:
         super().setup()
-        self.queue = quorum_reply_queue(self.queue)
+        quorum = quorum_wanted(amqp_uri(self.container.config))
+        self.queue = quorum_reply_queue(self.queue, quorum=quorum)
 
 
 class SurvivingRpc(Rpc):

@@ -31,6 +31,7 @@ from shared.events.envelope import Envelope, InvalidEnvelope
 from shared.messaging.dead_letters import DeadLetters
 from shared.messaging.names import declare_subscriber, subscriber_queue
 from shared.messaging.publisher import PublishNotConfirmed
+from shared.messaging.quorum_queues import quorum_wanted
 from shared.messaging.rpc import TolerantQueueConsumer
 
 _log = getLogger(__name__)
@@ -104,7 +105,8 @@ class EventSubscriber(Entrypoint):
     def setup(self) -> None:
         self.linger = float(self.container.config.get("SUBSCRIBER_LINGER_MS", LINGER_MS)) / 1000
         service = self.container.service_name
-        self.queues = [subscriber_queue(service, source) for source in self.sources]
+        quorum = quorum_wanted(amqp_uri(self.container.config))
+        self.queues = [subscriber_queue(service, source, quorum=quorum) for source in self.sources]
         with Connection(amqp_uri(self.container.config)) as connection:
             for source in self.sources:
                 declare_subscriber(connection, service, source)

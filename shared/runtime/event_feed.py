@@ -21,7 +21,11 @@ from shared.events.envelope import Envelope
 from shared.eventsourcing.projection import TransientError, checkpoints
 from shared.eventsourcing.rebuild import lag
 from shared.messaging.dead_letters import count_waiting
-from shared.messaging.names import SUBSCRIBER_QUEUE_TEMPLATE, dead_letter_queue, events_exchange
+from shared.messaging.names import (
+    DEAD_LETTER_QUEUE_TEMPLATE,
+    SUBSCRIBER_QUEUE_TEMPLATE,
+    events_exchange,
+)
 from shared.messaging.rpc import rpc
 from shared.runtime import read_after
 from shared.runtime.dependencies import EventRelay, EventStoreProvider
@@ -135,7 +139,7 @@ class EventFeed:
     def _dlqs(self) -> list[str]:
         """The dead-letter queues of this service's subscriptions."""
         return [
-            dead_letter_queue(SUBSCRIBER_QUEUE_TEMPLATE.format(self.name, source)).name
+            DEAD_LETTER_QUEUE_TEMPLATE.format(SUBSCRIBER_QUEUE_TEMPLATE.format(self.name, source))
             for source in self.metrics.subscribed_sources()
         ]
 

@@ -7,8 +7,9 @@ consumer's first start are kept for it. Each service declares its own RPC
 request queue when it starts (until then a call is refused as "not running");
 an existing one is converted here (below). Idempotent.
 
-The queues are quorum queues (``shared.messaging.names``). A broker set up before
-they were has classic queues of the same names: each is converted, messages and
+The queues are quorum queues on a cluster and classic ones on a single broker
+(``shared.messaging.quorum_queues.quorum_wanted``). A broker set up before has
+queues of the same names of the other type: each is converted, messages and
 all (``shared.messaging.quorum_queues``), unless a service instance from before still
 consumes it; that queue is reported and left as it is until the instances are
 stopped and this runs again (or the services start: they convert it too).
@@ -32,7 +33,7 @@ from shared.messaging.names import (
     declare_subscriber,
     rpc_queue,
 )
-from shared.messaging.quorum_queues import CannotConvert, declare
+from shared.messaging.quorum_queues import CannotConvert, declare, quorum_wanted
 
 
 def service_class(service: str) -> type:
@@ -97,10 +98,11 @@ def exists(connection: Connection, queue: str) -> bool:
 def declare_all(uri: str, in_use: list[str] | None = None) -> dict[str, list[str]]:
     """Declare everything; return each service's subscribed sources.
 
-    A classic queue still consumed by instances from before (or that this user may not
-    convert) cannot become a quorum queue now: its reason is appended to ``in_use``
+    A queue of the other type still consumed by instances from before (or that this
+    user may not convert) cannot be converted now: its reason is appended to ``in_use``
     when given, raised otherwise.
     """
+    quorum = quorum_wanted(uri)
     declared: dict[str, list[str]] = {}
 
     def attempt(declaration: Callable[[], object]) -> None:
@@ -117,8 +119,9 @@ def declare_all(uri: str, in_use: list[str] | None = None) -> dict[str, list[str
             declare_events_exchange(connection, service)
         declare_campus_routing(connection, list(SERVICES))
         for service in SERVICES:
-            if exists(connection, rpc_queue(service).name):
-                attempt(lambda service=service: declare(connection, rpc_queue(service)))
+            requests = rpc_queue(service, quorum=quorum)
+            if exists(connection, requests.name):
+                attempt(lambda requests=requests: declare(connection, requests))
             declared[service] = subscriptions(service)
             for source in declared[service]:
                 attempt(

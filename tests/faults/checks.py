@@ -14,8 +14,9 @@ holds), so a scenario reports every broken invariant at once.
   its head, and the audit queues saw every position at least once;
 * nothing is parked or dead-lettered but the poison, nothing is left in a queue
   or unacked;
-* the queues that must outlive a broker node are quorum queues and, on a
-  cluster, every node runs and every quorum queue has all its members online.
+* on a cluster, the queues that must outlive a broker node are quorum queues,
+  every node runs and every quorum queue has all its members online; on a single
+  node they are classic durable queues (a quorum queue there replicates to nobody).
 """
 
 from __future__ import annotations
@@ -269,9 +270,11 @@ def relays_lost_nothing(system: System, seen: dict[str, Counter]) -> list[str]:
 
 
 def quorum_queues(system: System) -> list[str]:
-    """The services' request, reply, subscriber and dead-letter queues (and the audit queues)
-    are quorum queues; a cluster is whole again. (Standalone proxies' reply queues, the
+    """On a cluster the services' request, reply, subscriber and dead-letter queues are
+    quorum queues, on a single node classic durable ones (the audit queues are quorum
+    queues on both); a cluster is whole again. (Standalone proxies' reply queues, the
     desks', stay classic: they live and die with one connection.)"""
+    wanted = "quorum" if len(system.servers.nodes) > 1 else "classic"
     problems = []
     for queue in system.servers.queues(VHOST):
         name = queue["name"]
@@ -280,10 +283,11 @@ def quorum_queues(system: System) -> list[str]:
             or (name.startswith("rpc.reply-") and "standalone_rpc_proxy" not in name)
             or ".from." in name
             or name.endswith(".dlq")
-            or name.startswith("faults.audit.")
         )
-        if must and queue.get("type") != "quorum":
+        if name.startswith("faults.audit.") and queue.get("type") != "quorum":
             problems.append(f"{name} is a {queue.get('type')} queue, not a quorum queue")
+        elif must and (queue.get("type") != wanted or not queue.get("durable")):
+            problems.append(f"{name} is a {queue.get('type')} queue, not a {wanted} one")
     return problems + system.servers.whole(VHOST)
 
 

@@ -202,8 +202,8 @@ class Servers:
         response = requests.get(
             f"{self.api()}/api/queues/{quote(vhost, safe='')}",
             params={
-                "columns": "name,type,messages,messages_unacknowledged,consumers,message_stats,"
-                "arguments,members,online,leader"
+                "columns": "name,type,durable,messages,messages_unacknowledged,consumers,"
+                "message_stats,arguments,members,online,leader"
             },
             auth=(USER, PASSWORD),
             timeout=HTTP_TIMEOUT,

@@ -1,10 +1,13 @@
-"""Quorum queues, and a broker from before them: its classic queues become quorum queues
-with every message kept, unless an instance from before still consumes them."""
+"""Quorum queues on a cluster, classic ones on a single broker, and a broker from before:
+its queues of the other type are converted with every message kept, unless an instance
+from before still consumes them. (The test broker is a single node: LIBRARY_QUEUE_TYPE
+asks for quorum queues where a test needs them, as for a cluster.)"""
 
 import threading
 from urllib.parse import quote
 
 import amqp
+import pytest
 import requests
 from kombu import Connection, Queue
 
@@ -16,7 +19,7 @@ from shared.messaging.names import (
     rpc_queue,
     subscriber_queue,
 )
-from shared.messaging.quorum_queues import convert
+from shared.messaging.quorum_queues import QUEUE_TYPE_ENV, convert
 from shared.runtime.topology import declare_all
 
 
@@ -71,10 +74,22 @@ def bodies(connection, queue):
     return found
 
 
-def test_the_services_queues_are_quorum_queues(config):
+@pytest.fixture
+def cluster_like(monkeypatch):
+    """Quorum queues wanted, as on a cluster."""
+    monkeypatch.setenv(QUEUE_TYPE_ENV, "quorum")
+
+
+def test_the_services_queues_are_classic_on_one_broker_and_quorum_on_a_cluster(config, monkeypatch):
+    monkeypatch.delenv(QUEUE_TYPE_ENV, raising=False)
     declare_all(config["AMQP_URI"])
     with Connection(config["AMQP_URI"]) as connection:
-        rpc_queue("circulation")(connection.default_channel).declare()
+        rpc_queue("circulation", quorum=False)(connection.default_channel).declare()
+    types = queue_types(config)
+    for name in ("circulation.from.catalog", "circulation.from.catalog.dlq", "rpc-circulation"):
+        assert types[name][0] == "classic"
+    monkeypatch.setenv(QUEUE_TYPE_ENV, "quorum")
+    declare_all(config["AMQP_URI"])
     types = queue_types(config)
     assert types["circulation.from.catalog"][0] == "quorum"
     assert types["circulation.from.catalog.dlq"][0] == "quorum"
@@ -82,15 +97,48 @@ def test_the_services_queues_are_quorum_queues(config):
     assert types["rpc-circulation"][0] == "quorum"
 
 
-def test_a_broker_from_before_gets_quorum_queues_with_every_message_kept(config):
+def test_quorum_queues_from_before_become_classic_on_one_broker_with_every_message_kept(
+    config, monkeypatch
+):
     uri = config["AMQP_URI"]
-    old = subscriber_queue("circulation", "catalog")
+    monkeypatch.delenv(QUEUE_TYPE_ENV, raising=False)
+    old = subscriber_queue("circulation", "catalog", quorum=True)
+    with Connection(uri) as connection:
+        channel = connection.default_channel
+        DEAD_LETTER_EXCHANGE(channel).declare()
+        old(channel).declare()
+        dead_letter_queue(old.name, quorum=True)(channel).declare()
+        rpc_queue("catalog", quorum=True)(channel).declare()
+        publish(connection, events_exchange("catalog").name, "BookAdded", 25)
+        publish(connection, DEAD_LETTER_EXCHANGE.name, old.name, 3, prefix="dead")
+        publish(connection, "nameko-rpc", "catalog.health", 2, prefix="call")
+    assert queue_types(config)[old.name] == ("quorum", 25)
+
+    in_use: list[str] = []
+    declare_all(uri, in_use)
+
+    assert in_use == []
+    types = queue_types(config)
+    assert types[old.name] == ("classic", 25)
+    assert types[f"{old.name}.dlq"] == ("classic", 3)
+    assert types["rpc-catalog"] == ("classic", 2)
+    assert not [name for name in types if "migrat" in name]
+    with Connection(uri) as connection:
+        assert sorted(bodies(connection, old.name)) == sorted(f"m{n}" for n in range(25))
+        # bound again: what catalog publishes now arrives, once
+        publish(connection, events_exchange("catalog").name, "Weeded", 1, prefix="after")
+        assert bodies(connection, old.name) == ["after0"]
+
+
+def test_a_broker_from_before_gets_quorum_queues_with_every_message_kept(config, cluster_like):
+    uri = config["AMQP_URI"]
+    old = subscriber_queue("circulation", "catalog", quorum=True)
     with Connection(uri) as connection:
         channel = connection.default_channel
         DEAD_LETTER_EXCHANGE(channel).declare()
         classic(old)(channel).declare()
-        classic(dead_letter_queue(old.name))(channel).declare()
-        classic(rpc_queue("catalog"))(channel).declare()
+        classic(dead_letter_queue(old.name, quorum=True))(channel).declare()
+        classic(rpc_queue("catalog", quorum=True))(channel).declare()
         publish(connection, events_exchange("catalog").name, "BookAdded", 25)
         publish(connection, DEAD_LETTER_EXCHANGE.name, old.name, 3, prefix="dead")
         publish(connection, "nameko-rpc", "catalog.health", 2, prefix="call")
@@ -112,9 +160,9 @@ def test_a_broker_from_before_gets_quorum_queues_with_every_message_kept(config)
         assert bodies(connection, old.name) == ["after0"]
 
 
-def test_a_classic_queue_still_consumed_is_reported_and_left_alone(config):
+def test_a_classic_queue_still_consumed_is_reported_and_left_alone(config, cluster_like):
     uri = config["AMQP_URI"]
-    old = subscriber_queue("archives", "catalog")
+    old = subscriber_queue("archives", "catalog", quorum=True)
     with Connection(uri) as consumer_connection:
         channel = consumer_connection.channel()
         DEAD_LETTER_EXCHANGE(channel).declare()
@@ -130,9 +178,9 @@ def test_a_classic_queue_still_consumed_is_reported_and_left_alone(config):
     assert queue_types(config)[old.name][0] == "quorum"
 
 
-def test_two_converters_at_once_keep_each_message_exactly_once(config):
+def test_two_converters_at_once_keep_each_message_exactly_once(config, cluster_like):
     uri = config["AMQP_URI"]
-    old = subscriber_queue("activities", "circulation")
+    old = subscriber_queue("activities", "circulation", quorum=True)
     with Connection(uri) as connection:
         DEAD_LETTER_EXCHANGE(connection.default_channel).declare()
         classic(old)(connection.default_channel).declare()

@@ -9,6 +9,7 @@ from shared.cli import errors
 from shared.cli.broker import vhost_of
 from shared.config import addresses, connect_retries
 from shared.messaging.names import QUORUM, dead_letter_queue, rpc_queue, subscriber_queue
+from shared.messaging.quorum_queues import QUEUE_TYPE_ENV, quorum_wanted
 from shared.messaging.rpc import TolerantQueueConsumer
 
 CLUSTER = (
@@ -57,14 +58,29 @@ def test_nameko_s_reconnection_warning_names_every_node_without_its_password(cap
 
 
 def test_the_queues_that_must_outlive_a_node_are_quorum_queues_with_dead_lettering():
-    queue = subscriber_queue("archives", "circulation")
+    queue = subscriber_queue("archives", "circulation", quorum=True)
     assert queue.queue_arguments == {
         **QUORUM,
         "x-dead-letter-exchange": "library.dlx",
         "x-dead-letter-routing-key": "archives.from.circulation",
     }
     assert queue.durable and not queue.exclusive and not queue.auto_delete
-    assert dead_letter_queue(queue.name).queue_arguments == QUORUM
-    request = rpc_queue("circulation")
+    assert dead_letter_queue(queue.name, quorum=True).queue_arguments == QUORUM
+    request = rpc_queue("circulation", quorum=True)
     assert (request.name, request.routing_key) == ("rpc-circulation", "circulation.*")
     assert request.queue_arguments == QUORUM
+
+
+def test_on_a_single_broker_they_are_classic_durable_queues(monkeypatch):
+    monkeypatch.delenv(QUEUE_TYPE_ENV, raising=False)
+    single = "amqp://library:s3cret@rabbit1:5672/school"
+    assert quorum_wanted(CLUSTER) and not quorum_wanted(single)
+    queue = subscriber_queue("archives", "circulation", quorum=quorum_wanted(single))
+    assert queue.durable and "x-queue-type" not in queue.queue_arguments
+    assert queue.queue_arguments["x-dead-letter-exchange"] == "library.dlx"
+    assert not dead_letter_queue(queue.name, quorum=False).queue_arguments
+    assert rpc_queue("circulation", quorum=False).durable
+    monkeypatch.setenv(QUEUE_TYPE_ENV, "quorum")  # a cluster behind one address
+    assert quorum_wanted(single)
+    monkeypatch.setenv(QUEUE_TYPE_ENV, "classic")
+    assert not quorum_wanted(CLUSTER)
