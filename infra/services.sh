@@ -297,10 +297,12 @@ cmd_stop() {
             log "nothing to stop"
             return 0
         fi
-        # supervisord stops every program at once (SIGKILL after stopwaitsecs), then exits.
+        # `stop all` signals every program at once (SIGKILL after stopwaitsecs); a
+        # shutdown alone would stop them one after another.
         local pid
         pid="$(ctl pid)"
-        log "stopping every program and supervisord (pid $pid)"
+        log "stopping every program, then supervisord (pid $pid)"
+        ctl stop all >/dev/null || true
         ctl shutdown >/dev/null
         local start=$SECONDS
         while kill -0 "$pid" 2>/dev/null; do
@@ -326,6 +328,10 @@ cmd_stop() {
     wait
     for spec in "${specs[@]}"; do rm -f "$(program_file "$spec")"; done
     ctl update "${specs[@]}" >/dev/null  # forgets the programs whose file is gone
+    if [ -z "$(ctl status 2>/dev/null || true)" ]; then
+        log "no program left: stopping supervisord"
+        ctl shutdown >/dev/null
+    fi
 }
 
 cmd_status() {

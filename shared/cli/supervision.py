@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import xmlrpc.client
 from pathlib import Path
+from typing import Any
 
 from supervisor.xmlrpc import SupervisorTransport
 
@@ -28,13 +29,18 @@ def run_dir() -> Path:
 
 def states(directory: Path | None = None) -> dict[str, str]:
     """Program name -> supervisord's state name; empty when no supervisord runs there."""
+    return {name: process["statename"] for name, process in processes(directory).items()}
+
+
+def processes(directory: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Program name -> supervisord's process info (``statename``, ``pid``, ``start``...)."""
     socket = (directory or run_dir()) / SOCKET_NAME
     if not socket.is_socket():
         return {}
     transport = SupervisorTransport(None, None, f"unix://{socket}")
     proxy = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
     try:
-        processes = proxy.supervisor.getAllProcessInfo()
+        found = proxy.supervisor.getAllProcessInfo()
     except (OSError, xmlrpc.client.Error):
         return {}  # a socket left by a supervisord that is gone
-    return {process["name"]: process["statename"] for process in processes}
+    return {process["name"]: process for process in found}

@@ -97,6 +97,10 @@ class Desks:
         for desk in desks:
             desk.wait()
 
+    def stop(self) -> None:
+        """Send no more: each desk finishes the command it is sending (``run`` then returns)."""
+        self._left = 0
+
     def send(self, command: Command) -> Command:
         """One command from a desk of its own (the poison scenario's loan)."""
         self.commands.append(command)

@@ -163,7 +163,7 @@ class System:
             instance.start()
         for service in SERVICES:
             self.wait_ready(service)
-        self._seed(copies, patrons)
+        self.seed(copies, patrons)
 
     def stop(self) -> None:
         for instance in self.instances.values():
@@ -218,7 +218,7 @@ class System:
                 self.wait_ready(instance.service)
                 self.restart(instance)
 
-    def _seed(self, copies: int, patrons: int) -> None:
+    def seed(self, copies: int, patrons: int) -> None:
         """Copies on both campuses (plus the poison copy) and a mix of teacher and student cards."""
         with self.rpc("catalog") as catalog:
             for campus, count in (("north", copies - copies // 2), ("south", copies // 2)):
