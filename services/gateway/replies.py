@@ -882,6 +882,9 @@ class ServiceHealth(Schema):
         fields.Nested(Sip2Listener),
         metadata={"description": "The SIP2 server's: where the kiosks connect."},
     )
+    metrics = nullable_string(
+        metadata={"description": "Where the instance that answered serves /metrics (Prometheus)."}
+    )
 
 
 class ProjectionLag(Schema):
