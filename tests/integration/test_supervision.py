@@ -64,6 +64,18 @@ class Supervised:
             timeout=240,
         )
 
+    def library(self, *args: str) -> tuple[int, str, dict[str, dict[str, Any]]]:
+        """The operator console's answer, and supervisord's programs right after it."""
+        done = subprocess.run(
+            [str(REPO_ROOT / ".venv" / "bin" / "library"), *args],
+            cwd=REPO_ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        return done.returncode, done.stdout + done.stderr, supervision.processes(self.run_dir)
+
     def pid(self, spec: str) -> int:
         """The pid supervisord runs ``spec`` as (0 while it is not running)."""
         process = supervision.processes(self.run_dir).get(spec, {})
@@ -178,6 +190,10 @@ def test_each_service_killed_is_restarted_by_supervisord_and_nothing_is_lost(sup
         )
         back[spec] = time.monotonic() - killed
         wait_until(lambda answered=answered: desks.answered > answered + DESKS, timeout=60)
+    code, said, programs = supervised.library("scale", "circulation", "2")
+    second = programs.get("circulation@2", {})
+    environ = Path(f"/proc/{second.get('pid')}/environ").read_bytes().split(b"\0")
+    code_down, said_down, programs_down = supervised.library("scale", "circulation", "1")
     desks.stop()
     stream.wait()
     print("\nback after kill -9 (s): " + ", ".join(f"{s} {t:.1f}" for s, t in back.items()))
@@ -207,3 +223,10 @@ def test_each_service_killed_is_restarted_by_supervisord_and_nothing_is_lost(sup
     assert counts["stored"] == counts["archived"] > 0
     assert {spec: t for spec, t in back.items() if t > BACK_WITHIN} == {}
     assert set(back) == set(SPECS) >= set(SERVICES)
+
+    # `library scale` adds a supervised program, LIBRARY_INSTANCE=2, and removes it again.
+    assert code == 0 and "circulation: 2 instance(s) running" in said, said
+    assert second["statename"] in supervision.ALIVE
+    assert b"LIBRARY_INSTANCE=2" in environ
+    assert code_down == 0 and "circulation: 1 instance(s) running" in said_down, said_down
+    assert "circulation@2" not in programs_down and "circulation" in programs_down
