@@ -72,16 +72,22 @@ case "${1:-}" in
             echo "[prometheus] already running (pid $(cat "$PID_FILE")), on http://$ADDRESS"
             exit 0
         fi
+        if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+            # Debian's package starts a Prometheus of its own where systemd runs.
+            echo "[prometheus] ERROR: 127.0.0.1:$PORT is taken (Debian's prometheus service?" \
+                "\`systemctl disable --now prometheus\`), or set PROMETHEUS_PORT" >&2
+            exit 1
+        fi
         setsid prometheus --config.file="$config" --storage.tsdb.path="$HOME_DIR/data" \
             --storage.tsdb.retention.time=15d --web.listen-address="$ADDRESS" \
             </dev/null >>"$LOG_FILE" 2>&1 &
         echo $! >"$PID_FILE"
         for _ in $(seq 1 100); do
+            running || break
             if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
                 echo "[prometheus] scraping the services on http://$ADDRESS (targets: $(targets_dir))"
                 exit 0
             fi
-            running || break
             sleep 0.2
         done
         echo "[prometheus] ERROR: not ready on $ADDRESS (see $LOG_FILE)" >&2

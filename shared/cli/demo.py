@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import time
@@ -61,7 +62,7 @@ RETRIES = 3
 RPC_TIMEOUT = 120.0
 WAIT_TIMEOUT = 600.0
 RUN_FILE = Path(__file__).resolve().parents[2] / ".run" / "demo.json"
-PROMETHEUS = "http://127.0.0.1:9090"  # infra/monitoring/prometheus.sh
+PROMETHEUS = f"http://127.0.0.1:{os.environ.get('PROMETHEUS_PORT') or 9090}"  # its prometheus.sh
 OFFLINE_FILE = RUN_FILE.parent / "offline-morning.csv"  # shared/cli/demo_offline.py
 
 # Share of the collection by top-level class letter, in per cent.
