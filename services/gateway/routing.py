@@ -60,7 +60,7 @@ from services.gateway.session_cache import SessionCache
 from services.gateway.settings import GatewaySettings
 from shared.messaging.rpc import SurvivingReplyListener
 from shared.runtime import read_after
-from shared.runtime.metrics import observe_http
+from shared.runtime.metrics import observe_http, observe_unmatched
 
 _log = getLogger(__name__)
 
@@ -159,6 +159,7 @@ class ApiWsgiApp(WsgiApp):
             correlation_id, problem = correlation(request)
             response = (problem or problem_for_http(exc)).response(correlation_id)
             finish(response, correlation_id, api=True)
+            observe_unmatched(request.method, response.status_code)
             return response(environ, start_response)
         request.path_values = values
         return provider.handle_request(request)(environ, start_response)

@@ -147,6 +147,17 @@ def observe_http(route: str, method: str, status: int, seconds: float) -> None:
     HTTP_SECONDS.labels(route, method).observe(seconds)
 
 
+UNMATCHED = "<unmatched>"
+"""The route label of a request no route matched (a 404, or a 405 for its method)."""
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def observe_unmatched(method: str, status: int) -> None:
+    """Count a request no route answers: one series for them all, whatever their paths (a
+    scanner's thousand paths are not a thousand series), an unknown method as OTHER."""
+    HTTP_REQUESTS.labels(UNMATCHED, method if method in METHODS else "OTHER", str(status)).inc()
+
+
 def record_lag(service: str, rows: Sequence[Mapping[str, Any]]) -> None:
     """Set the projection lag gauges from ``projection_lag`` rows (unknown lag: left out)."""
     for row in rows:

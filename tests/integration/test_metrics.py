@@ -104,6 +104,13 @@ def test_a_lend_through_the_gateway_moves_the_counters_and_the_histogram(running
         before, "library_events_appended_total", service="circulation"
     )
 
+    unmatched = {"route": "<unmatched>", "method": "GET", "status": "404"}
+    before = value(scrape(urls["gateway"]), "library_http_requests_total", **unmatched)
+    for path in ("/api/no-such-thing", "/wp-login.php", "/api/loans/x/y/z"):
+        assert api.get(path).status_code == 404
+    counted = value(scrape(urls["gateway"]), "library_http_requests_total", **unmatched)
+    assert counted - before == 3  # one series for every path no route matches
+
     def published() -> dict:
         samples = scrape(urls["circulation"])
         ok = (
