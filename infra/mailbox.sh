@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$REPO_ROOT"
 
 RUN_DIR="${LIBRARY_RUN_DIR:-.run}"
-PID_FILE="$RUN_DIR/mailbox.pid"  # not in pids/: infra/services.sh takes those for services
+PID_FILE="$RUN_DIR/mailbox.pid"  # not a service: infra/services.sh (supervisord) runs those
 LOG_FILE="$RUN_DIR/logs/mailbox.log"
 PORT="${MAILBOX_PORT:-8025}"
 
