@@ -119,7 +119,8 @@ class Stage:
 
     def as_if_followed(self, services: Sequence[str]) -> dict[str, int]:
         """After a history was stored straight into the stores: circulation's copy
-        model built from catalog's feed, and every relay and projection of
+        model built from catalog's feed and its cards (``patrons``: a return's receipt
+        names the borrower) from its own, and every relay and projection of
         ``services`` set at its source's head, as if they had followed it live.
         Answers each store's head."""
         from shared.eventsourcing.rebuild import rebuild
@@ -130,10 +131,9 @@ class Stage:
             with self.pools[source].transaction() as cursor:
                 return EventStore(source).read(cursor, after, limit)
 
-        copy_model = next(
-            p for p in service_projections("circulation") if p.name == "copy_availability"
-        )
-        rebuild(self.pools["circulation"], copy_model, read_feed)
+        for projection in service_projections("circulation"):
+            if projection.name in ("copy_availability", "patrons"):
+                rebuild(self.pools["circulation"], projection, read_feed)
         heads = {}
         for service in services:
             with self.pools[service].transaction() as cursor:
