@@ -91,10 +91,13 @@ class EventSubscriber(Entrypoint):
     queue_consumer = RawQueueConsumer()
     dead_letters = DeadLetters()
 
-    def __init__(self, *sources: str, **kwargs: Any) -> None:
+    def __init__(self, *sources: str, linger_ms: float | None = None, **kwargs: Any) -> None:
+        """``linger_ms``: this subscription's own linger, for a service that need not
+        follow its sources closely (else ``SUBSCRIBER_LINGER_MS``)."""
         if not sources:
             raise ValueError("subscribe to at least one source")
         self.sources = sources
+        self.linger_ms = linger_ms
         self._failures: dict[tuple[str, str], int] = {}
         self._pending: deque[Delivery] = deque()
         self._running = False
@@ -103,7 +106,10 @@ class EventSubscriber(Entrypoint):
         super().__init__(**kwargs)
 
     def setup(self) -> None:
-        self.linger = float(self.container.config.get("SUBSCRIBER_LINGER_MS", LINGER_MS)) / 1000
+        linger = self.linger_ms
+        if linger is None:
+            linger = self.container.config.get("SUBSCRIBER_LINGER_MS", LINGER_MS)
+        self.linger = float(linger) / 1000
         service = self.container.service_name
         quorum = quorum_wanted(amqp_uri(self.container.config))
         self.queues = [subscriber_queue(service, source, quorum=quorum) for source in self.sources]
