@@ -15,6 +15,7 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from logging import getLogger
@@ -44,6 +45,13 @@ PREFETCH = 500
 LINGER_MS = 20
 """How long the first event of a quiet spell waits for others to share its transaction
 (``SUBSCRIBER_LINGER_MS`` in the config; 0 hands every event over at once)."""
+
+
+def linger_seconds(linger_ms: float | None, config: Mapping[str, Any]) -> float:
+    """A subscription's own linger if it has one, else ``SUBSCRIBER_LINGER_MS``, in seconds."""
+    if linger_ms is None:
+        linger_ms = config.get("SUBSCRIBER_LINGER_MS", LINGER_MS)
+    return float(linger_ms) / 1000
 
 
 class RawQueueConsumer(TolerantQueueConsumer):
@@ -106,10 +114,7 @@ class EventSubscriber(Entrypoint):
         super().__init__(**kwargs)
 
     def setup(self) -> None:
-        linger = self.linger_ms
-        if linger is None:
-            linger = self.container.config.get("SUBSCRIBER_LINGER_MS", LINGER_MS)
-        self.linger = float(linger) / 1000
+        self.linger = linger_seconds(self.linger_ms, self.container.config)
         service = self.container.service_name
         quorum = quorum_wanted(amqp_uri(self.container.config))
         self.queues = [subscriber_queue(service, source, quorum=quorum) for source in self.sources]
