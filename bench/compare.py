@@ -83,6 +83,7 @@ def medians(results: list[dict[str, Any]]) -> dict[str, float]:
 
 def main(argv: list[str]) -> int:
     runs_dir, out, old = Path(argv[0]), Path(argv[1]), argv[2]
+    new = argv[3] if len(argv) > 3 else "HEAD"
     sides = {
         side: [json.loads(path.read_text()) for path in sorted(runs_dir.glob(f"{side}-*.json"))]
         for side in ("before", "after")
@@ -91,7 +92,7 @@ def main(argv: list[str]) -> int:
         raise SystemExit(f"no runs of both sides in {runs_dir}")
     before, after = medians(sides["before"]), medians(sides["after"])
     table = Table(
-        title=f"Desk bench, {old} (before) against HEAD (after): medians of {len(sides['before'])}"
+        title=f"Desk bench, {old} (before) against {new} (after): medians of {len(sides['before'])}"
     )
     for column in ("figure", "before", "after"):
         table.add_column(column, justify="right" if column != "figure" else "left")
@@ -100,7 +101,14 @@ def main(argv: list[str]) -> int:
     Console().print(table)
     out.write_text(
         json.dumps(
-            {"old": old, "runs": len(sides["before"]), "before": before, "after": after}, indent=2
+            {
+                "old": old,
+                "new": new,
+                "runs": len(sides["before"]),
+                "before": before,
+                "after": after,
+            },
+            indent=2,
         )
     )
     return 0

@@ -6,6 +6,7 @@
 #   bench/compare.sh 51d50f7 2 -- --events 100000 --seconds 10 --rates 10,25
 #   bench/compare.sh --http 51d50f7 3 -- --seconds 15   # the HTTP desk bench (bench.http_desk)
 #
+# COMPARE_AFTER=<commit> compares against that commit instead of HEAD (one change alone).
 # Each side is a git worktree (in $COMPARE_DIR, default /tmp/library-compare) with
 # HEAD's bench/ copied in, so only the services differ. Every run's JSON is kept there;
 # the medians per side are printed and written to bench/results/compare.json
@@ -34,7 +35,7 @@ mkdir -p "$work/runs"
 
 for side in before after; do
     commit=$old
-    [ "$side" = after ] && commit=$(git -C "$repo" rev-parse HEAD)
+    [ "$side" = after ] && commit=$(git -C "$repo" rev-parse "${COMPARE_AFTER:-HEAD}")
     if [ -d "$work/$side" ]; then
         git -C "$work/$side" checkout -q --force --detach "$commit"
     else
@@ -59,4 +60,4 @@ done
 
 out=$repo/bench/results/compare.json
 [ "$bench" = http_desk ] && out=$repo/bench/results/compare_http.json
-"$python" -m bench.compare "$work/runs" "$out" "$old"
+"$python" -m bench.compare "$work/runs" "$out" "$old" "${COMPARE_AFTER:-HEAD}"
