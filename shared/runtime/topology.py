@@ -34,6 +34,7 @@ from shared.messaging.names import (
     rpc_queue,
 )
 from shared.messaging.quorum_queues import CannotConvert, declare, quorum_wanted
+from shared.runtime.permissions import GATEWAY, SIP2
 
 
 def service_class(service: str) -> type:
@@ -118,10 +119,14 @@ def declare_all(uri: str, in_use: list[str] | None = None) -> dict[str, list[str
         for service in SERVICES:
             declare_events_exchange(connection, service)
         declare_campus_routing(connection, list(SERVICES))
-        for service in SERVICES:
-            requests = rpc_queue(service, quorum=quorum)
+        # The gateway and the SIP2 server own no events but answer their health RPC on
+        # a queue of their own: one of the other type is converted here too, as only
+        # the administrator may.
+        for answering in (*SERVICES, GATEWAY, SIP2):
+            requests = rpc_queue(answering, quorum=quorum)
             if exists(connection, requests.name):
                 attempt(lambda requests=requests: declare(connection, requests))
+        for service in SERVICES:
             declared[service] = subscriptions(service)
             for source in declared[service]:
                 attempt(
