@@ -40,6 +40,7 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from shared import processes
 from shared.config import REPO_ROOT, Config
 from shared.errors import BadRequest
 
@@ -307,7 +308,7 @@ def sweep_targets(directory: Path) -> None:
     """Remove the targets of processes that no longer run on this host."""
     for path in directory.glob("*.json"):
         pid = path.stem.rpartition("-")[2]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not processes.alive(int(pid)):
             path.unlink(missing_ok=True)
 
 
@@ -330,16 +331,6 @@ def running_targets(config: Config) -> dict[str, str]:
         spec = labels["service"] if labels["replica"] == "1" else path.stem.rpartition("-")[0]
         found[spec] = f"http://{target['targets'][0]}{PATH}"
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Metrics(DependencyProvider):

@@ -20,20 +20,11 @@ from contextlib import contextmanager
 import psycopg2.errors
 import psycopg2.extensions
 
+from shared import processes
 from shared.config import SERVICES, Config
 from shared.storage.migrate import migrate
 from shared.storage.pool import connect
 from shared.storage.servers import by_server, database_of, with_database
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @contextmanager
@@ -60,7 +51,7 @@ def _drop_stale(cursor: psycopg2.extensions.cursor, prefix: str, mine: str) -> N
     cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{prefix}%",))
     for (name,) in cursor.fetchall():
         owner = name[len(prefix) :].split("_")[0]
-        if not owner.isdigit() or not _alive(int(owner)) or name.startswith(mine):
+        if not owner.isdigit() or not processes.alive(int(owner)) or name.startswith(mine):
             try:
                 cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             except (psycopg2.errors.InsufficientPrivilege, psycopg2.errors.ObjectInUse):

@@ -142,15 +142,7 @@ class System:
             RELAY_POLL_INTERVAL=0.2,
         )
         declare_all(self.config["AMQP_URI"])
-        with Connection(self.config["AMQP_URI"]) as connection:
-            for source in AUDITED:  # quorum queues too: they must outlive a broker node
-                Queue(
-                    AUDIT_QUEUE.format(source),
-                    exchange=events_exchange(source),
-                    routing_key="#",
-                    durable=True,
-                    queue_arguments=dict(QUORUM),
-                )(connection.default_channel).declare()
+        declare_audit_queues(self.config["AMQP_URI"])
         for name in INSTANCES:
             service = name.rsplit("-", 1)[0]
             path = self.servers.log_dir() / f"{name}.yml"
@@ -304,6 +296,20 @@ class System:
             return self.checkpoint("archives", "event_archive", source)
         except (DatabaseUnavailable, psycopg2.Error):
             return None
+
+
+def declare_audit_queues(amqp_uri: str) -> None:
+    """Queues that keep every event catalog and circulation publish (the relays' audit);
+    quorum queues too: they must outlive a broker node."""
+    with Connection(amqp_uri) as connection:
+        for source in AUDITED:
+            Queue(
+                AUDIT_QUEUE.format(source),
+                exchange=events_exchange(source),
+                routing_key="#",
+                durable=True,
+                queue_arguments=dict(QUORUM),
+            )(connection.default_channel).declare()
 
 
 def followed() -> list[tuple[str, str, str]]:

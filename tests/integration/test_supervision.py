@@ -23,18 +23,16 @@ from typing import Any
 import eventlet
 import pytest
 import requests
-from kombu import Connection, Queue
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from shared.cli import supervision
 from shared.config import REPO_ROOT, SERVICES
-from shared.messaging.names import QUORUM, events_exchange
 from shared.runtime.permissions import apply, vhost_of
 from shared.runtime.topology import declare_all
 from tests.faults import checks
 from tests.faults.desks import Desks
 from tests.faults.poisoned import Indigestible
-from tests.faults.system import AUDIT_QUEUE, AUDITED, System
+from tests.faults.system import System, declare_audit_queues
 from tests.helpers import free_port, wait_until
 
 SPECS = ("catalog", "circulation", "activities", "archives", "accounts", "gateway", "sip2")
@@ -104,19 +102,6 @@ class QueuesOfThisVhost:
         response = requests.get(f"{self.api}/api/queues/{self.vhost}", timeout=10)
         response.raise_for_status()
         return response.json()
-
-
-def declare_audit_queues(amqp_uri: str) -> None:
-    """Queues that keep every event catalog and circulation publish (the relays' audit)."""
-    with Connection(amqp_uri) as connection:
-        for source in AUDITED:
-            Queue(
-                AUDIT_QUEUE.format(source),
-                exchange=events_exchange(source),
-                routing_key="#",
-                durable=True,
-                queue_arguments=dict(QUORUM),
-            )(connection.default_channel).declare()
 
 
 def progress(system: System, expected: checks.Expected) -> list[str]:
