@@ -15,6 +15,9 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = REPO_ROOT / "infra" / "config.yml"
 SERVICES = ("catalog", "circulation", "activities", "archives", "accounts")
+CALLERS = ("gateway", "sip2")
+"""The processes that call the services and answer only their own health RPC: they own
+no events and no database."""
 
 Config = dict[str, Any]
 

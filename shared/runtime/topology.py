@@ -25,7 +25,7 @@ from collections.abc import Callable
 import amqp.exceptions
 from kombu import Connection
 
-from shared.config import SERVICES, amqp_uri, load_config
+from shared.config import CALLERS, SERVICES, amqp_uri, load_config
 from shared.messaging.names import (
     DEAD_LETTER_EXCHANGE,
     declare_campus_routing,
@@ -34,7 +34,6 @@ from shared.messaging.names import (
     rpc_queue,
 )
 from shared.messaging.quorum_queues import CannotConvert, declare, quorum_wanted
-from shared.runtime.permissions import GATEWAY, SIP2
 
 
 def service_class(service: str) -> type:
@@ -122,7 +121,7 @@ def declare_all(uri: str, in_use: list[str] | None = None) -> dict[str, list[str
         # The gateway and the SIP2 server own no events but answer their health RPC on
         # a queue of their own: one of the other type is converted here too, as only
         # the administrator may.
-        for answering in (*SERVICES, GATEWAY, SIP2):
+        for answering in (*SERVICES, *CALLERS):
             requests = rpc_queue(answering, quorum=quorum)
             if exists(connection, requests.name):
                 attempt(lambda requests=requests: declare(connection, requests))
