@@ -49,6 +49,8 @@ CLUSTER_RUN_DIR = REPO_ROOT / ".run" / "faults-cluster"
 LOCK_DIR = Path("/tmp")  # machine-wide, as the servers are
 LOCK_TIMEOUT = float(os.environ.get("FAULTS_LOCK_TIMEOUT", "600"))
 HTTP_TIMEOUT = 5
+# Deleting a vhost deletes its queues; a cluster's quorum queues took 15 s once.
+VHOST_DELETE_TIMEOUT = 60
 
 
 class ServerError(RuntimeError):
@@ -178,7 +180,7 @@ class Servers:
     def fresh_vhost(self, vhost: str) -> None:
         """Delete ``vhost`` with everything in it and create it again, ours to use."""
         api, auth, name = self.api(), (USER, PASSWORD), quote(vhost, safe="")
-        requests.delete(f"{api}/api/vhosts/{name}", auth=auth, timeout=HTTP_TIMEOUT)
+        requests.delete(f"{api}/api/vhosts/{name}", auth=auth, timeout=VHOST_DELETE_TIMEOUT)
         requests.put(f"{api}/api/vhosts/{name}", auth=auth, timeout=HTTP_TIMEOUT).raise_for_status()
         requests.put(
             f"{api}/api/permissions/{name}/{quote(USER, safe='')}",
