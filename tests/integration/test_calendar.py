@@ -4,6 +4,8 @@ borrowing rota is set, cleared and read; both are events, so the archive knows w
 
 from __future__ import annotations
 
+from shared.events.envelope import NewEvent
+from shared.eventsourcing.store import ANY_VERSION, EventStore
 from tests.helpers import wait_until
 from tests.integration.test_accounts import People
 from tests.integration.test_gateway import TODAY, problem
@@ -98,6 +100,21 @@ def test_a_closed_day_added_through_the_api_moves_the_due_date(people, doc):
 
     wait_until(lambda: len(changes()) == 4, timeout=20, what="the calendar's events")
     assert changes() == ["ClosedDaysSet", "ClosedDaysSet", "ClosedDaysRemoved", "ClosedDaysRemoved"]
+
+
+def test_a_change_another_instance_made_is_seen_by_the_next_lend(people, pool_for):
+    """A lend keeps the calendar it read with its stream's head; a closed day appended by
+    someone else (another circulation instance, as here straight to the store) moves the
+    next lend's due date all the same."""
+    first, second = people.add_books(copies=2)
+    before = people.lend(first, people.card())
+    assert before.status_code == 201 and before.json()["due_on"] == SPORTS_DAY, before.text
+    closed = {"starts": SPORTS_DAY, "ends": SPORTS_DAY, "name": "运动会", "kind": "closed"}
+    with pool_for("circulation").transaction() as cursor:
+        event = NewEvent("ClosedDaysSet", "calendar-school", closed)
+        EventStore("circulation").append(cursor, "calendar-school", ANY_VERSION, [event])
+    after = people.lend(second, people.card(name="韩梅梅"))
+    assert after.status_code == 201 and after.json()["due_on"] == "2026-10-27", after.text
 
 
 def test_a_make_up_school_day_on_a_saturday_keeps_a_due_date_on_it(people, doc):
