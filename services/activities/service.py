@@ -34,13 +34,18 @@ from shared.runtime.dependencies import EventStoreProvider, Projections
 Command = Mapping[str, Any]
 
 
+CIRCULATION_LINGER_MS = 100
+
+
 class ActivitiesService(event_feed.EventFeed):
     name = "activities"
     store = EventStoreProvider(*INLINE)
     projections = Projections(*FOLLOWING_CIRCULATION)
     programme = Programme()
 
-    @subscribe("circulation")
+    # Loans and returns counted a tenth of a second's worth at a time, in one transaction:
+    # within issue 6's lag target (p99 250 ms) at a hundred commands a second.
+    @subscribe("circulation", linger_ms=CIRCULATION_LINGER_MS)
     def on_circulation_events(self, events: list[Envelope]) -> Any:
         return self.projections.apply(events)
 
