@@ -46,7 +46,8 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench.history import generate  # noqa: E402
-from bench.profile import Profiler, summary  # noqa: E402
+from bench.profile import Profiler  # noqa: E402
+from bench.report import print_profiles  # noqa: E402
 from bench.stage import Stage, cpu_used  # noqa: E402
 from shared.eventsourcing.store import EventStore  # noqa: E402
 from shared.messaging.publisher import ConfirmingPublisher, OutgoingMessage  # noqa: E402
@@ -489,26 +490,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         print_profiles(args.profile, console)
     return 0
-
-
-def print_profiles(folder: Path, console: Console) -> None:
-    """Each service's hottest functions while the desks ran flat out (the first run)."""
-    for service in SERVICES:
-        collapsed = folder / f"{service}.txt"
-        if not collapsed.exists():
-            console.print(f"no profile of {service}")
-            continue
-        hottest = summary(collapsed, top=15)
-        table = Table(title=f"{service}: share of samples (py-spy, {collapsed})")
-        table.add_column("self %", justify="right")
-        table.add_column("function (self)")
-        table.add_column("inclusive %", justify="right")
-        table.add_column("function (with callees)")
-        for (own, own_share), (under, under_share) in zip(
-            hottest["self"], hottest["inclusive"], strict=False
-        ):
-            table.add_row(f"{own_share}", own, f"{under_share}", under)
-        console.print(table)
 
 
 if __name__ == "__main__":

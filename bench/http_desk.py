@@ -49,10 +49,10 @@ import urllib3  # noqa: E402
 from eventlet.event import Event  # noqa: E402
 from nameko.standalone.rpc import ServiceRpcProxy  # noqa: E402
 from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
 
 from bench.desk import DESKS, Desk, baseline_echo, percentile  # noqa: E402
-from bench.profile import Profiler, summary  # noqa: E402
+from bench.profile import Profiler  # noqa: E402
+from bench.report import figures_table, print_outcomes, print_profiles  # noqa: E402
 from bench.rush import FREE_COPIES, import_cards, seed_catalogue  # noqa: E402
 from bench.rush_plan import make_roster, readers_from_import  # noqa: E402
 from bench.stage import Stage, cpu_used  # noqa: E402
@@ -302,17 +302,12 @@ ROWS = (
 
 def print_table(console: Console, results: dict[str, Any]) -> None:
     figures = results["median"]
-    table = Table(
-        title=(
-            f"{results['desks']} desks over HTTP, {results['seconds']:g}s per run "
-            f"(medians of {results['runs']})"
-        )
+    table = figures_table(
+        f"{results['desks']} desks over HTTP, {results['seconds']:g}s per run "
+        f"(medians of {results['runs']})",
+        ROWS,
+        figures,
     )
-    table.add_column("measure")
-    table.add_column("figure", justify="right")
-    for label, key, form in ROWS:
-        value = figures.get(key)
-        table.add_row(label, "-" if value is None else form.format(value))
     for name, ms in figures.get("cpu_ms_per_command", {}).items():
         table.add_row(f"CPU ms per command: {name}", f"{ms:,.2f}")
     for name, ms in figures.get("echo_cpu_ms_per_call", {}).items():
@@ -320,28 +315,7 @@ def print_table(console: Console, results: dict[str, Any]) -> None:
     for target, met in figures["targets"].items():
         table.add_row(f"target {target}", "met" if met else "not met")
     console.print(table)
-    for reason, count in figures["refusals"].items():
-        console.print(f"[yellow]refused {count}x: {reason}")
-    for line in figures["first_errors"]:
-        console.print(f"[red]error: {line}")
-
-
-def print_profiles(folder: Path, console: Console) -> None:
-    """Each service's hottest functions while the desks ran (the first run)."""
-    for service in SERVICES:
-        collapsed = folder / f"{service}.txt"
-        if not collapsed.exists():
-            console.print(f"no profile of {service}")
-            continue
-        hottest = summary(collapsed, top=12)
-        table = Table(title=f"{service}: share of samples (py-spy, {collapsed})")
-        for column in ("self %", "function (self)", "inclusive %", "function (with callees)"):
-            table.add_column(column)
-        for (own, own_share), (under, under_share) in zip(
-            hottest["self"], hottest["inclusive"], strict=False
-        ):
-            table.add_row(f"{own_share}", own, f"{under_share}", under)
-        console.print(table)
+    print_outcomes(console, figures)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,9 +48,9 @@ eventlet.monkey_patch()
 from eventlet.event import Event  # noqa: E402
 from nameko.standalone.rpc import ServiceRpcProxy  # noqa: E402
 from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
 
 from bench.desk import baseline_echo  # noqa: E402
+from bench.report import figures_table, print_outcomes  # noqa: E402
 from bench.rush import FREE_COPIES, cpu_now, import_cards, lend_limits, seed_catalogue  # noqa: E402
 from bench.rush_plan import (  # noqa: E402
     DeskPlan,
@@ -337,26 +337,18 @@ ROWS = (
 
 def print_table(console: Console, results: dict[str, Any]) -> None:
     summary = results["median"]
-    table = Table(
-        title=(
-            f"{results['kiosks']} SIP2 kiosks lending and taking back, "
-            f"{results['seconds']:g}s per run (medians of {results['runs']})"
-        )
+    table = figures_table(
+        f"{results['kiosks']} SIP2 kiosks lending and taking back, "
+        f"{results['seconds']:g}s per run (medians of {results['runs']})",
+        ROWS,
+        summary,
     )
-    table.add_column("measure")
-    table.add_column("figure", justify="right")
-    for label, key, form in ROWS:
-        value = summary.get(key)
-        table.add_row(label, "-" if value is None else form.format(value))
     for name, ms in summary["cpu_ms_per_message"].items():
         table.add_row(f"CPU ms per message: {name}", f"{ms:,.2f}")
     for name, mb in results.get("peak_rss_mb", {}).items():
         table.add_row(f"peak RSS {name} (MB)", f"{mb:,.1f}")
     console.print(table)
-    for reason, count in summary["refusals"].items():
-        console.print(f"[yellow]refused {count}x: {reason}")
-    for line in summary["first_errors"]:
-        console.print(f"[red]error: {line}")
+    print_outcomes(console, summary)
 
 
 def main(argv: list[str] | None = None) -> int:
