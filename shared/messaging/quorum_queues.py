@@ -234,22 +234,19 @@ def _delete(connection: Connection, name: str) -> None:
 
 
 def _unbind(connection: Connection, queue: Queue) -> None:
-    if queue.exchange is None or not queue.exchange.name:
-        return
-    with _channel(connection) as channel:
-        channel.queue_unbind(
-            queue.name,
-            queue.exchange.name,
-            routing_key=queue.routing_key or "",
-            arguments=queue.binding_arguments,
-        )
+    _binding(connection, queue, "queue_unbind")
 
 
 def _bind(connection: Connection, queue: Queue) -> None:
+    _binding(connection, queue, "queue_bind")
+
+
+def _binding(connection: Connection, queue: Queue, method: str) -> None:
+    """Bind or unbind ``queue`` to its exchange as declared (a queue of none: nothing)."""
     if queue.exchange is None or not queue.exchange.name:
         return
     with _channel(connection) as channel:
-        channel.queue_bind(
+        getattr(channel, method)(
             queue.name,
             queue.exchange.name,
             routing_key=queue.routing_key or "",
