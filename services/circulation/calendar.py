@@ -185,32 +185,3 @@ def effective(config: SchoolCalendar, changes: CalendarChanges) -> SchoolCalenda
 
 # The school's calendar stream; small, and read by every lend: cached (``FoldCache``).
 CALENDAR = Aggregate("calendar", "calendar-", INITIAL, evolve, decide, campus=None, cached=True)
-
-CalendarHead = tuple[int, str]
-"""The calendar stream's last event as (version, event id); (0, "") when it has none."""
-EMPTY: CalendarHead = (0, "")
-
-
-class KeptCalendar:
-    """The school's calendar as last read from the store, kept per process with the head
-    of the stream it was folded from (and the config it was laid over).
-
-    A lend or a return reads the stream's head in the statement that locks the copy; when
-    it is the head kept here, the calendar kept is the store's (the same last event, so the
-    same events: a stream only grows, and a restored database's other events have other
-    ids), and the stream is not read again. Any other head, whoever appended (another
-    instance, the console), means reading the stream in the command's transaction.
-    """
-
-    def __init__(self) -> None:
-        self._kept: tuple[CalendarHead, SchoolCalendar, SchoolCalendar] | None = None
-
-    def get(self, head: CalendarHead | None, config: SchoolCalendar) -> SchoolCalendar | None:
-        """The calendar kept, if folded up to ``head`` over this very ``config``; else None."""
-        kept = self._kept
-        if kept is None or head is None or kept[0] != head or kept[1] is not config:
-            return None
-        return kept[2]
-
-    def put(self, head: CalendarHead, config: SchoolCalendar, calendar: SchoolCalendar) -> None:
-        self._kept = (head, config, calendar)

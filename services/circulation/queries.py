@@ -8,18 +8,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from services.circulation.calendar import CALENDAR as CALENDAR_AGGREGATE
-from services.circulation.calendar import KEY as CALENDAR_KEY
-from services.circulation.calendar import CalendarHead
 from services.circulation.domain import CopyAtDesk
 from shared.eventsourcing.projection import Cursor
 
 # Days a loan due on the first date is overdue on the second (the school's policy:
 # ``SchoolCalendar.days_overdue``); every day after the due date when none is given.
 DaysOverdue = Callable[[date, date], int]
-
-
-CALENDAR = CALENDAR_AGGREGATE.stream_id(CALENDAR_KEY)
 
 
 def every_day(due_on: date, today: date) -> int:
@@ -34,13 +28,6 @@ LOCK_COPIES = f"""
     SELECT {COPY_COLUMNS} FROM copy_availability
     WHERE barcode = ANY(%s) ORDER BY barcode FOR UPDATE
 """
-# The calendar stream's last event, as [version, event id] (NULL: the stream is empty),
-# read in the statement that locks the copy: whether the calendar kept in the process
-# (``calendar.KeptCalendar``) is still the store's costs no round trip of its own.
-CALENDAR_HEAD = """
-    (SELECT ARRAY[stream_version::text, event_id::text] FROM events
-     WHERE stream_id = %(calendar)s ORDER BY stream_version DESC LIMIT 1)
-"""
 # The same, with how many open reservations of each copy's title at its campus are
 # other readers' (a copy can be held for them only if there are some): one round trip.
 LOCK_COPIES_FOR = f"""
@@ -49,8 +36,7 @@ LOCK_COPIES_FOR = f"""
             WHERE r.isbn = c.isbn AND r.campus = c.campus AND r.status = 'open'
               AND r.patron_id <> %(patron_id)s),
            (SELECT h.patron_id FROM holds h
-            WHERE h.barcode = c.barcode AND h.status = 'ready' LIMIT 1),
-           {CALENDAR_HEAD}
+            WHERE h.barcode = c.barcode AND h.status = 'ready' LIMIT 1)
     FROM copy_availability c
     WHERE barcode = ANY(%(barcodes)s) ORDER BY barcode FOR UPDATE OF c
 """
@@ -88,10 +74,6 @@ WAITING = """
 """
 LOAN_OF_COPY = """
     SELECT loan_id, patron_id, campus FROM copy_availability WHERE barcode = %s FOR UPDATE
-"""
-LOAN_OF_COPY_AT_DESK = f"""
-    SELECT loan_id, patron_id, campus, {CALENDAR_HEAD}
-    FROM copy_availability WHERE barcode = %(barcode)s FOR UPDATE
 """
 PATRON = """
     SELECT patron_id, name, kind, class_name, campus, status, owed::text
@@ -150,29 +132,21 @@ def lock_copies(cursor: Cursor, barcodes: list[str]) -> dict[str, CopyAtDesk]:
     return {row[0]: _copy_at_desk(row) for row in cursor.fetchall()}
 
 
-def lock_copies_for(
-    cursor: Cursor, barcodes: list[str], patron_id: str
-) -> tuple[dict[str, CopyAtDesk], CalendarHead | None]:
+def lock_copies_for(cursor: Cursor, barcodes: list[str], patron_id: str) -> dict[str, CopyAtDesk]:
     """``lock_copies`` for lending to ``patron_id``: each copy with how many other readers
     wait for its title at its campus and, when some do, how many copies are on that shelf
     (whether it is held for them is the domain's rule: ``CopyAtDesk.held_for_others``),
-    and the reader this very copy is held for since it came back (``holds``). And the
-    calendar stream's head, read in the same statement (None when no copy was found)."""
-    parameters = {"barcodes": sorted(set(barcodes)), "patron_id": patron_id, "calendar": CALENDAR}
-    cursor.execute(LOCK_COPIES_FOR, parameters)
-    copies, head = {}, None
+    and the reader this very copy is held for since it came back (``holds``)."""
+    cursor.execute(LOCK_COPIES_FOR, {"barcodes": sorted(set(barcodes)), "patron_id": patron_id})
+    copies = {}
     for row in cursor.fetchall():
-        copy, waiting, held_for, head = _copy_at_desk(row), row[-3], row[-2], _head(row[-1])
+        copy, waiting, held_for = _copy_at_desk(row), row[-2], row[-1]
         copy = replace(copy, held_for=held_for)
         if waiting:
             cursor.execute(SHELF_COPIES, (copy.isbn, copy.campus))
             copy = replace(copy, others_waiting=waiting, shelf_copies=cursor.fetchone()[0])
         copies[copy.barcode] = copy
-    return copies, head
-
-
-def _head(column: list[str] | None) -> CalendarHead:
-    return (0, "") if column is None else (int(column[0]), column[1])
+    return copies
 
 
 def _copy_at_desk(row: tuple[Any, ...]) -> CopyAtDesk:
@@ -247,16 +221,6 @@ def lock_loan_of_copy(cursor: Cursor, barcode: str) -> tuple[str | None, str | N
     """(loan_id, patron_id, home campus) of a copy, locked; None when circulation knows none."""
     cursor.execute(LOAN_OF_COPY, (barcode,))
     return cursor.fetchone()
-
-
-def lock_loan_of_copy_at_desk(
-    cursor: Cursor, barcode: str
-) -> tuple[tuple[str | None, str | None, str] | None, CalendarHead | None]:
-    """``lock_loan_of_copy``, and the calendar stream's head read in the same statement
-    (None when the copy is not known, so nothing was read)."""
-    cursor.execute(LOAN_OF_COPY_AT_DESK, {"barcode": barcode, "calendar": CALENDAR})
-    row = cursor.fetchone()
-    return (None, None) if row is None else ((row[0], row[1], row[2]), _head(row[3]))
 
 
 def copy(cursor: Cursor, barcode: str) -> tuple[CopyAtDesk, dict[str, Any]] | None:

@@ -54,8 +54,6 @@ Command = Mapping[str, Any]
 MAX_RETURNED_LISTED = 50
 # The roster column a refusal of a row is about, so the error names what the user wrote.
 ROSTER_COLUMN_OF_REFUSAL = {"class_required": "class", "card_exists": "patron_id"}
-# The school's calendar as last read, with its stream's head: per process (cal.KeptCalendar).
-KEPT_CALENDAR = cal.KeptCalendar()
 
 
 class CirculationService(notifying.Notifying, offline_desk.OfflineDesk, event_feed.EventFeed):
@@ -194,11 +192,9 @@ class CirculationService(notifying.Notifying, offline_desk.OfflineDesk, event_fe
     ) -> dict[str, Any]:
         """Lend ``barcode`` to ``patron_id`` with ``at_desk``'s command id, campus and day;
         ``override``: the rules a librarian set aside (an offline conflict lent anyway)."""
-        copies, head = queries.lock_copies_for(uow.cursor, [barcode], patron_id)
-        copy = found(copies.get(barcode), f"no copy with barcode {barcode!r}")
+        copy = self._copy_at_desk(uow, barcode, patron_id)
         card = uow.get(domain.CARD, patron_id)
-        school = self._calendar(uow, head)
-        lend = self._lend_command(at_desk, copy, card.state, 0, school, override)
+        lend = self._lend_command(at_desk, copy, card.state, 0, self._calendar(uow), override)
         return receipt_of(uow.record(card, domain.decide(card.state, lend)), "Lent")
 
     @command(s.LendMany)
@@ -208,12 +204,10 @@ class CirculationService(notifying.Notifying, offline_desk.OfflineDesk, event_fe
         Each copy is decided in turn on the card as it stands after the ones
         before; refused copies are listed with their reason, the rest are lent.
         """
-        copies, head = queries.lock_copies_for(
-            uow.cursor, command["barcodes"], command["patron_id"]
-        )
+        copies = queries.lock_copies_for(uow.cursor, command["barcodes"], command["patron_id"])
         card = uow.get(domain.CARD, command["patron_id"])
         patron, events, refused = card.state, [], []
-        school = self._calendar(uow, head)
+        school = self._calendar(uow)
         for index, barcode in enumerate(command["barcodes"]):
             if barcode not in copies:
                 refused.append(_refusal(barcode, f"no copy with barcode {barcode}", "unknown_copy"))
@@ -228,6 +222,10 @@ class CirculationService(notifying.Notifying, offline_desk.OfflineDesk, event_fe
             patron = fold(domain.evolve, patron, decided)
         stored = uow.record(card, events)
         return {"loans": [dict(e.data) for e in stored if e.type == "Lent"], "refused": refused}
+
+    def _copy_at_desk(self, uow: UnitOfWork, barcode: str, patron_id: str) -> domain.CopyAtDesk:
+        copies = queries.lock_copies_for(uow.cursor, [barcode], patron_id)
+        return found(copies.get(barcode), f"no copy with barcode {barcode!r}")
 
     def _lend_command(
         self,
@@ -260,15 +258,18 @@ class CirculationService(notifying.Notifying, offline_desk.OfflineDesk, event_fe
         ``title``, the borrower's ``name`` and whom the copy is now ``held_for``
         (``domain.held_on_return``: a reader who reserved its title), or None.
         """
-        holder, head = queries.lock_loan_of_copy_at_desk(uow.cursor, command["barcode"])
-        _, patron_id, home_campus = found(holder, f"no copy with barcode {command['barcode']!r}")
+        holder = found(
+            queries.lock_loan_of_copy(uow.cursor, command["barcode"]),
+            f"no copy with barcode {command['barcode']!r}",
+        )
+        _, patron_id, home_campus = holder
         back = domain.ReturnCopy(
             command["barcode"],
             command["campus"],
             self._today(command),
             command["condition"],
             home_campus=home_campus,
-            calendar=self._calendar(uow, head),
+            calendar=self._calendar(uow),
         )
         borrower = domain.borrower_returning(command["barcode"], patron_id)
         stored, copy, held = take_back(
@@ -364,26 +365,9 @@ class CirculationService(notifying.Notifying, offline_desk.OfflineDesk, event_fe
     def _today(self, command: Command) -> date:
         return command["on"] or self.rules.today()
 
-    def _calendar(self, uow: UnitOfWork, head: cal.CalendarHead | None = None) -> SchoolCalendar:
-        """The school's calendar as the library keeps it: the config's, a librarian's over it.
-
-        ``head``: the calendar stream's head as this transaction just read it (with the
-        copy's lock); when it is the kept calendar's, that one is the store's and the
-        stream is not read (``cal.KeptCalendar``).
-        """
-        config = self.rules.calendar
-        kept = KEPT_CALENDAR.get(head, config)
-        if kept is not None:
-            return kept
-        loaded = uow.get(cal.CALENDAR, cal.KEY)
-        school = cal.effective(config, loaded.state)
-        folded = uow.caches.get(cal.CALENDAR.name)
-        last = folded.get(loaded.stream_id) if folded is not None else None
-        if not loaded.version:
-            KEPT_CALENDAR.put(cal.EMPTY, config, school)
-        elif last is not None and last[0] == loaded.version:
-            KEPT_CALENDAR.put((last[0], last[1]), config, school)
-        return school
+    def _calendar(self, uow: UnitOfWork) -> SchoolCalendar:
+        """The school's calendar as the library keeps it: the config's, a librarian's over it."""
+        return cal.effective(self.rules.calendar, uow.get(cal.CALENDAR, cal.KEY).state)
 
     def _calendar_read(self, cursor: Any) -> SchoolCalendar:
         """``_calendar`` for a query (no unit of work): the calendar stream folded."""
