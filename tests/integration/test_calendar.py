@@ -103,9 +103,9 @@ def test_a_closed_day_added_through_the_api_moves_the_due_date(people, doc):
 
 
 def test_a_change_another_instance_made_is_seen_by_the_next_lend(people, pool_for):
-    """A lend keeps the calendar it read with its stream's head; a closed day appended by
+    """The calendar is the store's, not one a process kept: a closed day appended by
     someone else (another circulation instance, as here straight to the store) moves the
-    next lend's due date all the same."""
+    next lend's due date."""
     first, second = people.add_books(copies=2)
     before = people.lend(first, people.card())
     assert before.status_code == 201 and before.json()["due_on"] == SPORTS_DAY, before.text
