@@ -12,6 +12,7 @@ import subprocess
 import uuid
 
 from tests.faults import leftovers
+from tests.helpers import wait_until
 
 
 def start_stand_in(tmp_path, checkout, name):
@@ -36,7 +37,12 @@ def test_a_node_whose_checkout_is_gone_is_stopped_and_one_whose_checkout_stands_
     checkout = tmp_path / "old-checkout"
     node = start_stand_in(tmp_path, checkout, name)
     try:
-        found = leftovers.node_processes()[f"{name}@localhost"]
+        # eventlet's green Popen (once a test monkey-patched) may return before the exec
+        found = wait_until(
+            lambda: leftovers.node_processes().get(f"{name}@localhost"),
+            timeout=10,
+            what="the stand-in node's process",
+        )
         assert found.pid == node.pid and not found.orphaned
         assert leftovers.replace_orphans([name]) == []
         assert node.poll() is None  # its checkout is there: left running
