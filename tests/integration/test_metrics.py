@@ -224,7 +224,9 @@ def test_an_instance_serves_on_its_own_port_names_itself_to_prometheus_and_stops
         )
         assert refreshed > 0
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)  # not held by the refresh waiting on circulation
+        # Not held by the refresh waiting on circulation: each of its two steps gives up
+        # after 5 s. 20 s was too short once for a clean-clone run on a loaded machine.
+        process.wait(timeout=60)
         assert not written[0].exists()
     finally:
         if process.poll() is None:
