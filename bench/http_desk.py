@@ -52,7 +52,7 @@ from rich.console import Console  # noqa: E402
 
 from bench.desk import DESKS, Desk, baseline_echo, percentile  # noqa: E402
 from bench.profile import Profiler  # noqa: E402
-from bench.report import figures_table, print_outcomes, print_profiles  # noqa: E402
+from bench.report import figures_table, print_outcomes, print_profiles, summed_outcomes  # noqa: E402
 from bench.rush import FREE_COPIES, import_cards, seed_catalogue  # noqa: E402
 from bench.rush_plan import make_roster, readers_from_import  # noqa: E402
 from bench.stage import Stage, cpu_used  # noqa: E402
@@ -268,14 +268,7 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians of the figures; refusals and errors summed over the runs."""
-    figures = median_of(runs)
-    figures["refused"] = sum(run["refused"] for run in runs)
-    figures["errors"] = sum(run["errors"] for run in runs)
-    refusals: Counter[str] = Counter()
-    for run in runs:
-        refusals.update(run["refusals"])
-    figures["refusals"] = dict(refusals)
-    figures["first_errors"] = [e for run in runs for e in run["first_errors"]][:5]
+    figures = {**median_of(runs), **summed_outcomes(runs)}
     figures["targets"] = {
         "commands_per_second >= 150": figures["commands_per_second"] >= TARGET_COMMANDS_PER_SECOND,
         "p99_ms <= 250": figures["p99_ms"] <= TARGET_P99_MS,

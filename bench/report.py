@@ -3,6 +3,7 @@ and the first errors, and each service's hottest functions when it was profiled.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,19 @@ def figures_table(title: str, rows: Iterable[Row], figures: Mapping[str, Any]) -
         value = figures.get(key)
         table.add_row(label, "-" if value is None else form.format(value))
     return table
+
+
+def summed_outcomes(runs: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """Refusals and errors summed over the runs (by reason too), and the first five errors."""
+    refusals: Counter[str] = Counter()
+    for run in runs:
+        refusals.update(run["refusals"])
+    return {
+        "refused": sum(run["refused"] for run in runs),
+        "errors": sum(run["errors"] for run in runs),
+        "refusals": dict(refusals),
+        "first_errors": [e for run in runs for e in run["first_errors"]][:5],
+    }
 
 
 def print_outcomes(console: Console, figures: Mapping[str, Any]) -> None:

@@ -50,7 +50,7 @@ from nameko.standalone.rpc import ServiceRpcProxy  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from bench.desk import baseline_echo  # noqa: E402
-from bench.report import figures_table, print_outcomes  # noqa: E402
+from bench.report import figures_table, print_outcomes, summed_outcomes  # noqa: E402
 from bench.rush import FREE_COPIES, cpu_now, import_cards, lend_limits, seed_catalogue  # noqa: E402
 from bench.rush_plan import (  # noqa: E402
     DeskPlan,
@@ -303,14 +303,7 @@ def measure(
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians of the figures; refusals and errors summed over the runs."""
-    summary = median_of(runs)
-    summary["refused"] = sum(run["refused"] for run in runs)
-    summary["errors"] = sum(run["errors"] for run in runs)
-    refusals: Counter[str] = Counter()
-    for run in runs:
-        refusals.update(run["refusals"])
-    summary["refusals"] = dict(refusals)
-    summary["first_errors"] = [e for run in runs for e in run["first_errors"]][:5]
+    summary = {**median_of(runs), **summed_outcomes(runs)}
     summary["cpu_ms_per_message"] = median_of([run["cpu_ms_per_message"] for run in runs])
     return summary
 
