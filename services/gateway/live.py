@@ -6,11 +6,14 @@ the replay feed>``, and a comment every ``GATEWAY.live_heartbeat_seconds`` (15) 
 proxies keep the connection and a client that left is noticed.
 
 Each gateway process consumes every source's events exchange through one
-exclusive, auto-deleted queue of its own (``LiveEvents``, started and stopped with
-the container) and fans each event out to its connected streams, each an eventlet
-queue of at most ``GATEWAY.live_client_buffer`` events: a stream that falls that far
-behind (a slow client) is ended rather than let block the others; it comes back
-with ``Last-Event-ID`` and resumes. Streams per process are capped
+exclusive, auto-deleted queue of its own (``LiveEvents``), bound while a stream is open
+and for ``GATEWAY.live_idle_seconds`` (60) after the last one closes, so a gateway
+nobody watches costs the broker and itself nothing per event; opening a stream waits
+(up to ``BIND_WAIT`` seconds) for the queue to be bound, so what happens after the
+stream opened reaches it. It fans each event out to its connected streams, each an
+eventlet queue of at most ``GATEWAY.live_client_buffer`` events: a stream that falls
+that far behind (a slow client) is ended rather than let block the others; it comes
+back with ``Last-Event-ID`` and resumes. Streams per process are capped
 (``GATEWAY.live_max_streams``, 200): one more is a 503.
 
 Who sees what: the route opens to ``events.read``, ``records.read``, ``desk``,
@@ -21,20 +24,31 @@ Who sees what: the route opens to ``events.read``, ``records.read``, ``desk``,
 
 Resuming: a client sends back the last id it got (``Last-Event-ID: circulation:1234``,
 or several as ``circulation:1234,catalog:56``); the stream first sends that source's
-events after it, from the events this process received lately (a ring per source)
-and, for older ones, from the archives' replay feed, then goes on live. The stream
-is registered before the replay is read, so nothing falls between the two; an event
-sent twice (a relay's failover) is sent once (positions only grow per source).
+events after it, from the events this process received lately (a ring per source,
+emptied whenever the queue is bound anew) and, for older ones, from the archives'
+replay feed, then goes on live. An event sent twice (a relay's failover) is sent once
+(positions only grow per source).
+
+No holes: positions are gapless per source, so once a stream has sent (or withheld)
+a source's event N, it never sends a later one before N+1. A hole (events published
+before the queue was bound and not archived yet, the ring's oldest past the feed's
+end, events published while the broker was out) is filled from the archives' feed
+before the event after it, waiting up to ``FILL_WAIT`` seconds for the archives to
+catch up; a resumed stream also asks the feed once more at its first heartbeat, for
+what was neither archived nor received when it opened. A hole larger than
+``MAX_REPLAY`` is left, as a resume that far back is: the client pages the feed.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from logging import getLogger
 from typing import Any
 
@@ -64,6 +78,9 @@ DEFAULT_CLIENT_BUFFER = 1000  # events a stream may fall behind before it is end
 RECENT = 2000  # events kept per source for resuming without asking the archives (live_recent)
 MAX_REPLAY = 5000  # events a resume sends at most before going on live
 REPLAY_PAGE = 500
+DEFAULT_IDLE = 60.0  # seconds the queue stays bound after the last stream closed
+BIND_WAIT = 5.0  # seconds a stream opening waits for the queue to be bound
+FILL_WAIT, FILL_PAUSE = 10.0, 0.1  # a hole waits this long for the archives, asking every pause
 RECONNECT_PAUSE, MAX_RECONNECT_PAUSE = 1.0, 15.0
 RETRY_MS = 2000  # the reconnection delay the stream suggests to EventSource clients
 LAST_ID = re.compile(r"^([a-z][a-z0-9_-]{0,39}):([0-9]{1,15})$")
@@ -81,6 +98,7 @@ class LiveSettings:
     heartbeat: float = DEFAULT_HEARTBEAT
     client_buffer: int = DEFAULT_CLIENT_BUFFER
     recent: int = RECENT
+    idle: float = DEFAULT_IDLE
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> LiveSettings:
@@ -90,6 +108,7 @@ class LiveSettings:
             heartbeat=float(section.get("live_heartbeat_seconds") or DEFAULT_HEARTBEAT),
             client_buffer=int(section.get("live_client_buffer") or DEFAULT_CLIENT_BUFFER),
             recent=int(section.get("live_recent") or RECENT),
+            idle=float(section.get("live_idle_seconds") or DEFAULT_IDLE),
         )
 
 
@@ -125,13 +144,17 @@ class Pushed:
     personal: bool
 
     @classmethod
-    def of(cls, envelope: Mapping[str, Any]) -> Pushed:
+    def of(cls, envelope: Mapping[str, Any], text: str | None = None) -> Pushed:
+        """The event of ``envelope``; ``text``: the envelope as one line of JSON already
+        (the message body as the relay wrote it), else it is written here."""
         event_type = str(envelope["type"])
+        if text is None or "\n" in text:
+            text = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
         return cls(
             source=str(envelope["source"]),
             position=int(envelope["position"]),
             type=event_type,
-            data=json.dumps(envelope, ensure_ascii=False, separators=(",", ":")),
+            data=text,
             personal=carries_personal_data(event_type),
         )
 
@@ -161,70 +184,135 @@ def parse_last_event_id(text: str | None, sources: tuple[str, ...]) -> dict[str,
 
 @dataclass(eq=False)
 class Client:
-    """A connected stream: its queue, whether it is shown personal data, what it sent."""
+    """A connected stream: its queue, whether it is shown personal data, and the highest
+    position of each source it has handled (sent, or withheld as personal)."""
 
     personal: bool
     size: int
     queue: LightQueue = field(init=False)
     closed: bool = False
-    sent: dict[str, int] = field(default_factory=dict)
+    seen: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.queue = LightQueue(self.size)
 
     def offer(self, event: Pushed) -> bool:
-        """Queue the event if it is for this client; False when the client is too far behind."""
-        if event.personal and not self.personal:
-            return True
+        """Queue the event (every one: the stream must see each position to tell a hole);
+        False when the client is too far behind."""
         try:
             self.queue.put_nowait(event)
         except Full:
             return False
         return True
 
+    def shown(self, event: Pushed) -> bool:
+        """Whether this client may be sent the event (personal data needs a right)."""
+        return self.personal or not event.personal
+
     def fresh(self, event: Pushed) -> bool:
-        """True the first time an event (or a later one of its source) is to be sent."""
-        if event.position <= self.sent.get(event.source, 0):
+        """True the first time an event (or a later one of its source) is handled."""
+        if event.position <= self.seen.get(event.source, 0):
             return False
-        self.sent[event.source] = event.position
+        self.seen[event.source] = event.position
         return True
+
+    def hole_before(self, event: Pushed) -> int | None:
+        """The position after which events are missing before ``event`` (None: no hole, or
+        a source this stream has not begun, or a hole too large to fill)."""
+        last = self.seen.get(event.source)
+        if last is None or not last + 1 < event.position <= last + 1 + MAX_REPLAY:
+            return None
+        return last
 
 
 class LiveStream:
     """The response body: the resumed events, then live ones and heartbeats, until the
     client leaves, is dropped or the gateway stops; ``close`` frees its slot."""
 
-    def __init__(self, hub: LiveEvents, client: Client, replay: list[Pushed]) -> None:
+    def __init__(
+        self,
+        hub: LiveEvents,
+        client: Client,
+        replay: list[Pushed],
+        read_feed: FeedReader,
+        resumed: tuple[str, ...] = (),
+    ) -> None:
         self.hub = hub
         self.client = client
         self.replay = replay
+        self.read_feed = read_feed
+        self.resumed = resumed  # sources the stream resumed, asked again at the first heartbeat
 
     def __iter__(self) -> Iterator[bytes]:
         client, heartbeat = self.client, self.hub.settings.heartbeat
         # The first chunk sends the headers at once: the client knows it is connected.
         yield f"retry: {RETRY_MS}\n: live\n\n".encode()
-        for event in self.replay:
-            if client.fresh(event):
-                yield event.message()
-        self.replay = []
+        replay, self.replay = self.replay, []
+        for event in replay:
+            yield from self._sent(event)
         while not client.closed:
             try:
                 item = client.queue.get(timeout=heartbeat)
             except Empty:
+                for source in self.resumed:  # what was neither archived nor bound yet
+                    for event in self._feed(source, client.seen.get(source, 0), None):
+                        yield from self._sent(event)
+                self.resumed = ()
                 yield b": heartbeat\n\n"
                 continue
             if item is END or client.closed:
                 return
-            if client.fresh(item):
-                yield item.message()
+            yield from self._sent(item)
+
+    def _sent(self, event: Pushed) -> Iterator[bytes]:
+        """``event``'s message, after the events of a hole before it, each once and only
+        to whom it may be shown."""
+        after = self.client.hole_before(event)
+        missing = [] if after is None else self._feed(event.source, after, event.position)
+        for each in [*missing, event]:
+            if self.client.fresh(each) and self.client.shown(each):
+                yield each.message()
+
+    def _feed(self, source: str, after: int, before: int | None) -> list[Pushed]:
+        """The source's events after ``after`` from the archives' feed: those before
+        ``before``, waiting up to ``FILL_WAIT`` for the archives to hold them all; or, with
+        no ``before``, whatever the feed holds now (at most ``MAX_REPLAY``)."""
+        found: list[Pushed] = []
+        deadline = time.monotonic() + FILL_WAIT
+        cursor = after
+        while len(found) < MAX_REPLAY and (before is None or cursor + 1 < before):
+            try:
+                page = self.read_feed(source, cursor, REPLAY_PAGE)
+            except Exception as error:  # the archives are out: the hole stays, the stream goes on
+                _log.warning(
+                    "live events: cannot read %s's feed after #%d: %s", source, cursor, error
+                )
+                break
+            for envelope in page:
+                if before is not None and int(envelope["position"]) >= before:
+                    break
+                found.append(Pushed.of(envelope))
+                cursor = found[-1].position
+            if len(page) == REPLAY_PAGE:
+                continue  # more to read at once
+            if before is None or cursor + 1 >= before:
+                break
+            if time.monotonic() >= deadline:
+                _log.warning(
+                    "live events: %s's feed still ends at #%d after %gs; #%d-#%d not sent",
+                    source, cursor, FILL_WAIT, cursor + 1, before - 1,
+                )  # fmt: skip
+                break
+            eventlet.sleep(FILL_PAUSE)  # the archives follow a moment behind
+        return found
 
     def close(self) -> None:
         self.hub.leave(self.client)
 
 
 class LiveEvents(DependencyProvider):
-    """Consumes every source's events exchange for this gateway process and hands each
-    event to the connected streams; the handler opens streams with ``open``."""
+    """Consumes every source's events exchange for this gateway process while streams are
+    open and hands each event to them; the handler opens streams with ``open``."""
 
     def setup(self) -> None:
         self.settings = LiveSettings.from_config(self.container.config)
@@ -233,30 +321,31 @@ class LiveEvents(DependencyProvider):
         self.recent: dict[str, deque[Pushed]] = {
             source: deque(maxlen=self.settings.recent) for source in self.sources
         }
-        self.queue_name = f"gateway.live.{uuid.uuid4().hex[:16]}"
+        self.queue_name = ""
         self.consuming = False
         self._stopping = False
-        self._thread: Any = None
-
-    def start(self) -> None:
-        self._thread = self.container.spawn_managed_thread(self._consume, identifier="live")
+        self._last_client = time.monotonic()
+        self._thread: Any = None  # the consumer, None once it has let its queue go
+        self._generation = 0  # the consumer's: one letting go leaves a new one alone
 
     def stop(self) -> None:
         """End every stream (their responses finish) and the consumer."""
         self._stopping = True
         for client in list(self.clients):
             self._end(client)
-        if self._thread is not None:
+        consumer = self._thread  # it lets go of itself (``_kept``) as it stops
+        if consumer is not None:
             with eventlet.Timeout(5, False):
-                self._thread.wait()
-            self._thread.kill()
+                consumer.wait()
+            consumer.kill()
 
     def kill(self) -> None:
         self._stopping = True
         for client in list(self.clients):
             self._end(client)
-        if self._thread is not None:
-            self._thread.kill()
+        consumer = self._thread
+        if consumer is not None:
+            consumer.kill()
 
     def get_dependency(self, worker_ctx: Any) -> LiveEvents:
         return self
@@ -274,19 +363,34 @@ class LiveEvents(DependencyProvider):
         if len(self.clients) >= self.settings.max_streams:
             raise TooManyStreams(self.settings.max_streams)
         personal = any(caller.has(right) for right in PERSONAL_RIGHTS)
-        client = Client(personal, self.settings.client_buffer)
+        client = Client(personal, self.settings.client_buffer, seen=dict(after))
         self.clients.add(client)  # first: what comes while the replay is read is queued
         try:
-            replay = self._replay(after, read_feed, personal)
+            self._bound()
+            replay = self._replay(after, read_feed)
         except BaseException:
             self.leave(client)
             raise
-        return LiveStream(self, client, replay)
+        return LiveStream(self, client, replay, read_feed, tuple(after))
 
     def leave(self, client: Client) -> None:
         """A stream ended (the client left, was dropped, or the gateway stops)."""
         client.closed = True
         self.clients.discard(client)
+        self._last_client = time.monotonic()
+
+    def _bound(self) -> None:
+        """Start the consumer unless it runs, and wait (at most ``BIND_WAIT``) until its queue
+        is bound. A broker that is out does not keep the stream from opening: its events
+        come once the consumer is back, a resumed source's holes filled from the feed."""
+        if self._thread is None or self._thread.dead:
+            self._generation += 1
+            self._thread = self.container.spawn_managed_thread(
+                partial(self._consume, self._generation), identifier="live"
+            )
+        deadline = time.monotonic() + BIND_WAIT
+        while not self.consuming and time.monotonic() < deadline and not self._stopping:
+            eventlet.sleep(0.01)
 
     def _end(self, client: Client) -> None:
         self.leave(client)
@@ -295,11 +399,10 @@ class LiveEvents(DependencyProvider):
         except Full:
             pass  # it sees ``closed`` when its socket takes the next chunk
 
-    def _replay(
-        self, after: Mapping[str, int], read_feed: FeedReader, personal: bool
-    ) -> list[Pushed]:
+    def _replay(self, after: Mapping[str, int], read_feed: FeedReader) -> list[Pushed]:
         """The events after each named position: the archives' feed up to what this
-        process has received lately, then those."""
+        process has received lately, then those (a hole between the two is the stream's
+        to fill: ``LiveStream``)."""
         replay: list[Pushed] = []
         for source, position in after.items():
             recent = [event for event in self.recent[source] if event.position > position]
@@ -317,31 +420,49 @@ class LiveEvents(DependencyProvider):
                 cursor = int(page[-1]["position"])
             replay.extend(older[:MAX_REPLAY])
             replay.extend(recent)
-        return [event for event in replay if personal or not event.personal]
+        return replay
 
     # ------------------------------------------------------------ the broker
 
-    def _consume(self) -> None:
-        """Consume until stopped, connecting again after a pause when the broker is out."""
+    def _wanted(self) -> bool:
+        """Whether the queue should stay bound: a stream is open or closed lately."""
+        idle = time.monotonic() - self._last_client
+        return not self._stopping and (bool(self.clients) or idle < self.settings.idle)
+
+    def _consume(self, generation: int) -> None:
+        """Consume while wanted, connecting again after a pause when the broker is out."""
         pause = RECONNECT_PAUSE
-        while not self._stopping:
+        while self._kept(generation):
             try:
-                self._consume_once()
+                self._consume_once(generation)
             except Exception as error:  # the broker is out: connect again, less and less often
-                if self.consuming:
-                    pause = RECONNECT_PAUSE  # it was up: the first retry comes soon
-                self.consuming = False
-                if self._stopping:
-                    return
+                if generation == self._generation:
+                    if self.consuming:
+                        pause = RECONNECT_PAUSE  # it was up: the first retry comes soon
+                    self.consuming = False
+                if not self._kept(generation):
+                    break
                 _log.warning("live events: %s; connecting again in %gs", error, pause)
                 eventlet.sleep(pause)
                 pause = min(pause * 2, MAX_RECONNECT_PAUSE)
 
-    def _consume_once(self) -> None:
+    def _kept(self, generation: int) -> bool:
+        """Whether consumer ``generation`` goes on; when it is the current one and no longer
+        wanted, it lets go at once (before any switch), so a stream opening after this
+        starts a new consumer rather than count on this one."""
+        if generation != self._generation:
+            return False
+        if self._wanted():
+            return True
+        self._thread, self.consuming = None, False
+        return False
+
+    def _consume_once(self, generation: int) -> None:
         with Connection(amqp_uri(self.container.config), connect_timeout=10) as connection:
             channel = connection.channel()
             for source in self.sources:  # as any follower does: the same definition, idempotent
                 events_exchange(source)(channel).declare()
+            self.queue_name = f"gateway.live.{uuid.uuid4().hex[:16]}"  # new: the old may linger
             queue = Queue(
                 self.queue_name,
                 bindings=[binding(events_exchange(s), routing_key="#") for s in self.sources],
@@ -349,19 +470,25 @@ class LiveEvents(DependencyProvider):
                 auto_delete=True,
                 durable=False,
             )
-            with Consumer(channel, [queue], on_message=self._on_message, no_ack=True):
+            received = partial(self._on_message, generation)
+            with Consumer(channel, [queue], on_message=received, no_ack=True):
+                if generation != self._generation:
+                    return
+                for ring in self.recent.values():  # received before now is not followed on
+                    ring.clear()
                 self.consuming = True
-                while not self._stopping:
+                while self._kept(generation):
                     try:
                         connection.drain_events(timeout=1)
                     except TimeoutError:
                         pass
-        self.consuming = False
 
-    def _on_message(self, message: Any) -> None:
+    def _on_message(self, generation: int, message: Any) -> None:
+        if generation != self._generation:
+            return  # a consumer letting go: the new one delivers
         try:
-            envelope = json.loads(message.body)
-            event = Pushed.of(envelope)
+            text = message.body.decode("utf-8") if isinstance(message.body, bytes) else message.body
+            event = Pushed.of(json.loads(text), text)
         except (ValueError, KeyError, TypeError) as error:
             _log.warning("live events: a message that is not an event (%s) is skipped", error)
             return

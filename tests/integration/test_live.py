@@ -19,6 +19,7 @@ import requests
 from eventlet.queue import Empty, LightQueue
 from nameko.standalone.rpc import ServiceRpcProxy
 
+from tests.helpers import wait_until
 from tests.integration.test_accounts import start
 from tests.integration.test_gateway import problem
 
@@ -221,6 +222,40 @@ def test_an_old_last_event_id_resumes_from_the_archives_feed(runner_factory, con
     after_card.until(of_type("Returned", barcode=barcode), what="Returned")
     types = after_card.types()
     assert types.index("Lent") < types.index("Returned") and "CardIssued" not in types
+
+
+def live_queues(config) -> list[str]:
+    """The gateway's live-stream queues in the test's vhost (management API)."""
+    api = config["RABBIT_MANAGEMENT_URI"].rstrip("/")
+    vhost = config["AMQP_URI"].rsplit("/", 1)[1]
+    listed = requests.get(f"{api}/api/queues/{vhost}", params={"columns": "name"}, timeout=5)
+    listed.raise_for_status()
+    return [queue["name"] for queue in listed.json() if queue["name"].startswith("gateway.live.")]
+
+
+def test_the_live_queue_is_bound_only_while_watched_and_a_resume_misses_nothing(
+    runner_factory, config, streams
+):
+    people = start(runner_factory, config, live_idle_seconds=0.5, live_heartbeat_seconds=0.5)
+    assert live_queues(config) == []  # nobody watching: the broker delivers it nothing
+    barcode = people.add_books(copies=1)[0]
+    live = streams(people.base, people.tokens["librarian"])
+    assert len(live_queues(config)) == 1  # bound before the stream answered
+    patron_id = people.card()
+    seen = live.until(of_type("CardIssued", patron_id=patron_id), what="CardIssued")
+    live.close()
+    wait_until(lambda: live_queues(config) == [], timeout=10, what="the queue let go when idle")
+
+    assert people.lend(barcode, patron_id).status_code == 201  # nobody watching
+    again = streams(people.base, people.tokens["librarian"], last_event_id=seen["id"])
+    again.until(of_type("Lent", barcode=barcode), what="the Lent made while unbound")
+    body = {"barcode": barcode, "campus": "north", "on": "2026-10-12"}
+    assert people.post("/api/returns", body, role="assistant").status_code == 200
+    again.until(of_type("Returned", barcode=barcode), what="the Returned, live")
+    circulation = [m["envelope"]["position"] for m in again.messages
+                   if m["envelope"]["source"] == "circulation"]  # fmt: skip
+    assert circulation == list(range(circulation[0], circulation[0] + len(circulation)))
+    assert circulation[0] == seen["envelope"]["position"] + 1  # gapless, from the id on
 
 
 def test_a_bad_last_event_id_is_refused_naming_the_header(people):

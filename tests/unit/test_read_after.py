@@ -9,9 +9,18 @@ from __future__ import annotations
 
 import uuid
 
+import eventlet
 import pytest
 
-from services.gateway.live import Client, Pushed, carries_personal_data, parse_last_event_id
+from services.gateway.live import (
+    MAX_REPLAY,
+    Client,
+    LiveSettings,
+    LiveStream,
+    Pushed,
+    carries_personal_data,
+    parse_last_event_id,
+)
 from services.gateway.problems import InvalidRequest
 from shared.eventsourcing.decider import Refused
 from shared.eventsourcing.pipeline import run_command
@@ -113,11 +122,64 @@ def test_a_stream_sends_each_event_once_and_personal_ones_only_to_those_allowed(
     assert lent.personal and carries_personal_data("Lent") and not pushed("catalog", 1).personal
     assert carries_personal_data("NoSuchType")  # unknown: taken to name people
     plain, allowed = Client(personal=False, size=10), Client(personal=True, size=10)
-    assert plain.offer(lent) and plain.queue.qsize() == 0
-    assert allowed.offer(lent) and allowed.queue.qsize() == 1
+    assert plain.offer(lent) and not plain.shown(lent)  # queued, to see the position, not sent
+    assert allowed.offer(lent) and allowed.shown(lent)
     assert allowed.fresh(lent) and not allowed.fresh(lent) and not allowed.fresh(pushed(
         "circulation", 6, "Lent"))  # fmt: skip
     assert lent.message().decode().startswith("id: circulation:7\nevent: Lent\ndata: {")
+
+
+class Hub:
+    """What a ``LiveStream`` asks of its gateway's ``LiveEvents``."""
+
+    settings = LiveSettings(heartbeat=0.01)
+
+    def leave(self, client: Client) -> None:
+        client.closed = True
+
+
+def sent_by(stream: LiveStream, count: int) -> list[str]:
+    """The ids of the first ``count`` events the stream sends (heartbeats skipped)."""
+    ids: list[str] = []
+    with eventlet.Timeout(5):  # a stream that never sends them fails the test, not hangs it
+        for chunk in stream:
+            ids += [line[4:] for line in chunk.decode().splitlines() if line.startswith("id: ")]
+            if len(ids) >= count:
+                break
+    stream.close()
+    return ids
+
+
+def test_a_hole_before_an_event_is_filled_from_the_feed_once_the_archives_hold_it():
+    archived = {"circulation": 3}  # the feed holds #1-#3 now; #4-#5 come a moment later
+    asked: list[tuple[str, int]] = []
+
+    def read_feed(source: str, after: int, limit: int) -> list[dict]:
+        asked.append((source, after))
+        if len(asked) == 3:
+            archived[source] = 5
+        head = archived[source]
+        return [{"source": source, "position": p, "type": "Returned", "data": {}}
+                for p in range(after + 1, min(head, after + limit) + 1)]  # fmt: skip
+
+    client = Client(personal=True, size=10, seen={"circulation": 1})
+    stream = LiveStream(Hub(), client, [pushed("circulation", 2, "Returned")], read_feed)
+    client.offer(pushed("circulation", 6, "Returned"))  # received live after a hole
+    assert sent_by(stream, 5) == [f"circulation:{p}" for p in range(2, 7)]
+    assert asked[0] == ("circulation", 2) and len(asked) == 3  # asked again until it held #5
+
+
+def test_withheld_events_are_no_hole_and_a_source_not_begun_has_none():
+    def read_feed(source: str, after: int, limit: int) -> list[dict]:
+        raise AssertionError("no hole to fill")
+
+    plain = Client(personal=False, size=10)
+    stream = LiveStream(Hub(), plain, [], read_feed)
+    for event in (pushed("catalog", 8), pushed("circulation", 3, "Lent"), pushed("catalog", 9),
+                  pushed("circulation", 4, "ClosedDaysSet")):  # fmt: skip
+        plain.offer(event)
+    assert sent_by(stream, 3) == ["catalog:8", "catalog:9", "circulation:4"]
+    assert plain.hole_before(pushed("circulation", 4 + MAX_REPLAY + 2)) is None  # too far back
 
 
 def test_a_client_too_far_behind_is_told_so():
