@@ -7,6 +7,9 @@ committed events after its recorded progress, publishes them in position order
 with confirms, then records the new progress. A crash between publish and record
 republishes a batch: duplicates are possible, loss is not. It is woken by
 PostgreSQL NOTIFY on append and also polls, in case a notification is missed.
+Woken, it lingers ``RELAY_LINGER_MS`` (10) before reading, so the events of desks
+working at once go out as one batch: one read, one confirm and one progress write for
+them all rather than for each.
 
 Run it on its own with ``python -m shared.messaging.relay <service>``; services run it
 inside nameko through ``shared.runtime.dependencies.EventRelay``.
@@ -19,8 +22,9 @@ import select
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from logging import getLogger
+from typing import Any
 
 import psycopg2
 
@@ -35,6 +39,7 @@ _log = getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_POLL_INTERVAL = 1.0
+DEFAULT_LINGER_MS = 10
 RETRY_DELAY = 1.0
 
 UPSERT_PROGRESS = """
@@ -74,17 +79,31 @@ class Relay:
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
+        linger: float = DEFAULT_LINGER_MS / 1000,
     ) -> None:
         self.source = source
         self.dsn = dsn
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.linger = linger
         self.exchange = events_exchange(source)
         self.store = EventStore(source)
         self.publisher = ConfirmingPublisher(amqp_uri)
         self.is_leader = False
         self.published = 0
         self._conn: psycopg2.extensions.connection | None = None
+
+    @classmethod
+    def from_config(cls, service: str, config: Mapping[str, Any]) -> Relay:
+        """``service``'s relay as the config sets it (``RELAY_*``)."""
+        return cls(
+            service,
+            database_url(config, service),
+            amqp_uri(config),
+            batch_size=int(config.get("RELAY_BATCH_SIZE", DEFAULT_BATCH_SIZE)),
+            poll_interval=float(config.get("RELAY_POLL_INTERVAL", DEFAULT_POLL_INTERVAL)),
+            linger=float(config.get("RELAY_LINGER_MS", DEFAULT_LINGER_MS)) / 1000,
+        )
 
     def run(self, should_stop: Callable[[], bool]) -> None:
         """Relay until ``should_stop()``; survive database and broker outages."""
@@ -93,8 +112,8 @@ class Relay:
                 if not self._lead():
                     self._sleep(should_stop, self.poll_interval)
                     continue
-                if self.publish_pending() < self.batch_size:
-                    self._wait_for_appends()
+                if self.publish_pending() < self.batch_size and self._wait_for_appends():
+                    self._sleep(should_stop, self.linger)  # what the other desks append too
             except (DatabaseUnavailable, psycopg2.Error, PublishNotConfirmed) as error:
                 _log.warning("relay %s paused: %s", self.source, error)
                 self._drop_connection()
@@ -129,13 +148,14 @@ class Relay:
         _log.debug("relay %s published up to %d", self.source, batch[-1].position)
         return len(batch)
 
-    def _wait_for_appends(self) -> None:
-        """Block until an append is notified or the poll interval passes."""
+    def _wait_for_appends(self) -> bool:
+        """Block until an append is notified (True) or the poll interval passes."""
         assert self._conn is not None
         ready, _, _ = select.select([self._conn], [], [], self.poll_interval)
         if ready:
             self._conn.poll()
             self._conn.notifies.clear()
+        return bool(ready)
 
     def _sleep(self, should_stop: Callable[[], bool], seconds: float) -> None:
 
@@ -165,14 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("service", choices=SERVICES)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    config = load_config()
-    relay = Relay(
-        args.service,
-        database_url(config, args.service),
-        amqp_uri(config),
-        batch_size=int(config.get("RELAY_BATCH_SIZE", DEFAULT_BATCH_SIZE)),
-        poll_interval=float(config.get("RELAY_POLL_INTERVAL", DEFAULT_POLL_INTERVAL)),
-    )
+    relay = Relay.from_config(args.service, load_config())
     stop = threading.Event()
     try:
         relay.run(stop.is_set)

@@ -22,7 +22,7 @@ from typing import Any
 from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.rpc import ServiceProxy
 
-from shared.config import amqp_uri, database_url
+from shared.config import database_url
 from shared.errors import BadRequest
 from shared.events.envelope import Actor, Envelope, InvalidActor, checked_actor
 from shared.eventsourcing.pipeline import Handler, run_command
@@ -30,7 +30,7 @@ from shared.eventsourcing.projection import Outcome, Projection, ProjectionRunne
 from shared.eventsourcing.store import Cursor, EventStore
 from shared.eventsourcing.unit_of_work import FoldCache, UnitOfWork
 from shared.messaging.dead_letters import DeadLetters
-from shared.messaging.relay import DEFAULT_BATCH_SIZE, DEFAULT_POLL_INTERVAL, Relay, to_message
+from shared.messaging.relay import Relay, to_message
 from shared.messaging.rpc import SurvivingReplyListener
 from shared.runtime import read_after
 from shared.runtime.metrics import EVENTS_APPENDED
@@ -199,15 +199,7 @@ class EventRelay(DependencyProvider):
     """Runs the service's relay in the background; one instance leads at a time."""
 
     def setup(self) -> None:
-        config = self.container.config
-        service = self.container.service_name
-        self.relay = Relay(
-            service,
-            database_url(config, service),
-            amqp_uri(config),
-            batch_size=int(config.get("RELAY_BATCH_SIZE", DEFAULT_BATCH_SIZE)),
-            poll_interval=float(config.get("RELAY_POLL_INTERVAL", DEFAULT_POLL_INTERVAL)),
-        )
+        self.relay = Relay.from_config(self.container.service_name, self.container.config)
         self._stopping = threading.Event()
         self._thread: Any = None
 
