@@ -34,9 +34,11 @@ a source's event N, it never sends a later one before N+1. A hole (events publis
 before the queue was bound and not archived yet, the ring's oldest past the feed's
 end, events published while the broker was out) is filled from the archives' feed
 before the event after it, waiting up to ``FILL_WAIT`` seconds for the archives to
-catch up; a resumed stream also asks the feed once more at its first heartbeat, for
-what was neither archived nor received when it opened. A hole larger than
-``MAX_REPLAY`` is left, as a resume that far back is: the client pages the feed.
+catch up. A resumed stream also asks each resumed source for its head once the queue
+is bound, and sends everything up to it from the feed the same way: what was
+committed before the bind is sent from the feed, what after it arrives live. A hole
+larger than ``MAX_REPLAY`` is left, as a resume that far back is: the client pages
+the feed.
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ LAST_ID_RULE = "Must be an id the stream sent: source:position (several: comma s
 END = object()  # put in a stream's queue to end it
 
 FeedReader = Callable[[str, int, int], list[dict[str, Any]]]
+HeadReader = Callable[[str], int]  # a source's newest position, asked of the source
 
 
 @dataclass(frozen=True)
@@ -235,13 +238,13 @@ class LiveStream:
         client: Client,
         replay: list[Pushed],
         read_feed: FeedReader,
-        resumed: tuple[str, ...] = (),
+        heads: Mapping[str, int] | None = None,
     ) -> None:
         self.hub = hub
         self.client = client
         self.replay = replay
         self.read_feed = read_feed
-        self.resumed = resumed  # sources the stream resumed, asked again at the first heartbeat
+        self.heads = dict(heads or {})  # each resumed source's head once the queue was bound
 
     def __iter__(self) -> Iterator[bytes]:
         client, heartbeat = self.client, self.hub.settings.heartbeat
@@ -250,14 +253,15 @@ class LiveStream:
         replay, self.replay = self.replay, []
         for event in replay:
             yield from self._sent(event)
+        for source, head in self.heads.items():  # committed before the bind, not yet archived
+            after = client.seen.get(source, 0)
+            if after < head <= after + MAX_REPLAY:
+                for event in self._feed(source, after, head + 1):
+                    yield from self._sent(event)
         while not client.closed:
             try:
                 item = client.queue.get(timeout=heartbeat)
             except Empty:
-                for source in self.resumed:  # what was neither archived nor bound yet
-                    for event in self._feed(source, client.seen.get(source, 0), None):
-                        yield from self._sent(event)
-                self.resumed = ()
                 yield b": heartbeat\n\n"
                 continue
             if item is END or client.closed:
@@ -273,14 +277,13 @@ class LiveStream:
             if self.client.fresh(each) and self.client.shown(each):
                 yield each.message()
 
-    def _feed(self, source: str, after: int, before: int | None) -> list[Pushed]:
-        """The source's events after ``after`` from the archives' feed: those before
-        ``before``, waiting up to ``FILL_WAIT`` for the archives to hold them all; or, with
-        no ``before``, whatever the feed holds now (at most ``MAX_REPLAY``)."""
+    def _feed(self, source: str, after: int, before: int) -> list[Pushed]:
+        """The source's events after ``after`` and before ``before`` from the archives'
+        feed, waiting up to ``FILL_WAIT`` for the archives to hold them all."""
         found: list[Pushed] = []
         deadline = time.monotonic() + FILL_WAIT
         cursor = after
-        while len(found) < MAX_REPLAY and (before is None or cursor + 1 < before):
+        while len(found) < MAX_REPLAY and cursor + 1 < before:
             try:
                 page = self.read_feed(source, cursor, REPLAY_PAGE)
             except Exception as error:  # the archives are out: the hole stays, the stream goes on
@@ -289,13 +292,13 @@ class LiveStream:
                 )
                 break
             for envelope in page:
-                if before is not None and int(envelope["position"]) >= before:
+                if int(envelope["position"]) >= before:
                     break
                 found.append(Pushed.of(envelope))
                 cursor = found[-1].position
             if len(page) == REPLAY_PAGE:
                 continue  # more to read at once
-            if before is None or cursor + 1 >= before:
+            if cursor + 1 >= before:
                 break
             if time.monotonic() >= deadline:
                 _log.warning(
@@ -352,8 +355,15 @@ class LiveEvents(DependencyProvider):
 
     # ------------------------------------------------------------ streams
 
-    def open(self, caller: Caller, last_event_id: str | None, read_feed: FeedReader) -> LiveStream:
-        """A stream for ``caller``, resuming after ``last_event_id`` when given.
+    def open(
+        self,
+        caller: Caller,
+        last_event_id: str | None,
+        read_feed: FeedReader,
+        head_of: HeadReader,
+    ) -> LiveStream:
+        """A stream for ``caller``, resuming after ``last_event_id`` when given (from the
+        archives' ``read_feed``, up to each source's head, ``head_of``, once bound).
 
         503 when the gateway is stopping or has ``max_streams`` open.
         """
@@ -367,11 +377,12 @@ class LiveEvents(DependencyProvider):
         self.clients.add(client)  # first: what comes while the replay is read is queued
         try:
             self._bound()
+            heads = self._heads(after, head_of)
             replay = self._replay(after, read_feed)
         except BaseException:
             self.leave(client)
             raise
-        return LiveStream(self, client, replay, read_feed, tuple(after))
+        return LiveStream(self, client, replay, read_feed, heads)
 
     def leave(self, client: Client) -> None:
         """A stream ended (the client left, was dropped, or the gateway stops)."""
@@ -391,6 +402,17 @@ class LiveEvents(DependencyProvider):
         deadline = time.monotonic() + BIND_WAIT
         while not self.consuming and time.monotonic() < deadline and not self._stopping:
             eventlet.sleep(0.01)
+
+    def _heads(self, after: Mapping[str, int], head_of: HeadReader) -> dict[str, int]:
+        """Each resumed source's head, asked once the queue is bound (a source that does
+        not answer has none: its events come when the next one arrives live)."""
+        heads: dict[str, int] = {}
+        for source in after:
+            try:
+                heads[source] = int(head_of(source))
+            except Exception as error:  # the source is out: no anchor, the stream goes on
+                _log.warning("live events: %s's head: %s", source, error)
+        return heads
 
     def _end(self, client: Client) -> None:
         self.leave(client)

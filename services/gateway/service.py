@@ -1035,5 +1035,11 @@ class GatewayService:
            summary="The library's events as they happen (server-sent events; personal ones "
                    "need 'events.personal' or 'patrons.read'); Last-Event-ID resumes")  # fmt: skip
     def live_events(self, request: ApiRequest) -> Reply:
-        stream = self.live.open(request.caller, request.last_event_id, self.archives.events)
+        stream = self.live.open(
+            request.caller, request.last_event_id, self.archives.events, self._head_of
+        )
         return Reply(stream, content_type=EVENT_STREAM, headers={"X-Accel-Buffering": "no"})
+
+    def _head_of(self, source: str) -> int:
+        """The newest position of ``source``'s own log (its ``health``)."""
+        return int(getattr(self, source).health()["head"])

@@ -169,6 +169,20 @@ def test_a_hole_before_an_event_is_filled_from_the_feed_once_the_archives_hold_i
     assert asked[0] == ("circulation", 2) and len(asked) == 3  # asked again until it held #5
 
 
+def test_a_resumed_stream_sends_up_to_the_sources_head_though_nothing_comes_live():
+    archived = {"circulation": 1}  # #2 and #3 were committed before the bind, not archived
+
+    def read_feed(source: str, after: int, limit: int) -> list[dict]:
+        archived[source] += 1  # the archives catch up a little at each ask
+        head = min(archived[source], 3)
+        return [{"source": source, "position": p, "type": "Returned", "data": {}}
+                for p in range(after + 1, min(head, after + limit) + 1)]  # fmt: skip
+
+    client = Client(personal=True, size=10, seen={"circulation": 1})
+    stream = LiveStream(Hub(), client, [], read_feed, heads={"circulation": 3})
+    assert sent_by(stream, 2) == ["circulation:2", "circulation:3"]
+
+
 def test_withheld_events_are_no_hole_and_a_source_not_begun_has_none():
     def read_feed(source: str, after: int, limit: int) -> list[dict]:
         raise AssertionError("no hole to fill")
