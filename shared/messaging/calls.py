@@ -26,6 +26,8 @@ from kombu.exceptions import OperationalError
 from nameko.exceptions import UnknownService
 from nameko.rpc import MethodProxy, RpcReply
 
+from shared.messaging.rpc import RPC_DELIVERY_MODE
+
 _log = getLogger(__name__)
 
 
@@ -110,7 +112,9 @@ def send(
 ) -> PendingCall:
     """Send ``service.method(*args)`` now, as ``worker_ctx`` (its context data goes along:
     the actor, the correlation id); wait for it later with ``.result()``."""
-    proxy = MethodProxy(worker_ctx, service, method, listener, expiration=timeout)
+    proxy = MethodProxy(
+        worker_ctx, service, method, listener, expiration=timeout, delivery_mode=RPC_DELIVERY_MODE
+    )
     try:
         reply = proxy.call_async(*args)
     except UnknownService:

@@ -25,7 +25,7 @@ from nameko.exceptions import UnserializableValueError, serialize
 from nameko.rpc import Responder
 
 from shared.errors import load
-from shared.messaging.rpc import EXPECTED_FAILURES, SurvivingRpc
+from shared.messaging.rpc import EXPECTED_FAILURES, SurvivingRpc, TransientResponder
 from shared.runtime import read_after
 from shared.runtime.metrics import observe_command
 
@@ -57,7 +57,7 @@ def command(
     return decorate
 
 
-class PositionsResponder(Responder):
+class PositionsResponder(TransientResponder):
     """nameko's responder, adding the command's positions to the reply's body."""
 
     def __init__(self, *args: Any, positions: Mapping[str, int], **kwargs: Any) -> None:
@@ -94,7 +94,7 @@ class PositionsResponder(Responder):
 class CommandRpc(SurvivingRpc):
     """The RPC entrypoint of a command: its reply names where its events went."""
 
-    def responder(self, message: Any, worker_ctx: Any, responder_cls: type = Responder,
+    def responder(self, message: Any, worker_ctx: Any, responder_cls: type = TransientResponder,
                   **extra: Any) -> Responder:  # fmt: skip
         positions = read_after.noted(worker_ctx)
         if not positions:
