@@ -28,7 +28,6 @@ import argparse
 import json
 import random
 import signal
-import statistics
 import sys
 import time
 import uuid
@@ -46,9 +45,8 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from bench.history import generate  # noqa: E402
-from bench.profile import Profiler  # noqa: E402
-from bench.report import print_profiles  # noqa: E402
-from bench.stage import Stage, cpu_used  # noqa: E402
+from bench.report import median_of, print_profiles  # noqa: E402
+from bench.stage import Measured, Stage, cpu_used  # noqa: E402
 from shared.eventsourcing.store import EventStore  # noqa: E402
 from shared.messaging.publisher import ConfirmingPublisher, OutgoingMessage  # noqa: E402
 from shared.runtime.topology import declare_all  # noqa: E402
@@ -298,18 +296,11 @@ def run_load(
     pollers = [eventlet.spawn(watch, service, sql) for service, sql in LAG_QUERIES.items()]
     while len(ready) < len(desks):
         eventlet.sleep(0.05)
-    profiler = Profiler(profile) if profile else None
-    if profiler:
-        profiler.start({s: stage.processes[s].pid for s in SERVICES}, seconds)
-    cpu_before = stage.cpu_seconds()
-    started = time.monotonic()
+    measured = Measured(stage, SERVICES, seconds, profile)
     go.send()
     for thread in threads:
         thread.wait()
-    elapsed = time.monotonic() - started
-    if profiler:
-        profiler.wait()
-    cpu_after = stage.cpu_seconds()
+    elapsed, cpu = measured.stop(len(latencies))
     watching["on"] = False
     for poller in pollers:
         poller.wait()  # until every loan reached both read models (or LAG_GIVE_UP passed)
@@ -321,11 +312,7 @@ def run_load(
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
         "errors": len(errors),
         "first_errors": errors[:3],
-        "cpu_ms_per_command": {
-            name: round(seconds * 1000 / len(latencies), 2)
-            for name, seconds in cpu_used(cpu_before, cpu_after).items()
-            if latencies
-        },
+        "cpu_ms_per_command": cpu,
     }
     for service, values in lags.items():
         if values:
@@ -374,17 +361,6 @@ def commands_alone(stage: Stage, seconds: float, keyed: bool = False) -> dict[st
     result["read_side_catch_up_seconds"] = round(took, 2)
     result["read_side_events_per_second"] = round(backlog / took, 1) if took else 0.0
     return result
-
-
-def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The median of every figure over the runs (nested tables figure by figure)."""
-    medians: dict[str, Any] = {}
-    for key, value in runs[0].items():
-        if isinstance(value, dict):
-            medians[key] = median_of([run[key] for run in runs])
-        elif isinstance(value, int | float):
-            medians[key] = round(statistics.median(run[key] for run in runs), 1)
-    return medians
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -453,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
             runs.setdefault("commands_alone", []).append(alone)
             console.print(f"  commands_alone: {alone}")
         for name, values in runs.items():
-            results[name] = median_of(values)
+            results[name] = median_of(values, 1)
         echo = results["echo"]["calls_per_second"]
         results["lend_return_vs_echo"] = round(
             results["desks_flat_out"]["commands_per_second"] / echo, 2

@@ -32,7 +32,6 @@ import json
 import os
 import secrets
 import socket
-import statistics
 import sys
 import time
 import traceback
@@ -51,11 +50,16 @@ from nameko.standalone.rpc import ServiceRpcProxy  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from bench.desk import DESKS, Desk, baseline_echo, percentile  # noqa: E402
-from bench.profile import Profiler  # noqa: E402
-from bench.report import figures_table, print_outcomes, print_profiles, summed_outcomes  # noqa: E402
+from bench.report import (  # noqa: E402
+    figures_table,
+    median_of,
+    print_outcomes,
+    print_profiles,
+    summed_outcomes,
+)
 from bench.rush import FREE_COPIES, import_cards, seed_catalogue  # noqa: E402
 from bench.rush_plan import make_roster, readers_from_import  # noqa: E402
-from bench.stage import Stage, cpu_used  # noqa: E402
+from bench.stage import Measured, Stage  # noqa: E402
 from shared.config import REPO_ROOT  # noqa: E402
 from shared.runtime.topology import declare_all  # noqa: E402
 from shared.storage.green import make_psycopg_green  # noqa: E402
@@ -195,25 +199,13 @@ def run_desks(
     threads = [eventlet.spawn(desk_loop, d, t) for d, t in zip(desks, tokens, strict=True)]
     while len(ready) < len(desks):
         eventlet.sleep(0.05)
-    profiler = Profiler(profile) if profile else None
-    if profiler:
-        profiler.start({s: stage.processes[s].pid for s in SERVICES}, seconds)
-    cpu_before = stage.cpu_seconds()
-    started = time.monotonic()
-    clock["stop"] = started + seconds
+    measured = Measured(stage, SERVICES, seconds, profile)
+    clock["stop"] = measured.started + seconds
     go.send()
     for thread in threads:
         thread.wait()
-    elapsed = time.monotonic() - started
-    cpu_after = stage.cpu_seconds()
-    if profiler:
-        profiler.wait()
     done = len(latencies)
-    cpu = {
-        name: round(used * 1000 / done, 2)
-        for name, used in cpu_used(cpu_before, cpu_after).items()
-        if done
-    }
+    elapsed, cpu = measured.stop(done)
     return {
         "commands": done,
         "commands_per_second": round(done / elapsed, 1),
@@ -253,22 +245,9 @@ def measure(
     }
 
 
-def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The median of every number over the runs (nested tables figure by figure)."""
-    medians: dict[str, Any] = {}
-    for key, value in runs[0].items():
-        if isinstance(value, dict) and all(isinstance(v, int | float) for v in value.values()):
-            medians[key] = median_of([run[key] for run in runs])
-        elif isinstance(value, int | float) and all(
-            isinstance(run.get(key), int | float) for run in runs
-        ):
-            medians[key] = round(statistics.median(run[key] for run in runs), 3)
-    return medians
-
-
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians of the figures; refusals and errors summed over the runs."""
-    figures = {**median_of(runs), **summed_outcomes(runs)}
+    figures = {**median_of(runs, 3), **summed_outcomes(runs)}
     figures["targets"] = {
         "commands_per_second >= 150": figures["commands_per_second"] >= TARGET_COMMANDS_PER_SECOND,
         "p99_ms <= 250": figures["p99_ms"] <= TARGET_P99_MS,

@@ -3,8 +3,9 @@ and the first errors, and each service's hottest functions when it was profiled.
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,21 @@ def figures_table(title: str, rows: Iterable[Row], figures: Mapping[str, Any]) -
         value = figures.get(key)
         table.add_row(label, "-" if value is None else form.format(value))
     return table
+
+
+def median_of(runs: Sequence[Mapping[str, Any]], places: int = 2) -> dict[str, Any]:
+    """The median of every number all runs have (not flags), to ``places``; a table (dict)
+    all runs have, figure by figure; anything else is left out."""
+    medians: dict[str, Any] = {}
+    for key in runs[0] if runs else ():
+        values = [run.get(key) for run in runs]
+        if all(isinstance(value, Mapping) for value in values):
+            table = median_of(values, places)
+            if table:
+                medians[key] = table
+        elif all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            medians[key] = round(statistics.median(values), places)
+    return medians
 
 
 def summed_outcomes(runs: list[Mapping[str, Any]]) -> dict[str, Any]:

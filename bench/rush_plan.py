@@ -20,6 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.report import median_of
+
 CAMPUSES = ("north", "south")
 # One class book corner per class of about this many students; about one teacher per 12 cards.
 STUDENTS_PER_CLASS = 45
@@ -193,20 +195,6 @@ def latency_summary(seconds: Sequence[float]) -> dict[str, float]:
         f"p{int(share * 100)}_ms": round(percentile(seconds, share) * 1000, 1)
         for share in (0.50, 0.95, 0.99)
     }
-
-
-def median_of(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The median of every number that all runs have; other values are left out."""
-    if not runs:
-        return {}
-    keys = [
-        key
-        for key, value in runs[0].items()
-        if isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and all(isinstance(run.get(key), int | float) for run in runs)
-    ]
-    return {key: round(statistics.median(run[key] for run in runs), 2) for key in keys}
 
 
 def ratio(numerator: float | None, denominator: float | None) -> float | None:

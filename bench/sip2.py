@@ -50,7 +50,7 @@ from nameko.standalone.rpc import ServiceRpcProxy  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from bench.desk import baseline_echo  # noqa: E402
-from bench.report import figures_table, print_outcomes, summed_outcomes  # noqa: E402
+from bench.report import figures_table, median_of, print_outcomes, summed_outcomes  # noqa: E402
 from bench.rush import FREE_COPIES, cpu_now, import_cards, lend_limits, seed_catalogue  # noqa: E402
 from bench.rush_plan import (  # noqa: E402
     DeskPlan,
@@ -58,7 +58,6 @@ from bench.rush_plan import (  # noqa: E402
     cpu_ms_per,
     latency_summary,
     make_roster,
-    median_of,
     plan_desks,
     ratio,
     readers_from_import,

@@ -20,6 +20,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import requests
 import yaml
 
+from bench.profile import Profiler
 from shared.config import REPO_ROOT, Config, load_config
 from shared.storage.pool import ConnectionPool
 from shared.storage.scratch_databases import create_scratch_databases, drop_scratch_databases
@@ -213,6 +214,30 @@ def cpu_used(
         if key in before:
             used[key[0]] = used.get(key[0], 0.0) + seconds - before[key]
     return used
+
+
+class Measured:
+    """The clock and every process's CPU while desks run, started when the desks are ready,
+    with py-spy on the services when ``profile`` names a folder."""
+
+    def __init__(
+        self, stage: Stage, services: Sequence[str], seconds: float, profile: Path | None
+    ) -> None:
+        self.stage = stage
+        self.profiler = Profiler(profile) if profile else None
+        if self.profiler:
+            self.profiler.start({s: stage.processes[s].pid for s in services}, seconds)
+        self.cpu_before = stage.cpu_seconds()
+        self.started = time.monotonic()
+
+    def stop(self, commands: int) -> tuple[float, dict[str, float]]:
+        """The seconds since the start and each part's CPU ms per command."""
+        elapsed = time.monotonic() - self.started
+        cpu_after = self.stage.cpu_seconds()
+        if self.profiler:
+            self.profiler.wait()
+        used = cpu_used(self.cpu_before, cpu_after) if commands else {}
+        return elapsed, {name: round(cpu * 1000 / commands, 2) for name, cpu in used.items()}
 
 
 def _uid_of(user: str) -> int:

@@ -11,6 +11,7 @@ import pytest
 from bench import __main__ as runner
 from bench import plot
 from bench.history import Library, SchoolSize, catalogue
+from bench.report import median_of
 from bench.rush_plan import (
     Reader,
     copies_needed,
@@ -18,7 +19,6 @@ from bench.rush_plan import (
     cpu_seconds,
     lends_in_turn,
     make_roster,
-    median_of,
     percentile,
     plan_desks,
     ratio,
@@ -138,6 +138,8 @@ def test_percentiles_are_nearest_rank():
 def test_medians_take_numbers_only_and_ratios_need_both_sides():
     runs = [{"a": 1, "b": "x", "c": True, "d": None}, {"a": 3, "b": "y", "c": False, "d": 2}]
     assert median_of(runs) == {"a": 2}
+    tables = [{"cpu": {"x": 1.0, "y": "z"}, "n": 1}, {"cpu": {"x": 2.0, "y": "w"}, "n": 4}]
+    assert median_of(tables, 1) == {"cpu": {"x": 1.5}, "n": 2.5}  # tables figure by figure
     assert ratio(30, 20) == 1.5
     assert ratio(None, 20) is None and ratio(3, 0) is None
 
