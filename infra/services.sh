@@ -102,6 +102,53 @@ files = programs/*.conf
 EOF
 }
 
+# The instances a supervisord of this run dir started and left running when it died
+# (kill -9: its children live on), as "<pid> <spec>" lines: each carries the socket it
+# was given (SUPERVISOR_SERVER_URL) and its program's name (SUPERVISOR_PROCESS_NAME);
+# the running supervisord's own children (their parent) are not orphans.
+orphans() {
+    local environ pid vars name parent current=""
+    supervisord_running && current="$(ctl pid)"
+    for environ in /proc/[0-9]*/environ; do
+        pid="${environ#/proc/}"; pid="${pid%/environ}"
+        vars="$(tr '\0' '\n' 2>/dev/null < "$environ")" || continue  # gone meanwhile
+        grep -qxF "SUPERVISOR_SERVER_URL=unix://$SOCKET" <<<"$vars" || continue
+        parent="$(awk '/^PPid:/ {print $2}' "/proc/$pid/status" 2>/dev/null)" || continue
+        [ -n "$current" ] && [ "$parent" = "$current" ] && continue
+        name="$(sed -n 's/^SUPERVISOR_PROCESS_NAME=//p' <<<"$vars")"
+        echo "$pid ${name:-?}"
+    done
+}
+
+# Stop the orphans of the given specs (all without specs): SIGTERM, SIGKILL after
+# STOP_TIMEOUT; a new supervisord would otherwise start a second of each. Orphans of
+# other specs are named and left.
+stop_orphans() {
+    local specs=("$@") pids=() others=() alive=() pid name start
+    while read -r pid name; do
+        if [ "${#specs[@]}" -eq 0 ] || [[ " ${specs[*]} " == *" $name "* ]]; then
+            pids+=("$pid")
+        else
+            others+=("$name (pid $pid)")
+        fi
+    done < <(orphans)
+    [ "${#others[@]}" -eq 0 ] \
+        || log "left running by a supervisord that is gone, unsupervised: ${others[*]} ('infra/services.sh stop' stops them)"
+    [ "${#pids[@]}" -gt 0 ] || return 0
+    log "stopping ${#pids[@]} instance(s) left running by a supervisord that is gone (pids ${pids[*]})"
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    start=$SECONDS
+    while :; do
+        alive=()
+        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive+=("$pid"); done
+        [ "${#alive[@]}" -gt 0 ] || return 0
+        (( SECONDS - start < STOP_TIMEOUT )) || break
+        sleep 0.2
+    done
+    log "killing ${alive[*]} (still running after ${STOP_TIMEOUT}s)"
+    kill -KILL "${alive[@]}" 2>/dev/null || true
+}
+
 ensure_supervisord() {
     supervisord_running && return 0
     [ -x .venv/bin/supervisord ] || die ".venv/bin/supervisord missing: run 'make venv' first"
@@ -189,6 +236,7 @@ cmd_start() {
     local specs=("$@") spec state
     [ "${#specs[@]}" -gt 0 ] || specs=("${DEFAULT_SERVICES[@]}")
     for spec in "${specs[@]}"; do validate_spec "$spec"; done
+    stop_orphans "${specs[@]}"
     ensure_supervisord
 
     local added=()
@@ -293,8 +341,9 @@ cmd_stop() {
     for spec in "${specs[@]}"; do validate_spec "$spec"; done
     if [ "${#specs[@]}" -eq 0 ]; then
         stop_legacy
+        stop_orphans
         if ! supervisord_running; then
-            log "nothing to stop"
+            log "nothing more to stop (supervisord not running)"
             return 0
         fi
         # `stop all` signals every program at once (SIGKILL after stopwaitsecs); a
@@ -312,8 +361,9 @@ cmd_stop() {
         rm -f "$PROGRAM_DIR"/*.conf
         return 0
     fi
+    stop_orphans "${specs[@]}"
     if ! supervisord_running; then
-        log "nothing to stop (supervisord not running)"
+        log "nothing more to stop (supervisord not running)"
         return 0
     fi
     # One supervisorctl a spec, so the instances shut down in parallel.

@@ -79,6 +79,20 @@ class Supervised:
         process = supervision.processes(self.run_dir).get(spec, {})
         return process.get("pid", 0) if process.get("statename") in supervision.ALIVE else 0
 
+    def children(self) -> list[str]:
+        """The program name of every process started by a supervisord of this run dir."""
+        socket = f"SUPERVISOR_SERVER_URL=unix://{self.run_dir.resolve()}/{supervision.SOCKET_NAME}"
+        found = []
+        for environ in Path("/proc").glob("[0-9]*/environ"):
+            try:
+                variables = environ.read_bytes().decode(errors="replace").split("\0")
+            except OSError:
+                continue  # gone meanwhile, or not ours to read
+            if socket in variables:
+                names = [v for v in variables if v.startswith("SUPERVISOR_PROCESS_NAME=")]
+                found.append(names[0].partition("=")[2] if names else "?")
+        return found
+
     def answering(self, spec: str) -> bool:
         """Its health RPC answers (the gateway's HTTP port too)."""
         try:
@@ -166,6 +180,14 @@ def kill_each_in_turn(supervised: Supervised, desks: Desks) -> dict[str, float]:
     return back
 
 
+def restart_after_supervisord_killed(supervised: Supervised) -> subprocess.CompletedProcess:
+    """Kill supervisord with -9, then ``infra/services.sh start`` again."""
+    pid_file = supervised.run_dir / "supervisor" / "supervisord.pid"
+    os.kill(int(pid_file.read_text()), signal.SIGKILL)
+    wait_until(lambda: supervision.processes(supervised.run_dir) == {}, timeout=10)
+    return supervised.services_sh("start")
+
+
 def environ_of(pid: int | None) -> list[bytes]:
     try:
         return Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
@@ -218,6 +240,8 @@ def test_each_service_killed_is_restarted_by_supervisord_and_nothing_is_lost(sup
     code_down, said_down, programs_down = supervised.library("scale", "circulation", "1")
     desks.stop()
     stream.wait()
+    before = {spec: supervised.pid(spec) for spec in SPECS}
+    restarted = restart_after_supervisord_killed(supervised)
 
     problems, counts = violations(system, desks)
     outcomes = Counter(command.outcome for command in desks.commands)
@@ -239,3 +263,10 @@ def test_each_service_killed_is_restarted_by_supervisord_and_nothing_is_lost(sup
     assert b"LIBRARY_INSTANCE=2" in environ
     assert code_down == 0 and "circulation: 1 instance(s) running" in said_down, said_down
     assert "circulation@2" not in programs_down and "circulation" in programs_down
+
+    # supervisord itself killed with -9: its services live on, unsupervised; the next
+    # start stops them before its own supervisord starts one of each again.
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    assert "left running by a supervisord that is gone" in restarted.stdout, restarted.stdout
+    assert not [pid for pid in before.values() if Path(f"/proc/{pid}").exists()], before
+    assert sorted(supervised.children()) == sorted(SPECS)  # one of each, all supervised
