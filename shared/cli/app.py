@@ -366,7 +366,7 @@ def cmd_scale(args: argparse.Namespace, config: dict[str, Any]) -> int:
     from shared.cli import broker, scale
 
     before = scale.running(args.service)
-    start, stop = scale.plan(args.service, args.count, before)
+    start, stop = scale.plan(args.service, args.count, before, scale.configured(args.service))
     scale.services_sh("start", start)
     scale.services_sh("stop", stop)
     now = scale.running(args.service)

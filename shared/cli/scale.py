@@ -38,25 +38,37 @@ def running(service: str, directory: Path | None = None) -> list[str]:
     return alive_instances(service, supervision.states(directory))
 
 
-def alive_instances(service: str, states: dict[str, str]) -> list[str]:
-    """The specs of ``service`` among supervisord's programs that are up or coming up."""
+def configured(service: str, directory: Path | None = None) -> list[str]:
+    """Instances of ``service`` that supervisord has a program for, whatever its state
+    (a ``FATAL`` or stopped one too), lowest first."""
+    return alive_instances(service, supervision.states(directory), alive_only=False)
+
+
+def alive_instances(service: str, states: dict[str, str], *, alive_only: bool = True) -> list[str]:
+    """The specs of ``service`` among supervisord's programs that are up or coming up
+    (every one of them with ``alive_only=False``)."""
     specs = [
         spec
         for spec, state in states.items()
-        if spec.split("@", 1)[0] == service and state in supervision.ALIVE
+        if spec.split("@", 1)[0] == service and (state in supervision.ALIVE or not alive_only)
     ]
     return sorted(specs, key=instance_number)
 
 
-def plan(service: str, count: int, now: list[str]) -> tuple[list[str], list[str]]:
-    """(instances to start, instances to stop) to go from ``now`` to ``count`` instances."""
+def plan(
+    service: str, count: int, now: list[str], programs: list[str] | None = None
+) -> tuple[list[str], list[str]]:
+    """(instances to start, instances to stop) to go from ``now`` (running) to ``count``
+    instances; a program beyond ``count`` that is not running (``programs``: ``FATAL``,
+    stopped) is stopped and removed too, so that it is not left behind."""
     if service not in SERVICES:
         raise UsageError(f"unknown service {service!r} (one of: {', '.join(SERVICES)})")
     if not 0 <= count <= MAX_INSTANCES:
         raise UsageError(f"the number of instances is from 0 to {MAX_INSTANCES}, not {count}")
     wanted = instance_specs(service, count) if count else []
     start = [spec for spec in wanted if spec not in now]
-    stop = sorted((spec for spec in now if spec not in wanted), key=instance_number, reverse=True)
+    every = dict.fromkeys([*now, *(programs or [])])
+    stop = sorted((spec for spec in every if spec not in wanted), key=instance_number, reverse=True)
     return start, stop
 
 

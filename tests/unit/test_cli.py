@@ -182,6 +182,10 @@ def test_scaling_up_starts_the_missing_instances_and_down_stops_the_highest_firs
         ["circulation@3", "circulation@2", "circulation"],
     )
     assert scale.plan("circulation", 2, ["circulation@2"]) == (["circulation"], [])
+    # circulation@3 gave up (FATAL): not running, but not left behind when scaling to 2
+    programs = ["circulation", "circulation@2", "circulation@3"]
+    assert scale.plan("circulation", 2, now[:2], programs) == ([], ["circulation@3"])
+    assert scale.plan("circulation", 3, now[:2], programs) == (["circulation@3"], [])
 
 
 def test_scaling_refuses_unknown_services_and_silly_counts():
@@ -200,6 +204,9 @@ def test_running_instances_are_the_services_programs_supervisord_has_up(tmp_path
         "circulation_x": "RUNNING",  # another name that starts alike
     }
     assert scale.alive_instances("circulation", states) == ["circulation", "circulation@3"]
+    every = scale.alive_instances("circulation", states, alive_only=False)
+    assert every == ["circulation", "circulation@2", "circulation@3"]
+    assert scale.configured("circulation", tmp_path) == []
     assert scale.running("circulation", tmp_path) == []  # no supervisord in this run dir
     assert scale.instance_specs("circulation", 2) == ["circulation", "circulation@2"]
 
