@@ -228,6 +228,38 @@ class Client:
         return last
 
 
+def feed_events(
+    read_feed: FeedReader, source: str, after: int, before: int | None = None, wait: float = 0.0
+) -> Iterator[Pushed]:
+    """``source``'s events after ``after`` (and before ``before``) from the archives' feed,
+    ``MAX_REPLAY`` at most; with ``wait``, up to that many seconds for the archives, a
+    moment behind, to hold every one before ``before``. A feed that fails raises."""
+    deadline = time.monotonic() + wait
+    cursor = after
+    count = 0
+    while count < MAX_REPLAY and (before is None or cursor + 1 < before):
+        page = read_feed(source, cursor, REPLAY_PAGE)
+        for envelope in page:
+            if before is not None and int(envelope["position"]) >= before:
+                return
+            yield Pushed.of(envelope)
+            cursor, count = int(envelope["position"]), count + 1
+            if count >= MAX_REPLAY:
+                return
+        if len(page) == REPLAY_PAGE:
+            continue  # more to read at once
+        if before is None or cursor + 1 >= before:
+            return  # the feed's end, or every one before ``before``
+        if time.monotonic() >= deadline:
+            if wait:
+                _log.warning(
+                    "live events: %s's feed still ends at #%d after %gs; #%d-#%d not sent",
+                    source, cursor, wait, cursor + 1, before - 1,
+                )  # fmt: skip
+            return
+        eventlet.sleep(FILL_PAUSE)
+
+
 class LiveStream:
     """The response body: the resumed events, then live ones and heartbeats, until the
     client leaves, is dropped or the gateway stops; ``close`` frees its slot."""
@@ -279,34 +311,14 @@ class LiveStream:
 
     def _feed(self, source: str, after: int, before: int) -> list[Pushed]:
         """The source's events after ``after`` and before ``before`` from the archives'
-        feed, waiting up to ``FILL_WAIT`` for the archives to hold them all."""
+        feed, waiting up to ``FILL_WAIT`` for the archives to hold them all; what it read
+        before the feed failed (the hole stays, the stream goes on)."""
         found: list[Pushed] = []
-        deadline = time.monotonic() + FILL_WAIT
-        cursor = after
-        while len(found) < MAX_REPLAY and cursor + 1 < before:
-            try:
-                page = self.read_feed(source, cursor, REPLAY_PAGE)
-            except Exception as error:  # the archives are out: the hole stays, the stream goes on
-                _log.warning(
-                    "live events: cannot read %s's feed after #%d: %s", source, cursor, error
-                )
-                break
-            for envelope in page:
-                if int(envelope["position"]) >= before:
-                    break
-                found.append(Pushed.of(envelope))
-                cursor = found[-1].position
-            if len(page) == REPLAY_PAGE:
-                continue  # more to read at once
-            if cursor + 1 >= before:
-                break
-            if time.monotonic() >= deadline:
-                _log.warning(
-                    "live events: %s's feed still ends at #%d after %gs; #%d-#%d not sent",
-                    source, cursor, FILL_WAIT, cursor + 1, before - 1,
-                )  # fmt: skip
-                break
-            eventlet.sleep(FILL_PAUSE)  # the archives follow a moment behind
+        try:
+            found.extend(feed_events(self.read_feed, source, after, before, FILL_WAIT))
+        except Exception as error:  # the archives are out
+            last = found[-1].position if found else after
+            _log.warning("live events: cannot read %s's feed after #%d: %s", source, last, error)
         return found
 
     def close(self) -> None:
@@ -429,18 +441,7 @@ class LiveEvents(DependencyProvider):
         for source, position in after.items():
             recent = [event for event in self.recent[source] if event.position > position]
             first_recent = recent[0].position if recent else None
-            older: list[Pushed] = []
-            cursor = position
-            while first_recent is None or cursor + 1 < first_recent:
-                page = read_feed(source, cursor, REPLAY_PAGE)
-                for envelope in page:
-                    if first_recent is not None and envelope["position"] >= first_recent:
-                        break
-                    older.append(Pushed.of(envelope))
-                if not page or len(page) < REPLAY_PAGE or len(older) >= MAX_REPLAY:
-                    break
-                cursor = int(page[-1]["position"])
-            replay.extend(older[:MAX_REPLAY])
+            replay.extend(feed_events(read_feed, source, position, first_recent))
             replay.extend(recent)
         return replay
 

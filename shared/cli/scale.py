@@ -41,18 +41,18 @@ def running(service: str, directory: Path | None = None) -> list[str]:
 def configured(service: str, directory: Path | None = None) -> list[str]:
     """Instances of ``service`` that supervisord has a program for, whatever its state
     (a ``FATAL`` or stopped one too), lowest first."""
-    return alive_instances(service, supervision.states(directory), alive_only=False)
+    return instances(service, supervision.states(directory))
 
 
-def alive_instances(service: str, states: dict[str, str], *, alive_only: bool = True) -> list[str]:
-    """The specs of ``service`` among supervisord's programs that are up or coming up
-    (every one of them with ``alive_only=False``)."""
-    specs = [
-        spec
-        for spec, state in states.items()
-        if spec.split("@", 1)[0] == service and (state in supervision.ALIVE or not alive_only)
-    ]
-    return sorted(specs, key=instance_number)
+def instances(service: str, states: dict[str, str]) -> list[str]:
+    """The specs of ``service`` among supervisord's programs, lowest first."""
+    mine = [spec for spec in states if spec.split("@", 1)[0] == service]
+    return sorted(mine, key=instance_number)
+
+
+def alive_instances(service: str, states: dict[str, str]) -> list[str]:
+    """The specs of ``service`` among supervisord's programs that are up or coming up."""
+    return [spec for spec in instances(service, states) if states[spec] in supervision.ALIVE]
 
 
 def plan(

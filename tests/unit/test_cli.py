@@ -204,7 +204,7 @@ def test_running_instances_are_the_services_programs_supervisord_has_up(tmp_path
         "circulation_x": "RUNNING",  # another name that starts alike
     }
     assert scale.alive_instances("circulation", states) == ["circulation", "circulation@3"]
-    every = scale.alive_instances("circulation", states, alive_only=False)
+    every = scale.instances("circulation", states)
     assert every == ["circulation", "circulation@2", "circulation@3"]
     assert scale.configured("circulation", tmp_path) == []
     assert scale.running("circulation", tmp_path) == []  # no supervisord in this run dir
