@@ -84,8 +84,13 @@ def test_a_stocktake_reports_missing_misplaced_and_found_on_loan_and_returns_the
 
     # Found although on loan: circulation returns it, naming the stock-take.
     wait_until(lambda: status_of(api, lent) == "on_shelf", timeout=20, what="the return")
-    events = api.get("/api/events", params={"source": "circulation", "limit": 500}).json()
-    returned = [e for e in events["events"] if e["type"] == "Returned"]
+
+    def archived_returns() -> list[dict]:
+        # The feed is the archives': they follow circulation a moment behind.
+        events = api.get("/api/events", params={"source": "circulation", "limit": 500}).json()
+        return [e for e in events["events"] if e["type"] == "Returned"]
+
+    returned = wait_until(archived_returns, timeout=20, what="the return in the replay feed")
     assert [(e["data"]["barcode"], e["data"].get("stocktake_id")) for e in returned] == [
         (lent, stocktake_id)
     ]
