@@ -86,6 +86,32 @@ _INSERT_EVENTS = f"""
 # Listeners (the relay) hear of the append when it commits; sent with the insert (a
 # bulk append sends it with each page: PostgreSQL delivers one per transaction).
 NOTIFY_AND_INSERT = f"NOTIFY {NOTIFY_CHANNEL};" + _INSERT_EVENTS
+# The usual append in one round trip: the append lock, then (a statement later, so it
+# sees every append committed before the lock was granted) the events inserted at the
+# log's head and the stream's version, unless the stream moved or one of them is stored
+# already; then nothing is inserted and ``LOCK_AND_PROBE`` finds out which. The lock is
+# held from here to the commit: no round trip between the lock and the insert.
+LOCK_AND_INSERT = f"""
+    SELECT pg_advisory_xact_lock(%(namespace)s, %(lock)s);
+    NOTIFY {NOTIFY_CHANNEL};
+    INSERT INTO events (position, event_id, stream_id, stream_version, type, schema_version,
+                        campus, correlation_id, causation_id, occurred_at, data, actor)
+    SELECT head.position + e.n, e.event_id, %(stream)s, stream.version + e.n, e.type,
+           e.schema_version, e.campus, e.correlation_id, e.causation_id, e.occurred_at,
+           e.data, e.actor
+    FROM (VALUES %(values)s) AS e (n, event_id, type, schema_version, campus, correlation_id,
+                                   causation_id, occurred_at, data, actor),
+         (SELECT coalesce(max(position), 0) AS position FROM events) AS head,
+         (SELECT coalesce(max(stream_version), 0) AS version FROM events
+          WHERE stream_id = %(stream)s) AS stream
+    WHERE (%(expected)s::integer IS NULL OR stream.version = %(expected)s::integer)
+      AND NOT EXISTS (SELECT 1 FROM events WHERE event_id = ANY(%(ids)s::uuid[]))
+    RETURNING {{columns}}
+""".replace("{columns}", COLUMNS)
+NEW_EVENT_VALUES = (
+    "(%s::integer, %s::uuid, %s::text, %s::integer, %s::text, %s::text, %s::text, "
+    "%s::timestamptz, %s::jsonb, %s::jsonb)"
+)
 
 
 class Appended(list):
@@ -154,6 +180,10 @@ class EventStore:
             return Appended()
         check_batch(stream_id, events)
         ids = [event.event_id for event in events]
+        inserted = self._lock_and_insert(cursor, stream_id, expected_version, events, ids)
+        if inserted is not None:
+            return inserted
+        # Nothing was inserted: a retried command, or the stream moved. The lock is held.
         cursor.execute(LOCK_AND_PROBE, (LOCK_NAMESPACE, APPEND_LOCK, ids, stream_id))
         already, version, position = cursor.fetchone()
         fresh = list(events)
@@ -179,6 +209,36 @@ class EventStore:
         except psycopg2.errors.UniqueViolation as error:  # only if the lock was bypassed
             raise ConcurrencyError(stream_id, expected_version, -1) from error
         return Appended(self._envelope(row) for row in sorted(stored_rows, key=lambda row: row[3]))
+
+    def _lock_and_insert(
+        self,
+        cursor: Cursor,
+        stream_id: str,
+        expected_version: int | None,
+        events: Sequence[NewEvent],
+        ids: list[str],
+    ) -> Appended | None:
+        """The usual append (``LOCK_AND_INSERT``): the stored envelopes, or None when
+        nothing was inserted (see ``append``)."""
+        values = b",".join(
+            cursor.mogrify(NEW_EVENT_VALUES, (n, event.event_id, *self._fields(event)))
+            for n, event in enumerate(events, start=1)
+        )
+        cursor.execute(
+            LOCK_AND_INSERT,
+            {
+                "namespace": LOCK_NAMESPACE,
+                "lock": APPEND_LOCK,
+                "stream": stream_id,
+                "expected": expected_version,
+                "ids": ids,
+                "values": psycopg2.extensions.AsIs(values.decode()),
+            },
+        )
+        rows = cursor.fetchall()
+        if not rows:
+            return None
+        return Appended(self._envelope(row) for row in sorted(rows, key=lambda row: row[3]))
 
     def append_streams(
         self,
@@ -310,11 +370,11 @@ class EventStore:
         return cursor.fetchone()[0]
 
     def _row(self, position: int, version: int, event: NewEvent) -> tuple[Any, ...]:
+        return (position, event.event_id, event.stream_id, version, *self._fields(event))
+
+    def _fields(self, event: NewEvent) -> tuple[Any, ...]:
+        """An event's columns from ``type`` on (those its position and version leave)."""
         return (
-            position,
-            event.event_id,
-            event.stream_id,
-            version,
             event.type,
             _latest_version(event.type),
             event.campus,
