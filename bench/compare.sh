@@ -33,9 +33,13 @@ work=${COMPARE_DIR:-/tmp/library-compare}
 rm -rf "$work/runs"
 mkdir -p "$work/runs"
 
+# Both commits named as this checkout reads them: inside a worktree, HEAD~1 would be
+# the parent of whatever that worktree had checked out the last time.
+before_commit=$(git -C "$repo" rev-parse --verify "$old^{commit}")
+after_commit=$(git -C "$repo" rev-parse --verify "${COMPARE_AFTER:-HEAD}^{commit}")
 for side in before after; do
-    commit=$old
-    [ "$side" = after ] && commit=$(git -C "$repo" rev-parse "${COMPARE_AFTER:-HEAD}")
+    commit=$before_commit
+    [ "$side" = after ] && commit=$after_commit
     if [ -d "$work/$side" ]; then
         git -C "$work/$side" checkout -q --force --detach "$commit"
     else
