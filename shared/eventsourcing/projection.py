@@ -100,7 +100,8 @@ class Projection:
     tables: ClassVar[tuple[str, ...]] = ()
     writes_only: ClassVar[bool] = False
     """True when ``apply`` only executes statements and reads nothing back: inline, its
-    statements can then be sent to PostgreSQL together (``unit_of_work.StatementBatch``)."""
+    statements can then wait and go to PostgreSQL together with the next
+    (``shared.storage.batched``)."""
 
     def apply(self, cursor: Cursor, event: Envelope) -> None:
         """Update the read model for one event, in the caller's transaction."""

@@ -24,6 +24,7 @@ from shared.errors import NotFound
 from shared.events.envelope import Actor, Envelope, NewEvent, derived_id, new_id
 from shared.eventsourcing.decider import Aggregate, Event, fold
 from shared.eventsourcing.store import Appended, CommandRun, ConcurrencyError, Cursor, EventStore
+from shared.storage.batched import BatchingCursor, StatementBatch
 
 S = TypeVar("S")
 RETRIES = 5
@@ -103,8 +104,9 @@ class UnitOfWork:
     """A repository of streams inside the caller's transaction: ``get``, decide, ``record``.
 
     Statements that only write (inline projections, checkpoints, the command's
-    receipt) wait in a batch and go to PostgreSQL together, before the next read
-    (``cursor``) or at ``finish``: a command's writes cost one round trip.
+    receipt) wait in a batch and go to PostgreSQL with the next statement that reads
+    (``shared.storage.batched``), or at ``finish``, or with the ``COMMIT`` of a
+    ``batched_transaction``: a command's writes cost no round trip of their own.
     """
 
     def __init__(
@@ -119,8 +121,8 @@ class UnitOfWork:
         actor: Actor | None = None,
     ) -> None:
         self.store = store
-        self._cursor = cursor
-        self._writes = StatementBatch(cursor)
+        self._cursor = cursor if isinstance(cursor, BatchingCursor) else BatchingCursor(cursor)
+        self._writes = self._cursor.batch
         self.caches = caches if caches is not None else {}
         self.correlation_id = correlation_id
         self.causation_id = command_id or causation_id
@@ -133,9 +135,8 @@ class UnitOfWork:
 
     @property
     def cursor(self) -> Cursor:
-        """The transaction's cursor for queries, with every waiting write sent first."""
-        self._writes.flush()
-        return self._cursor
+        """The transaction's cursor for queries: every waiting write goes ahead of the next."""
+        return self._cursor  # type: ignore[return-value]  # quacks like one
 
     # ------------------------------------------------------------ the repository
 
@@ -305,10 +306,12 @@ class UnitOfWork:
 
     def finish(self) -> None:
         """Move the inline projections' checkpoints if an append did not, and send every
-        waiting write; call before commit."""
+        waiting write (unless the transaction sends them with its ``COMMIT``); call
+        before commit."""
         if self.recorded:
             self._move_checkpoints(self._writes, max(e.position for e in self.recorded))
-        self._writes.flush()
+        if not self._cursor.commits_batch:
+            self._writes.flush()
 
     def _move_checkpoints(self, cursor: Cursor | StatementBatch, position: int) -> None:
         if not self.inline or position <= self._checkpoints_at:
@@ -330,22 +333,3 @@ class UnitOfWork:
             causation_id=self.causation_id,
             actor=self.actor,
         )
-
-
-class StatementBatch:
-    """Statements that return nothing, sent to PostgreSQL together in one round trip.
-
-    Quacks like a cursor for ``execute``; ``flush`` sends what was given so far.
-    """
-
-    def __init__(self, cursor: psycopg2.extensions.cursor) -> None:
-        self.cursor = cursor
-        self._statements: list[bytes] = []
-
-    def execute(self, sql: str, params: Any = None) -> None:
-        self._statements.append(self.cursor.mogrify(sql, params))
-
-    def flush(self) -> None:
-        if self._statements:
-            self.cursor.execute(b";\n".join(self._statements))
-            self._statements.clear()

@@ -35,6 +35,7 @@ from shared.messaging.rpc import SurvivingReplyListener
 from shared.runtime import read_after
 from shared.runtime.metrics import EVENTS_APPENDED
 from shared.runtime.school_calendar import SchoolCalendar, calendar_from_config
+from shared.storage.batched import batched_transaction
 from shared.storage.pool import ConnectionPool
 
 _log = getLogger(__name__)
@@ -128,7 +129,7 @@ class StoreAccess:
         Its events carry the worker's actor (``actor_of``), checked before anything runs.
         """
         actor = actor_of(self.worker_ctx)
-        with self.pool.transaction() as cursor:
+        with batched_transaction(self.pool) as cursor:
             uow = UnitOfWork(
                 self.store,
                 cursor,
