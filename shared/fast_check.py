@@ -13,7 +13,6 @@ answer and messages are the ones given.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,14 +36,23 @@ def passes(schema: Schema, data: Any) -> bool:
     return True
 
 
-@functools.cache
-def _plan(schema: Schema) -> tuple[tuple[tuple[str, Any], ...], frozenset[str], bool] | None:
+Plan = tuple[tuple[tuple[str, Any], ...], frozenset[str], bool] | None
+_PLAN = "_fast_check_plan"  # kept on the schema instance: it lives as long as the schema
+
+
+def _plan(schema: Schema) -> Plan:
     """The (input key, bound field) pairs to run, the keys known and whether others are an
     error; None for a schema whose load does more than its fields (then marshmallow runs)."""
-    if schema.many or schema.partial or any(schema._hooks.values()):
-        return None
-    fields = tuple(
-        (field.data_key if field.data_key is not None else name, field)
-        for name, field in schema.load_fields.items()
-    )
-    return fields, frozenset(key for key, _ in fields), schema.unknown == RAISE
+    try:
+        return schema.__dict__[_PLAN]
+    except KeyError:
+        pass
+    plan: Plan = None
+    if not (schema.many or schema.partial or any(schema._hooks.values())):
+        fields = tuple(
+            (field.data_key if field.data_key is not None else name, field)
+            for name, field in schema.load_fields.items()
+        )
+        plan = fields, frozenset(key for key, _ in fields), schema.unknown == RAISE
+    schema.__dict__[_PLAN] = plan
+    return plan

@@ -224,17 +224,18 @@ class EventStore:
             cursor.mogrify(NEW_EVENT_VALUES, (n, event.event_id, *self._fields(event)))
             for n, event in enumerate(events, start=1)
         )
-        cursor.execute(
-            LOCK_AND_INSERT,
-            {
-                "namespace": LOCK_NAMESPACE,
-                "lock": APPEND_LOCK,
-                "stream": stream_id,
-                "expected": expected_version,
-                "ids": ids,
-                "values": psycopg2.extensions.AsIs(values.decode()),
-            },
-        )
+        parameters = {
+            "namespace": LOCK_NAMESPACE,
+            "lock": APPEND_LOCK,
+            "stream": stream_id,
+            "expected": expected_version,
+            "ids": ids,
+            "values": psycopg2.extensions.AsIs(values.decode()),
+        }
+        try:
+            cursor.execute(LOCK_AND_INSERT, parameters)
+        except psycopg2.errors.UniqueViolation as error:  # only if the lock was bypassed
+            raise ConcurrencyError(stream_id, expected_version, -1) from error
         rows = cursor.fetchall()
         if not rows:
             return None
