@@ -80,6 +80,9 @@ class BatchingCursor:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.cursor, name)
 
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self.cursor)  # the rows of the last statement, as a cursor gives them
+
 
 @contextmanager
 def batched_transaction(pool: ConnectionPool) -> Iterator[BatchingCursor]:

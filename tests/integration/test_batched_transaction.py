@@ -34,6 +34,8 @@ def test_writes_waiting_go_ahead_of_the_next_read_and_the_rest_with_the_commit(p
         cursor.batch.execute("INSERT INTO batched_notes VALUES (%s, %s)", (1, "借出"))
         cursor.execute("SELECT count(*) FROM batched_notes")
         assert cursor.fetchone() == (1,)  # the read saw the write sent ahead of it
+        cursor.execute("SELECT id, note FROM batched_notes")
+        assert list(cursor) == [(1, "借出")]  # rows read by iterating, as from a cursor
         cursor.batch.execute("INSERT INTO batched_notes VALUES (%s, %s)", (2, "归还"))
         # Not sent yet: another connection sees neither (the first is not committed).
         assert notes(pool) == []
