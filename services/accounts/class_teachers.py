@@ -32,6 +32,7 @@ class ClassTeachers(Reaction):
 
     name = "class_teachers"
     sources = ("circulation",)
+    types = frozenset({"SchoolYearTurned"})
 
     def react(self, uow: UnitOfWork, event: Envelope) -> None:
         if event.type != "SchoolYearTurned" or uow.earlier():

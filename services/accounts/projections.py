@@ -87,6 +87,7 @@ class CardHolders(Reaction):
 
     name = "card_holders"
     sources = ("circulation",)
+    types = frozenset({"CardIssued", "CardRetired"})  # not the loans and returns
 
     def react(self, uow: UnitOfWork, event: Envelope) -> None:
         data = event.data

@@ -48,9 +48,10 @@ class AccountsService(event_feed.EventFeed):
     projections = Projections(CardHolders(), ClassTeachers())
     config = Config()
 
-    # Only a card issued or retired matters here (its holder's account), and a quarter
-    # second is soon enough for that: the desks' loans and returns, which it passes over,
-    # are taken a quarter second's worth at a time, in one transaction.
+    # Only a card issued or retired matters here (its holder's account), and the year's
+    # turn (class teachers' classes): the queue carries those types alone (the
+    # projections' ``types``), not the desks' loans and returns. A quarter second is soon
+    # enough, and a roster's cards are then taken many at a time, in one transaction.
     @subscribe("circulation", linger_ms=CIRCULATION_LINGER_MS)
     def on_circulation_events(self, events: list[Envelope]) -> Any:
         return self.projections.apply(events)

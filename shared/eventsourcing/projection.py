@@ -38,6 +38,9 @@ _log = getLogger(__name__)
 Cursor = psycopg2.extensions.cursor
 FeedReader = Callable[[str, int, int], Sequence[Envelope]]
 """Reads a source's feed: ``(source, after_position, limit) -> envelopes``."""
+TypesReader = Callable[[str, int, int, frozenset[str]], Sequence[Envelope]]
+"""Reads the events of some types of a source: ``(source, after, until, types) ->``
+every one of them with a position in (after, until], in position order."""
 UnitOfWorkFactory = Callable[[Cursor, Envelope], UnitOfWork]
 """Makes a unit of work in a consumer's transaction, caused by an event."""
 
@@ -98,6 +101,10 @@ class Projection:
     name: ClassVar[str]
     sources: ClassVar[tuple[str, ...]]
     tables: ClassVar[tuple[str, ...]] = ()
+    types: ClassVar[frozenset[str] | None] = None
+    """The event types of its sources it reads, when only a few (None: every type). Its
+    queue then carries those only (``types_read``), and its checkpoint moves past the
+    others by asking the source's feed of those types (``ProjectionRunner.advance``)."""
     writes_only: ClassVar[bool] = False
     """True when ``apply`` only executes statements and reads nothing back: inline, its
     statements can then wait and go to PostgreSQL together with the next
@@ -173,12 +180,14 @@ class ProjectionRunner:
         read_feed: FeedReader,
         max_attempts: int = MAX_ATTEMPTS,
         unit_of_work: UnitOfWorkFactory | None = None,
+        read_types: TypesReader | None = None,
     ) -> None:
         self.pool = pool
         self.projections = list(projections)
         self.read_feed = read_feed
         self.max_attempts = max_attempts
         self.unit_of_work = unit_of_work
+        self.read_types = read_types
 
     def handle(self, event: Envelope) -> Outcome:
         """Apply one delivered event to every projection that follows its source."""
@@ -204,10 +213,60 @@ class ProjectionRunner:
         for source, by_position in by_source.items():
             batch = [by_position[position] for position in sorted(by_position)]
             following = [p for p in self.projections if p.follows(source)]
-            if not following:
-                continue
-            for projection, rest in self._together(following, batch, outcome):
-                outcome.merge(self.handle_for(projection, rest))
+            every_type = [p for p in following if p.types is None]
+            if every_type:
+                for projection, rest in self._together(every_type, batch, outcome):
+                    outcome.merge(self.handle_for(projection, rest))
+            for projection in following:
+                if projection.types is not None:
+                    outcome.merge(self.advance(projection, source, batch[-1].position, batch))
+        return outcome
+
+    def advance(
+        self,
+        projection: Projection,
+        source: str,
+        upto: int,
+        delivered: Sequence[Envelope] = (),
+    ) -> Outcome:
+        """Bring a projection that reads some types only (``Projection.types``) up to
+        position ``upto`` of ``source``.
+
+        Its queue carries only those types, so its positions have holes by design: the
+        events of its types between its checkpoint and ``upto`` are read from the
+        source's feed of them (``read_types``; none, usually, but one the broker lost
+        too), applied in order, and the checkpoint moved to ``upto``. ``delivered``
+        (ascending) at or below the checkpoint are redeliveries, as in ``handle_for``.
+        Run for each delivered batch, and with the source's head every few seconds
+        (``projection_lag``), so that the checkpoint, the lag and ``caught_up`` stay
+        true while the source records only other types.
+        """
+        outcome = Outcome()
+        with self.pool.transaction() as cursor:
+            checkpoint = lock_checkpoint(cursor, projection.name, source)
+            for event in delivered:
+                if event.position <= checkpoint:
+                    self._redeliver(cursor, projection, event, outcome)
+        if upto <= checkpoint:
+            return outcome
+        types = projection.types or frozenset()
+        wanted = self._fetch_types(source, checkpoint, upto, types)
+        read = {event.position for event in wanted}
+        lost = [
+            event.position
+            for event in delivered
+            if event.position > checkpoint and event.type in types and event.position not in read
+        ]
+        if lost:  # delivered, so committed: a feed that lacks it is not answering right
+            raise TransientError(f"{source}'s feed of {projection.name}'s types lacks {lost[:5]}")
+        with self.pool.transaction() as cursor:
+            now = lock_checkpoint(cursor, projection.name, source)
+            if upto <= now:  # another worker took it meanwhile
+                return outcome
+            run = [event for event in wanted if event.position > now]
+            if run:
+                self._apply_run(cursor, projection, run, outcome)
+            cursor.execute(MOVE_CHECKPOINT, (upto, projection.name, source))
         return outcome
 
     def _together(
@@ -331,6 +390,16 @@ class ProjectionRunner:
         for event in run:
             self._apply(cursor, projection, event, outcome)
 
+    def _fetch_types(
+        self, source: str, after: int, until: int, types: frozenset[str]
+    ) -> list[Envelope]:
+        if self.read_types is None:
+            raise TypeError("a projection reads some types only, but no reader of them was given")
+        try:
+            return list(self.read_types(source, after, until, types))
+        except (ConnectionError, TimeoutError) as error:
+            raise TransientError(f"cannot read {source}'s feed: {error}") from error
+
     def _fetch(self, source: str, after: int, limit: int) -> list[Envelope]:
         try:
             batch = list(self.read_feed(source, after, limit))
@@ -409,6 +478,20 @@ class ProjectionRunner:
             return
         if self._apply(cursor, projection, event, outcome):
             cursor.execute(UNPARK, (projection.name, event.source, event.position))
+
+
+def types_read(projections: Iterable[Projection], source: str) -> frozenset[str] | None:
+    """The types of ``source``'s events the projections following it read, when each names
+    them (``Projection.types``); None when one reads every type, or none follows it."""
+    wanted: set[str] = set()
+    following = False
+    for projection in projections:
+        if projection.follows(source):
+            if projection.types is None:
+                return None
+            following = True
+            wanted |= projection.types
+    return frozenset(wanted) if following else None
 
 
 def gapless_prefix(events: Sequence[Envelope]) -> Sequence[Envelope]:

@@ -53,6 +53,10 @@ SELECT_STREAM_AFTER = (
 SELECT_CAUSED_BY = f"SELECT {COLUMNS} FROM events WHERE causation_id = %s ORDER BY position"
 LOCK_THEN_CAUSED_BY = "SELECT pg_advisory_xact_lock(%s, hashtext(%s));" + SELECT_CAUSED_BY
 SELECT_AFTER = f"SELECT {COLUMNS} FROM events WHERE position > %s ORDER BY position LIMIT %s"
+SELECT_TYPES_BETWEEN = (
+    f"SELECT {COLUMNS} FROM events WHERE position > %s AND position <= %s "
+    "AND type = ANY(%s) ORDER BY position LIMIT %s"
+)
 # A command's lock, then (a statement later: it sees what the lock's last holder
 # committed) what that command id did before, if anything.
 LOCK_THEN_COMMAND = (
@@ -358,6 +362,14 @@ class EventStore:
     def read(self, cursor: Cursor, after_position: int, limit: int = 1000) -> list[Envelope]:
         """The feed: up to ``limit`` events after ``after_position``, in position order."""
         cursor.execute(SELECT_AFTER, (after_position, limit))
+        return [self._envelope(row) for row in cursor.fetchall()]
+
+    def read_types(
+        self, cursor: Cursor, after: int, until: int, types: Sequence[str], limit: int = 1000
+    ) -> list[Envelope]:
+        """The feed of some types only: up to ``limit`` events of ``types`` with positions in
+        (``after``, ``until``], in position order (for a follower of those types only)."""
+        cursor.execute(SELECT_TYPES_BETWEEN, (after, until, list(types), limit))
         return [self._envelope(row) for row in cursor.fetchall()]
 
     def read_after_progress(self, cursor: Cursor, exchange: str, limit: int) -> list[Envelope]:

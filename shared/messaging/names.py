@@ -17,7 +17,9 @@ before to the type wanted now.
 
 from __future__ import annotations
 
-from kombu import Connection, Exchange, Queue
+from typing import Any
+
+from kombu import Connection, Exchange, Queue, binding
 
 from shared.messaging.quorum_queues import QUORUM as QUORUM  # the fault tests' audit queues
 from shared.messaging.quorum_queues import declare, queue_type, quorum_for
@@ -51,18 +53,26 @@ def dead_letter_queue(queue_name: str, *, quorum: bool) -> Queue:
     )
 
 
-def subscriber_queue(service: str, source: str, *, quorum: bool) -> Queue:
-    """The queue through which ``service`` follows every event of ``source``.
+def subscriber_queue(
+    service: str, source: str, *, quorum: bool, types: frozenset[str] | None = None
+) -> Queue:
+    """The queue through which ``service`` follows ``source``'s events.
 
-    It is bound with ``#``: positions are per source, so a consumer must see every
-    event of a source (skipping types it ignores) to tell a gap from a filter.
-    Messages rejected by the broker itself are dead-lettered too.
+    It is bound with ``#``, every event: positions are per source, so a consumer sees
+    every event of a source to tell a gap from a type it ignores. A service whose
+    projections all name the few ``types`` they read (``Projection.types``) is bound to
+    those only, and asks the source's feed of those types what lies between
+    (``ProjectionRunner.advance``). Messages rejected by the broker itself are
+    dead-lettered too.
     """
     name = SUBSCRIBER_QUEUE_TEMPLATE.format(service, source)
+    exchange = events_exchange(source)
+    routing: dict[str, Any] = {"exchange": exchange, "routing_key": "#"}
+    if types is not None:
+        routing = {"bindings": [binding(exchange, routing_key=kind) for kind in sorted(types)]}
     return Queue(
         name,
-        exchange=events_exchange(source),
-        routing_key="#",
+        **routing,
         durable=True,
         queue_arguments={
             **queue_type(quorum),
@@ -105,20 +115,26 @@ def quorum_reply_queue(queue: Queue, *, quorum: bool) -> Queue:
     )
 
 
-def declare_subscriber(connection: Connection, service: str, source: str) -> Queue:
+def declare_subscriber(
+    connection: Connection, service: str, source: str, types: frozenset[str] | None = None
+) -> Queue:
     """Declare the source's exchange, the subscriber queue and its dead-letter queue, of
-    the type the connection's broker wants (``quorum_for``).
+    the type the connection's broker wants (``quorum_for``); bound to ``types`` only
+    when given (its ``#`` binding from before removed), else to every event.
 
     A queue of the same name of the other type, from before, is converted first,
     messages and all (``shared.messaging.quorum_queues``).
     """
     channel = connection.default_channel
     quorum = quorum_for(connection)
-    queue = subscriber_queue(service, source, quorum=quorum)
-    events_exchange(source)(channel).declare()
+    queue = subscriber_queue(service, source, quorum=quorum, types=types)
+    exchange = events_exchange(source)
+    exchange(channel).declare()
     DEAD_LETTER_EXCHANGE(channel).declare()
     declare(connection, dead_letter_queue(queue.name, quorum=quorum))
     declare(connection, queue)
+    if types is not None:  # what it was bound with before: every event
+        connection.default_channel.queue_unbind(queue.name, exchange.name, routing_key="#")
     return queue
 
 

@@ -195,6 +195,7 @@ def _holding(queue: Queue) -> Queue:
         exchange=queue.exchange,
         routing_key=queue.routing_key,
         binding_arguments=queue.binding_arguments,
+        bindings=queue.bindings,
         durable=True,
         queue_arguments=queue_type(is_quorum(queue)),
     )
@@ -242,16 +243,20 @@ def _bind(connection: Connection, queue: Queue) -> None:
 
 
 def _binding(connection: Connection, queue: Queue, method: str) -> None:
-    """Bind or unbind ``queue`` to its exchange as declared (a queue of none: nothing)."""
-    if queue.exchange is None or not queue.exchange.name:
+    """Bind or unbind ``queue`` to its exchange as declared, and to each of its
+    ``bindings`` (a queue of neither: nothing)."""
+    routes = [
+        (route.exchange, route.routing_key, route.arguments) for route in queue.bindings or ()
+    ]
+    if queue.exchange is not None and queue.exchange.name:
+        routes.insert(0, (queue.exchange, queue.routing_key, queue.binding_arguments))
+    if not routes:
         return
     with _channel(connection) as channel:
-        getattr(channel, method)(
-            queue.name,
-            queue.exchange.name,
-            routing_key=queue.routing_key or "",
-            arguments=queue.binding_arguments,
-        )
+        for exchange, routing_key, arguments in routes:
+            getattr(channel, method)(
+                queue.name, exchange.name, routing_key=routing_key or "", arguments=arguments
+            )
 
 
 def _move(connection: Connection, source: str, target: str) -> int:

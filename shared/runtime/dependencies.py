@@ -149,6 +149,12 @@ class StoreAccess:
         with self.pool.transaction() as cursor:
             return self.store.read(cursor, after, limit)
 
+    def read_types(
+        self, after: int, until: int, types: Sequence[str], limit: int
+    ) -> list[Envelope]:
+        with self.pool.transaction() as cursor:
+            return self.store.read_types(cursor, after, until, types, limit)
+
     def head(self) -> int:
         with self.pool.transaction() as cursor:
             return self.store.head(cursor)
@@ -224,6 +230,9 @@ class EventRelay(DependencyProvider):
         return self.relay
 
 
+TYPES_PAGE = 1000  # events of some types asked of a source at once
+
+
 class FeedReaders:
     """Reads a source's feed: from the local store for the service's own events,
     over the source's ``events_since`` RPC for everyone else's."""
@@ -244,6 +253,30 @@ class FeedReaders:
             raw = self._proxy(source).events_since(after, limit)
         except Exception as error:  # UnknownService, RemoteError...: the feed is not there now
             raise TransientError(f"{source}.events_since failed: {error}") from error
+        return [Envelope.from_dict(item) for item in raw]
+
+    def types(self, source: str, after: int, until: int, types: frozenset[str]) -> list[Envelope]:
+        """Every event of ``types`` of ``source`` with a position in (after, until], page by
+        page: from the local store for the service's own, over ``events_of_types`` else."""
+        found: list[Envelope] = []
+        while True:
+            page = self._types_page(source, found[-1].position if found else after, until, types)
+            found += page
+            if len(page) < TYPES_PAGE:
+                return found
+
+    def _types_page(
+        self, source: str, after: int, until: int, types: frozenset[str]
+    ) -> list[Envelope]:
+        if source == self.service:
+            with self.pool.transaction() as cursor:
+                return EventStore(source).read_types(
+                    cursor, after, until, sorted(types), TYPES_PAGE
+                )
+        try:
+            raw = self._proxy(source).events_of_types(sorted(types), after, until, TYPES_PAGE)
+        except Exception as error:  # UnknownService, RemoteError...: the feed is not there now
+            raise TransientError(f"{source}.events_of_types failed: {error}") from error
         return [Envelope.from_dict(item) for item in raw]
 
     def head(self, source: str) -> int:
@@ -277,7 +310,22 @@ class ProjectionsHandle:
 
     def apply(self, events: Sequence[Envelope]) -> Outcome:
         """Apply a delivered batch; dead-letter what a projection had to park."""
-        outcome = self.runner.handle_many(events)
+        return self._dead_letter_parked(self.runner.handle_many(events), events)
+
+    def advance(self, upto: Mapping[str, int] | None = None) -> None:
+        """Move the projections that read some types only (``Projection.types``) past the
+        other types: up to ``upto``'s position of each source, or its head. A source
+        that cannot be asked now is left for the next time."""
+        for source in sorted({s for p in self.runner.projections if p.types for s in p.sources}):
+            try:
+                position = upto[source] if upto is not None else self.feeds.head(source)
+                for projection in self.runner.projections:
+                    if projection.types is not None and projection.follows(source):
+                        self._dead_letter_parked(self.runner.advance(projection, source, position))
+            except (TransientError, KeyError):
+                continue
+
+    def _dead_letter_parked(self, outcome: Outcome, events: Sequence[Envelope] = ()) -> Outcome:
         for parked in outcome.parked:
             message = to_message(parked.event)
             self.dead_letters.publish(
@@ -290,7 +338,7 @@ class ProjectionsHandle:
                 },
                 message.message_id,
             )
-        if outcome.applied or outcome.parked or outcome.filled:
+        if events and (outcome.applied or outcome.parked or outcome.filled):
             _log.debug(
                 "%d events from #%d: applied %d, filled %d, duplicates %d, parked %d",
                 len(events),
@@ -326,7 +374,11 @@ class Projections(DependencyProvider):
         service = self.container.service_name
         read_feed = FeedReaders(service, self.database.pool, self.rpc_reply_listener, worker_ctx)
         runner = ProjectionRunner(
-            self.database.pool, self.projections, read_feed, unit_of_work=self._unit_of_work
+            self.database.pool,
+            self.projections,
+            read_feed,
+            unit_of_work=self._unit_of_work,
+            read_types=read_feed.types,
         )
         queue_template = SUBSCRIBER_QUEUE_TEMPLATE.format(service, "{source}")
         return ProjectionsHandle(runner, self.dead_letters, queue_template, read_feed)

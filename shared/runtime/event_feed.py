@@ -58,6 +58,17 @@ class FeedQuery(Schema):
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=MAX_FEED_PAGE))
 
 
+class TypesQuery(Schema):
+    types = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)),
+        required=True,
+        validate=validate.Length(min=1, max=100),
+    )
+    after = fields.Integer(required=True, validate=validate.Range(min=0, max=10**15))
+    until = fields.Integer(required=True, validate=validate.Range(min=0, max=10**15))
+    limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=MAX_FEED_PAGE))
+
+
 class EventFeed:
     """Mixin: the event store, the relay and the feed and health RPCs."""
 
@@ -77,10 +88,16 @@ class EventFeed:
     def projection_lag(self) -> list[dict[str, Any]]:
         """How far each of this service's projections is behind each of its sources: in
         events (``lag``) and in ``seconds``, the age of the oldest event it has not
-        applied (0 caught up; None when the source cannot be asked)."""
+        applied (0 caught up; None when the source cannot be asked).
+
+        Projections that read some types only are first moved past the others up to
+        each source's head (``ProjectionsHandle.advance``): this runs every
+        ``METRICS.refresh_seconds``, so their checkpoints and lag stay true."""
+        projections = getattr(self, "projections", None)
+        if projections is not None:
+            projections.advance()
         with self.store.cursor() as cursor:
             positions = checkpoints(cursor)
-        projections = getattr(self, "projections", None)
         heads: dict[str, int | None] = {self.name: self.store.head()}
         for _, source in positions:
             if source not in heads and projections is not None:
@@ -115,6 +132,18 @@ class EventFeed:
             return None
         recorded = datetime.fromisoformat(events[0].recorded_at)
         return max(0.0, round((now - recorded).total_seconds(), 3))
+
+    @rpc
+    def events_of_types(
+        self, types: list[str], after: int, until: int, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` events of ``types`` with positions in (after, until], in position
+        order: the feed of a follower that reads those types only."""
+        query = load(TypesQuery(), {"types": types, "after": after, "until": until, "limit": limit})
+        events = self.store.read_types(
+            query["after"], query["until"], query["types"], query["limit"]
+        )
+        return [event.to_dict() for event in events]
 
     @metrics_timer
     def refresh_metrics(self) -> None:
@@ -166,6 +195,9 @@ class EventFeed:
             wanted, wait = read_after.checked(positions, timeout)
         except ValueError as error:
             raise BadRequest(str(error), {"positions": [str(error)]}) from None
+        projections = getattr(self, "projections", None)
+        if projections is not None:  # those reading some types only: past the others first
+            projections.advance(wanted)
         return read_after.wait_caught_up(self.store.pool, self._following(), wanted, wait)
 
     def _following(self) -> dict[str, list[str]]:

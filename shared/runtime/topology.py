@@ -70,6 +70,21 @@ def service_projections(service: str) -> list:
     return found
 
 
+def subscribed_types(service: str, source: str) -> frozenset[str] | None:
+    """The types of ``source``'s events ``service``'s queue is bound to: those its fed
+    projections read when each names them (``types_read``), else None (every event)."""
+    from shared.eventsourcing.projection import types_read
+    from shared.runtime.dependencies import Projections
+
+    fed = [
+        projection
+        for _, attribute in inspect.getmembers(service_class(service))
+        if isinstance(attribute, Projections)
+        for projection in attribute.projections
+    ]
+    return types_read(fed, source)
+
+
 def inline_projections(service: str) -> list:
     """The projections ``service`` keeps inline: written by its own commands' transactions."""
     from shared.runtime.dependencies import EventStoreProvider
@@ -130,7 +145,7 @@ def declare_all(uri: str, in_use: list[str] | None = None) -> dict[str, list[str
             for source in declared[service]:
                 attempt(
                     lambda service=service, source=source: declare_subscriber(
-                        connection, service, source
+                        connection, service, source, subscribed_types(service, source)
                     )
                 )
     return declared

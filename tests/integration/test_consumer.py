@@ -220,3 +220,93 @@ def test_a_poison_event_in_a_batch_is_parked_alone(catalog_history, circulation_
     assert outcome.applied == len(catalog_history) - 1
     applied = snapshot(circulation_pool)[1]
     assert applied == [e.position for e in catalog_history if e.position != 3]
+
+
+class DamageLog(AppliedLog):
+    """Reads two types of the catalog's events only: its queue would carry those alone."""
+
+    name = "damage_log"
+    types = frozenset({"CopyDamaged", "Repaired"})
+
+    def apply(self, cursor, event):
+        assert event.type in self.types, f"fed a {event.type}"
+        super().apply(cursor, event)
+
+
+def types_from(pool_for, asked=None):
+    def read(source, after, until, types):
+        if asked is not None:
+            asked.append((after, until))
+        with pool_for(source).transaction() as cursor:
+            return EventStore(source).read_types(cursor, after, until, sorted(types), 10_000)
+
+    return read
+
+
+def checkpoint_of(pool, projection):
+    with pool.transaction() as cursor:
+        cursor.execute(
+            "SELECT position FROM projection_checkpoints WHERE projection = %s", (projection,)
+        )
+        row = cursor.fetchone()
+    return row[0] if row else 0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_projection_of_some_types_applies_each_once_in_order_whatever_the_delivery(
+    seed, catalog_history, circulation_pool, pool_for
+):
+    """Its queue carries its types only, so positions have holes by design: shuffled,
+    duplicated deliveries of those alone, and some lost, end as applying each once."""
+    damage = DamageLog()
+    runner = ProjectionRunner(
+        circulation_pool, [damage], feed_from(pool_for), read_types=types_from(pool_for)
+    )
+    wanted = [e.position for e in catalog_history if e.type in damage.types]
+    delivered = [e for e in catalog_history if e.type in damage.types] * 2
+    random.Random(seed).shuffle(delivered)
+    del delivered[: len(delivered) // 4]  # some lost on the way: the source's feed has them
+    for event in delivered:
+        runner.handle(event)
+    applied = snapshot(circulation_pool)[1]
+    assert applied == [p for p in wanted if p <= max(e.position for e in delivered)]
+
+    head = catalog_history[-1].position
+    runner.advance(damage, "catalog", head)  # as projection_lag does: up to the source's head
+    assert snapshot(circulation_pool)[1] == wanted
+    assert checkpoint_of(circulation_pool, "damage_log") == head
+
+
+def test_a_projection_of_some_types_moves_past_the_others_without_reading_them(
+    catalog_history, circulation_pool, pool_for
+):
+    asked = []
+    runner = ProjectionRunner(
+        circulation_pool, [DamageLog()], down_feed, read_types=types_from(pool_for, asked)
+    )
+    last = catalog_history[-1].position
+    outcome = runner.advance(DamageLog(), "catalog", last)
+    assert outcome.applied == sum(1 for e in catalog_history if e.type in DamageLog.types)
+    assert asked == [(0, last)]  # one read of its types, never the whole feed (down_feed)
+    asked.clear()
+    runner.advance(DamageLog(), "catalog", last)  # nothing new: nothing asked
+    assert asked == [] and checkpoint_of(circulation_pool, "damage_log") == last
+
+
+def test_a_delivered_event_the_feed_of_its_types_lacks_is_an_outage(
+    catalog_history, circulation_pool, pool_for
+):
+    damaged = next(e for e in catalog_history if e.type == "CopyDamaged")
+    runner = ProjectionRunner(
+        circulation_pool,
+        [DamageLog()],
+        down_feed,
+        read_types=lambda source, after, until, types: [],
+    )
+    with pytest.raises(TransientError, match="lacks"):
+        runner.handle(damaged)
+    assert checkpoint_of(circulation_pool, "damage_log") == 0  # nothing moved
+
+
+def down_feed(source, after, limit):
+    raise AssertionError("a projection of some types never reads the whole feed")
