@@ -81,9 +81,12 @@ case "${1:-}" in
         setsid prometheus --config.file="$config" --storage.tsdb.path="$HOME_DIR/data" \
             --storage.tsdb.retention.time=15d --web.listen-address="$ADDRESS" \
             </dev/null >>"$LOG_FILE" 2>&1 &
-        echo $! >"$PID_FILE"
+        started=$!
+        echo "$started" >"$PID_FILE"
         for _ in $(seq 1 100); do
-            running || break
+            # the process itself, not `running`: while it is being exec'd its cmdline
+            # can read empty, and a demo stopped here once though Prometheus came up
+            kill -0 "$started" 2>/dev/null || break
             if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
                 echo "[prometheus] scraping the services on http://$ADDRESS (targets: $(targets_dir))"
                 exit 0
