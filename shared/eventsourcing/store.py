@@ -10,7 +10,8 @@ before the insert, so it is held only for the insert and the commit.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from logging import getLogger
@@ -151,6 +152,16 @@ class CommandRun:
     receipt: Any
 
 
+@contextmanager
+def moved_unless_locked(stream_id: str, expected_version: int | None) -> Iterator[None]:
+    """An insert's unique violation as the ``ConcurrencyError`` it means: only an append
+    that bypassed the lock can meet another's positions or stream versions."""
+    try:
+        yield
+    except psycopg2.errors.UniqueViolation as error:
+        raise ConcurrencyError(stream_id, expected_version, -1) from error
+
+
 def check_batch(stream_id: str, events: Sequence[NewEvent]) -> None:
     """Refuse a batch before anything is stored: every event on ``stream_id``, each valid
     against the catalogue (``InvalidEvent``); both stores append only what passes."""
@@ -206,13 +217,11 @@ class EventStore:
             self._row(position + offset, version + offset, event)
             for offset, event in enumerate(fresh, start=1)
         ]
-        try:
+        with moved_unless_locked(stream_id, expected_version):
             stored_rows = psycopg2.extras.execute_values(
                 cursor, NOTIFY_AND_INSERT, rows, page_size=len(rows), fetch=True
             )
-        except psycopg2.errors.UniqueViolation as error:  # only if the lock was bypassed
-            raise ConcurrencyError(stream_id, expected_version, -1) from error
-        return Appended(self._envelope(row) for row in sorted(stored_rows, key=lambda row: row[3]))
+        return self._stored(stored_rows)
 
     def _lock_and_insert(
         self,
@@ -236,14 +245,10 @@ class EventStore:
             "ids": ids,
             "values": psycopg2.extensions.AsIs(values.decode()),
         }
-        try:
+        with moved_unless_locked(stream_id, expected_version):
             cursor.execute(LOCK_AND_INSERT, parameters)
-        except psycopg2.errors.UniqueViolation as error:  # only if the lock was bypassed
-            raise ConcurrencyError(stream_id, expected_version, -1) from error
         rows = cursor.fetchall()
-        if not rows:
-            return None
-        return Appended(self._envelope(row) for row in sorted(rows, key=lambda row: row[3]))
+        return self._stored(rows) if rows else None
 
     def append_streams(
         self,
@@ -293,8 +298,7 @@ class EventStore:
             cursor, NOTIFY_AND_INSERT, rows, page_size=1000, fetch=True
         )
         by_stream: dict[str, Appended] = {stream: Appended() for stream in streams}
-        for row in sorted(stored_rows, key=lambda row: row[3]):
-            envelope = self._envelope(row)
+        for envelope in self._stored(stored_rows):
             by_stream[envelope.stream_id].append(envelope)
         return [by_stream[stream] for stream in streams]
 
@@ -381,6 +385,10 @@ class EventStore:
         """The newest committed position (0 when the log is empty)."""
         cursor.execute(SELECT_HEAD)
         return cursor.fetchone()[0]
+
+    def _stored(self, rows: Sequence[tuple[Any, ...]]) -> Appended:
+        """The envelopes of inserted rows in position order (``RETURNING`` keeps none)."""
+        return Appended(self._envelope(row) for row in sorted(rows, key=lambda row: row[3]))
 
     def _row(self, position: int, version: int, event: NewEvent) -> tuple[Any, ...]:
         return (position, event.event_id, event.stream_id, version, *self._fields(event))
