@@ -480,6 +480,14 @@ class ProjectionRunner:
             cursor.execute(UNPARK, (projection.name, event.source, event.position))
 
 
+def fed_by(providers: Iterable[Any]) -> list[Projection]:
+    """The projections a service feeds from its subscriptions: those of each of its
+    providers that carries them (``projections``: the runtime's ``Projections``)."""
+    return [
+        projection for provider in providers for projection in getattr(provider, "projections", ())
+    ]
+
+
 def types_read(projections: Iterable[Projection], source: str) -> frozenset[str] | None:
     """The types of ``source``'s events the projections following it read, when each names
     them (``Projection.types``); None when one reads every type, or none follows it."""

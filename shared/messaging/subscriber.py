@@ -29,7 +29,7 @@ from nameko.extensions import Entrypoint
 
 from shared.config import amqp_uri
 from shared.events.envelope import Envelope, InvalidEnvelope
-from shared.eventsourcing.projection import types_read
+from shared.eventsourcing.projection import fed_by, types_read
 from shared.messaging.dead_letters import DeadLetters
 from shared.messaging.names import declare_subscriber, subscriber_queue
 from shared.messaging.publisher import PublishNotConfirmed
@@ -118,7 +118,8 @@ class EventSubscriber(Entrypoint):
         self.linger = linger_seconds(self.linger_ms, self.container.config)
         service = self.container.service_name
         quorum = quorum_wanted(amqp_uri(self.container.config))
-        fed = self._projections()
+        # Bound to the types its projections read when each names them (types_read).
+        fed = fed_by(self.container.dependencies)
         types = {source: types_read(fed, source) for source in self.sources}
         self.queues = [
             subscriber_queue(service, source, quorum=quorum, types=types[source])
@@ -128,16 +129,6 @@ class EventSubscriber(Entrypoint):
             for source in self.sources:
                 declare_subscriber(connection, service, source, types[source])
         self.queue_consumer.register_provider(self)
-
-    def _projections(self) -> list[Any]:
-        """The projections the service feeds from its subscriptions (its ``Projections``
-        dependency's): when every one following a source names the few types it reads,
-        the source's queue is bound to those only."""
-        return [
-            projection
-            for dependency in self.container.dependencies
-            for projection in getattr(dependency, "projections", ())
-        ]
 
     def stop(self) -> None:
         with self._lock:

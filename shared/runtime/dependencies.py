@@ -317,12 +317,14 @@ class ProjectionsHandle:
         other types: up to ``upto``'s position of each source, or its head. A source
         that cannot be asked now is left for the next time."""
         for source in sorted({s for p in self.runner.projections if p.types for s in p.sources}):
+            if upto is not None and source not in upto:
+                continue
             try:
                 position = upto[source] if upto is not None else self.feeds.head(source)
                 for projection in self.runner.projections:
                     if projection.types is not None and projection.follows(source):
                         self._dead_letter_parked(self.runner.advance(projection, source, position))
-            except (TransientError, KeyError):
+            except TransientError:
                 continue
 
     def _dead_letter_parked(self, outcome: Outcome, events: Sequence[Envelope] = ()) -> Outcome:

@@ -58,15 +58,13 @@ class FeedQuery(Schema):
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=MAX_FEED_PAGE))
 
 
-class TypesQuery(Schema):
+class TypesQuery(FeedQuery):
     types = fields.List(
         fields.String(validate=validate.Length(min=1, max=100)),
         required=True,
         validate=validate.Length(min=1, max=100),
     )
-    after = fields.Integer(required=True, validate=validate.Range(min=0, max=10**15))
     until = fields.Integer(required=True, validate=validate.Range(min=0, max=10**15))
-    limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=MAX_FEED_PAGE))
 
 
 class EventFeed:
@@ -93,11 +91,10 @@ class EventFeed:
         Projections that read some types only are first moved past the others up to
         each source's head (``ProjectionsHandle.advance``): this runs every
         ``METRICS.refresh_seconds``, so their checkpoints and lag stay true."""
-        projections = getattr(self, "projections", None)
-        if projections is not None:
-            projections.advance()
+        self._advance_projections()
         with self.store.cursor() as cursor:
             positions = checkpoints(cursor)
+        projections = getattr(self, "projections", None)
         heads: dict[str, int | None] = {self.name: self.store.head()}
         for _, source in positions:
             if source not in heads and projections is not None:
@@ -165,6 +162,13 @@ class EventFeed:
         except (Exception, eventlet.Timeout) as error:  # the gauges keep their last values
             _log.warning("metrics of %s not refreshed: %s", self.name, error)
 
+    def _advance_projections(self, upto: dict[str, int] | None = None) -> None:
+        """Move this service's projections that read some types only past the others
+        (``ProjectionsHandle.advance``), up to ``upto`` or each source's head."""
+        projections = getattr(self, "projections", None)
+        if projections is not None:
+            projections.advance(upto)
+
     def _dlqs(self) -> list[str]:
         """The dead-letter queues of this service's subscriptions."""
         return [
@@ -195,9 +199,7 @@ class EventFeed:
             wanted, wait = read_after.checked(positions, timeout)
         except ValueError as error:
             raise BadRequest(str(error), {"positions": [str(error)]}) from None
-        projections = getattr(self, "projections", None)
-        if projections is not None:  # those reading some types only: past the others first
-            projections.advance(wanted)
+        self._advance_projections(wanted)  # those reading some types only: past the others
         return read_after.wait_caught_up(self.store.pool, self._following(), wanted, wait)
 
     def _following(self) -> dict[str, list[str]]:

@@ -73,16 +73,10 @@ def service_projections(service: str) -> list:
 def subscribed_types(service: str, source: str) -> frozenset[str] | None:
     """The types of ``source``'s events ``service``'s queue is bound to: those its fed
     projections read when each names them (``types_read``), else None (every event)."""
-    from shared.eventsourcing.projection import types_read
-    from shared.runtime.dependencies import Projections
+    from shared.eventsourcing.projection import fed_by, types_read
 
-    fed = [
-        projection
-        for _, attribute in inspect.getmembers(service_class(service))
-        if isinstance(attribute, Projections)
-        for projection in attribute.projections
-    ]
-    return types_read(fed, source)
+    members = (attribute for _, attribute in inspect.getmembers(service_class(service)))
+    return types_read(fed_by(members), source)
 
 
 def inline_projections(service: str) -> list:
