@@ -270,6 +270,8 @@ def test_a_copy_found_on_loan_is_held_for_the_reader_waiting_for_its_title(api):
         "/api/reservations", {"patron_id": waiting, "isbn": isbn, "campus": "north"}
     )
     assert reserved.status_code == 201, reserved.text
+    # The scan finds a copy on loan by the catalog's view of the loans, which follows circulation.
+    wait_until(lambda: status_of(api, lent) == "on_loan", what="the catalog to see the loan")
 
     stocktake_id = open_stocktake(api, "north")
     scan(api, stocktake_id, lent)
