@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from shared.eventsourcing.projection import Cursor
+from shared.storage.batched import writes
 
 
 def merge(
@@ -31,7 +32,7 @@ def merge(
         return
     names = ", ".join(name for name, _ in columns)
     arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
-    cursor.execute(
+    writes(cursor).execute(
         f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {on_conflict}",
         [list(values) for values in zip(*rows, strict=True)],
     )

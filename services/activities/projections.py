@@ -37,6 +37,7 @@ from services.activities.domain import title_key
 from shared.events.envelope import Envelope
 from shared.eventsourcing.projection import Cursor, Projection
 from shared.runtime.school_calendar import DEFAULT_TIMEZONE, local_date
+from shared.storage.batched import writes
 
 CARD_COLUMNS = (
     ("patron_id", "text"),
@@ -154,9 +155,9 @@ class Borrowings(Projection):
         # (which only set columns): one at a time or in a batch, the same rows.
         merge(cursor, "borrowings", LOAN_COLUMNS, lent, "ON CONFLICT (loan_id) DO NOTHING")
         if returned:
-            cursor.execute(RETURN_LOANS, (list(returned), list(returned.values())))
+            writes(cursor).execute(RETURN_LOANS, (list(returned), list(returned.values())))
         if lost:
-            cursor.execute(LOSE_LOANS, (lost,))
+            writes(cursor).execute(LOSE_LOANS, (lost,))
 
 
 DAY_COLUMNS = (

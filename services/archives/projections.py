@@ -33,6 +33,7 @@ from shared.events.envelope import Envelope
 from shared.eventsourcing.projection import Cursor, Projection
 from shared.eventsourcing.projection_rows import Rows, upsert
 from shared.runtime.school_calendar import DEFAULT_TIMEZONE, local_date
+from shared.storage.batched import writes
 
 SOURCES = SERVICES  # the archive and its replay feed keep every source's events
 
@@ -71,7 +72,7 @@ class EventArchive(Projection):
             )
             for e in events
         ]
-        execute_values(cursor, ARCHIVE, rows, page_size=1000)
+        execute_values(writes(cursor), ARCHIVE, rows, page_size=1000)
 
 
 class _Dated(Projection):

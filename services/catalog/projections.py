@@ -23,6 +23,7 @@ from shared.events.fields import normalise_isbn
 from shared.eventsourcing.projection import Cursor, Projection
 from shared.eventsourcing.projection_rows import BornInBulk
 from shared.runtime.school_calendar import DEFAULT_TIMEZONE, local_date
+from shared.storage.batched import writes
 
 ADD_COPIES = (
     """
@@ -151,9 +152,9 @@ class CopiesOnLoan(Projection):
     def apply(self, cursor: Cursor, event: Envelope) -> None:
         match event.type:
             case "Lent":
-                cursor.execute(LEND, event.data)
+                writes(cursor).execute(LEND, event.data)
             case "Renewed":
-                cursor.execute(RENEW, event.data)
+                writes(cursor).execute(RENEW, event.data)
             case "Returned" | "DeclaredLost":
                 # Only the loan that ends: an older loan's late news never frees a newer one.
-                cursor.execute(END_LOAN, event.data)
+                writes(cursor).execute(END_LOAN, event.data)

@@ -31,6 +31,7 @@ import psycopg2.extensions
 
 from shared.events.envelope import Envelope
 from shared.eventsourcing.unit_of_work import UnitOfWork
+from shared.storage.batched import batched_transaction
 from shared.storage.pool import ConnectionPool
 
 _log = getLogger(__name__)
@@ -274,8 +275,9 @@ class ProjectionRunner:
     ) -> list[tuple[Projection, Sequence[Envelope]]]:
         """Apply ``batch`` (one source, ascending) to every projection in one transaction.
 
-        Three round trips besides the projections' own statements: lock every
-        checkpoint, apply, move every checkpoint. A projection whose checkpoint
+        Two round trips besides the projections' reads: ``BEGIN`` with the lock of
+        every checkpoint, and the projections' writes (``shared.storage.batched.writes``)
+        with the move of every checkpoint and the ``COMMIT``. A projection whose checkpoint
         is not where the batch begins (a gap before it, events it has seen)
         is left out; events after a gap inside the batch are left over; both
         are returned for ``handle_for``. When a projection fails here, nothing
@@ -286,7 +288,7 @@ class ProjectionRunner:
         leftovers: list[tuple[Projection, Sequence[Envelope]]] = []
         applied = 0
         try:
-            with self.pool.transaction() as cursor:
+            with batched_transaction(self.pool) as cursor:
                 cursor.execute(LOCK_CHECKPOINTS, {"projections": names, "source": source})
                 checkpoints = dict(cursor.fetchall())
                 moved: dict[str, int] = {}
@@ -306,7 +308,9 @@ class ProjectionRunner:
                     if len(run) < len(batch):
                         leftovers.append((projection, batch[len(run) :]))
                 if moved:
-                    cursor.execute(MOVE_CHECKPOINTS, (list(moved), list(moved.values()), source))
+                    cursor.batch.execute(
+                        MOVE_CHECKPOINTS, (list(moved), list(moved.values()), source)
+                    )
         except OUTAGES:
             raise
         except Exception as exc:  # one projection's fault: find which, the careful way

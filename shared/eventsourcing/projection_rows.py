@@ -21,6 +21,7 @@ from psycopg2.extras import execute_values
 from shared.events.envelope import Envelope
 from shared.eventsourcing.projection import Projection
 from shared.eventsourcing.store import Cursor
+from shared.storage.batched import writes
 
 PAGE = 1000
 
@@ -131,6 +132,7 @@ class Rows:
         are upserted (the other source may have inserted one meanwhile).
         """
         defaults = defaults or {}
+        cursor = writes(cursor)  # nothing is read back: it may wait for the next round trip
         new: dict[frozenset[str], list[Any]] = {}
         changed: dict[frozenset[str], list[Any]] = {}
         for key in sorted(self.touched, key=str):
@@ -199,7 +201,7 @@ def upsert(
     if not records:
         return
     names = ", ".join(columns)
-    cursor.execute(
+    writes(cursor).execute(
         f"INSERT INTO {table} ({names}) SELECT {names} "
         f"FROM json_populate_recordset(NULL::{table}, %s) ON CONFLICT {conflict}",
         (as_json(records),),

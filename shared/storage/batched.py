@@ -45,6 +45,10 @@ class StatementBatch:
     def execute(self, sql: Any, params: Any = None) -> None:
         self._statements.append(self.cursor.mogrify(sql, params))
 
+    def mogrify(self, sql: Any, params: Any = None) -> bytes:
+        """The cursor's own (``execute_values`` quotes its rows with it)."""
+        return self.cursor.mogrify(sql, params)
+
     def take(self) -> list[bytes]:
         """The statements waiting, which the caller now sends; the batch is left empty."""
         waiting, self._statements = self._statements, []
@@ -54,6 +58,13 @@ class StatementBatch:
         waiting = self.take()
         if waiting:
             self.cursor.execute(b";\n".join(waiting))
+
+
+def writes(cursor: Any) -> Any:
+    """Where a statement that returns nothing goes: the waiting batch of a
+    ``BatchingCursor``, to be sent with the next statement that reads or the ``COMMIT``;
+    else the cursor itself (a rebuild's, a test's). Its ``rowcount`` is not known then."""
+    return cursor.batch if isinstance(cursor, BatchingCursor) else cursor
 
 
 class BatchingCursor:
@@ -76,6 +87,10 @@ class BatchingCursor:
             return
         # One query string: its results are the last statement's, this one's.
         self.cursor.execute(b";\n".join([*waiting, self.cursor.mogrify(sql, params)]))
+
+    def executemany(self, sql: Any, params_seq: Any) -> None:
+        self.batch.flush()  # the cursor's own sends each statement apart: what waits goes first
+        self.cursor.executemany(sql, params_seq)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.cursor, name)
