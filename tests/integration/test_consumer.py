@@ -8,6 +8,7 @@ from services.circulation.projections import CopyAvailability
 from shared.events.envelope import NewEvent
 from shared.eventsourcing.projection import Projection, ProjectionRunner, TransientError
 from shared.eventsourcing.store import ANY_VERSION, EventStore
+from shared.storage.batched import StatementBatch, writes
 from tests.factories import added_event
 
 COPIES = 12
@@ -220,6 +221,45 @@ def test_a_poison_event_in_a_batch_is_parked_alone(catalog_history, circulation_
     assert outcome.applied == len(catalog_history) - 1
     applied = snapshot(circulation_pool)[1]
     assert applied == [e.position for e in catalog_history if e.position != 3]
+
+
+class DeferredLog(AppliedLog):
+    """Writes through ``writes(cursor)``: in a batch its statements wait for the COMMIT, so
+    a write the database refuses (position 3, by a CHECK) fails there, not where it ran."""
+
+    name = "deferred_log"
+
+    def __init__(self):
+        self.waited: list[bool] = []  # whether each write waited for the COMMIT
+
+    def apply(self, cursor, event):
+        self.waited.append(isinstance(writes(cursor), StatementBatch))
+        writes(cursor).execute("INSERT INTO deferred_log (position) VALUES (%s)", (event.position,))
+
+
+def test_a_write_refused_at_commit_parks_only_its_event(
+    catalog_history, circulation_pool, pool_for
+):
+    with circulation_pool.transaction() as cursor:
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS deferred_log (position bigint CHECK (position <> 3))"
+        )
+        cursor.execute("TRUNCATE deferred_log")
+    # AppliedLog reads nothing; a second projection in the same batch is handed the
+    # same transaction, and must see nothing of the one that failed at COMMIT.
+    deferred_log = DeferredLog()
+    runner = ProjectionRunner(circulation_pool, [deferred_log, AppliedLog()], feed_from(pool_for))
+
+    outcome = runner.handle_many(catalog_history)
+
+    assert deferred_log.waited[0]  # the batch's writes waited (the careful way's need not)
+    assert [(p.projection, p.event.position) for p in outcome.parked] == [("deferred_log", 3)]
+    with circulation_pool.transaction() as cursor:
+        cursor.execute("SELECT position FROM deferred_log ORDER BY position")
+        deferred = [row[0] for row in cursor.fetchall()]
+    positions = [event.position for event in catalog_history]
+    assert deferred == [position for position in positions if position != 3]
+    assert snapshot(circulation_pool)[1] == positions  # once each, in order
 
 
 class DamageLog(AppliedLog):
