@@ -29,6 +29,14 @@ answered, not done twice) rather than count on a request kept on disk. A classic
 queue then keeps them in memory only: a third of the broker's work per command went
 on writing them (RabbitMQ 3.2 -> 2.5-2.8 ms per lend in the HTTP desk bench). A
 quorum queue stores every message whatever its mode, so a cluster loses none.
+
+A reply goes without a publisher confirm. The confirm told the service only that the
+broker had taken the reply, and what it guards against is the case above: a broker
+gone between the reply written and the reply routed. A reply the broker cannot take
+at all still fails the publish (a closed connection), and the request goes back to
+its queue; one lost in the broker's fall is asked for again by its caller, with the
+same ``command_id``. Waiting for the confirm cost the service a round trip to the
+broker on every call, and the broker a frame.
 """
 
 from __future__ import annotations
@@ -116,16 +124,18 @@ class SurvivingRpcConsumer(RpcConsumer):
             self._registered = True
 
 
-class TransientPublisher(Publisher):
-    """nameko's publisher, sending RPC requests and replies as transient messages."""
+class ReplyPublisher(Publisher):
+    """nameko's publisher, sending a reply as a transient message without a publisher
+    confirm (see the module docstring)."""
 
     delivery_mode = RPC_DELIVERY_MODE
+    use_confirms = False
 
 
 class TransientResponder(Responder):
-    """nameko's responder, its reply a transient message."""
+    """nameko's responder, its reply a transient message sent without a confirm."""
 
-    publisher_cls = TransientPublisher
+    publisher_cls = ReplyPublisher
 
 
 class SurvivingReplyListener(ReplyListener):
