@@ -49,6 +49,11 @@ class StatementBatch:
         """The cursor's own (``execute_values`` quotes its rows with it)."""
         return self.cursor.mogrify(sql, params)
 
+    @property
+    def connection(self) -> Any:
+        """The cursor's (``execute_values`` reads its encoding)."""
+        return self.cursor.connection
+
     def take(self) -> list[bytes]:
         """The statements waiting, which the caller now sends; the batch is left empty."""
         waiting, self._statements = self._statements, []

@@ -6,8 +6,9 @@ from __future__ import annotations
 import psycopg2
 import psycopg2.extensions
 import pytest
+from psycopg2.extras import execute_values
 
-from shared.storage.batched import batched_transaction
+from shared.storage.batched import batched_transaction, writes
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +40,17 @@ def test_writes_waiting_go_ahead_of_the_next_read_and_the_rest_with_the_commit(p
         cursor.batch.execute("INSERT INTO batched_notes VALUES (%s, %s)", (2, "归还"))
         # Not sent yet: another connection sees neither (the first is not committed).
         assert notes(pool) == []
+    assert notes(pool) == [(1, "借出"), (2, "归还")]
+
+
+def test_rows_quoted_by_execute_values_wait_as_any_write(pool):
+    with batched_transaction(pool) as cursor:
+        execute_values(
+            writes(cursor), "INSERT INTO batched_notes VALUES %s", [(1, "借出"), (2, "归还")]
+        )
+        assert notes(pool) == []  # waiting, not sent
+        cursor.execute("SELECT count(*) FROM batched_notes")
+        assert cursor.fetchone() == (2,)
     assert notes(pool) == [(1, "借出"), (2, "归还")]
 
 
