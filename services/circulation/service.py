@@ -193,6 +193,7 @@ class CirculationService(notifying.Notifying, offline_desk.OfflineDesk, event_fe
         """Lend ``barcode`` to ``patron_id`` with ``at_desk``'s command id, campus and day;
         ``override``: the rules a librarian set aside (an offline conflict lent anyway)."""
         copy = self._copy_at_desk(uow, barcode, patron_id)
+        uow.read_ahead((domain.CARD, patron_id), (cal.CALENDAR, cal.KEY))
         card = uow.get(domain.CARD, patron_id)
         lend = self._lend_command(at_desk, copy, card.state, 0, self._calendar(uow), override)
         return receipt_of(uow.record(card, domain.decide(card.state, lend)), "Lent")
@@ -263,6 +264,8 @@ class CirculationService(notifying.Notifying, offline_desk.OfflineDesk, event_fe
             f"no copy with barcode {command['barcode']!r}",
         )
         _, patron_id, home_campus = holder
+        borrower = domain.borrower_returning(command["barcode"], patron_id)
+        uow.read_ahead((domain.CARD, borrower), (cal.CALENDAR, cal.KEY))
         back = domain.ReturnCopy(
             command["barcode"],
             command["campus"],
@@ -271,15 +274,13 @@ class CirculationService(notifying.Notifying, offline_desk.OfflineDesk, event_fe
             home_campus=home_campus,
             calendar=self._calendar(uow),
         )
-        borrower = domain.borrower_returning(command["barcode"], patron_id)
-        stored, copy, held = take_back(
-            uow, borrower, back, back.calendar, self.mailer.hold_pick_up_days
-        )
-        returned = receipt_of(stored, "Returned")
+        taken = take_back(uow, borrower, back, back.calendar, self.mailer.hold_pick_up_days)
+        returned = receipt_of(taken.stored, "Returned")
+        held = taken.held_for
         return {
             **returned,
-            "title": copy.title,
-            "name": self._card_view(uow.cursor, borrower)["name"],
+            "title": taken.copy.title,
+            "name": taken.card.name,
             "held_for": None if held is None else {k: held[k] for k in ("patron_id", "name")},
         }
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from logging import getLogger
-from typing import Any
+from typing import Any, NamedTuple
 
 from services.circulation import domain, holds, queries
 from shared.eventsourcing.decider import Refused
+from shared.eventsourcing.store import Appended
 from shared.eventsourcing.unit_of_work import UnitOfWork
 from shared.runtime.school_calendar import SchoolCalendar
 
@@ -41,20 +42,28 @@ def mark_ready(
         _log.info("no hold for %s: %s", reader["reservation_id"], refusal)
 
 
+class TakenBack(NamedTuple):
+    """A return as recorded: the stored ``Returned``, the copy and the borrower's card as
+    they were before it, and whom the copy is now held for (None: nobody)."""
+
+    stored: Appended
+    copy: domain.CopyAtDesk
+    card: domain.Patron
+    held_for: dict[str, Any] | None
+
+
 def take_back(
     uow: UnitOfWork,
     borrower: str,
     back: domain.ReturnCopy,
     calendar: SchoolCalendar,
     pick_up_days: int,
-) -> tuple[Any, domain.CopyAtDesk, dict[str, Any] | None]:
-    """Return the copy for ``borrower``; hold it for the next reader waiting, if any.
-
-    Answers the stored ``Returned``, the copy as it was, and whom it is now held for.
-    """
+) -> TakenBack:
+    """Return the copy for ``borrower``; hold it for the next reader waiting, if any."""
     copy, waiting = queries.copy_coming_back(uow.cursor, back.barcode)
-    stored = uow.execute(domain.CARD, borrower, back)
+    card = uow.get(domain.CARD, borrower)
+    stored = uow.record(card, domain.CARD.decide(card.state, back))
     held = domain.held_on_return(copy, back, waiting)
     if held is not None:
         mark_ready(uow, held, copy, back.today, calendar, pick_up_days)
-    return stored, copy, held
+    return TakenBack(stored, copy, card.state, held)

@@ -10,7 +10,7 @@ before the insert, so it is held only for the insert and the commit.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,6 +50,12 @@ SELECT_STREAM = f"SELECT {COLUMNS} FROM events WHERE stream_id = %s ORDER BY str
 SELECT_STREAM_AFTER = (
     f"SELECT {COLUMNS} FROM events WHERE stream_id = %s AND stream_version > %s "
     "ORDER BY stream_version"
+)
+SELECT_STREAMS_AFTER = (
+    f"SELECT {COLUMNS} FROM events "
+    "JOIN unnest(%s::text[], %s::bigint[]) AS wanted (wanted_id, after_version) "
+    "ON stream_id = wanted_id AND stream_version > after_version "
+    "ORDER BY stream_id, stream_version"
 )
 SELECT_CAUSED_BY = f"SELECT {COLUMNS} FROM events WHERE causation_id = %s ORDER BY position"
 LOCK_THEN_CAUSED_BY = "SELECT pg_advisory_xact_lock(%s, hashtext(%s));" + SELECT_CAUSED_BY
@@ -310,6 +316,16 @@ class EventStore:
             (list(stream_ids),),
         )
         histories: dict[str, list[Envelope]] = {stream: [] for stream in stream_ids}
+        for row in cursor.fetchall():
+            histories[row[4]].append(self._envelope(row))
+        return histories
+
+    def load_streams_after(
+        self, cursor: Cursor, after: Mapping[str, int]
+    ) -> dict[str, list[Envelope]]:
+        """Several streams' events after a version each (stream id -> version), in one query."""
+        cursor.execute(SELECT_STREAMS_AFTER, (list(after), list(after.values())))
+        histories: dict[str, list[Envelope]] = {stream: [] for stream in after}
         for row in cursor.fetchall():
             histories[row[4]].append(self._envelope(row))
         return histories

@@ -131,6 +131,7 @@ class UnitOfWork:
         self.inline = inline
         self._counter = 0
         self._checkpoints_at = 0  # where the inline projections' checkpoints were moved to
+        self._read_ahead: dict[str, tuple[int, list[Envelope]]] = {}  # see read_ahead
         self.recorded: list[Envelope] = []
 
     @property
@@ -149,6 +150,20 @@ class UnitOfWork:
         if not version and aggregate.missing is not None:
             raise NotFound(aggregate.missing.format(key=key))
         return Loaded(aggregate, key, version, state)
+
+    def read_ahead(self, *wanted: tuple[Aggregate[Any], str]) -> None:
+        """Read the streams the next ``get``s will ask for in one round trip instead of one
+        each (a lend's card and the school's calendar). Each is read from where its cached
+        fold ends, as ``get`` would, and serves the first ``get`` of it only: a stream
+        read again after it was recorded on is read anew."""
+        after: dict[str, int] = {}
+        for aggregate, key in wanted:
+            stream_id = aggregate.stream_id(key)
+            cache = self._cache(aggregate)
+            cached = cache.get(stream_id) if cache else None
+            after[stream_id] = cached[0] - 1 if cached else 0
+        for stream_id, events in self.store.load_streams_after(self.cursor, after).items():
+            self._read_ahead[stream_id] = (after[stream_id], events)
 
     def new(self, aggregate: Aggregate[S], key: str) -> Loaded[S]:
         """A stream that does not exist yet (a barcode just drawn from its sequence): not read."""
@@ -240,19 +255,26 @@ class UnitOfWork:
         cached = cache.get(stream_id) if cache else None
         version, last_id, state = 0, "", initial
         if cached is not None:
-            events = self.store.load(self.cursor, stream_id, after_version=cached[0] - 1)
+            events = self._load(stream_id, cached[0] - 1)
             if events and events[0].event_id == cached[1]:
                 (version, last_id, state), events = cached, events[1:]
             else:
-                events = self.store.load(self.cursor, stream_id)
+                events = self._load(stream_id, 0)
         else:
-            events = self.store.load(self.cursor, stream_id)
+            events = self._load(stream_id, 0)
         for event in events:
             state = evolve(state, event)
             version, last_id = event.stream_version, event.event_id
         if cache is not None and version:
             cache.put(stream_id, version, last_id, state)
         return version, state
+
+    def _load(self, stream_id: str, after_version: int) -> list[Envelope]:
+        """A stream's events after ``after_version``: read ahead if they were, else now."""
+        ahead = self._read_ahead.pop(stream_id, None)
+        if ahead is not None and ahead[0] == after_version:
+            return ahead[1]
+        return self.store.load(self.cursor, stream_id, after_version=after_version)
 
     def append(
         self,
@@ -262,6 +284,7 @@ class UnitOfWork:
         campus: str | None = None,
     ) -> Appended:
         """Record decided events on one stream (optimistic: ``expected_version``)."""
+        self._read_ahead.pop(stream_id, None)  # what was read of it ahead is past now
         stamped = [self._stamp(stream_id, event, campus) for event in events]
         stored = self.store.append(self.cursor, stream_id, expected_version, stamped)
         if not stored.replayed:
@@ -276,6 +299,8 @@ class UnitOfWork:
     ) -> list[Appended]:
         """Record decided events on many streams in one bulk append (a roster, a catalogue);
         ``campuses``: each stream's events' campus, or None for the one their payload names."""
+        for stream_id, _, _ in writes:
+            self._read_ahead.pop(stream_id, None)
         stamped = [
             (stream_id, expected, [self._stamp(stream_id, event, where) for event in events])
             for (stream_id, expected, events), where in zip(writes, campuses, strict=True)
