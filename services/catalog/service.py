@@ -50,8 +50,6 @@ MARC_RECORD_SECRET = ("import_run", "copies", "acquisition", "shelf", "reference
 MARC_RECORD_NAMESPACE = uuid.UUID("5d7c1c52-8f0e-4a4e-9c57-3f0f3b1d6a21")
 MARC_BOOK = ("isbn", "title", "author", "classification", "price")
 
-CIRCULATION_LINGER_MS = 100
-
 
 class CatalogService(event_feed.EventFeed):
     name = "catalog"
@@ -59,9 +57,7 @@ class CatalogService(event_feed.EventFeed):
     calendar: SchoolCalendar = Calendar()
     projections = Projections(CopiesOnLoan(), ReturnsAndLosses())
 
-    # Loans and returns taken a tenth of a second's worth at a time, in one transaction:
-    # a copy shows as out (or back) that much later, and a rush costs a commit per batch.
-    @subscribe("circulation", linger_ms=CIRCULATION_LINGER_MS)
+    @subscribe("circulation")
     def on_circulation_events(self, events: list[Envelope]) -> Any:
         return self.projections.apply(events)
 
