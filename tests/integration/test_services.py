@@ -2,6 +2,7 @@
 
 import json
 
+import amqp.channel
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
@@ -10,6 +11,7 @@ from services.archives.service import ArchivesService
 from services.catalog.service import CatalogService
 from services.circulation.projections import CopyAvailability
 from services.circulation.service import CirculationService
+from shared.cli import broker
 from shared.events.envelope import Envelope
 from shared.eventsourcing.projection import Projection
 from shared.messaging.dead_letters import list_dead_letters
@@ -182,3 +184,34 @@ def test_an_event_a_projection_keeps_failing_on_is_dead_lettered_and_the_rest_go
     assert [letter.headers["x-projection"] for letter in letters] == ["indigestible"]
     assert "cannot digest POISON" in letters[0].error
     assert json.loads(letters[0].body)["data"]["barcode"] == poison
+
+
+def test_a_batch_is_acked_with_one_frame_and_the_next_is_taken(system, monkeypatch):
+    """A follower's batch is every message its channel holds unacked, so one
+    ``basic.ack`` (``multiple``) settles it; the channel goes on to the next batch."""
+    acks = []
+    basic_ack = amqp.channel.Channel.basic_ack
+
+    def spied(channel, delivery_tag, multiple=False, **kwargs):
+        acks.append((delivery_tag, multiple))
+        return basic_ack(channel, delivery_tag, multiple, **kwargs)
+
+    monkeypatch.setattr(amqp.channel.Channel, "basic_ack", spied)
+    with rpc(system, "catalog") as catalog:
+        catalog.add_copies({**TITLE, "copies": 40})
+    wait_until(lambda: len(archived(system, "catalog")) == 40, what="40 copies archived")
+    assert any(multiple for _, multiple in acks), acks
+
+    with rpc(system, "catalog") as catalog:  # settled, nothing left held: the next is taken
+        [barcode] = catalog.add_copies({**TITLE, "copies": 1})["barcodes"]
+    with rpc(system, "circulation") as circulation:
+        wait_until(lambda: _availability(circulation, barcode), what="the next copy")
+    wait_until(lambda: len(archived(system, "catalog")) == 41, what="the next copy archived")
+    wait_until(
+        lambda: all(
+            (queue.ready, queue.unacked) == (0, 0)
+            for queue in broker.queues(system)
+            if queue.name.endswith(".from.catalog")
+        ),
+        what="no catalog event left in a follower's queue",
+    )
