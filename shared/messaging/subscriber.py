@@ -74,10 +74,12 @@ class RawQueueConsumer(TolerantQueueConsumer):
         self._unacked: set[int] = set()  # their delivery tags, until acked or requeued
 
     def handle_message(self, provider: Any, body: Any, message: Any) -> None:
+        """Hand the message to its subscription at once, in the consumer's thread (nameko
+        spawns a thread per message): taking it in costs no I/O (``EventSubscriber``)."""
         if message.channel is not self._channel:  # a new connection: tags start again
             self._channel, self._unacked = message.channel, set()
         self._unacked.add(message.delivery_tag)
-        super().handle_message(provider, body, message)
+        provider.handle_message(body, message)
 
     def ack_message(self, message: Any) -> None:
         self._settled(message)
@@ -187,6 +189,9 @@ class EventSubscriber(Entrypoint):
         self.queue_consumer.unregister_provider(self)
 
     def handle_message(self, body: Any, message: Any) -> None:
+        """Take a delivered message in: checked, queued for a batch, and a worker started or
+        a linger begun. Run in the queue consumer's thread, so nothing here waits on I/O:
+        a malformed message is dead-lettered by a thread of its own."""
         queue = self._queue_of(message)
         try:
             event = Envelope.from_json(message.body)
@@ -194,7 +199,9 @@ class EventSubscriber(Entrypoint):
                 raise InvalidEnvelope({"source": [f"{event.source!r} does not publish to {queue}"]})
         except InvalidEnvelope as error:
             _log.warning("dead-lettering a malformed message from %s: %s", queue, error)
-            self._dead_letter(message, queue, f"InvalidEnvelope: {error}")
+            self.container.spawn_managed_thread(
+                partial(self._dead_letter, message, queue, f"InvalidEnvelope: {error}")
+            )
             return
         with self._lock:
             self._pending.append(Delivery(message, queue, event))
@@ -205,7 +212,8 @@ class EventSubscriber(Entrypoint):
                 # its transaction (a lone event costs a commit per projection source).
                 self._lingering = eventlet.spawn_after(self.linger, self._linger_over)
                 return
-        self._run_next()
+        # Starting a worker may wait for a free one: not in the consumer's thread.
+        self.container.spawn_managed_thread(self._run_next)
 
     def _linger_over(self) -> None:
         with self._lock:
