@@ -17,16 +17,17 @@ server) call through here and word the two outcomes their own way:
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Mapping
 from logging import getLogger
 from typing import Any
 
 import eventlet
-from kombu.exceptions import OperationalError
 from nameko.exceptions import UnknownService
-from nameko.rpc import MethodProxy, RpcReply
+from nameko.rpc import RpcReply
 
-from shared.messaging.rpc import RPC_DELIVERY_MODE
+from shared.messaging.request_channels import request_channels
+from shared.messaging.rpc import BROKER_OUT
 
 _log = getLogger(__name__)
 
@@ -111,15 +112,21 @@ def send(
     worker_ctx: Any, service: str, method: str, listener: Any, timeout: float, *args: Any
 ) -> PendingCall:
     """Send ``service.method(*args)`` now, as ``worker_ctx`` (its context data goes along:
-    the actor, the correlation id); wait for it later with ``.result()``."""
-    proxy = MethodProxy(
-        worker_ctx, service, method, listener, expiration=timeout, delivery_mode=RPC_DELIVERY_MODE
-    )
+    the actor, the correlation id); wait for it later with ``.result()``. Published as
+    nameko's proxy would, on a channel kept open (``shared.messaging.request_channels``)."""
+    correlation_id = str(uuid.uuid4())
+    reply = RpcReply(listener.get_reply_event(correlation_id))
+    pending = PendingCall(service, method, reply, listener, timeout)
+    channels = request_channels(worker_ctx.container.config)
     try:
-        reply = proxy.call_async(*args)
+        channels.publish(
+            worker_ctx, service, method, args, listener.routing_key, correlation_id, timeout
+        )
     except UnknownService:
+        pending._forget()
         raise Unanswered(service, method, f"The {service} service is not running.") from None
-    except (OperationalError, OSError) as error:
+    except BROKER_OUT as error:
+        pending._forget()
         _log.warning("cannot reach the broker to call %s.%s: %s", service, method, error)
         raise Unanswered(service, method, "The message broker cannot be reached.") from None
-    return PendingCall(service, method, reply, listener, timeout)
+    return pending
