@@ -22,12 +22,18 @@ from collections.abc import Mapping
 from logging import getLogger
 from typing import Any
 
+import amqp
 import eventlet
+import kombu.serialization
+from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
 from nameko.exceptions import UnknownService
-from nameko.rpc import RpcReply
+from nameko.messaging import HeaderEncoder
+from nameko.rpc import RpcReply, get_rpc_exchange
 
-from shared.messaging.request_channels import request_channels
-from shared.messaging.rpc import BROKER_OUT
+from shared.messaging.channel_pool import BROKER_OUT, channel_pool
+from shared.messaging.rpc import RPC_DELIVERY_MODE
+
+_HEADERS = HeaderEncoder()  # nameko's: the worker's context data as the request's headers
 
 _log = getLogger(__name__)
 
@@ -113,15 +119,32 @@ def send(
 ) -> PendingCall:
     """Send ``service.method(*args)`` now, as ``worker_ctx`` (its context data goes along:
     the actor, the correlation id); wait for it later with ``.result()``. Published as
-    nameko's proxy would, on a channel kept open (``shared.messaging.request_channels``)."""
+    nameko's proxy would (the same body and headers), on a channel kept open
+    (``shared.messaging.channel_pool``); it expires in the queue after ``timeout``."""
+    config = worker_ctx.container.config
     correlation_id = str(uuid.uuid4())
     reply = RpcReply(listener.get_reply_event(correlation_id))
     pending = PendingCall(service, method, reply, listener, timeout)
-    channels = request_channels(worker_ctx.container.config)
+    content_type, encoding, body = kombu.serialization.dumps({"args": args, "kwargs": {}}, "json")
+    request = amqp.Message(
+        body,
+        content_type=content_type,
+        content_encoding=encoding,
+        application_headers=_HEADERS.get_message_headers(worker_ctx),
+        delivery_mode=RPC_DELIVERY_MODE,
+        reply_to=listener.routing_key,
+        correlation_id=correlation_id,
+        expiration=str(max(1, int(timeout * 1000))),
+    )
+    pool = channel_pool(
+        config[AMQP_URI_CONFIG_KEY],
+        get_rpc_exchange(config).name,
+        confirm=True,
+        ssl=config.get(AMQP_SSL_CONFIG_KEY),
+        login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+    )
     try:
-        channels.publish(
-            worker_ctx, service, method, args, listener.routing_key, correlation_id, timeout
-        )
+        pool.publish(request, f"{service}.{method}", service)
     except UnknownService:
         pending._forget()
         raise Unanswered(service, method, f"The {service} service is not running.") from None

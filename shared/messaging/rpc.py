@@ -36,19 +36,20 @@ gone between the reply written and the reply routed. A reply the broker cannot t
 at all still fails the publish (a closed connection), and the request goes back to
 its queue; one lost in the broker's fall is asked for again by its caller, with the
 same ``command_id``. Waiting for the confirm cost the service a round trip to the
-broker on every call, and the broker a frame.
+broker on every call, and the broker a frame. It goes on a channel kept open
+(``shared.messaging.channel_pool``), not through a publisher built for each reply.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from logging import getLogger
 from typing import Any
 
-import amqp.exceptions
-import kombu.exceptions
+import amqp
+import kombu.serialization
 from kombu import Connection
-from nameko.amqp.publish import Publisher
 from nameko.constants import (
     AMQP_SSL_CONFIG_KEY,
     AMQP_URI_CONFIG_KEY,
@@ -56,6 +57,7 @@ from nameko.constants import (
     LOGIN_METHOD_CONFIG_KEY,
     SERIALIZER_CONFIG_KEY,
 )
+from nameko.exceptions import UnserializableValueError, serialize
 from nameko.messaging import QueueConsumer
 from nameko.rpc import ReplyListener, Responder, Rpc, RpcConsumer, get_rpc_exchange
 from nameko.utils import sanitize_url
@@ -64,6 +66,7 @@ from shared.config import addresses, amqp_uri
 from shared.errors import BadRequest, NotFound
 from shared.eventsourcing.decider import Refused
 from shared.eventsourcing.store import ConcurrencyError
+from shared.messaging.channel_pool import BROKER_OUT, channel_pool
 from shared.messaging.names import quorum_reply_queue, rpc_queue
 from shared.messaging.quorum_queues import declare, quorum_wanted
 
@@ -71,7 +74,6 @@ _log = getLogger(__name__)
 
 EXPECTED_FAILURES = (BadRequest, NotFound, Refused, ConcurrencyError)
 RPC_DELIVERY_MODE = 1  # transient: see the module docstring
-BROKER_OUT = (kombu.exceptions.OperationalError, amqp.exceptions.ConnectionError, OSError)
 
 
 class TolerantQueueConsumer(QueueConsumer):
@@ -124,18 +126,38 @@ class SurvivingRpcConsumer(RpcConsumer):
             self._registered = True
 
 
-class ReplyPublisher(Publisher):
-    """nameko's publisher, sending a reply as a transient message without a publisher
-    confirm (see the module docstring)."""
-
-    delivery_mode = RPC_DELIVERY_MODE
-    use_confirms = False
-
-
 class TransientResponder(Responder):
-    """nameko's responder, its reply a transient message sent without a confirm."""
+    """nameko's responder, its reply a transient message sent without a confirm on a
+    channel kept open (``shared.messaging.channel_pool``); ``payload`` may add to it."""
 
-    publisher_cls = ReplyPublisher
+    def send_response(self, result: Any, exc_info: Any) -> tuple[Any, Any]:
+        # As nameko's: an answer that cannot be serialised is answered as an error.
+        error = None if exc_info is None else serialize(exc_info[1])
+        content_type = self.message.properties["content_type"]
+        serializer = kombu.serialization.registry.type_to_name[content_type]
+        try:
+            _, encoding, body = kombu.serialization.dumps(self.payload(result, error), serializer)
+        except Exception:
+            exc_info = sys.exc_info()
+            result, error = None, serialize(UnserializableValueError(result))
+            _, encoding, body = kombu.serialization.dumps(self.payload(result, error), serializer)
+        reply = amqp.Message(
+            body,
+            content_type=content_type,
+            content_encoding=encoding,
+            delivery_mode=RPC_DELIVERY_MODE,
+            correlation_id=self.message.properties.get("correlation_id"),
+        )
+        pool = channel_pool(
+            self.amqp_uri, self.exchange.name, confirm=False, ssl=self.ssl,
+            login_method=self.login_method,
+        )  # fmt: skip
+        pool.publish(reply, self.message.properties["reply_to"])
+        return result, exc_info
+
+    def payload(self, result: Any, error: Any) -> dict[str, Any]:
+        """The reply's body: nameko's ``result`` and ``error``."""
+        return {"result": result, "error": error}
 
 
 class SurvivingReplyListener(ReplyListener):

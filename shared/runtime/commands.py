@@ -14,14 +14,11 @@ own writes (``shared.runtime.read_after``); nameko's proxies ignore the extra ke
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Mapping
 from functools import partial, update_wrapper
 from typing import Any
 
-import kombu.serialization
 from marshmallow import Schema
-from nameko.exceptions import UnserializableValueError, serialize
 from nameko.rpc import Responder
 
 from shared.errors import load
@@ -64,31 +61,12 @@ class PositionsResponder(TransientResponder):
         super().__init__(*args, **kwargs)
         self.positions = dict(positions)
 
-    def send_response(self, result: Any, exc_info: Any) -> tuple[Any, Any]:
-        # As nameko's, with one more key (JSON-safe: source names and whole numbers).
-        error = None
-        if exc_info is not None:
-            error = serialize(exc_info[1])
-        content_type = self.message.properties["content_type"]
-        serializer = kombu.serialization.registry.type_to_name[content_type]
-        try:
-            kombu.serialization.dumps(result, serializer)
-        except Exception:
-            exc_info = sys.exc_info()
-            error = serialize(UnserializableValueError(result))
-            result = None
-        payload = {"result": result, "error": error}
+    def payload(self, result: Any, error: Any) -> dict[str, Any]:
+        # One more key (JSON-safe: source names and whole numbers).
+        payload = super().payload(result, error)
         if error is None and self.positions:
             payload[read_after.REPLY_KEY] = self.positions
-        publisher = self.publisher_cls(self.amqp_uri, ssl=self.ssl, login_method=self.login_method)
-        publisher.publish(
-            payload,
-            serializer=serializer,
-            exchange=self.exchange,
-            routing_key=self.message.properties["reply_to"],
-            correlation_id=self.message.properties.get("correlation_id"),
-        )
-        return result, exc_info
+        return payload
 
 
 class CommandRpc(SurvivingRpc):

@@ -15,9 +15,9 @@ from types import SimpleNamespace
 from unittest.mock import patch
 
 import kombu.exceptions
-from nameko.rpc import Responder
 from nameko.standalone.rpc import ServiceRpcProxy
 
+from shared.messaging.channel_pool import ChannelPool
 from shared.messaging.rpc import SurvivingRpc, rpc
 from shared.runtime.dependencies import Projections
 
@@ -46,15 +46,15 @@ def test_a_reply_the_broker_refuses_is_answered_again_and_the_service_lives_on(
 ):
     container = container_factory(Echo, rabbit_config)
     container.start()
-    send = Responder.send_response
+    publish = ChannelPool.publish
     outages = [kombu.exceptions.OperationalError("[Errno 111] ECONNREFUSED")]
 
-    def broker_out_once(responder, result, exc_info):
+    def broker_out_once(pool, *args, **kwargs):  # the reply's publish, twice over
         if outages:
             raise outages.pop()
-        return send(responder, result, exc_info)
+        return publish(pool, *args, **kwargs)
 
-    with patch.object(Responder, "send_response", broker_out_once):
+    with patch.object(ChannelPool, "publish", broker_out_once):
         with ServiceRpcProxy("echo", rabbit_config, timeout=10) as echo:
             assert echo.echo("重试") == "重试"
             assert echo.echo("again") == "again"

@@ -180,11 +180,9 @@ def tables(pool):
         return found
 
 
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(history=wishes, seed=st.integers(0, 10_000))
-def test_ledgers_and_registers_rebuilt_equal_live(history, seed, pool_for, clean_databases):
+def stored_history(history, pool_for, clean_databases):
+    """The wishes made a history in emptied catalog and circulation stores: the events as
+    stored, and a reader of their feeds."""
     for service in ("catalog", "circulation", "archives"):
         empty_database(clean_databases[service])
     library = Collection()
@@ -199,6 +197,15 @@ def test_ledgers_and_registers_rebuilt_equal_live(history, seed, pool_for, clean
         with pool_for(source).transaction() as cursor:
             return EventStore(source).read(cursor, after, limit)
 
+    return stored, read_feed
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(history=wishes, seed=st.integers(0, 10_000))
+def test_ledgers_and_registers_rebuilt_equal_live(history, seed, pool_for, clean_databases):
+    stored, read_feed = stored_history(history, pool_for, clean_databases)
     archives = pool_for("archives")
     runner = ProjectionRunner(archives, PROJECTIONS, read_feed)
     deliveries = stored * 2
@@ -219,20 +226,8 @@ def test_every_archives_read_model_takes_an_ordered_batch_at_once(
     falls back to one projection at a time, which would give the same rows at the cost of
     the careful way on every batch (a statement the batched transaction could not hold
     back once did so, unseen)."""
-    for service in ("catalog", "circulation", "archives"):
-        empty_database(clean_databases[service])
-    library = Collection()
-    for step in range(80):
-        library.wish(OPERATIONS[step % len(OPERATIONS)], step * 7, step)
-    stored = []
-    for source, event in library.events:
-        with pool_for(source).transaction() as cursor:
-            stored += EventStore(source).append(cursor, event.stream_id, ANY_VERSION, [event])
-
-    def read_feed(source, after, limit):
-        with pool_for(source).transaction() as cursor:
-            return EventStore(source).read(cursor, after, limit)
-
+    wishes_in_turn = [(OPERATIONS[step % len(OPERATIONS)], step * 7, step) for step in range(80)]
+    stored, read_feed = stored_history(wishes_in_turn, pool_for, clean_databases)
     runner = ProjectionRunner(pool_for("archives"), FOLLOWED, read_feed)
     with caplog.at_level(logging.INFO, logger="shared.eventsourcing.projection"):
         for source in ("catalog", "circulation"):
