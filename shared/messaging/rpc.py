@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from functools import partial
 from logging import getLogger
 from typing import Any
 
@@ -160,11 +161,36 @@ class TransientResponder(Responder):
         return {"result": result, "error": error}
 
 
+class ReplyQueueConsumer(TolerantQueueConsumer):
+    """The consumer of a service's replies, on a connection of its own: without acks.
+
+    nameko's reply listener acks a reply the moment it arrives, before reading it, so
+    the broker's tracking of it bought nothing; and it hands each reply over in the
+    consumer's own thread (waking the caller waits on nothing), not one spawned per reply.
+    """
+
+    def get_consumers(self, consumer_cls: Any, channel: Any) -> Any:
+        for provider in self._providers:
+            self._consumers[provider] = consumer_cls(
+                queues=[provider.queue],
+                callbacks=[partial(self.handle_message, provider)],
+                accept=self.accept,
+                no_ack=True,
+            )
+        return self._consumers.values()
+
+    def handle_message(self, provider: Any, body: Any, message: Any) -> None:
+        provider.handle_message(body, message)
+
+    def ack_message(self, message: Any) -> None:
+        """Nothing to ack: a reply is taken as it is delivered."""
+
+
 class SurvivingReplyListener(ReplyListener):
     """Receives the replies to the RPCs a service makes (a consumer reading a feed), on a
     durable reply queue, a quorum queue on a cluster."""
 
-    queue_consumer = TolerantQueueConsumer()
+    queue_consumer = ReplyQueueConsumer()
 
     def setup(self) -> None:
         super().setup()
