@@ -51,6 +51,10 @@ class ReturnsAndLosses(Reaction):
                     extra={"correlation_id": event.correlation_id},
                 )
 
+    def streams(self, event: Envelope) -> list[tuple[Aggregate[domain.Copy], str]]:
+        """The copies a loan's end calls on (a replacement's new copy is not read ahead)."""
+        return [(aggregate_for(command), command.barcode) for command in commands_for(event)]
+
 
 def changes_anything(uow: UnitOfWork, command: domain.Command) -> bool:
     """Whether ``command`` would record anything on its copy as it stands (refused: no)."""

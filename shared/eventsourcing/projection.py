@@ -42,8 +42,9 @@ FeedReader = Callable[[str, int, int], Sequence[Envelope]]
 TypesReader = Callable[[str, int, int, frozenset[str]], Sequence[Envelope]]
 """Reads the events of some types of a source: ``(source, after, until, types) ->``
 every one of them with a position in (after, until], in position order."""
-UnitOfWorkFactory = Callable[[Cursor, Envelope], UnitOfWork]
-"""Makes a unit of work in a consumer's transaction, caused by an event."""
+UnitOfWorkFactory = Callable[..., UnitOfWork]
+"""Makes a unit of work in a consumer's transaction, caused by an event: ``(cursor, cause,
+read_ahead=None)``, ``read_ahead`` the streams read ahead for a run of causes."""
 
 MAX_ATTEMPTS = 3
 FILL_PAGE = 500
@@ -143,6 +144,11 @@ class Reaction(Projection):
 
     def react(self, uow: UnitOfWork, event: Envelope) -> None:
         raise NotImplementedError
+
+    def streams(self, event: Envelope) -> Sequence[tuple[Any, str]]:
+        """The streams (aggregate, key) ``react`` will read for ``event``: read for a whole
+        batch in one query before it reacts to each (``UnitOfWork.read_ahead``)."""
+        return ()
 
     def apply(self, cursor: Cursor, event: Envelope) -> None:
         raise TypeError("a Reaction is run by ProjectionRunner.react, not applied")
@@ -299,8 +305,9 @@ class ProjectionRunner:
                         continue
                     run = gapless_prefix(batch)
                     if isinstance(projection, Reaction):
+                        ahead = self._read_ahead(cursor, projection, run)
                         for event in run:
-                            self.run(cursor, projection, event)
+                            self.run(cursor, projection, event, ahead)
                     else:
                         projection.apply_many(cursor, run)
                     applied += len(run)
@@ -461,12 +468,30 @@ class ProjectionRunner:
         outcome.parked.append(Parked(projection.name, event, error))
         return False
 
-    def run(self, cursor: Cursor, projection: Projection, event: Envelope) -> None:
-        """Apply a read model, or let a reaction record its events."""
+    def _read_ahead(
+        self, cursor: Cursor, reaction: Reaction, run: Sequence[Envelope]
+    ) -> dict[str, Any] | None:
+        """The streams ``reaction`` will read for ``run``, read in one query (None: none)."""
+        wanted = [stream for event in run for stream in reaction.streams(event)]
+        if not wanted or self.unit_of_work is None:
+            return None
+        ahead: dict[str, Any] = {}
+        self.unit_of_work(cursor, run[0], read_ahead=ahead).read_ahead(*wanted)
+        return ahead
+
+    def run(
+        self,
+        cursor: Cursor,
+        projection: Projection,
+        event: Envelope,
+        ahead: dict[str, Any] | None = None,
+    ) -> None:
+        """Apply a read model, or let a reaction record its events (``ahead``: the streams
+        read ahead for its batch)."""
         if isinstance(projection, Reaction):
             if self.unit_of_work is None:
                 raise TypeError(f"{projection.name} reacts, but no unit of work was given")
-            uow = self.unit_of_work(cursor, event)
+            uow = self.unit_of_work(cursor, event, read_ahead=ahead)
             projection.react(uow, event)
             uow.finish()
         else:

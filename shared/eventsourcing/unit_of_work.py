@@ -119,7 +119,9 @@ class UnitOfWork:
         inline: Sequence[InlineProjection] = (),
         caches: dict[str, FoldCache] | None = None,
         actor: Actor | None = None,
+        read_ahead: dict[str, tuple[int, list[Envelope]]] | None = None,
     ) -> None:
+        """``read_ahead``: streams read ahead for it and others (``read_ahead``), shared."""
         self.store = store
         self._cursor = cursor if isinstance(cursor, BatchingCursor) else BatchingCursor(cursor)
         self._writes = self._cursor.batch
@@ -131,7 +133,7 @@ class UnitOfWork:
         self.inline = inline
         self._counter = 0
         self._checkpoints_at = 0  # where the inline projections' checkpoints were moved to
-        self._read_ahead: dict[str, tuple[int, list[Envelope]]] = {}  # see read_ahead
+        self._read_ahead = read_ahead if read_ahead is not None else {}  # see read_ahead
         self.recorded: list[Envelope] = []
 
     @property

@@ -187,9 +187,15 @@ class EventStoreProvider(DependencyProvider):
     def get_dependency(self, worker_ctx: Any) -> StoreAccess:
         return StoreAccess(self.database.pool, self.store, worker_ctx, self.inline, self.caches)
 
-    def unit_of_work(self, cursor: Cursor, cause: Envelope) -> UnitOfWork:
+    def unit_of_work(
+        self,
+        cursor: Cursor,
+        cause: Envelope,
+        read_ahead: dict[str, tuple[int, list[Envelope]]] | None = None,
+    ) -> UnitOfWork:
         """A unit of work for reacting to ``cause`` inside a consumer's transaction;
-        what it records carries the cause's actor (who did what led to it)."""
+        what it records carries the cause's actor (who did what led to it).
+        ``read_ahead``: the streams read ahead for a run of causes (``Reaction.streams``)."""
         return UnitOfWork(
             self.store,
             cursor,
@@ -199,6 +205,7 @@ class EventStoreProvider(DependencyProvider):
             self.inline,
             self.caches,
             cause.actor,
+            read_ahead,
         )
 
 

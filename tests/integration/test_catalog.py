@@ -21,8 +21,10 @@ from services.catalog.projections import CopiesOnLoan, CopyIndex
 from services.catalog.reactions import ReturnsAndLosses
 from services.catalog.service import CatalogService
 from shared.events.envelope import NewEvent
+from shared.eventsourcing.projection import ProjectionRunner
 from shared.eventsourcing.rebuild import rebuild
 from shared.eventsourcing.store import ANY_VERSION, EventStore
+from shared.eventsourcing.unit_of_work import UnitOfWork
 from shared.messaging.relay import Relay
 from tests.factories import book_added
 from tests.helpers import wait_until
@@ -571,3 +573,45 @@ def test_the_read_models_rebuilt_from_events_alone_equal_the_live_ones(
 def rows(cursor, table):
     cursor.execute(f"SELECT * FROM {table} ORDER BY barcode")
     return cursor.fetchall()
+
+
+def test_the_copies_a_batch_of_returns_calls_on_are_read_in_one_query(catalog, config, pool_for):
+    """``ReturnsAndLosses.streams``: a batch's copies are read ahead together, and what
+    the reaction records on one (a damaged return) is read anew, not from before."""
+    torn, kept, other = add(config, copies=3)
+    log = CirculationLog(pool_for("circulation"))
+    for number, barcode in enumerate((torn, kept, other)):
+        log.lend(barcode, f"L-{number}")
+    ends = [
+        log.give_back(torn, "L-0", "damaged"),
+        log.give_back(kept, "L-1", "ok"),
+        log.give_back(other, "L-2", "ok"),
+    ]
+    store, read_one_by_one = EventStore("catalog"), []
+    load = store.load
+    store.load = lambda cursor, stream, **after: (
+        read_one_by_one.append(stream) or load(cursor, stream, **after)
+    )
+
+    def unit_of_work(cursor, cause, read_ahead=None):
+        return UnitOfWork(
+            store, cursor, None, cause.event_id, cause.event_id, read_ahead=read_ahead
+        )
+
+    runner = ProjectionRunner(
+        pool_for("catalog"), [ReturnsAndLosses()], None, unit_of_work=unit_of_work
+    )
+    with pool_for("catalog").transaction() as cursor:  # as if the loans had been taken in
+        cursor.execute(
+            "INSERT INTO projection_checkpoints (projection, source, position) VALUES (%s, %s, %s)",
+            (ReturnsAndLosses.name, "circulation", ends[0].position - 1),
+        )
+
+    outcome = runner.handle_many(ends)
+
+    assert (outcome.applied, outcome.parked) == (3, [])
+    # All three read ahead in one query; only the torn copy again, as its damage is
+    # recorded (and then read anew, as it is after that).
+    assert set(read_one_by_one) == {domain.stream_id(torn)}
+    assert [event.type for event in catalog_events(pool_for, torn)][-1] == "CopyDamaged"
+    assert [event.type for event in catalog_events(pool_for, kept)] == ["BookAdded"]
