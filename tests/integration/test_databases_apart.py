@@ -47,22 +47,32 @@ def answers(dsn: str) -> bool:
     return True
 
 
+def extra_postgres(action: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["bash", "infra/extra_postgres.sh", action, APART_CLUSTER, str(APART_PORT)],
+        cwd=REPO_ROOT,
+        env={**os.environ, "EXTRA_POSTGRES_DATABASES": ""},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
 @pytest.fixture(scope="module")
 def apart_server():
-    """The second PostgreSQL server (started if needed, left running): its admin DSN."""
+    """The second PostgreSQL server: its admin DSN. Started if it was not running, and
+    then stopped after this module (a test run leaves nothing of its own running);
+    one running already (``make test-apart``'s) is left as it was."""
     with open(LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not answers(APART_DSN):
-            started = subprocess.run(
-                ["bash", "infra/extra_postgres.sh", "start", APART_CLUSTER, str(APART_PORT)],
-                cwd=REPO_ROOT,
-                env={**os.environ, "EXTRA_POSTGRES_DATABASES": ""},
-                capture_output=True,
-                text=True,
-                timeout=180,
-            )
+        started_here = not answers(APART_DSN)
+        if started_here:
+            started = extra_postgres("start")
             assert started.returncode == 0, started.stdout + started.stderr
-    return APART_DSN
+    yield APART_DSN
+    if started_here:
+        stopped = extra_postgres("stop")
+        assert stopped.returncode == 0, stopped.stdout + stopped.stderr
 
 
 @pytest.fixture(scope="module")
